@@ -1,0 +1,153 @@
+# Copyright (c) 2026, Accumulating Billing developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import cint, flt, getdate
+
+from accumulating_billing import engine
+from accumulating_billing.billing import settings_checks
+from accumulating_billing.billing.state import schedule_of, state_of, to_decimal
+
+USER_STATUSES = ("Draft", "Active")
+SCHEDULE_FIELDS = ("first_creation_date", "interval_unit", "interval_count", "end_condition", "end_date")
+
+
+class AccumulatingGenerator(Document):
+	# begin: auto-generated types
+	# end: auto-generated types
+
+	def validate(self):
+		self.set_defaults()
+		self.validate_customer()
+		settings_checks.validate_settings(self)
+		self.validate_schedule()
+		self.validate_status_change()
+		self.set_next_creation_date()
+
+	def on_trash(self):
+		if frappe.db.exists("Sales Invoice", {"accumulating_generator": self.name}):
+			frappe.throw(
+				_(
+					"Accumulating Generator {0} has produced invoices and cannot be deleted. Archive it instead."
+				).format(self.name),
+				title=_("Cannot delete"),
+			)
+		frappe.db.delete("Accumulating Generator Item", {"generator": self.name})
+		frappe.db.delete("Accumulating Generation Log", {"generator": self.name})
+
+	# ---------------------------------------------------------------- steps
+
+	def set_defaults(self):
+		if self.customer:
+			customer = frappe.get_cached_value(
+				"Customer",
+				self.customer,
+				["customer_name", "default_currency", "default_price_list"],
+				as_dict=True,
+			)
+			if customer:
+				self.title = self.title or customer.customer_name
+				if not self.currency:
+					self.currency = customer.default_currency
+				if not self.selling_price_list:
+					self.selling_price_list = customer.default_price_list
+		if not self.currency and self.company:
+			self.currency = frappe.get_cached_value("Company", self.company, "default_currency")
+		if not self.selling_price_list:
+			self.selling_price_list = frappe.db.get_single_value("Selling Settings", "selling_price_list")
+		self.invoices_generated = cint(self.invoices_generated)
+		self.consecutive_failures = cint(self.consecutive_failures)
+
+	def validate_customer(self):
+		if not self.customer:
+			frappe.throw(_("Customer is required."), title=_("Missing customer"))
+		customer = frappe.db.get_value(
+			"Customer", self.customer, ["disabled", "default_currency"], as_dict=True
+		)
+		if not customer:
+			frappe.throw(_("Customer {0} does not exist.").format(self.customer))
+		if customer.disabled:
+			frappe.throw(
+				_("Customer {0} is disabled.").format(frappe.bold(self.customer)),
+				title=_("Disabled customer"),
+			)
+		if customer.default_currency and self.currency and customer.default_currency != self.currency:
+			frappe.throw(
+				_("Currency {0} differs from the billing currency {1} of customer {2}.").format(
+					frappe.bold(self.currency),
+					frappe.bold(customer.default_currency),
+					frappe.bold(self.customer),
+				),
+				title=_("Currency mismatch"),
+			)
+
+	def validate_schedule(self):
+		if not self.first_creation_date:
+			frappe.throw(_("First Creation Date is required."), title=_("Missing date"))
+		if self.end_condition == "On Date" and self.end_date:
+			if getdate(self.end_date) < getdate(self.first_creation_date):
+				frappe.throw(
+					_("End Date {0} is before the First Creation Date {1}.").format(
+						frappe.format(self.end_date, "Date"), frappe.format(self.first_creation_date, "Date")
+					),
+					title=_("Invalid end date"),
+				)
+		try:
+			engine.validate_settings(
+				schedule_of(self),
+				self.end_condition,
+				cint(self.end_after_invoices),
+				getdate(self.end_date) if self.end_date else None,
+				to_decimal(self.minimum_amount),
+			)
+		except engine.ValidationError as e:
+			frappe.throw(_(str(e)), title=_("Invalid schedule"))
+
+	def validate_status_change(self):
+		before = self.get_doc_before_save()
+		old = before.status if before else None
+		if self.status == old or self.flags.status_change_allowed:
+			return
+		if old in ("Completed",):
+			frappe.throw(_("A Completed generator is final. Use Duplicate to start a new one."))
+		if old == "Archived":
+			frappe.throw(_("An Archived generator cannot be changed. Restore it first."))
+		if self.status not in USER_STATUSES:
+			frappe.throw(
+				_(
+					"Status {0} is set by its action (Pause, Archive) or by the schedule, not by editing."
+				).format(_(self.status))
+			)
+		if old == "Paused":
+			frappe.throw(
+				_("A Paused generator is resumed with the Resume action, which asks for a resume date.")
+			)
+
+	def set_next_creation_date(self):
+		"""Keep next_creation_date the earliest run not yet processed."""
+		if self.status in ("Completed", "Archived"):
+			return
+		before = self.get_doc_before_save()
+		schedule_changed = bool(before) and any(
+			str(self.get(f) or "") != str(before.get(f) or "") for f in SCHEDULE_FIELDS
+		)
+		if self.status == "Draft" and not cint(self.invoices_generated) and not self.last_creation_date:
+			self.next_creation_date = None
+			return
+		if self.next_creation_date and not schedule_changed:
+			return
+		state = state_of(self)
+		if not self.next_creation_date:
+			self.next_creation_date = engine.initial_next_date(state)
+		else:
+			# schedule edited mid-stream: the first run of the new schedule on or after the pending one
+			self.next_creation_date = engine.resume_next_date(state, getdate(self.next_creation_date))
+
+
+def on_doctype_update():
+	# the hourly tick selects `status = Active and next_creation_date <= today` through this index
+	frappe.db.add_index(
+		"Accumulating Generator", ["status", "next_creation_date"], "status_next_creation_date_index"
+	)

@@ -1,0 +1,33 @@
+# Copyright (c) 2026, Accumulating Billing developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe.model.document import Document
+
+from accumulating_billing.billing import items
+
+
+class AccumulatingGeneratorItem(Document):
+	# begin: auto-generated types
+	# end: auto-generated types
+
+	def before_insert(self):
+		self.added_by = frappe.session.user
+		if not self.flags.from_generation:
+			self.status = "Unbilled"
+			self.sales_invoice = None
+
+	def validate(self):
+		if not self.is_new():
+			items.guard_billed(self, "edit")
+		items.validate_item(self)
+
+	def on_trash(self):
+		items.guard_billed(self, "delete")
+
+
+def on_doctype_update():
+	frappe.db.add_index("Accumulating Generator Item", ["generator", "status", "service_date"])
+	frappe.db.add_unique(
+		"Accumulating Generator Item", ["generator", "client_ref"], "unique_generator_client_ref"
+	)

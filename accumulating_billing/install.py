@@ -1,0 +1,101 @@
+"""Install / migrate / uninstall: custom fields on ERPNext DocTypes, the contributor role and the
+database key that makes a second invoice for the same occurrence impossible."""
+
+import frappe
+from frappe import _
+from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
+
+CONTRIBUTOR_ROLE = "Accumulating Billing Contributor"
+OCCURRENCE_KEY = "accumulating_occurrence_key"
+
+
+def get_custom_fields() -> dict[str, list[dict]]:
+	return {
+		"Sales Invoice": [
+			{
+				"fieldname": "accumulating_generator",
+				"fieldtype": "Link",
+				"label": _("Accumulating Generator"),
+				"options": "Accumulating Generator",
+				"insert_after": "customer_name",
+				"read_only": 1,
+				"no_copy": 1,
+				"in_standard_filter": 1,
+				"search_index": 1,
+				"print_hide": 1,
+			},
+			{
+				"fieldname": "accumulating_occurrence",
+				"fieldtype": "Date",
+				"label": _("Accumulating Occurrence"),
+				"insert_after": "accumulating_generator",
+				"read_only": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+				"depends_on": "accumulating_generator",
+			},
+		],
+		"Sales Invoice Item": [
+			{
+				"fieldname": "accumulating_generator_item",
+				"fieldtype": "Link",
+				"label": _("Accumulating Generator Item"),
+				"options": "Accumulating Generator Item",
+				"insert_after": "description",
+				"read_only": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+			},
+		],
+		"Customer": [
+			{
+				"fieldname": "accumulating_template",
+				"fieldtype": "Link",
+				"label": _("Accumulating Generator Template"),
+				"options": "Accumulating Generator Template",
+				"insert_after": "customer_group",
+				"no_copy": 1,
+				"depends_on": "eval:doc.__islocal",
+				"description": _(
+					"Assigns this template's accumulating generator when the customer is created"
+				),
+			},
+		],
+	}
+
+
+def after_install():
+	make_role()
+	make_custom_fields()
+
+
+def after_migrate():
+	make_role()
+	make_custom_fields()
+
+
+def make_role():
+	if not frappe.db.exists("Role", CONTRIBUTOR_ROLE):
+		frappe.get_doc(
+			{"doctype": "Role", "role_name": CONTRIBUTOR_ROLE, "desk_access": 1, "is_custom": 0}
+		).insert(ignore_permissions=True)
+
+
+def make_custom_fields():
+	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	# one invoice per (generator, occurrence): a duplicate-key error means "already done".
+	# Off-cycle invoices (Generate now) leave accumulating_occurrence empty, and NULLs never collide.
+	frappe.db.add_unique(
+		"Sales Invoice", ["accumulating_generator", "accumulating_occurrence"], OCCURRENCE_KEY
+	)
+
+
+def before_uninstall():
+	if frappe.db.has_index("tabSales Invoice", OCCURRENCE_KEY):
+		frappe.db.sql_ddl(f"ALTER TABLE `tabSales Invoice` DROP INDEX `{OCCURRENCE_KEY}`")
+	for doctype, fields in get_custom_fields().items():
+		for field in fields:
+			name = frappe.db.get_value("Custom Field", {"dt": doctype, "fieldname": field["fieldname"]})
+			if name:
+				frappe.delete_doc("Custom Field", name, ignore_permissions=True, force=True)
+		frappe.clear_cache(doctype=doctype)
