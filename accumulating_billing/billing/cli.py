@@ -1,0 +1,40 @@
+"""What `bench accumulating-billing run` does, kept testable (the command only wires the site)."""
+
+from collections.abc import Callable
+
+import frappe
+from frappe.utils import getdate, nowdate
+
+from accumulating_billing import engine
+from accumulating_billing.billing.state import state_of
+from accumulating_billing.billing.tasks import due_generators, process_due
+
+PROGRESS_FROM = 20
+
+
+def run(as_of: str | None, dry_run: bool, echo: Callable[[str], None]) -> list[str]:
+	as_of = getdate(as_of or nowdate())
+	names = due_generators(as_of)
+	if not names:
+		echo(f"Nothing due as of {as_of}.")
+		return []
+	if dry_run:
+		for name in names:
+			doc = frappe.get_doc("Accumulating Generator", name)
+			runs = engine.due_runs(state_of(doc), as_of) if doc.status == "Active" else []
+			dates = ", ".join(str(d) for d in runs) or f"resume on {doc.resume_date}"
+			echo(f"would run {name} ({doc.customer}): {dates}")
+		echo(f"Dry run: {len(names)} generator(s) due as of {as_of}; nothing changed.")
+		return []
+
+	def progress(done, total, result):
+		for line in result.log:
+			echo(f"{result.generator}: {line}")
+		if result.error:
+			echo(f"{result.generator}: FAILED: {result.error}")
+		if total >= PROGRESS_FROM:
+			frappe.utils.update_progress_bar("Generating", done - 1, total)
+
+	invoices = process_due(as_of, progress=progress)
+	echo(f"Created {len(invoices)} invoice(s) for {len(names)} generator(s) as of {as_of}.")
+	return invoices

@@ -1,0 +1,74 @@
+"""Email a generated invoice to the customer's billing contact, after commit, once per invoice."""
+
+import frappe
+from frappe import _
+from frappe.core.doctype.communication.email import make as make_communication
+
+from accumulating_billing.billing.contacts import billing_email
+
+
+def send_invoice_email(invoice: str) -> str | None:
+	"""Send the invoice PDF once. Returns the Communication name, or None when there is nobody to send to
+	or it was already sent (a retried job never sends twice)."""
+	if already_sent(invoice):
+		return None
+	si = frappe.get_doc("Sales Invoice", invoice)
+	recipient = billing_email(si.customer)
+	if not recipient:
+		frappe.get_doc("Accumulating Generator", si.accumulating_generator).add_comment(
+			"Comment",
+			_("Invoice {0} was not emailed: customer {1} has no billing contact email.").format(
+				invoice, si.customer
+			),
+		)
+		return None
+	generator = frappe.get_doc("Accumulating Generator", si.accumulating_generator)
+	subject, message = compose(si, generator)
+	print_format = (
+		generator.print_format or frappe.get_meta("Sales Invoice").default_print_format or "Standard"
+	)
+	comm = make_communication(
+		doctype="Sales Invoice",
+		name=invoice,
+		recipients=recipient,
+		subject=subject,
+		content=message,
+		send_email=True,
+		print_format=print_format,
+		send_me_a_copy=False,
+		attachments=[frappe.attach_print("Sales Invoice", invoice, print_format=print_format)],
+	)
+	frappe.db.commit()  # the job's own transaction: the Communication marks the invoice as sent
+	return comm.get("name")
+
+
+def already_sent(invoice: str) -> bool:
+	return bool(
+		frappe.db.exists(
+			"Communication",
+			{
+				"reference_doctype": "Sales Invoice",
+				"reference_name": invoice,
+				"communication_type": "Communication",
+				"sent_or_received": "Sent",
+			},
+		)
+	)
+
+
+def compose(si, generator) -> tuple[str, str]:
+	if generator.email_template:
+		template = frappe.get_doc("Email Template", generator.email_template)
+		context = si.as_dict()
+		return (
+			frappe.render_template(template.subject, context),
+			frappe.render_template(template.response_html or template.response or "", context),
+		)
+	subject = _("Invoice {0} from {1}").format(si.name, si.company)
+	message = _("Dear {0},<br><br>Please find attached invoice {1} for {2}, due on {3}.").format(
+		si.customer_name,
+		si.name,
+		frappe.utils.fmt_money(si.grand_total, currency=si.currency),
+		frappe.format(si.due_date, "Date"),
+	)
+	return subject, message

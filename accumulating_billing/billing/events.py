@@ -1,0 +1,43 @@
+"""Sales Invoice events: a cancelled generated invoice, or a deleted generated draft, returns its items."""
+
+import frappe
+from frappe import _
+from frappe.utils import now_datetime
+
+from accumulating_billing.billing.generation import write_log
+
+ITEM = "Accumulating Generator Item"
+
+
+def release_items_of_invoice(doc, method=None) -> None:
+	"""Items billed on `doc` go back to Unbilled so the next invoice picks them up: no work is lost."""
+	if not doc.get("accumulating_generator"):
+		return
+	names = frappe.get_all(ITEM, filters={"sales_invoice": doc.name, "status": "Billed"}, pluck="name")
+	if not names:
+		return
+	Item = frappe.qb.DocType(ITEM)
+	(
+		frappe.qb.update(Item)
+		.set(Item.status, "Unbilled")
+		.set(Item.sales_invoice, None)
+		.set(Item.modified, now_datetime())
+		.where(Item.name.isin(names))
+	).run()
+	action = _("cancelled") if method == "on_cancel" else _("deleted")
+	generator = frappe.get_doc("Accumulating Generator", doc.accumulating_generator)
+	status = generator.status
+	note = _("Sales Invoice {0} was {1}: {2} item(s) are unbilled again.").format(
+		doc.name, action, len(names)
+	)
+	if status == "Completed":
+		note += " " + _("The generator is Completed: use Generate Now to bill them.")
+	generator.add_comment("Info", note)
+	write_log(
+		generator.name,
+		doc.get("accumulating_occurrence") or doc.posting_date,
+		"Released",
+		note,
+		doc.name,
+		len(names),
+	)

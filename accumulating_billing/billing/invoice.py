@@ -1,0 +1,106 @@
+"""Build a native Sales Invoice from a generator and the items one run sweeps (DESIGN §5).
+
+The document API does the work (set_missing_values, set_taxes, ERPNext's own totals); nothing here writes SQL.
+"""
+
+import frappe
+from frappe.utils import add_days, cint, getdate
+
+TAX_FIELDS = (
+	"charge_type",
+	"row_id",
+	"account_head",
+	"description",
+	"included_in_print_rate",
+	"included_in_paid_amount",
+	"cost_center",
+	"rate",
+	"tax_amount",
+	"account_currency",
+	"dont_recompute_tax",
+)
+
+
+def build_sales_invoice(generator, items: list, posting_date, occurrence=None):
+	"""An unsaved Sales Invoice for `items` (Accumulating Generator Item rows, as dicts or docs).
+
+	`occurrence` is the schedule date it bills (None for an off-cycle Generate now invoice)."""
+	posting_date = getdate(posting_date)
+	si = frappe.new_doc("Sales Invoice")
+	si.update(
+		{
+			"customer": generator.customer,
+			"company": generator.company,
+			"currency": generator.currency,
+			"selling_price_list": generator.selling_price_list,
+			"ignore_pricing_rule": 1,
+			"posting_date": posting_date,
+			"set_posting_time": 1,
+			"project": generator.project,
+			"cost_center": generator.cost_center,
+			"accumulating_generator": generator.name,
+			"accumulating_occurrence": occurrence,
+		}
+	)
+	if generator.naming_series_for_invoice:
+		si.naming_series = generator.naming_series_for_invoice
+	for item in items:
+		si.append("items", invoice_line(generator, item))
+
+	si.set_missing_values()
+
+	# the generator's settings win over the party defaults set_missing_values brought in
+	si.currency = generator.currency
+	if generator.selling_price_list:
+		si.selling_price_list = generator.selling_price_list
+	set_taxes(si, generator)
+	set_discount(si, generator)
+	set_due_date(si, generator, posting_date)
+	si.flags.ignore_permissions = True
+	return si
+
+
+def invoice_line(generator, item) -> dict:
+	item = frappe._dict(item)
+	line = {
+		"item_code": item.item_code,
+		"item_name": item.item_name,
+		"qty": item.qty,
+		"uom": item.uom,
+		"price_list_rate": item.rate,
+		"discount_percentage": item.discount_percentage or 0,
+		"rate": item.net_rate,
+		"accumulating_generator_item": item.name,
+		"project": generator.project,
+	}
+	if item.description:
+		line["description"] = item.description
+	if generator.cost_center:
+		line["cost_center"] = generator.cost_center
+	return line
+
+
+def set_taxes(si, generator) -> None:
+	si.taxes_and_charges = generator.taxes_and_charges
+	si.set("taxes", [])
+	if generator.get("taxes"):
+		for row in generator.taxes:
+			si.append("taxes", {f: row.get(f) for f in TAX_FIELDS})
+	elif generator.taxes_and_charges:
+		si.set_taxes()
+
+
+def set_discount(si, generator) -> None:
+	si.apply_discount_on = generator.apply_discount_on or "Grand Total"
+	si.additional_discount_percentage = generator.additional_discount_percentage or 0
+	si.discount_amount = generator.discount_amount or 0
+
+
+def set_due_date(si, generator, posting_date) -> None:
+	si.set("payment_schedule", [])
+	if generator.payment_terms_template:
+		si.payment_terms_template = generator.payment_terms_template
+		si.due_date = None
+	else:
+		si.payment_terms_template = None
+		si.due_date = add_days(posting_date, cint(generator.due_days))

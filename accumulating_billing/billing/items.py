@@ -1,0 +1,144 @@
+"""Accumulating Generator Item rules: defaults, amount and who may add what (DESIGN §3, §5)."""
+
+from decimal import Decimal
+
+import frappe
+from frappe import _
+from frappe.utils import flt, getdate, nowdate
+
+from accumulating_billing import engine
+from accumulating_billing.billing.money import amount_precision, rate_precision, rounding
+from accumulating_billing.billing.state import to_decimal
+
+CLOSED_STATUSES = ("Completed", "Archived")
+
+
+def validate_item(doc) -> None:
+	"""Validate and complete an item before it is saved. Throws a translated message; saves nothing."""
+	generator = frappe.db.get_value(
+		"Accumulating Generator",
+		doc.generator,
+		["status", "customer", "company", "currency", "selling_price_list", "end_condition", "end_date"],
+		as_dict=True,
+	)
+	if not generator:
+		frappe.throw(_("Accumulating Generator {0} does not exist.").format(doc.generator))
+	if generator.status in CLOSED_STATUSES and not doc.flags.from_generation:
+		frappe.throw(
+			_("Accumulating Generator {0} is {1}: no items can be added or changed.").format(
+				frappe.bold(doc.generator), _(generator.status)
+			),
+			title=_("Generator closed"),
+		)
+	doc.customer, doc.company, doc.currency = generator.customer, generator.company, generator.currency
+	doc.service_date = getdate(doc.service_date or nowdate())
+	if (
+		generator.end_condition == "On Date"
+		and generator.end_date
+		and doc.service_date > getdate(generator.end_date)
+	):
+		frappe.throw(
+			_("Service date {0} is after the generator's end date {1}.").format(
+				frappe.format(doc.service_date, "Date"), frappe.format(generator.end_date, "Date")
+			),
+			title=_("Invalid service date"),
+		)
+	validate_sales_item(doc.item_code)
+	item = frappe.get_cached_value(
+		"Item", doc.item_code, ["item_name", "description", "stock_uom"], as_dict=True
+	)
+	doc.item_name = doc.item_name or item.item_name
+	doc.uom = doc.uom or item.stock_uom
+	if flt(doc.qty) <= 0:
+		frappe.throw(_("Quantity must be greater than 0."), title=_("Invalid quantity"))
+	if doc.rate in (None, "") and doc.is_new():
+		doc.rate = price_list_rate(doc, generator)
+	if flt(doc.rate) < 0:
+		frappe.throw(_("Rate cannot be negative."), title=_("Invalid rate"))
+	if not 0 <= flt(doc.discount_percentage) <= 100:
+		frappe.throw(_("Discount must be between 0 and 100 percent."))
+	doc.amount = flt(line_amount(doc.qty, doc.rate, doc.discount_percentage, doc.currency))
+
+
+def net_rate(rate, discount_percentage, currency: str | None) -> Decimal:
+	"""The discounted unit rate, rounded to the rate precision exactly as ERPNext rounds an invoice line."""
+	return engine.round_money(
+		to_decimal(rate) * (100 - to_decimal(discount_percentage)) / 100, rate_precision(currency), rounding()
+	)
+
+
+def line_amount(qty, rate, discount_percentage, currency: str | None) -> Decimal:
+	"""qty x discounted rate, in the currency's precision: the amount ERPNext will put on the invoice line."""
+	return engine.line_amount(
+		to_decimal(qty),
+		net_rate(rate, discount_percentage, currency),
+		Decimal(0),
+		amount_precision(currency),
+		rounding(),
+	)
+
+
+def validate_sales_item(item_code: str) -> None:
+	if not item_code:
+		frappe.throw(_("Item is required."))
+	item = frappe.db.get_value("Item", item_code, ["disabled", "is_sales_item", "has_variants"], as_dict=True)
+	if not item:
+		frappe.throw(_("Item {0} does not exist.").format(frappe.bold(item_code)), title=_("Unknown item"))
+	if item.disabled:
+		frappe.throw(_("Item {0} is disabled.").format(frappe.bold(item_code)), title=_("Disabled item"))
+	if not item.is_sales_item:
+		frappe.throw(
+			_("Item {0} is not a sales item.").format(frappe.bold(item_code)), title=_("Not a sales item")
+		)
+	if item.has_variants:
+		frappe.throw(_("Item {0} is a template; pick one of its variants.").format(frappe.bold(item_code)))
+
+
+def price_list_rate(doc, generator) -> float:
+	"""The customer's price (or the list's general price) for the item on its service date."""
+	from erpnext.stock.get_item_details import get_price_list_rate_for
+
+	price_list = generator.selling_price_list
+	if not price_list:
+		frappe.throw(_("Enter a rate: generator {0} has no price list.").format(doc.generator))
+	stock_uom = frappe.get_cached_value("Item", doc.item_code, "stock_uom")
+	rate = get_price_list_rate_for(
+		frappe._dict(
+			price_list=price_list,
+			customer=generator.customer,
+			uom=doc.uom,
+			stock_uom=stock_uom,
+			transaction_date=doc.service_date,
+			qty=doc.qty,
+		),
+		doc.item_code,
+	)
+	if rate is None:
+		frappe.throw(
+			_("No rate given and no price for item {0} in price list {1}.").format(
+				frappe.bold(doc.item_code), frappe.bold(price_list)
+			),
+			title=_("Missing rate"),
+		)
+	return flt(rate)
+
+
+def guard_billed(doc, action: str) -> None:
+	"""Billed items are the audit trail of their invoice: never edited or deleted."""
+	if doc.flags.from_generation:
+		return
+	before = doc.get_doc_before_save() if action == "edit" else doc
+	if before and before.status == "Billed":
+		frappe.throw(
+			_(
+				"Item {0} is billed on Sales Invoice {1} and cannot be {2}. Cancel the invoice to release it."
+			).format(doc.name, before.sales_invoice, _("edited") if action == "edit" else _("deleted")),
+			title=_("Billed item"),
+		)
+
+
+def unbilled_total(generator: str) -> Decimal:
+	amounts = frappe.get_all(
+		"Accumulating Generator Item", filters={"generator": generator, "status": "Unbilled"}, pluck="amount"
+	)
+	return sum((to_decimal(a) for a in amounts), Decimal(0))

@@ -1,0 +1,80 @@
+"""Validation shared by Accumulating Generator and Accumulating Generator Template (DESIGN §3)."""
+
+import frappe
+from frappe import _
+from frappe.utils import cint, flt
+
+
+def validate_settings(doc) -> None:
+	"""Settings every generator or template must satisfy; throws a translated message, saves nothing."""
+	if not doc.company:
+		frappe.throw(_("Company is required."), title=_("Missing company"))
+	if cint(doc.interval_count) < 1:
+		frappe.throw(_("Repeat Every must be at least 1."), title=_("Invalid interval"))
+	if doc.end_condition == "After N Invoices" and cint(doc.end_after_invoices) < 1:
+		frappe.throw(_("Number of Invoices must be at least 1 for the end condition After N Invoices."))
+	if flt(doc.minimum_amount) < 0:
+		frappe.throw(_("Minimum Amount cannot be negative."), title=_("Invalid amount"))
+	if cint(doc.due_days) < 0:
+		frappe.throw(_("Due Days cannot be negative."), title=_("Invalid due days"))
+	if not 0 <= flt(doc.additional_discount_percentage) <= 100:
+		frappe.throw(_("Additional Discount Percentage must be between 0 and 100."))
+	if flt(doc.discount_amount) < 0:
+		frappe.throw(_("Additional Discount Amount cannot be negative."))
+	validate_company_links(doc)
+	validate_price_list(doc)
+	validate_naming_series(doc.naming_series_for_invoice)
+
+
+def validate_company_links(doc) -> None:
+	if doc.taxes_and_charges:
+		company = frappe.db.get_value("Sales Taxes and Charges Template", doc.taxes_and_charges, "company")
+		if company != doc.company:
+			frappe.throw(
+				_("Sales Taxes and Charges Template {0} belongs to company {1}, not {2}.").format(
+					doc.taxes_and_charges, company, doc.company
+				)
+			)
+	if doc.cost_center:
+		company = frappe.db.get_value("Cost Center", doc.cost_center, "company")
+		if company != doc.company:
+			frappe.throw(
+				_("Cost Center {0} does not belong to company {1}.").format(doc.cost_center, doc.company)
+			)
+
+
+def validate_price_list(doc) -> None:
+	if not doc.selling_price_list:
+		return
+	price_list = frappe.db.get_value(
+		"Price List", doc.selling_price_list, ["currency", "selling", "enabled"], as_dict=True
+	)
+	if not price_list:
+		frappe.throw(_("Price List {0} does not exist.").format(doc.selling_price_list))
+	if not price_list.selling or not price_list.enabled:
+		frappe.throw(_("Price List {0} is not an enabled selling price list.").format(doc.selling_price_list))
+	if doc.currency and price_list.currency and price_list.currency != doc.currency:
+		frappe.throw(
+			_("Price List {0} is in {1}; it cannot serve a generator in {2}.").format(
+				doc.selling_price_list, price_list.currency, doc.currency
+			),
+			title=_("Currency mismatch"),
+		)
+
+
+def validate_naming_series(series: str | None) -> None:
+	if not series:
+		return
+	options = sales_invoice_naming_series()
+	if series not in options:
+		frappe.throw(
+			_("{0} is not a naming series of Sales Invoice. Choose one of: {1}").format(
+				frappe.bold(series), ", ".join(options)
+			),
+			title=_("Invalid naming series"),
+		)
+
+
+def sales_invoice_naming_series() -> list[str]:
+	options = frappe.get_meta("Sales Invoice").get_field("naming_series").options or ""
+	return [o for o in options.split("\n") if o.strip()]

@@ -1,0 +1,68 @@
+"""Scheduler entry points (DESIGN §5): the hourly tick only selects and enqueues; workers generate."""
+
+from datetime import date
+
+import frappe
+from frappe.utils import getdate, nowdate
+
+from accumulating_billing.billing.generation import GENERATOR, RunResult, run_generator
+
+CHUNK_SIZE = 50
+
+
+def due_generators(as_of: date, limit: int | None = None) -> list[str]:
+	"""Active generators with next_creation_date <= as_of, and Paused ones whose resume date has come.
+	Both conditions are served by the (status, next_creation_date) index."""
+	Gen = frappe.qb.DocType(GENERATOR)
+	query = (
+		frappe.qb.from_(Gen)
+		.select(Gen.name)
+		.where(
+			((Gen.status == "Active") & (Gen.next_creation_date <= as_of))
+			| ((Gen.status == "Paused") & (Gen.resume_date <= as_of))
+		)
+		.orderby(Gen.next_creation_date)
+		.orderby(Gen.name)
+	)
+	if limit:
+		query = query.limit(limit)
+	return query.run(pluck=True)
+
+
+def enqueue_due(as_of: date | str | None = None) -> list[str]:
+	"""Hourly: enqueue the due generators in chunks to the long queue. The job id is derived from the chunk's
+	content and date, so a tick that overlaps a slow run does not enqueue the same work twice."""
+	as_of = getdate(as_of or nowdate())
+	names = due_generators(as_of)
+	job_ids = []
+	for start in range(0, len(names), CHUNK_SIZE):
+		chunk = names[start : start + CHUNK_SIZE]
+		job_id = f"accumulating-billing::{as_of}::{chunk[0]}::{chunk[-1]}::{len(chunk)}"
+		frappe.enqueue(
+			"accumulating_billing.billing.tasks.process_chunk",
+			queue="long",
+			job_id=job_id,
+			deduplicate=True,
+			names=chunk,
+			as_of=str(as_of),
+		)
+		job_ids.append(job_id)
+	return job_ids
+
+
+def process_chunk(names: list[str], as_of: str) -> list[RunResult]:
+	return [run_generator(name, as_of) for name in names]
+
+
+def process_due(as_of: date | str | None = None, progress=None) -> list[str]:
+	"""Run every due occurrence up to `as_of` (default today) in this process; returns the created invoices.
+	Used by tests and the CLI. `progress(done, total, result)` is called after each generator."""
+	as_of = getdate(as_of or nowdate())
+	names = due_generators(as_of)
+	invoices = []
+	for done, name in enumerate(names, 1):
+		result = run_generator(name, as_of)
+		invoices.extend(result.invoices)
+		if progress:
+			progress(done, len(names), result)
+	return invoices

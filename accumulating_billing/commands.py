@@ -1,0 +1,32 @@
+"""bench --site SITE accumulating-billing run [--date YYYY-MM-DD] [--dry-run]"""
+
+import click
+
+from frappe.commands import get_site, pass_context
+
+
+@click.group("accumulating-billing")
+def accumulating_billing():
+	"""Accumulating Billing"""
+
+
+@accumulating_billing.command("run")
+@click.option("--date", "as_of", default=None, help="Bill as of this date (YYYY-MM-DD); default today")
+@click.option("--dry-run", is_flag=True, default=False, help="Only print what is due; change nothing")
+@pass_context
+def run(context, as_of=None, dry_run=False):
+	"""Generate every due accumulating invoice now, in this process."""
+	import frappe
+
+	site = get_site(context)
+	frappe.init(site=site)
+	frappe.connect()
+	try:
+		from accumulating_billing.billing import cli
+
+		cli.run(as_of, dry_run, click.echo)
+	finally:
+		frappe.destroy()
+
+
+commands = [accumulating_billing]

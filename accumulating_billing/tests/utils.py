@@ -1,0 +1,150 @@
+"""Factories for the integration tests (one place; every test module uses these)."""
+
+from datetime import date
+
+import frappe
+from frappe.utils import getdate
+
+CREATED_GENERATORS: list[str] = []
+
+
+def company() -> str:
+	return (
+		frappe.db.get_single_value("Global Defaults", "default_company")
+		or frappe.get_all("Company", pluck="name", limit=1)[0]
+	)
+
+
+def ensure_fiscal_years(*years: int) -> None:
+	"""Fiscal years the fixed test dates fall in (the test site only has the current one)."""
+	comp = company()
+	for year in years:
+		name = str(year)
+		if frappe.db.exists("Fiscal Year", {"year_start_date": date(year, 1, 1)}):
+			continue
+		fy = frappe.get_doc(
+			{
+				"doctype": "Fiscal Year",
+				"year": name if not frappe.db.exists("Fiscal Year", name) else f"{name}-AB",
+				"year_start_date": date(year, 1, 1),
+				"year_end_date": date(year, 12, 31),
+			}
+		)
+		fy.append("companies", {"company": comp})
+		fy.insert(ignore_permissions=True)
+
+
+def make_customer(name: str | None = None, **kw) -> str:
+	name = name or f"_AB Customer {frappe.generate_hash(length=8)}"
+	if frappe.db.exists("Customer", name):
+		return name
+	doc = frappe.get_doc(
+		{
+			"doctype": "Customer",
+			"customer_name": name,
+			"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}, "name"),
+			"territory": frappe.db.get_value("Territory", {"is_group": 0}, "name"),
+			**kw,
+		}
+	).insert(ignore_permissions=True)
+	return doc.name
+
+
+def make_item(code: str | None = None, price: float | None = None, **kw) -> str:
+	code = code or f"_AB-ITEM-{frappe.generate_hash(length=6)}"
+	if not frappe.db.exists("Item", code):
+		frappe.get_doc(
+			{
+				"doctype": "Item",
+				"item_code": code,
+				"item_name": code,
+				"item_group": frappe.db.get_value("Item Group", {"is_group": 0}, "name"),
+				"stock_uom": "Nos",
+				"is_stock_item": 0,
+				"is_sales_item": 1,
+				**kw,
+			}
+		).insert(ignore_permissions=True)
+	if price is not None:
+		frappe.get_doc(
+			{
+				"doctype": "Item Price",
+				"item_code": code,
+				"price_list": "Standard Selling",
+				"price_list_rate": price,
+				"valid_from": "2020-01-01",
+			}
+		).insert(ignore_permissions=True)
+	return code
+
+
+def make_generator(customer: str | None = None, do_not_save: bool = False, **kw):
+	values = {
+		"doctype": "Accumulating Generator",
+		"customer": customer or make_customer(),
+		"company": company(),
+		"status": "Active",
+		"interval_unit": "Month",
+		"interval_count": 1,
+		"first_creation_date": "2026-02-01",
+		"generate_as": "Open",
+		"selling_price_list": "Standard Selling",
+	}
+	values.update(kw)
+	doc = frappe.get_doc(values)
+	if do_not_save:
+		return doc
+	doc.insert(ignore_permissions=True)
+	CREATED_GENERATORS.append(doc.name)
+	return doc
+
+
+def add(
+	generator: str, item_code: str, qty: float = 1, rate: float | None = 10, service_date="2026-01-10", **kw
+):
+	doc = frappe.get_doc(
+		{
+			"doctype": "Accumulating Generator Item",
+			"generator": generator,
+			"item_code": item_code,
+			"qty": qty,
+			"rate": rate,
+			"service_date": getdate(service_date),
+			**kw,
+		}
+	)
+	doc.insert(ignore_permissions=True)
+	return doc
+
+
+def invoices_of(generator: str, **filters) -> list[dict]:
+	return frappe.get_all(
+		"Sales Invoice",
+		filters={"accumulating_generator": generator, **filters},
+		fields=[
+			"name",
+			"posting_date",
+			"docstatus",
+			"net_total",
+			"grand_total",
+			"accumulating_occurrence",
+			"due_date",
+		],
+		order_by="posting_date asc, creation asc",
+	)
+
+
+def unbilled(generator: str) -> list[str]:
+	return frappe.get_all(
+		"Accumulating Generator Item", filters={"generator": generator, "status": "Unbilled"}, pluck="name"
+	)
+
+
+def retire_created_generators() -> None:
+	"""Committed generators of a test must not be picked up by another test's process_due."""
+	if CREATED_GENERATORS:
+		frappe.db.rollback()
+		Gen = frappe.qb.DocType("Accumulating Generator")
+		frappe.qb.update(Gen).set(Gen.status, "Archived").where(Gen.name.isin(CREATED_GENERATORS)).run()
+		frappe.db.commit()
+		CREATED_GENERATORS.clear()

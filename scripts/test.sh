@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# All tests of accumulating_billing: the pure engine (pytest, fresh virtualenv), then - when a bench with
+# ERPNext exists at ${BENCH_DIR:-/opt/frappe-bench} - the integration tests on a fresh throwaway site.
+# Ends with one line "N passed, N failed" covering both parts. Exits non-zero on any failure.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench_dir=${BENCH_DIR:-/opt/frappe-bench}
+db_user=${AB_DB_ROOT_USER:-ab_root}
+db_pass=${AB_DB_ROOT_PASSWORD:-ab_root}
+work=$(mktemp -d /tmp/ab-test.XXXXXX)
+passed=0
+failed=0
+status=0
+
+count() { # $1 = pytest/unittest output file; adds to passed/failed
+	local p f e
+	p=$(grep -Eo '[0-9]+ passed' "$1" | tail -1 | grep -Eo '[0-9]+' || true)
+	f=$(grep -Eo '[0-9]+ failed' "$1" | tail -1 | grep -Eo '[0-9]+' || true)
+	e=$(grep -Eo '[0-9]+ error' "$1" | tail -1 | grep -Eo '[0-9]+' || true)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0} + ${e:-0}))
+}
+
+echo "== engine tests (pytest, fresh virtualenv)"
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install -q -r "$repo/tests/requirements.txt" >"$work/pip.log" 2>&1 || { cat "$work/pip.log"; exit 1; }
+(cd "$repo" && "$work/venv/bin/python" -m pytest -q -p no:cacheprovider tests) 2>&1 | tee "$work/engine.log"
+engine_rc=${PIPESTATUS[0]}
+count "$work/engine.log"
+if [ "$engine_rc" -ne 0 ]; then status=1; fi
+if ! grep -Eq '[0-9]+ passed' "$work/engine.log"; then echo "engine tests: no test ran"; status=1; failed=$((failed + 1)); fi
+
+bench_bin=$(command -v bench || true)
+if [ ! -d "$bench_dir/apps/erpnext" ] || [ -z "$bench_bin" ]; then
+	echo "integration tests skipped: no bench at $bench_dir"
+else
+	echo "== integration tests on the bench at $bench_dir"
+	site="ab-ci-$(date +%s)-$$.localhost"
+	frappe_user=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1])).get('frappe_user',''))" \
+		"$bench_dir/sites/common_site_config.json" 2>/dev/null || true)
+	run_bench() { (cd "$bench_dir" && "$bench_bin" "$@"); }
+
+	# the database: utf8mb4_unicode_ci and an admin user bench can use non-interactively
+	mysql -uroot -e "SET GLOBAL character_set_server='utf8mb4'; SET GLOBAL collation_server='utf8mb4_unicode_ci';" 2>/dev/null || true
+	mysql -uroot -e "CREATE USER IF NOT EXISTS '$db_user'@'localhost' IDENTIFIED BY '$db_pass';
+		CREATE USER IF NOT EXISTS '$db_user'@'127.0.0.1' IDENTIFIED BY '$db_pass';
+		GRANT ALL PRIVILEGES ON *.* TO '$db_user'@'localhost' WITH GRANT OPTION;
+		GRANT ALL PRIVILEGES ON *.* TO '$db_user'@'127.0.0.1' WITH GRANT OPTION;" 2>/dev/null || true
+
+	# install this checkout into the bench
+	target="$bench_dir/apps/accumulating_billing"
+	if [ "$(readlink -f "$target" 2>/dev/null)" != "$repo" ]; then
+		rm -rf "$target"
+		mkdir -p "$target"
+		(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "$target/")
+		[ -n "$frappe_user" ] && chown -R "$frappe_user:$frappe_user" "$target"
+	fi
+	grep -qx accumulating_billing "$bench_dir/sites/apps.txt" || printf '\naccumulating_billing\n' >>"$bench_dir/sites/apps.txt"
+	sed -i '/^$/d' "$bench_dir/sites/apps.txt"
+	if command -v uv >/dev/null; then
+		uv pip install -q --python "$bench_dir/env/bin/python" -e "$target" >"$work/install.log" 2>&1
+	else
+		"$bench_dir/env/bin/pip" install -q -e "$target" >"$work/install.log" 2>&1
+	fi || { cat "$work/install.log"; exit 1; }
+
+	cleanup_site() {
+		run_bench drop-site "$site" --db-root-username "$db_user" --db-root-password "$db_pass" --force --no-backup >/dev/null 2>&1 || true
+	}
+	trap cleanup_site EXIT
+	echo "creating throwaway site $site (ERPNext + accumulating_billing)"
+	if ! run_bench new-site "$site" --db-root-username "$db_user" --db-root-password "$db_pass" --admin-password admin \
+		--db-host 127.0.0.1 --install-app erpnext >"$work/new-site.log" 2>&1; then
+		tail -40 "$work/new-site.log"; echo "could not create the test site"; exit 1
+	fi
+	if ! run_bench --site "$site" install-app accumulating_billing >"$work/install-app.log" 2>&1; then
+		tail -40 "$work/install-app.log"; failed=$((failed + 1)); status=1
+	else
+		run_bench --site "$site" set-config allow_tests true >/dev/null
+		run_bench --site "$site" run-tests --app accumulating_billing 2>&1 | tee "$work/integration.log"
+		it_rc=${PIPESTATUS[0]}
+		ran=$(grep -Eo '^Ran [0-9]+ test' "$work/integration.log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+		bad=$(grep -Eo '(failures|errors)=[0-9]+' "$work/integration.log" | grep -Eo '[0-9]+' | paste -sd+ | bc 2>/dev/null || echo 0)
+		bad=${bad:-0}
+		if [ "$ran" -eq 0 ]; then echo "integration tests: no test ran"; bad=$((bad + 1)); fi
+		if [ "$it_rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+		passed=$((passed + ran - (bad < ran ? bad : ran)))
+		failed=$((failed + bad))
+		[ "$bad" -ne 0 ] && status=1
+		echo "integration tests: $ran ran, $bad failed or errored"
+
+		echo "== migrate twice, then uninstall"
+		if run_bench --site "$site" migrate >"$work/migrate1.log" 2>&1 && run_bench --site "$site" migrate >"$work/migrate2.log" 2>&1; then
+			passed=$((passed + 1)); echo "migrate twice: ok"
+		else
+			tail -30 "$work/migrate2.log" "$work/migrate1.log"; failed=$((failed + 1)); status=1; echo "migrate: FAILED"
+		fi
+		if run_bench --site "$site" uninstall-app accumulating_billing --yes --no-backup --force >"$work/uninstall.log" 2>&1 \
+			&& [ "$(run_bench --site "$site" execute frappe.db.count --args "['Custom Field', {'fieldname': ['like', 'accumulating%']}]" 2>/dev/null | tail -1)" = "0" ]; then
+			passed=$((passed + 1)); echo "uninstall removes the custom fields: ok"
+		else
+			tail -30 "$work/uninstall.log"; failed=$((failed + 1)); status=1; echo "uninstall: FAILED"
+		fi
+	fi
+fi
+
+rm -rf "$work"
+echo "$passed passed, $failed failed"
+exit $status
