@@ -1,0 +1,95 @@
+"""Pure-Python decision engine of accumulating_billing (no Frappe imports).
+
+It decides which occurrences are due, which items each one bills, the totals and the generator's next
+state; the Frappe side loads, locks, persists and sends.
+"""
+
+from accumulating_billing.engine.amounts import (
+	TabSummary,
+	line_amount,
+	round_money,
+	rounding_from_frappe_setting,
+	summarize,
+)
+from accumulating_billing.engine.errors import ValidationError
+from accumulating_billing.engine.first_dates import (
+	FIRST_DATE_RULES,
+	day_of_month,
+	days_after,
+	first_creation_date,
+)
+from accumulating_billing.engine.schedule import (
+	INTERVAL_UNITS,
+	Schedule,
+	first_after,
+	first_on_or_after,
+	index_on_or_after,
+	occurrence,
+	occurrences_between,
+)
+from accumulating_billing.engine.state import (
+	ACTIVE,
+	ARCHIVED,
+	CATCH_UP_CAP,
+	COMPLETED,
+	DRAFT,
+	END_AFTER_N,
+	END_NEVER,
+	END_ON_DATE,
+	PAUSED,
+	GeneratorState,
+	RunDecision,
+	TabItem,
+	decide_run,
+	due_runs,
+	initial_next_date,
+	is_final_run,
+	items_for_run,
+	missed_during_pause,
+	net_total,
+	next_run_after,
+	resume_next_date,
+	validate_settings,
+)
+
+__all__ = [
+	"ACTIVE",
+	"ARCHIVED",
+	"CATCH_UP_CAP",
+	"COMPLETED",
+	"DRAFT",
+	"END_AFTER_N",
+	"END_NEVER",
+	"END_ON_DATE",
+	"FIRST_DATE_RULES",
+	"INTERVAL_UNITS",
+	"PAUSED",
+	"GeneratorState",
+	"RunDecision",
+	"Schedule",
+	"TabItem",
+	"TabSummary",
+	"ValidationError",
+	"day_of_month",
+	"days_after",
+	"decide_run",
+	"due_runs",
+	"first_after",
+	"first_creation_date",
+	"first_on_or_after",
+	"index_on_or_after",
+	"initial_next_date",
+	"is_final_run",
+	"items_for_run",
+	"line_amount",
+	"missed_during_pause",
+	"net_total",
+	"next_run_after",
+	"occurrence",
+	"occurrences_between",
+	"resume_next_date",
+	"round_money",
+	"rounding_from_frappe_setting",
+	"summarize",
+	"validate_settings",
+]

@@ -1,0 +1,188 @@
+"""Money arithmetic: exact Decimal amounts rounded the way ERPNext rounds them."""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from accumulating_billing.engine.errors import ValidationError
+
+ROUNDING_MODES = {"half_even": decimal.ROUND_HALF_EVEN, "half_up": decimal.ROUND_HALF_UP}
+
+APPLY_DISCOUNT_ON = ("Grand Total", "Net Total")
+
+_FRAPPE_ROUNDING = {
+	"": "half_even",
+	"Banker's Rounding": "half_even",
+	"Banker's Rounding (legacy)": "half_even",
+	"Commercial Rounding": "half_up",
+}
+
+# Enough digits for any realistic amount: quantize never fails for lack of precision.
+_CONTEXT = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+
+_HUNDRED = Decimal(100)
+_ZERO = Decimal(0)
+
+
+def to_decimal(value: object, label: str = "Amount") -> Decimal:
+	"""Return value as a finite Decimal; ints are accepted, floats and other types are refused."""
+	if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+		raise ValidationError(f"{label} must be a Decimal, got {value!r}.")
+	result = Decimal(value)
+	if not result.is_finite():
+		raise ValidationError(f"{label} must be a finite number, got {value!r}.")
+	return result
+
+
+def _check_precision(precision: object) -> int:
+	"""Return precision if it is a whole number of decimal places from 0 to 9."""
+	if isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 9:
+		raise ValidationError(f"Currency precision must be a whole number from 0 to 9, got {precision!r}.")
+	return precision
+
+
+def round_money(value: Decimal, precision: int, rounding: str = "half_even") -> Decimal:
+	"""Round value to `precision` decimal places, "half_even" (Banker's) or "half_up" (Commercial)."""
+	value = to_decimal(value)
+	_check_precision(precision)
+	if rounding not in ROUNDING_MODES:
+		raise ValidationError(f"Rounding must be 'half_even' or 'half_up', got {rounding!r}.")
+	return value.quantize(Decimal(1).scaleb(-precision), rounding=ROUNDING_MODES[rounding], context=_CONTEXT)
+
+
+def rounding_from_frappe_setting(name: str | None) -> str:
+	"""Map Frappe's System Settings "rounding_method" to the engine's rounding name."""
+	key = name or ""
+	if key not in _FRAPPE_ROUNDING:
+		raise ValidationError(f"Unknown rounding method {name!r}.")
+	return _FRAPPE_ROUNDING[key]
+
+
+def line_amount(
+	qty: Decimal,
+	rate: Decimal,
+	discount_percentage: Decimal,
+	precision: int,
+	rounding: str = "half_even",
+) -> Decimal:
+	"""Return the rounded amount of one line: qty x rate less its discount percentage."""
+	qty = to_decimal(qty, "Quantity")
+	rate = to_decimal(rate, "Rate")
+	discount_percentage = to_decimal(discount_percentage, "Discount percentage")
+	if qty <= 0:
+		raise ValidationError(f"Quantity must be greater than 0, got {qty}.")
+	if rate < 0:
+		raise ValidationError(f"Rate must not be negative, got {rate}.")
+	_check_percentage(discount_percentage)
+	raw = _CONTEXT.divide(
+		_CONTEXT.multiply(_CONTEXT.multiply(qty, rate), _HUNDRED - discount_percentage), _HUNDRED
+	)
+	return round_money(raw, precision, rounding)
+
+
+def _check_percentage(value: Decimal) -> None:
+	"""Raise unless value is a discount percentage from 0 to 100."""
+	if not _ZERO <= value <= _HUNDRED:
+		raise ValidationError(f"Discount percentage must be between 0 and 100, got {value}.")
+
+
+def _check_discount(
+	discount_percentage: Decimal, discount_amount: Decimal, apply_discount_on: str | None
+) -> str:
+	"""Validate the generator-level discount settings; return apply_discount_on ("" means Grand Total)."""
+	_check_percentage(to_decimal(discount_percentage, "Additional discount percentage"))
+	if to_decimal(discount_amount, "Discount amount") < 0:
+		raise ValidationError(f"Discount amount must not be negative, got {discount_amount}.")
+	target = apply_discount_on or "Grand Total"
+	if target not in APPLY_DISCOUNT_ON:
+		raise ValidationError(
+			f"Apply discount on must be 'Grand Total' or 'Net Total', got {apply_discount_on!r}."
+		)
+	return target
+
+
+def _subtotal(amounts: Iterable[Decimal]) -> tuple[int, Decimal]:
+	"""Return the number of amounts and their exact sum."""
+	count = 0
+	total = _ZERO
+	for amount in amounts:
+		total = _CONTEXT.add(total, to_decimal(amount, "Line amount"))
+		count += 1
+	return count, total
+
+
+def _percentage_of(total: Decimal, pct: Decimal, precision: int, rounding: str) -> Decimal:
+	"""Return pct % of total, rounded to the currency precision."""
+	return round_money(_CONTEXT.divide(_CONTEXT.multiply(total, pct), _HUNDRED), precision, rounding)
+
+
+def _net_from_subtotal(
+	subtotal: Decimal,
+	discount_percentage: Decimal,
+	discount_amount: Decimal,
+	target: str,
+	precision: int,
+	rounding: str,
+) -> Decimal:
+	"""Apply a Net Total discount to subtotal (no change for Grand Total); never below 0."""
+	net = subtotal
+	if target == "Net Total":
+		if discount_amount != 0:
+			net = subtotal - discount_amount
+		else:
+			net = subtotal - _percentage_of(subtotal, discount_percentage, precision, rounding)
+	return max(round_money(net, precision, rounding), _ZERO)
+
+
+def net_total(
+	amounts: Iterable[Decimal],
+	discount_percentage: Decimal,
+	discount_amount: Decimal,
+	apply_discount_on: str,
+	precision: int,
+	rounding: str,
+) -> Decimal:
+	"""Return the invoice net total (before taxes) of the given line amounts after a Net Total discount."""
+	target = _check_discount(discount_percentage, discount_amount, apply_discount_on)
+	_, subtotal = _subtotal(amounts)
+	subtotal = round_money(subtotal, precision, rounding)
+	return _net_from_subtotal(
+		subtotal, Decimal(discount_percentage), Decimal(discount_amount), target, precision, rounding
+	)
+
+
+@dataclass(frozen=True)
+class TabSummary:
+	"""Totals of a running tab for previews: taxes are ERPNext's and not included."""
+
+	lines: int
+	subtotal: Decimal
+	discount: Decimal
+	net_total: Decimal
+
+
+def summarize(
+	amounts: Iterable[Decimal],
+	discount_percentage: Decimal,
+	discount_amount: Decimal,
+	apply_discount_on: str,
+	precision: int,
+	rounding: str,
+) -> TabSummary:
+	"""Summarize line amounts: count, subtotal, generator-level discount and net total."""
+	target = _check_discount(discount_percentage, discount_amount, apply_discount_on)
+	pct = Decimal(discount_percentage)
+	fixed = Decimal(discount_amount)
+	lines, subtotal = _subtotal(amounts)
+	subtotal = round_money(subtotal, precision, rounding)
+	net = _net_from_subtotal(subtotal, pct, fixed, target, precision, rounding)
+	if target == "Net Total":
+		discount = subtotal - net
+	elif fixed != 0:
+		discount = round_money(fixed, precision, rounding)
+	else:
+		discount = _percentage_of(subtotal, pct, precision, rounding)
+	return TabSummary(lines=lines, subtotal=subtotal, discount=discount, net_total=net)

@@ -1,0 +1,1 @@
+"""Pytest tests of the pure engine (no Frappe needed)."""
