@@ -70,3 +70,136 @@ class TestBobExample(GenerationTestCase):
 		# a second run on the same day makes nothing
 		self.assertEqual(run_generator(gen.name, "2026-02-01").invoices, [])
 		self.assertEqual(len(invoices_of(gen.name)), 1)
+
+
+class TestScheduleBehaviour(GenerationTestCase):
+	def test_item_dated_on_the_run_date_waits(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		early = add(gen.name, self.listing, service_date="2026-01-31")
+		same_day = add(gen.name, self.listing, service_date="2026-02-01")
+		frappe.db.commit()
+		first = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(
+			frappe.db.get_value("Accumulating Generator Item", early.name, "sales_invoice"), first[0]
+		)
+		self.assertEqual(unbilled(gen.name), [same_day.name])
+		second = run_generator(gen.name, "2026-03-01").invoices
+		self.assertEqual(
+			frappe.db.get_value("Accumulating Generator Item", same_day.name, "sales_invoice"), second[0]
+		)
+
+	def test_empty_occurrence_makes_no_invoice_and_moves_on(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		frappe.db.commit()
+		self.assertEqual(run_generator(gen.name, "2026-02-01").invoices, [])
+		gen.reload()
+		self.assertEqual(str(gen.next_creation_date), "2026-03-01")
+		self.assertEqual(gen.invoices_generated, 0)
+		log = frappe.get_all("Accumulating Generation Log", filters={"generator": gen.name}, pluck="outcome")
+		self.assertEqual(log, ["Skipped"])
+
+	def test_month_end_anchor(self):
+		gen = make_generator(first_creation_date="2026-01-31")
+		for day in ("2026-01-30", "2026-02-27", "2026-03-30"):
+			add(gen.name, self.listing, service_date=day)
+		frappe.db.commit()
+		created = run_generator(gen.name, "2026-04-30").invoices
+		self.assertEqual(
+			[str(i.posting_date) for i in invoices_of(gen.name)], ["2026-01-31", "2026-02-28", "2026-03-31"]
+		)
+		self.assertEqual(len(created), 3)  # Apr 30 was due too, with nothing to bill: skipped
+		self.assertEqual(
+			str(frappe.db.get_value("Accumulating Generator", gen.name, "next_creation_date")), "2026-05-31"
+		)
+
+	def test_catch_up_after_downtime_equals_on_time_billing(self):
+		dates = ["2026-01-03", "2026-01-20", "2026-02-11", "2026-03-02", "2026-03-29", "2026-04-15"]
+		on_time = make_generator(first_creation_date="2026-02-01")
+		late = make_generator(first_creation_date="2026-02-01")
+		for day in dates:
+			add(on_time.name, self.listing, qty=2, service_date=day)
+			add(late.name, self.listing, qty=2, service_date=day)
+		frappe.db.commit()
+		for run in ("2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01"):
+			run_generator(on_time.name, run)
+		run_generator(late.name, "2026-05-20")  # the scheduler was down for three months
+
+		def shape(gen):
+			return [
+				(str(i.posting_date), str(i.accumulating_occurrence), i.net_total)
+				for i in invoices_of(gen.name)
+			]
+
+		self.assertEqual(shape(on_time), shape(late))
+		self.assertEqual(len(shape(late)), 4)
+		self.assertEqual(
+			frappe.db.get_value("Accumulating Generator", late.name, "next_creation_date"),
+			frappe.db.get_value("Accumulating Generator", on_time.name, "next_creation_date"),
+		)
+
+	def test_catch_up_is_capped_per_run(self):
+		gen = make_generator(first_creation_date="2025-01-01", interval_unit="Week")
+		add(gen.name, self.listing, service_date="2024-12-30")
+		frappe.db.commit()
+		run_generator(gen.name, "2026-01-01")
+		logs = frappe.db.count("Accumulating Generation Log", {"generator": gen.name})
+		self.assertEqual(logs, 12)
+		self.assertEqual(
+			str(frappe.db.get_value("Accumulating Generator", gen.name, "next_creation_date")), "2025-03-26"
+		)
+
+	def test_minimum_amount_carries_over(self):
+		gen = make_generator(first_creation_date="2026-02-01", minimum_amount=50)
+		add(gen.name, self.listing, qty=3, rate=15, service_date="2026-01-10")  # 45 < 50
+		frappe.db.commit()
+		self.assertEqual(run_generator(gen.name, "2026-02-01").invoices, [])
+		gen.reload()
+		self.assertEqual(str(gen.next_creation_date), "2026-03-01")
+		self.assertEqual(gen.invoices_generated, 0)
+		self.assertEqual(len(unbilled(gen.name)), 1)
+		reason = frappe.get_all(
+			"Accumulating Generation Log", filters={"generator": gen.name}, pluck="reason"
+		)[0]
+		self.assertIn("below the minimum", reason)
+		add(gen.name, self.listing, qty=1, rate=10, service_date="2026-02-10")
+		frappe.db.commit()
+		created = run_generator(gen.name, "2026-03-01").invoices
+		self.assertEqual(frappe.db.get_value("Sales Invoice", created[0], "net_total"), 55)
+		self.assertEqual(unbilled(gen.name), [])
+
+
+class TestEndConditions(GenerationTestCase):
+	def test_after_n_invoices_completes_and_skips_do_not_count(self):
+		gen = make_generator(
+			first_creation_date="2026-02-01", end_condition="After N Invoices", end_after_invoices=2
+		)
+		add(gen.name, self.listing, service_date="2026-01-10")
+		frappe.db.commit()
+		run_generator(gen.name, "2026-03-01")  # Feb 1 bills, Mar 1 is empty (skipped)
+		gen.reload()
+		self.assertEqual((gen.status, gen.invoices_generated), ("Active", 1))
+		add(gen.name, self.listing, service_date="2026-03-05")
+		frappe.db.commit()
+		run_generator(gen.name, "2026-04-01")
+		gen.reload()
+		self.assertEqual((gen.status, gen.invoices_generated, gen.next_creation_date), ("Completed", 2, None))
+		# Completed is final: no resume, no new items
+		with self.assertRaises(frappe.ValidationError):
+			add(gen.name, self.listing, service_date="2026-04-02")
+
+	def test_on_date_final_sweep_ignores_minimum(self):
+		gen = make_generator(
+			first_creation_date="2026-02-01",
+			end_condition="On Date",
+			end_date="2026-03-15",
+			minimum_amount=100,
+		)
+		add(gen.name, self.listing, qty=1, rate=20, service_date="2026-01-10")
+		add(gen.name, self.listing, qty=1, rate=20, service_date="2026-03-15")
+		frappe.db.commit()
+		run_generator(gen.name, "2026-03-20")  # Feb 1, Mar 1 below minimum; Mar 15 final
+		gen.reload()
+		self.assertEqual(gen.status, "Completed")
+		invoices = invoices_of(gen.name)
+		self.assertEqual([(str(i.posting_date), i.net_total) for i in invoices], [("2026-03-15", 40)])
+		self.assertEqual(unbilled(gen.name), [])

@@ -65,7 +65,9 @@ def make_item(code: str | None = None, price: float | None = None, **kw) -> str:
 				**kw,
 			}
 		).insert(ignore_permissions=True)
-	if price is not None:
+	if price is not None and not frappe.db.exists(
+		"Item Price", {"item_code": code, "price_list": "Standard Selling"}
+	):
 		frappe.get_doc(
 			{
 				"doctype": "Item Price",

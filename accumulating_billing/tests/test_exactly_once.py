@@ -1,0 +1,184 @@
+"""Exactly once under concurrency, crashes and ERPNext validation failures (DESIGN §5)."""
+
+import threading
+from unittest.mock import patch
+
+import frappe
+
+from accumulating_billing.billing import generation
+from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.utils import add, invoices_of, make_generator, make_item, unbilled
+
+
+def in_own_connection(site: str, fn, *args, results: list, barrier: threading.Barrier | None = None):
+	"""Run fn in a thread with its own frappe.init/connect (a second worker)."""
+
+	def target():
+		frappe.init(site=site)
+		frappe.connect()
+		frappe.set_user("Administrator")
+		try:
+			if barrier:
+				barrier.wait(timeout=30)
+			results.append(fn(*args))
+		except Exception as e:
+			results.append(e)
+		finally:
+			frappe.db.commit()
+			frappe.destroy()
+
+	thread = threading.Thread(target=target)
+	thread.start()
+	return thread
+
+
+class TestConcurrency(GenerationTestCase):
+	def test_two_workers_race_on_one_occurrence(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		for day in ("2026-01-05", "2026-01-06", "2026-01-07"):
+			add(gen.name, self.listing, service_date=day)
+		frappe.db.commit()
+		results, barrier = [], threading.Barrier(2)
+		threads = [
+			in_own_connection(
+				frappe.local.site, run_generator, gen.name, "2026-02-01", results=results, barrier=barrier
+			)
+			for _ in range(2)
+		]
+		for t in threads:
+			t.join(60)
+		self.assertFalse([r for r in results if isinstance(r, Exception)], results)
+		made = [inv for r in results for inv in r.invoices]
+		self.assertEqual(len(made), 1)
+		frappe.db.rollback()  # fresh snapshot
+		self.assertEqual(len(invoices_of(gen.name)), 1)
+		self.assertEqual(unbilled(gen.name), [])
+		self.assertEqual(frappe.db.get_value("Accumulating Generator", gen.name, "invoices_generated"), 1)
+
+	def test_item_added_from_another_connection_during_generation_is_billed_once(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		site = frappe.local.site
+		results: list = []
+		threads: list = []
+		real_create = generation.create_invoice
+
+		def create_while_someone_adds(*args, **kwargs):
+			# the items are locked now; another connection adds an item dated before the run
+			threads.append(
+				in_own_connection(
+					site,
+					lambda: add(gen.name, self.listing, qty=7, service_date="2026-01-20").name,
+					results=results,
+				)
+			)
+			threads[0].join(2)  # it waits on our locks (or finishes): either way we go on
+			return real_create(*args, **kwargs)
+
+		with patch.object(generation, "create_invoice", side_effect=create_while_someone_adds):
+			first = run_generator(gen.name, "2026-02-01").invoices
+		threads[0].join(60)
+		self.assertEqual(len(results), 1)
+		self.assertNotIsInstance(results[0], Exception)
+		frappe.db.rollback()
+		late_item = results[0]
+		second = run_generator(gen.name, "2026-03-01").invoices
+		billed_on = frappe.db.get_value("Accumulating Generator Item", late_item, "sales_invoice")
+		self.assertIn(billed_on, first + second)
+		lines = frappe.get_all(
+			"Sales Invoice Item",
+			filters={"accumulating_generator_item": late_item, "docstatus": 1},
+			pluck="parent",
+		)
+		self.assertEqual(lines, [billed_on])
+		self.assertEqual(unbilled(gen.name), [])
+
+
+class TestCrashAndFailure(GenerationTestCase):
+	def test_exception_after_insert_before_marking_rolls_everything_back(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		items = [add(gen.name, self.listing, service_date=d).name for d in ("2026-01-05", "2026-01-06")]
+		frappe.db.commit()
+		with patch.object(generation, "mark_billed", side_effect=RuntimeError("power cut")):
+			result = run_generator(gen.name, "2026-02-01")
+		self.assertEqual(result.invoices, [])
+		self.assertIn("power cut", result.error)
+		self.assertEqual(invoices_of(gen.name), [])
+		self.assertEqual(sorted(unbilled(gen.name)), sorted(items))
+		gen.reload()
+		self.assertEqual(str(gen.next_creation_date), "2026-02-01")
+		self.assertEqual(gen.consecutive_failures, 1)
+		self.assertIn("power cut", gen.last_error)
+		self.assertTrue(
+			frappe.db.exists(
+				"Error Log", {"reference_doctype": "Accumulating Generator", "reference_name": gen.name}
+			)
+		)
+		retry = run_generator(gen.name, "2026-02-01")
+		self.assertEqual(len(retry.invoices), 1)
+		self.assertEqual(len(invoices_of(gen.name)), 1)
+		gen.reload()
+		self.assertEqual((gen.consecutive_failures, gen.last_error), (0, None))
+
+	def test_erpnext_validation_failure_keeps_next_date_then_bills_after_fix(self):
+		code = make_item(f"_AB Soon Disabled {frappe.generate_hash(length=5)}")
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, code, service_date="2026-01-05")
+		frappe.db.set_value("Item", code, "disabled", 1)
+		frappe.db.commit()
+		result = run_generator(gen.name, "2026-02-01")
+		self.assertEqual(result.invoices, [])
+		self.assertTrue(result.error)
+		self.assertEqual(invoices_of(gen.name), [])
+		gen.reload()
+		self.assertEqual(str(gen.next_creation_date), "2026-02-01")
+		self.assertTrue(gen.last_error)
+		frappe.db.set_value("Item", code, "disabled", 0)
+		frappe.db.commit()
+		self.assertEqual(len(run_generator(gen.name, "2026-02-01").invoices), 1)
+
+	def test_failing_after_five_and_other_generators_go_on(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		healthy = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		add(healthy.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		real = generation.create_invoice
+
+		def fail_for_one(generator, *args, **kwargs):
+			if generator.name == gen.name:
+				raise frappe.ValidationError("tax account missing")
+			return real(generator, *args, **kwargs)
+
+		with (
+			patch.object(generation, "create_invoice", side_effect=fail_for_one),
+			patch.object(generation, "notify_failing") as notify,
+		):
+			from accumulating_billing.billing.tasks import process_chunk
+
+			for _ in range(5):
+				process_chunk([gen.name, healthy.name], "2026-02-01")
+		self.assertEqual(notify.call_count, 1)
+		gen.reload()
+		self.assertEqual(gen.consecutive_failures, 5)
+		self.assertEqual(str(gen.next_creation_date), "2026-02-01")
+		self.assertEqual(len(invoices_of(healthy.name)), 1)
+
+	def test_duplicate_occurrence_key_is_already_done(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		first = run_generator(gen.name, "2026-02-01").invoices[0]
+		# someone moves the schedule back by hand: the database key refuses a second invoice for Feb 1
+		add(gen.name, self.listing, service_date="2026-01-06")
+		frappe.db.set_value("Accumulating Generator", gen.name, "next_creation_date", "2026-02-01")
+		frappe.db.commit()
+		again = run_generator(gen.name, "2026-02-01")
+		self.assertEqual(again.invoices, [])
+		self.assertIsNone(again.error)
+		self.assertEqual([i.name for i in invoices_of(gen.name)], [first])
+		self.assertEqual(
+			str(frappe.db.get_value("Accumulating Generator", gen.name, "next_creation_date")), "2026-03-01"
+		)
