@@ -36,8 +36,7 @@ def send_invoice_email(invoice: str) -> str | None:
 		send_email=True,
 		print_format=print_format,
 		send_me_a_copy=False,
-		attachments=[frappe.attach_print("Sales Invoice", invoice, print_format=print_format)],
-	)
+	)  # print_format makes the email queue attach the invoice PDF when it sends
 	frappe.db.commit()  # the job's own transaction: the Communication marks the invoice as sent
 	return comm.get("name")
 

@@ -150,3 +150,22 @@ def retire_created_generators() -> None:
 		frappe.qb.update(Gen).set(Gen.status, "Archived").where(Gen.name.isin(CREATED_GENERATORS)).run()
 		frappe.db.commit()
 		CREATED_GENERATORS.clear()
+
+
+def ensure_outgoing_email_account() -> str:
+	"""A default outgoing account so emails are queued (tests never reach an SMTP server)."""
+	name = "_AB Outgoing"
+	if not frappe.db.exists("Email Account", name):
+		frappe.get_doc(
+			{
+				"doctype": "Email Account",
+				"email_account_name": name,
+				"email_id": "billing@example.com",
+				"enable_outgoing": 1,
+				"default_outgoing": 1,
+				"smtp_server": "127.0.0.1",
+				"smtp_port": 2525,
+				"no_smtp_authentication": 1,
+			}
+		).insert(ignore_permissions=True)
+	return name

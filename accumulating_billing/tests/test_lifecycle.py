@@ -1,0 +1,312 @@
+"""Generate as, discounts and taxes, due dates, pause/resume, Generate now, cancel/delete, CLI, tick."""
+
+from unittest.mock import patch
+
+import frappe
+from frappe.utils import add_days, getdate
+
+from accumulating_billing import api
+from accumulating_billing.billing import cli, email, generation, tasks
+from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.utils import (
+	add,
+	company,
+	ensure_fiscal_years,
+	ensure_outgoing_email_account,
+	invoices_of,
+	make_customer,
+	make_generator,
+	unbilled,
+)
+
+
+def tax_account() -> str:
+	comp = company()
+	name = frappe.db.get_value("Account", {"company": comp, "account_name": "_AB Sales Tax"})
+	if name:
+		return name
+	parent = frappe.db.get_value(
+		"Account", {"company": comp, "account_type": "Tax", "is_group": 1}
+	) or frappe.db.get_value("Account", {"company": comp, "root_type": "Liability", "is_group": 1})
+	return (
+		frappe.get_doc(
+			{
+				"doctype": "Account",
+				"account_name": "_AB Sales Tax",
+				"company": comp,
+				"parent_account": parent,
+				"account_type": "Tax",
+			}
+		)
+		.insert(ignore_permissions=True)
+		.name
+	)
+
+
+class TestInvoiceSettings(GenerationTestCase):
+	def test_generate_as_draft(self):
+		gen = make_generator(generate_as="Draft")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		created = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(frappe.db.get_value("Sales Invoice", created[0], "docstatus"), 0)
+		self.assertEqual(unbilled(gen.name), [])
+
+	def test_due_days_and_naming_series(self):
+		series = frappe.get_meta("Sales Invoice").get_field("naming_series").options.split("\n")[0]
+		gen = make_generator(due_days=14, naming_series_for_invoice=series)
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		si = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-02-01").invoices[0])
+		self.assertEqual(getdate(si.due_date), getdate("2026-02-15"))
+		self.assertEqual(si.naming_series, series)
+		self.assertEqual(si.set_posting_time, 1)
+
+	def test_discount_and_taxes_cleared_unless_kept(self):
+		account = tax_account()
+		taxes = [
+			{"charge_type": "On Net Total", "account_head": account, "description": "Sales tax", "rate": 10}
+		]
+		cleared = make_generator(
+			additional_discount_percentage=10, apply_discount_on="Net Total", taxes=taxes
+		)
+		kept = make_generator(
+			additional_discount_percentage=10,
+			apply_discount_on="Net Total",
+			taxes=taxes,
+			keep_discount=1,
+			keep_taxes=1,
+		)
+		for gen in (cleared, kept):
+			add(gen.name, self.listing, qty=10, rate=10, service_date="2026-01-05")
+			add(gen.name, self.listing, qty=10, rate=10, service_date="2026-02-05")
+		frappe.db.commit()
+		for gen in (cleared, kept):
+			run_generator(gen.name, "2026-03-01")
+		c, k = invoices_of(cleared.name), invoices_of(kept.name)
+		self.assertEqual([(i.net_total, i.grand_total) for i in k], [(90, 99), (90, 99)])
+		self.assertEqual([(i.net_total, i.grand_total) for i in c], [(90, 99), (100, 100)])
+		cleared.reload()
+		self.assertEqual((cleared.additional_discount_percentage, len(cleared.taxes)), (0, 0))
+		kept.reload()
+		self.assertEqual((kept.additional_discount_percentage, len(kept.taxes)), (10, 1))
+
+	def test_open_and_email_sends_once_after_commit(self):
+		ensure_outgoing_email_account()
+		customer = make_customer()
+		frappe.get_doc(
+			{
+				"doctype": "Contact",
+				"first_name": "Billing",
+				"email_ids": [
+					{"email_id": f"billing-{frappe.generate_hash(length=6)}@example.com", "is_primary": 1}
+				],
+				"is_billing_contact": 1,
+				"links": [{"link_doctype": "Customer", "link_name": customer}],
+			}
+		).insert(ignore_permissions=True)
+		gen = make_generator(customer, generate_as="Open and Email")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		with patch.object(frappe, "enqueue") as enqueue:
+			invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		self.assertEqual(enqueue.call_count, 1)
+		kwargs = enqueue.call_args.kwargs
+		self.assertEqual((kwargs["invoice"], kwargs["job_id"]), (invoice, f"accumulating-email-{invoice}"))
+		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "docstatus"), 1)
+		# the job, even when retried, sends one email
+		first = email.send_invoice_email(invoice)
+		second = email.send_invoice_email(invoice)
+		self.assertTrue(first)
+		self.assertIsNone(second)
+		queue = frappe.get_all(
+			"Email Queue", filters={"communication": first}, fields=["name", "attachments"]
+		)
+		self.assertEqual(len(queue), 1)
+		self.assertIn('"print_format_attachment": 1', queue[0].attachments)
+		self.assertIn(invoice, queue[0].attachments)
+		self.assertEqual(
+			frappe.db.count(
+				"Communication",
+				{"reference_doctype": "Sales Invoice", "reference_name": invoice, "sent_or_received": "Sent"},
+			),
+			1,
+		)
+
+
+class TestPauseResume(GenerationTestCase):
+	def test_pause_then_resume_keeps_rhythm_and_skips_paused_occurrences(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		generation.pause(gen.name)
+		frappe.db.commit()
+		self.assertEqual(run_generator(gen.name, "2026-04-10").invoices, [])  # paused: nothing
+		add(gen.name, self.listing, service_date="2026-03-05")  # items can still be added
+		next_date = generation.resume(gen.name, "2026-04-10")
+		frappe.db.commit()
+		self.assertEqual(str(next_date), "2026-05-01")
+		missed = frappe.get_all(
+			"Accumulating Generation Log",
+			filters={"generator": gen.name, "outcome": "Missed"},
+			pluck="occurrence_date",
+		)
+		self.assertEqual(sorted(str(d) for d in missed), ["2026-02-01", "2026-03-01", "2026-04-01"])
+		created = run_generator(gen.name, "2026-05-01").invoices
+		self.assertEqual(len(created), 1)
+		self.assertEqual(frappe.db.count("Sales Invoice Item", {"parent": created[0]}), 2)
+
+	def test_paused_generator_resumes_by_itself(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.set_value(
+			"Accumulating Generator", gen.name, {"status": "Paused", "resume_date": "2026-03-15"}
+		)
+		frappe.db.commit()
+		self.assertIn(gen.name, tasks.due_generators(getdate("2026-03-15")))
+		created = tasks.process_due("2026-04-01")
+		gen.reload()
+		self.assertEqual(gen.status, "Active")
+		self.assertEqual(len([i for i in created if i in {x.name for x in invoices_of(gen.name)}]), 1)
+		self.assertEqual(str(gen.next_creation_date), "2026-05-01")
+
+	def test_api_checks_permission(self):
+		gen = make_generator()
+		frappe.db.commit()
+		frappe.set_user("Guest")
+		try:
+			with self.assertRaises(frappe.PermissionError):
+				api.pause(gen.name)
+		finally:
+			frappe.set_user("Administrator")
+
+
+class TestGenerateNow(GenerationTestCase):
+	def test_generate_now_bills_off_cycle_and_double_click_makes_one(self):
+		gen = make_generator(
+			first_creation_date="2026-02-01", end_condition="After N Invoices", end_after_invoices=3
+		)
+		add(gen.name, self.listing, service_date="2026-01-05")
+		add(gen.name, self.listing, service_date="2026-01-25")  # after "today": waits
+		frappe.db.commit()
+		first, _message = generation.generate_now(gen.name, "2026-01-20")
+		second, message = generation.generate_now(gen.name, "2026-01-20")
+		self.assertTrue(first)
+		self.assertIsNone(second)
+		self.assertIn("Nothing to bill", message)
+		si = frappe.get_doc("Sales Invoice", first)
+		self.assertIsNone(si.accumulating_occurrence)
+		self.assertEqual(str(si.posting_date), "2026-01-20")
+		gen.reload()
+		self.assertEqual((str(gen.next_creation_date), gen.invoices_generated), ("2026-02-01", 0))
+		self.assertEqual(len(unbilled(gen.name)), 1)
+
+	def test_generate_now_bills_what_a_completed_generator_still_holds(self):
+		gen = make_generator(
+			first_creation_date="2026-02-01", end_condition="After N Invoices", end_after_invoices=1
+		)
+		add(gen.name, self.listing, service_date="2026-01-05")
+		add(gen.name, self.listing, service_date="2026-02-10")
+		frappe.db.commit()
+		run_generator(gen.name, "2026-02-01")
+		self.assertEqual(frappe.db.get_value("Accumulating Generator", gen.name, "status"), "Completed")
+		invoice, _message = generation.generate_now(gen.name, "2026-02-20")
+		self.assertTrue(invoice)
+		self.assertEqual(unbilled(gen.name), [])
+
+
+class TestReleaseOnCancelOrDelete(GenerationTestCase):
+	def test_cancel_returns_items_and_next_invoice_picks_them_up(self):
+		gen = make_generator()
+		items = sorted(add(gen.name, self.listing, service_date=d).name for d in ("2026-01-05", "2026-01-06"))
+		frappe.db.commit()
+		invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		frappe.get_doc("Sales Invoice", invoice).cancel()
+		frappe.db.commit()
+		self.assertEqual(sorted(unbilled(gen.name)), items)
+		comments = frappe.get_all(
+			"Comment",
+			filters={"reference_doctype": "Accumulating Generator", "reference_name": gen.name},
+			pluck="content",
+		)
+		self.assertTrue(any(invoice in c for c in comments))
+		again = run_generator(gen.name, "2026-03-01").invoices
+		self.assertEqual(frappe.db.count("Sales Invoice Item", {"parent": again[0]}), 2)
+
+	def test_deleting_a_generated_draft_returns_items(self):
+		gen = make_generator(generate_as="Draft")
+		item = add(gen.name, self.listing, service_date="2026-01-05").name
+		frappe.db.commit()
+		invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		frappe.delete_doc("Sales Invoice", invoice)
+		self.assertEqual(unbilled(gen.name), [item])
+		self.assertFalse(frappe.db.exists("Sales Invoice", invoice))
+
+	def test_deleting_a_generator_with_invoices_is_refused(self):
+		gen = make_generator()
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		run_generator(gen.name, "2026-02-01")
+		with self.assertRaises(frappe.ValidationError) as ctx:
+			frappe.delete_doc("Accumulating Generator", gen.name)
+		self.assertIn("Archive", str(ctx.exception))
+
+
+class TestSchedulerAndCli(GenerationTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_fiscal_years(2030)
+		frappe.db.commit()
+
+	def test_enqueue_due_uses_long_queue_and_deterministic_job_ids(self):
+		gens = [make_generator(first_creation_date="2030-05-01") for _ in range(3)]
+		frappe.db.commit()
+		with patch.object(frappe, "enqueue") as enqueue:
+			first = tasks.enqueue_due("2030-05-01")
+			second = tasks.enqueue_due("2030-05-01")
+		self.assertEqual(first, second)
+		names = [n for call in enqueue.call_args_list for n in call.kwargs["names"]]
+		for gen in gens:
+			self.assertIn(gen.name, names)
+		for call in enqueue.call_args_list:
+			self.assertEqual(call.kwargs["queue"], "long")
+			self.assertTrue(call.kwargs["deduplicate"])
+
+	def test_cli_dry_run_changes_nothing_then_run_bills(self):
+		gen = make_generator(first_creation_date="2030-06-01")
+		add(gen.name, self.listing, service_date="2030-05-05")
+		frappe.db.commit()
+		out: list[str] = []
+		cli.run("2030-06-01", True, out.append)
+		self.assertTrue(any(gen.name in line and "2030-06-01" in line for line in out), out)
+		self.assertIn("nothing changed", out[-1])
+		self.assertEqual(invoices_of(gen.name), [])
+		out.clear()
+		cli.run("2030-06-01", False, out.append)
+		self.assertTrue(any("billed 1 item" in line for line in out), out)
+		self.assertEqual(len(invoices_of(gen.name)), 1)
+
+
+class TestAddItemApi(GenerationTestCase):
+	def test_client_ref_is_idempotent_and_added_by_is_the_user(self):
+		gen = make_generator()
+		first = api.add_item(
+			gen.name, self.listing, qty=2, rate=5, client_ref="ticket-42", service_date="2026-01-05"
+		)
+		again = api.add_item(
+			gen.name, self.listing, qty=2, rate=5, client_ref="ticket-42", service_date="2026-01-05"
+		)
+		self.assertEqual(first, again)
+		item = frappe.get_doc("Accumulating Generator Item", first)
+		self.assertEqual((item.added_by, item.amount), ("Administrator", 10))
+
+	def test_rate_defaults_from_price_list(self):
+		gen = make_generator()
+		name = api.add_item(gen.name, self.backup, service_date="2026-01-05")
+		self.assertEqual(frappe.db.get_value("Accumulating Generator Item", name, "rate"), 40)
+
+	def test_unknown_generator(self):
+		with self.assertRaises(frappe.DoesNotExistError):
+			api.add_item("ACG-NOPE", self.listing)
