@@ -2,8 +2,12 @@
 
 import frappe
 from frappe import _
+from frappe.utils import flt
 
+from accumulating_billing import engine
 from accumulating_billing.billing import generation
+from accumulating_billing.billing.money import amount_precision, rounding
+from accumulating_billing.billing.state import to_decimal
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -94,3 +98,48 @@ def resume(generator: str, resume_date: str) -> str | None:
 	frappe.get_doc(GENERATOR, generator).check_permission("write")
 	next_date = generation.resume(generator, resume_date)
 	return str(next_date) if next_date else None
+
+
+@frappe.whitelist()
+def get_tab(generator: str) -> dict:
+	"""The running tab: unbilled items and their totals (taxes are computed by ERPNext on the invoice)."""
+	doc = frappe.get_doc(GENERATOR, generator)
+	doc.check_permission("read")
+	rows = frappe.get_list(
+		ITEM,
+		filters={"generator": generator, "status": "Unbilled"},
+		fields=[
+			"name",
+			"service_date",
+			"item_code",
+			"item_name",
+			"description",
+			"qty",
+			"rate",
+			"amount",
+			"added_by",
+		],
+		order_by="service_date asc, name asc",
+		limit_page_length=0,
+	)
+	summary = tab_summary(doc, [r.amount for r in rows])
+	return {
+		"items": rows,
+		"lines": summary.lines,
+		"subtotal": flt(summary.subtotal),
+		"discount": flt(summary.discount),
+		"net_total": flt(summary.net_total),
+		"currency": doc.currency,
+		"next_creation_date": doc.next_creation_date,
+	}
+
+
+def tab_summary(doc, amounts) -> engine.TabSummary:
+	return engine.summarize(
+		[to_decimal(a) for a in amounts],
+		to_decimal(doc.additional_discount_percentage),
+		to_decimal(doc.discount_amount),
+		doc.apply_discount_on or "Grand Total",
+		amount_precision(doc.currency),
+		rounding(),
+	)

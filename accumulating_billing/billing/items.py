@@ -135,10 +135,3 @@ def guard_billed(doc, action: str) -> None:
 			).format(doc.name, before.sales_invoice, _("edited") if action == "edit" else _("deleted")),
 			title=_("Billed item"),
 		)
-
-
-def unbilled_total(generator: str) -> Decimal:
-	amounts = frappe.get_all(
-		"Accumulating Generator Item", filters={"generator": generator, "status": "Unbilled"}, pluck="amount"
-	)
-	return sum((to_decimal(a) for a in amounts), Decimal(0))

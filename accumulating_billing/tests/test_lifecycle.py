@@ -310,3 +310,15 @@ class TestAddItemApi(GenerationTestCase):
 	def test_unknown_generator(self):
 		with self.assertRaises(frappe.DoesNotExistError):
 			api.add_item("ACG-NOPE", self.listing)
+
+	def test_get_tab_previews_the_next_invoice(self):
+		gen = make_generator(additional_discount_percentage=10, apply_discount_on="Net Total")
+		api.add_item(gen.name, self.listing, qty=3, rate=10, service_date="2026-01-05")
+		api.add_item(gen.name, self.listing, qty=1, rate=5, service_date="2026-01-06")
+		tab = api.get_tab(gen.name)
+		self.assertEqual(
+			(tab["lines"], tab["subtotal"], tab["discount"], tab["net_total"]), (2, 35, 3.5, 31.5)
+		)
+		frappe.db.commit()
+		invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "net_total"), tab["net_total"])
