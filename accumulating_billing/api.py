@@ -2,7 +2,7 @@
 
 import frappe
 from frappe import _
-from frappe.utils import flt
+from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
 from accumulating_billing.billing import generation
@@ -32,6 +32,7 @@ def add_item(
 			_("Accumulating Generator {0} does not exist.").format(generator), frappe.DoesNotExistError
 		)
 	check_can_add(generator)
+	client_ref = (client_ref or "").strip() or None
 	if client_ref:
 		existing = frappe.db.get_value(ITEM, {"generator": generator, "client_ref": client_ref})
 		if existing:
@@ -96,6 +97,8 @@ def pause(generator: str, resume_date: str | None = None) -> None:
 @frappe.whitelist(methods=["POST"])
 def resume(generator: str, resume_date: str) -> str | None:
 	frappe.get_doc(GENERATOR, generator).check_permission("write")
+	if not resume_date or getdate(resume_date) < getdate(nowdate()):
+		frappe.throw(_("The resume date cannot be in the past: paused occurrences are not caught up."))
 	next_date = generation.resume(generator, resume_date)
 	return str(next_date) if next_date else None
 

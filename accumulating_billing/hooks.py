@@ -17,6 +17,8 @@ before_tests = "erpnext.setup.utils.before_tests"
 
 doc_events = {
 	"Sales Invoice": {
+		"before_insert": "accumulating_billing.billing.events.prepare_amendment",
+		"after_insert": "accumulating_billing.billing.events.claim_items_of_amendment",
 		"on_cancel": "accumulating_billing.billing.events.release_items_of_invoice",
 		"on_trash": "accumulating_billing.billing.events.release_items_of_invoice",
 	},

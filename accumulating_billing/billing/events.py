@@ -41,3 +41,37 @@ def release_items_of_invoice(doc, method=None) -> None:
 		doc.name,
 		len(names),
 	)
+
+
+def prepare_amendment(doc, method=None) -> None:
+	"""An amendment of a cancelled generated invoice re-bills the released items it still lists; it is not
+	a scheduled occurrence (the cancelled original keeps that key), and lines whose item was billed again
+	elsewhere lose their link so nothing is billed twice."""
+	if not (doc.get("amended_from") and doc.get("accumulating_generator")):
+		return
+	doc.accumulating_occurrence = None
+	names = [row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")]
+	unbilled = set(
+		frappe.get_all(ITEM, filters={"name": ("in", names), "status": "Unbilled"}, pluck="name")
+		if names
+		else []
+	)
+	for row in doc.items:
+		if row.get("accumulating_generator_item") and row.accumulating_generator_item not in unbilled:
+			row.accumulating_generator_item = None
+
+
+def claim_items_of_amendment(doc, method=None) -> None:
+	if not (doc.get("amended_from") and doc.get("accumulating_generator")):
+		return
+	names = [row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")]
+	if not names:
+		return
+	Item = frappe.qb.DocType(ITEM)
+	(
+		frappe.qb.update(Item)
+		.set(Item.status, "Billed")
+		.set(Item.sales_invoice, doc.name)
+		.set(Item.modified, now_datetime())
+		.where(Item.name.isin(names) & (Item.status == "Unbilled"))
+	).run()

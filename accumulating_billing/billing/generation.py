@@ -332,7 +332,11 @@ def skip_existing_occurrence(name: str, run_date: date) -> str:
 	)
 	state = state_of(generator)
 	if state.next_creation_date == run_date:
-		frappe.db.set_value(GENERATOR, name, "next_creation_date", engine.next_run_after(state, run_date))
+		next_date = engine.next_run_after(state, run_date)
+		values = {"next_creation_date": next_date}
+		if next_date is None:
+			values["status"] = engine.COMPLETED
+		frappe.db.set_value(GENERATOR, name, values)
 	line = _("{0}: already invoiced on {1}; not billed again").format(run_date, existing)
 	write_log(name, run_date, "Skipped", line, existing)
 	return line

@@ -81,7 +81,8 @@ def invoice_line(generator, item) -> dict:
 
 
 def set_taxes(si, generator) -> None:
-	si.taxes_and_charges = generator.taxes_and_charges
+	# "" (not None): ERPNext refills an empty-None template from tax rules on validate
+	si.taxes_and_charges = generator.taxes_and_charges or ""
 	si.set("taxes", [])
 	if generator.get("taxes"):
 		for row in generator.taxes:
@@ -102,5 +103,7 @@ def set_due_date(si, generator, posting_date) -> None:
 		si.payment_terms_template = generator.payment_terms_template
 		si.due_date = None
 	else:
-		si.payment_terms_template = None
+		# "" and the flag keep ERPNext from refilling the customer's default terms on validate
+		si.payment_terms_template = ""
+		si.ignore_default_payment_terms_template = 1
 		si.due_date = add_days(posting_date, cint(generator.due_days))

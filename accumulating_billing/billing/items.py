@@ -78,6 +78,27 @@ def line_amount(qty, rate, discount_percentage, currency: str | None) -> Decimal
 	)
 
 
+PROTECTED_FIELDS = ("status", "sales_invoice", "added_by", "customer")
+
+
+def protect_item(doc) -> None:
+	"""Fields only the billing process sets, and the user's right to use the generator, checked on the server
+	(a REST insert or update reaches here without the API's checks)."""
+	before = None if doc.is_new() else doc.get_doc_before_save()
+	if before:
+		for fieldname in PROTECTED_FIELDS:
+			doc.set(fieldname, before.get(fieldname))
+	doc.client_ref = (doc.client_ref or "").strip() or None
+	generator = "Accumulating Generator"
+	if not (
+		frappe.has_permission(generator, "select", doc.generator)
+		or frappe.has_permission(generator, "read", doc.generator)
+	):
+		frappe.throw(
+			_("You are not permitted to add items to {0}.").format(doc.generator), frappe.PermissionError
+		)
+
+
 def validate_sales_item(item_code: str) -> None:
 	if not item_code:
 		frappe.throw(_("Item is required."))

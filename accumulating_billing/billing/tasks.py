@@ -51,7 +51,22 @@ def enqueue_due(as_of: date | str | None = None) -> list[str]:
 
 
 def process_chunk(names: list[str], as_of: str) -> list[RunResult]:
-	return [run_generator(name, as_of) for name in names]
+	return [run_isolated(name, as_of) for name in names]
+
+
+def run_isolated(name: str, as_of) -> RunResult:
+	"""run_generator, but whatever escapes it is logged and the next generator goes on."""
+	try:
+		return run_generator(name, as_of)
+	except Exception as e:
+		frappe.db.rollback()
+		frappe.log_error(
+			title=f"Accumulating Generator {name} could not run",
+			reference_doctype=GENERATOR,
+			reference_name=name,
+		)
+		frappe.db.commit()
+		return RunResult(name, error=str(e))
 
 
 def process_due(as_of: date | str | None = None, progress=None) -> list[str]:
@@ -61,7 +76,7 @@ def process_due(as_of: date | str | None = None, progress=None) -> list[str]:
 	names = due_generators(as_of)
 	invoices = []
 	for done, name in enumerate(names, 1):
-		result = run_generator(name, as_of)
+		result = run_isolated(name, as_of)
 		invoices.extend(result.invoices)
 		if progress:
 			progress(done, len(names), result)

@@ -322,3 +322,94 @@ class TestAddItemApi(GenerationTestCase):
 		frappe.db.commit()
 		invoice = run_generator(gen.name, "2026-02-01").invoices[0]
 		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "net_total"), tab["net_total"])
+
+
+class TestReviewFindings(GenerationTestCase):
+	def test_amending_a_cancelled_invoice_rebills_once(self):
+		gen = make_generator()
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		original = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-02-01").invoices[0])
+		original.cancel()
+		amended = frappe.copy_doc(original)
+		amended.docstatus = 0
+		amended.amended_from = original.name
+		amended.accumulating_generator = original.accumulating_generator
+		amended.accumulating_occurrence = original.accumulating_occurrence
+		amended.insert()
+		amended.submit()
+		self.assertIsNone(amended.accumulating_occurrence)
+		self.assertEqual(unbilled(gen.name), [])
+		frappe.db.commit()
+		self.assertEqual(run_generator(gen.name, "2026-03-01").invoices, [])
+
+	def test_status_cannot_be_written_by_a_user(self):
+		gen = make_generator()
+		item = add(gen.name, self.listing, service_date="2026-01-05")
+		item.status = "Billed"
+		item.save()
+		self.assertEqual(frappe.db.get_value("Accumulating Generator Item", item.name, "status"), "Unbilled")
+
+	def test_contributor_cannot_add_to_another_customers_generator(self):
+		allowed = make_generator()
+		other = make_generator()
+		email = f"ab-contrib-{frappe.generate_hash(length=6)}@example.com"
+		user = frappe.get_doc(
+			{"doctype": "User", "email": email, "first_name": "Contributor", "send_welcome_email": 0}
+		).insert(ignore_permissions=True)
+		user.add_roles("Accumulating Billing Contributor")
+		frappe.get_doc(
+			{"doctype": "User Permission", "user": email, "allow": "Customer", "for_value": allowed.customer}
+		).insert(ignore_permissions=True)
+		frappe.set_user(email)
+		try:
+			name = api.add_item(allowed.name, self.listing, rate=10, service_date="2026-01-05")
+			self.assertEqual(frappe.db.get_value("Accumulating Generator Item", name, "added_by"), email)
+			with self.assertRaises(frappe.PermissionError):
+				api.add_item(other.name, self.listing, rate=10, service_date="2026-01-05")
+			with self.assertRaises(frappe.PermissionError):
+				frappe.get_doc(
+					{
+						"doctype": "Accumulating Generator Item",
+						"generator": other.name,
+						"item_code": self.listing,
+						"rate": 10,
+					}
+				).insert()
+		finally:
+			frappe.set_user("Administrator")
+
+	def test_due_days_win_over_customer_payment_terms(self):
+		terms = "_AB Net 30"
+		if not frappe.db.exists("Payment Terms Template", terms):
+			if not frappe.db.exists("Payment Term", terms):
+				frappe.get_doc(
+					{
+						"doctype": "Payment Term",
+						"payment_term_name": terms,
+						"due_date_based_on": "Day(s) after invoice date",
+						"credit_days": 30,
+						"invoice_portion": 100,
+					}
+				).insert(ignore_permissions=True)
+			frappe.get_doc(
+				{
+					"doctype": "Payment Terms Template",
+					"template_name": terms,
+					"terms": [
+						{
+							"payment_term": terms,
+							"invoice_portion": 100,
+							"credit_days": 30,
+							"due_date_based_on": "Day(s) after invoice date",
+						}
+					],
+				}
+			).insert(ignore_permissions=True)
+		customer = make_customer(payment_terms=terms)
+		gen = make_generator(customer, due_days=7)
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		si = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-02-01").invoices[0])
+		self.assertEqual(str(si.due_date), "2026-02-08")
+		self.assertFalse(si.payment_terms_template)

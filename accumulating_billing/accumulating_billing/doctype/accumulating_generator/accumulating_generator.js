@@ -119,32 +119,31 @@ function generate_now(frm) {
 }
 
 function pause_dialog(frm) {
-	frappe.prompt(
-		[{ fieldname: "resume_date", fieldtype: "Date", label: __("Resume automatically on"),
-			description: __("Optional. Leave empty to resume by hand.") }],
-		(values) =>
-			frappe.call({
-				method: `${AB_API}.pause`,
-				args: { generator: frm.doc.name, resume_date: values.resume_date },
-				callback: () => frm.reload_doc(),
-			}),
-		__("Pause"),
-		__("Pause")
-	);
+	date_action(frm, "pause", __("Pause"), {
+		label: __("Resume automatically on"),
+		description: __("Optional. Leave empty to resume by hand."),
+	});
 }
 
 function resume_dialog(frm) {
+	date_action(frm, "resume", __("Resume"), {
+		label: __("Resume Date"),
+		reqd: 1,
+		default: frappe.datetime.get_today(),
+		description: __("The next invoice is the first scheduled date on or after this day."),
+	});
+}
+
+function date_action(frm, method, title, field) {
 	frappe.prompt(
-		[{ fieldname: "resume_date", fieldtype: "Date", label: __("Resume Date"), reqd: 1,
-			default: frappe.datetime.get_today(),
-			description: __("The next invoice is the first scheduled date on or after this day.") }],
+		[{ fieldname: "resume_date", fieldtype: "Date", ...field }],
 		(values) =>
 			frappe.call({
-				method: `${AB_API}.resume`,
+				method: `${AB_API}.${method}`,
 				args: { generator: frm.doc.name, resume_date: values.resume_date },
 				callback: () => frm.reload_doc(),
 			}),
-		__("Resume"),
-		__("Resume")
+		title,
+		title
 	);
 }

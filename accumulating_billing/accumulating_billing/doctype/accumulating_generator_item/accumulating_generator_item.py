@@ -20,6 +20,7 @@ class AccumulatingGeneratorItem(Document):
 	def validate(self):
 		if not self.is_new():
 			items.guard_billed(self, "edit")
+		items.protect_item(self)
 		items.validate_item(self)
 
 	def on_trash(self):
