@@ -2,9 +2,8 @@
 
 import frappe
 from frappe import _
-from frappe.utils import now_datetime
 
-from accumulating_billing.billing.generation import write_log
+from accumulating_billing.billing.generation import set_item_billing, write_log
 
 ITEM = "Accumulating Generator Item"
 
@@ -16,14 +15,7 @@ def release_items_of_invoice(doc, method=None) -> None:
 	names = frappe.get_all(ITEM, filters={"sales_invoice": doc.name, "status": "Billed"}, pluck="name")
 	if not names:
 		return
-	Item = frappe.qb.DocType(ITEM)
-	(
-		frappe.qb.update(Item)
-		.set(Item.status, "Unbilled")
-		.set(Item.sales_invoice, None)
-		.set(Item.modified, now_datetime())
-		.where(Item.name.isin(names))
-	).run()
+	set_item_billing(names, "Unbilled", None, "Billed")
 	action = _("cancelled") if method == "on_cancel" else _("deleted")
 	generator = frappe.get_doc("Accumulating Generator", doc.accumulating_generator)
 	status = generator.status
@@ -67,11 +59,4 @@ def claim_items_of_amendment(doc, method=None) -> None:
 	names = [row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")]
 	if not names:
 		return
-	Item = frappe.qb.DocType(ITEM)
-	(
-		frappe.qb.update(Item)
-		.set(Item.status, "Billed")
-		.set(Item.sales_invoice, doc.name)
-		.set(Item.modified, now_datetime())
-		.where(Item.name.isin(names) & (Item.status == "Unbilled"))
-	).run()
+	set_item_billing(names, "Billed", doc.name, "Unbilled")

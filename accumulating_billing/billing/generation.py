@@ -267,15 +267,20 @@ def create_invoice(generator, rows: list, posting_date: date, occurrence: date |
 	return invoice
 
 
-def mark_billed(names: list[str], invoice: str) -> None:
+def set_item_billing(names: list[str], status: str, invoice: str | None, from_status: str) -> None:
+	"""Move the named items that are in `from_status` to `status`, linked to `invoice` (or unlinked)."""
 	Item = frappe.qb.DocType(ITEM)
 	(
 		frappe.qb.update(Item)
-		.set(Item.status, "Billed")
+		.set(Item.status, status)
 		.set(Item.sales_invoice, invoice)
 		.set(Item.modified, now_datetime())
-		.where(Item.name.isin(names) & (Item.status == "Unbilled"))
+		.where(Item.name.isin(names) & (Item.status == from_status))
 	).run()
+
+
+def mark_billed(names: list[str], invoice: str) -> None:
+	set_item_billing(names, "Billed", invoice, "Unbilled")
 	billed = frappe.db.count(ITEM, {"name": ("in", names), "status": "Billed", "sales_invoice": invoice})
 	if billed != len(names):
 		raise frappe.ValidationError(
