@@ -3,7 +3,7 @@
 from unittest.mock import patch
 
 import frappe
-from frappe.utils import add_days, getdate
+from frappe.utils import getdate
 
 from accumulating_billing import api
 from accumulating_billing.billing import cli, email, generation, tasks

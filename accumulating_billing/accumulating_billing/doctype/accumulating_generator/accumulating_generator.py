@@ -4,7 +4,7 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import cint, flt, getdate
+from frappe.utils import cint, getdate
 
 from accumulating_billing import engine
 from accumulating_billing.billing import settings_checks
