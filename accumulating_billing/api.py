@@ -2,15 +2,13 @@
 
 import frappe
 from frappe import _
-from frappe.utils import flt, getdate, nowdate
+from frappe.utils import getdate, nowdate
 
-from accumulating_billing import engine
-from accumulating_billing.billing import generation
-from accumulating_billing.billing.money import amount_precision, rounding
-from accumulating_billing.billing.state import to_decimal
+from accumulating_billing.billing import assignment, generation, preview
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
+TEMPLATE = "Accumulating Generator Template"
 
 
 @frappe.whitelist()
@@ -105,7 +103,8 @@ def resume(generator: str, resume_date: str) -> str | None:
 
 @frappe.whitelist()
 def get_tab(generator: str) -> dict:
-	"""The running tab: unbilled items and their totals (taxes are computed by ERPNext on the invoice)."""
+	"""The running tab: all unbilled items, the next invoice as ERPNext would build it, and the history of
+	skipped, failed and missed occurrences."""
 	doc = frappe.get_doc(GENERATOR, generator)
 	doc.check_permission("read")
 	rows = frappe.get_list(
@@ -125,24 +124,68 @@ def get_tab(generator: str) -> dict:
 		order_by="service_date asc, name asc",
 		limit_page_length=0,
 	)
-	summary = tab_summary(doc, [r.amount for r in rows])
 	return {
 		"items": rows,
-		"lines": summary.lines,
-		"subtotal": flt(summary.subtotal),
-		"discount": flt(summary.discount),
-		"net_total": flt(summary.net_total),
+		**preview.next_invoice(doc),
 		"currency": doc.currency,
 		"next_creation_date": doc.next_creation_date,
+		"history": preview.history(generator),
 	}
 
 
-def tab_summary(doc, amounts) -> engine.TabSummary:
-	return engine.summarize(
-		[to_decimal(a) for a in amounts],
-		to_decimal(doc.additional_discount_percentage),
-		to_decimal(doc.discount_amount),
-		doc.apply_discount_on or "Grand Total",
-		amount_precision(doc.currency),
-		rounding(),
-	)
+@frappe.whitelist(methods=["POST"])
+def archive(generator: str) -> None:
+	"""Archive a generator: it stops billing and leaves the default list; its invoices and items stay."""
+	frappe.get_doc(GENERATOR, generator).check_permission("write")
+	generation.set_archived(generator, True)
+
+
+@frappe.whitelist(methods=["POST"])
+def restore(generator: str) -> str:
+	"""Restore an Archived generator to the status it had; returns that status."""
+	frappe.get_doc(GENERATOR, generator).check_permission("write")
+	return generation.set_archived(generator, False)
+
+
+@frappe.whitelist(methods=["POST"])
+def assign_template(template: str, customer: str) -> str:
+	"""Create an Active generator for `customer` from `template`; returns its name. A second assignment of the
+	same template to the same customer (while the first is Draft, Active or Paused) is refused."""
+	check_can_assign(template, [customer])
+	return assignment.assign(template, customer)
+
+
+@frappe.whitelist(methods=["POST"])
+def create_for_customers(
+	customers: list[str] | str, template: str | None = None, generator: str | None = None
+) -> dict:
+	"""One generator per customer, from a template or as a copy of a generator; shows a progress bar and
+	returns {"created": [names], "refused": [{"customer", "reason"}]}."""
+	customers = frappe.parse_json(customers) if isinstance(customers, str) else customers
+	if not isinstance(customers, list) or not all(isinstance(c, str) for c in customers):
+		frappe.throw(_("Customers must be a list of customer names."))
+	if generator:
+		frappe.get_doc(GENERATOR, generator).check_permission("read")
+	check_can_assign(template, customers)
+	title = _("Creating accumulating generators")
+
+	def progress(done, total, customer):
+		frappe.publish_progress(done * 100 / total, title=title, description=customer)
+
+	return assignment.create_for_customers(
+		customers, template=template, generator=generator, progress=progress
+	).as_dict()
+
+
+def check_can_assign(template: str | None, customers: list[str]) -> None:
+	frappe.has_permission(GENERATOR, "create", throw=True)
+	if template:
+		if not frappe.db.exists(TEMPLATE, template):
+			frappe.throw(
+				_("Accumulating Generator Template {0} does not exist.").format(template),
+				frappe.DoesNotExistError,
+			)
+		frappe.has_permission(TEMPLATE, "read", template, throw=True)
+	for customer in customers:
+		if customer and frappe.db.exists("Customer", customer):
+			frappe.has_permission("Customer", "read", customer, throw=True)

@@ -15,7 +15,30 @@ after_migrate = "accumulating_billing.install.after_migrate"
 before_uninstall = "accumulating_billing.install.before_uninstall"
 before_tests = "erpnext.setup.utils.before_tests"
 
+doctype_js = {
+	"Customer": "public/js/customer.js",
+	"Accumulating Generator": "public/js/create_for_customers.js",
+	"Accumulating Generator Template": "public/js/create_for_customers.js",
+}
+
+override_doctype_dashboards = {
+	"Customer": "accumulating_billing.billing.dashboards.customer_dashboard",
+}
+
+# assignment rules run on the events Notifications use; the lookup is one cached dict per call
+_RULE_HOOK = "accumulating_billing.billing.rules.on_document_event"
+
 doc_events = {
+	"*": {
+		"after_insert": _RULE_HOOK,
+		"on_update": _RULE_HOOK,
+		"on_submit": _RULE_HOOK,
+		"on_change": _RULE_HOOK,
+	},
+	"Customer": {
+		"before_insert": "accumulating_billing.billing.assignment.check_template_on_new_customer",
+		"after_insert": "accumulating_billing.billing.assignment.assign_on_customer_creation",
+	},
 	"Sales Invoice": {
 		"before_insert": "accumulating_billing.billing.events.prepare_amendment",
 		"after_insert": "accumulating_billing.billing.events.claim_items_of_amendment",
@@ -23,6 +46,25 @@ doc_events = {
 		"on_trash": "accumulating_billing.billing.events.release_items_of_invoice",
 	},
 }
+
+permission_query_conditions = {
+	"Accumulating Generator": "accumulating_billing.billing.permissions.query_conditions",
+	"Accumulating Generator Item": "accumulating_billing.billing.permissions.query_conditions",
+}
+
+has_permission = {
+	"Accumulating Generator": "accumulating_billing.billing.permissions.has_permission",
+	"Accumulating Generator Item": "accumulating_billing.billing.permissions.has_permission",
+}
+
+has_website_permission = {
+	"Accumulating Generator": "accumulating_billing.billing.portal.has_website_permission",
+	"Accumulating Generator Item": "accumulating_billing.billing.portal.has_website_permission",
+}
+
+standard_portal_menu_items = [
+	{"title": "Running Tab", "route": "/running-tab", "role": "Customer"},
+]
 
 scheduler_events = {
 	"hourly": ["accumulating_billing.billing.tasks.enqueue_due"],

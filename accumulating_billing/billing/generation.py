@@ -215,12 +215,51 @@ def resume(name: str, resume_date: date | str) -> date | None:
 	return next_date
 
 
+# ------------------------------------------------------------------------------------------ archive / restore
+
+
+def set_archived(name: str, archived: bool) -> str:
+	"""Archive (stop billing, hide from the default list) or restore a generator; returns the new status.
+
+	Restore brings it back Paused, so that Resume asks from when to bill again (the archived period is not
+	caught up), or Completed when it had reached its end, or Draft when it never started."""
+	generator = frappe.get_doc(GENERATOR, name, for_update=True)
+	if archived:
+		if generator.status == engine.ARCHIVED:
+			frappe.throw(_("Generator {0} is already Archived.").format(name))
+		status = engine.ARCHIVED
+	else:
+		if generator.status != engine.ARCHIVED:
+			frappe.throw(
+				_("Only an Archived generator can be restored; {0} is {1}.").format(name, _(generator.status))
+			)
+		if not generator.next_creation_date and not cint(generator.invoices_generated):
+			status = engine.DRAFT
+		elif not generator.next_creation_date or (
+			generator.end_condition == engine.END_AFTER_N
+			and cint(generator.invoices_generated) >= cint(generator.end_after_invoices)
+		):
+			status = engine.COMPLETED
+		else:
+			status = engine.PAUSED
+	frappe.db.set_value(GENERATOR, name, {"status": status, "resume_date": None})
+	generator.add_comment(
+		"Info", _("Archived") if archived else _("Restored from the archive as {0}").format(_(status))
+	)
+	return status
+
+
 # ------------------------------------------------------------------------------------------ pieces
 
 
 def lock_unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
 	"""Unbilled items of the generator, locked (`FOR UPDATE`): dated before `before` (a scheduled run),
 	up to and including `upto` (Generate now), or all (a final run)."""
+	return unbilled_items(generator, before, upto, lock=True)
+
+
+def unbilled_items(generator: str, before: date | None, upto: date | None = None, lock: bool = False) -> list:
+	"""Unbilled items of the generator, oldest first, as the invoice builder takes them."""
 	Item = frappe.qb.DocType(ITEM)
 	query = (
 		frappe.qb.from_(Item)
@@ -240,8 +279,9 @@ def lock_unbilled_items(generator: str, before: date | None, upto: date | None =
 		.where((Item.generator == generator) & (Item.status == "Unbilled"))
 		.orderby(Item.service_date, order=Order.asc)
 		.orderby(Item.name, order=Order.asc)
-		.for_update()
 	)
+	if lock:
+		query = query.for_update()
 	if before:
 		query = query.where(Item.service_date < before)
 	if upto:

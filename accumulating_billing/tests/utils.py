@@ -3,7 +3,9 @@
 from datetime import date
 
 import frappe
-from frappe.utils import getdate
+from frappe.tests.test_api import make_request
+from frappe.utils import get_test_client, getdate
+from frappe.utils.password import update_password
 
 CREATED_GENERATORS: list[str] = []
 
@@ -169,3 +171,64 @@ def ensure_outgoing_email_account() -> str:
 			}
 		).insert(ignore_permissions=True)
 	return name
+
+
+def make_user(roles: list[str], email: str | None = None, user_type: str = "System User") -> str:
+	email = email or f"ab-user-{frappe.generate_hash(length=8)}@example.com"
+	if not frappe.db.exists("User", email):
+		user = frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email,
+				"first_name": email.split("@")[0],
+				"send_welcome_email": 0,
+				"user_type": user_type,
+			}
+		).insert(ignore_permissions=True)
+		user.add_roles(*roles)
+	return email
+
+
+def make_template(name: str | None = None, **kw):
+	name = name or f"_AB Template {frappe.generate_hash(length=6)}"
+	values = {
+		"doctype": "Accumulating Generator Template",
+		"template_name": name,
+		"enabled": 1,
+		"company": company(),
+		"interval_unit": "Month",
+		"interval_count": 1,
+		"first_date_rule": "Days After Assignment",
+		"first_date_days": 0,
+		"end_condition": "Never",
+		"generate_as": "Open",
+		"selling_price_list": "Standard Selling",
+	}
+	values.update(kw)
+	return frappe.get_doc(values).insert(ignore_permissions=True)
+
+
+def generators_of(customer: str, **filters) -> list[str]:
+	return frappe.get_all(
+		"Accumulating Generator", filters={"customer": customer, **filters}, pluck="name", order_by="creation"
+	)
+
+
+TEST_PASSWORD = "Ab-Test-Password-2026!"
+
+
+def login(user: str):
+	"""A client of the real WSGI app, logged in as `user` (its own cookie jar)."""
+	update_password(user, TEST_PASSWORD)
+	frappe.db.commit()
+	client = get_test_client()
+	response = make_request(
+		target=client.post, args=("/api/method/login",), kwargs={"data": {"usr": user, "pwd": TEST_PASSWORD}}
+	)
+	assert response.status_code == 200, response.get_data(as_text=True)
+	return client
+
+
+def fetch(client, path: str, method: str = "get", **kwargs):
+	"""One request through `client` (in a thread, as Frappe's API tests do)."""
+	return make_request(target=getattr(client, method), args=(path,), kwargs=kwargs)

@@ -5,17 +5,39 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from accumulating_billing.billing import rules
+
 
 class AccumulatingAssignmentRule(Document):
 	# begin: auto-generated types
 	# end: auto-generated types
 
 	def validate(self):
+		if not self.document_type or not frappe.db.exists("DocType", self.document_type):
+			frappe.throw(_("Choose the DocType this rule watches."))
 		meta = frappe.get_meta(self.document_type)
 		if meta.istable or meta.issingle:
 			frappe.throw(
 				_("Rules watch regular documents; {0} is a child table or single.").format(self.document_type)
 			)
+		self.validate_customer_field(meta)
+		if self.event == "Submit" and not meta.is_submittable:
+			frappe.throw(_("{0} is not submittable.").format(self.document_type))
+		if self.event == "Value Change":
+			if not self.value_changed or not meta.get_field(self.value_changed):
+				frappe.throw(
+					_("Value Change needs a field of {0} to watch; {1} is not one.").format(
+						self.document_type, frappe.bold(self.value_changed or "-")
+					)
+				)
+		if not frappe.db.exists("Accumulating Generator Template", self.template):
+			frappe.throw(_("Accumulating Generator Template {0} does not exist.").format(self.template))
+		self.validate_condition()
+
+	def validate_customer_field(self, meta):
+		if self.document_type == "Customer" and self.customer_field in (None, "", "name"):
+			self.customer_field = "name"
+			return
 		field = meta.get_field(self.customer_field)
 		if not field or field.fieldtype != "Link" or field.options != "Customer":
 			frappe.throw(
@@ -23,14 +45,23 @@ class AccumulatingAssignmentRule(Document):
 					self.document_type, frappe.bold(self.customer_field)
 				)
 			)
-		if self.event == "Submit" and not meta.is_submittable:
-			frappe.throw(_("{0} is not submittable.").format(self.document_type))
-		if self.event == "Value Change" and not meta.get_field(self.value_changed):
-			frappe.throw(
-				_("{0} has no field {1}.").format(self.document_type, frappe.bold(self.value_changed))
+
+	def validate_condition(self):
+		"""The condition must be an expression safe_eval accepts, evaluated on an empty document."""
+		if not self.condition:
+			return
+		try:
+			frappe.safe_eval(
+				self.condition, None, rules.condition_context(frappe.new_doc(self.document_type))
 			)
-		if self.condition:
-			try:
-				compile(self.condition, "<condition>", "eval")
-			except SyntaxError as e:
-				frappe.throw(_("The condition is not a valid Python expression: {0}").format(e))
+		except Exception as e:
+			frappe.throw(
+				_("The condition {0} is not valid: {1}").format(frappe.bold(self.condition), e),
+				title=_("Invalid condition"),
+			)
+
+	def on_update(self):
+		rules.clear_rules_cache()
+
+	def on_trash(self):
+		rules.clear_rules_cache()

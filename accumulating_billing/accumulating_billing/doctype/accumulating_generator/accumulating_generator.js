@@ -16,12 +16,13 @@ frappe.ui.form.on("Accumulating Generator", {
 		render_tab(frm);
 		const can_write = frm.perm[0] && frm.perm[0].write;
 		const open = !["Completed", "Archived"].includes(frm.doc.status);
+		const archived = frm.doc.status === "Archived";
 
 		if (open && frappe.model.can_create("Accumulating Generator Item")) {
 			frm.add_custom_button(__("Add Item"), () => add_item_dialog(frm));
 		}
 		if (!can_write) return;
-		if (frm.doc.status !== "Archived") {
+		if (!archived) {
 			frm.add_custom_button(__("Generate Now"), () => generate_now(frm), __("Actions"));
 		}
 		if (frm.doc.status === "Active") {
@@ -29,6 +30,28 @@ frappe.ui.form.on("Accumulating Generator", {
 		}
 		if (frm.doc.status === "Paused") {
 			frm.add_custom_button(__("Resume"), () => resume_dialog(frm), __("Actions"));
+		}
+		if (frappe.model.can_create("Accumulating Generator")) {
+			frm.add_custom_button(__("Duplicate"), () => frm.copy_doc(), __("Actions"));
+			frm.add_custom_button(
+				__("Create for several customers"),
+				() => accumulating_billing.create_for_customers(frm, { generator: frm.doc.name }),
+				__("Actions")
+			);
+		}
+		frm.add_custom_button(
+			archived ? __("Restore") : __("Archive"),
+			() => archive_or_restore(frm, archived),
+			__("Actions")
+		);
+		if (frm.doc.status === "Active" && cint(frm.doc.consecutive_failures) >= 5) {
+			frm.dashboard.set_headline_alert(
+				__("Failing: {0} failures in a row. Last error: {1}", [
+					frm.doc.consecutive_failures,
+					frappe.utils.escape_html(frm.doc.last_error || ""),
+				]),
+				"red"
+			);
 		}
 	},
 });
@@ -39,35 +62,58 @@ function render_tab(frm) {
 		args: { generator: frm.doc.name },
 		callback({ message: tab }) {
 			if (!tab) return;
+			const esc = frappe.utils.escape_html;
 			const money = (v) => format_currency(v, tab.currency);
 			const rows = tab.items
 				.map(
 					(i) => `<tr>
 						<td>${frappe.datetime.str_to_user(i.service_date)}</td>
-						<td>${frappe.utils.escape_html(i.item_name || i.item_code)}
-							<div class="text-muted small">${frappe.utils.escape_html(i.description || "")}</div></td>
+						<td>${esc(i.item_name || i.item_code)}
+							<div class="text-muted small">${esc(i.description || "")}</div></td>
 						<td class="text-right">${i.qty}</td>
 						<td class="text-right">${money(i.rate)}</td>
 						<td class="text-right">${money(i.amount)}</td>
 					</tr>`
 				)
 				.join("");
-			const next = tab.next_creation_date
-				? __("Next invoice on {0}", [frappe.datetime.str_to_user(tab.next_creation_date)])
-				: "";
+			const total_row = (label, value, bold) =>
+				`<tr><td colspan="4" class="text-right">${bold ? `<b>${label}</b>` : label}</td>
+				<td class="text-right">${bold ? `<b>${money(value)}</b>` : money(value)}</td></tr>`;
+			const next = __("Next invoice on {0}: {1} line(s)", [
+				frappe.datetime.str_to_user(tab.posting_date),
+				tab.lines,
+			]);
+			const notes = [
+				tab.error ? `<span class="text-danger">${esc(tab.error)}</span>` : "",
+				tab.below_minimum
+					? `<span class="text-warning">${__("Below the minimum amount: it will carry over.")}</span>`
+					: "",
+			].join(" ");
+			const history = (tab.history || [])
+				.map(
+					(h) => `<tr><td>${frappe.datetime.str_to_user(h.occurrence_date)}</td>
+						<td>${esc(__(h.outcome))}</td><td>${esc(h.reason || "")}</td></tr>`
+				)
+				.join("");
 			frm.get_field("tab_html").$wrapper.html(`
 				<table class="table table-sm table-bordered ab-running-tab">
 					<thead><tr><th>${__("Service Date")}</th><th>${__("Item")}</th>
 						<th class="text-right">${__("Qty")}</th><th class="text-right">${__("Rate")}</th>
 						<th class="text-right">${__("Amount")}</th></tr></thead>
 					<tbody>${rows || `<tr><td colspan="5" class="text-muted">${__("The tab is empty")}</td></tr>`}</tbody>
-					<tfoot>
-						<tr><td colspan="4" class="text-right">${__("Subtotal")} (${tab.lines})</td><td class="text-right">${money(tab.subtotal)}</td></tr>
-						<tr><td colspan="4" class="text-right">${__("Discount")}</td><td class="text-right">${money(tab.discount)}</td></tr>
-						<tr><td colspan="4" class="text-right"><b>${__("Net Total")}</b></td><td class="text-right"><b>${money(tab.net_total)}</b></td></tr>
-					</tfoot>
 				</table>
-				<div class="text-muted small">${next}. ${__("Taxes are added by ERPNext on the invoice.")}</div>`);
+				<div class="text-muted small">${next} ${notes}</div>
+				<table class="table table-sm table-bordered ab-next-invoice">
+					<tbody>
+						${total_row(__("Subtotal"), tab.subtotal)}
+						${total_row(__("Discount"), tab.discount)}
+						${total_row(__("Net Total"), tab.net_total)}
+						${total_row(__("Taxes"), tab.taxes)}
+						${total_row(__("Total"), tab.grand_total, true)}
+					</tbody>
+				</table>
+				${history ? `<h6 class="mt-3">${__("Skipped, failed and missed occurrences")}</h6>
+				<table class="table table-sm table-bordered ab-history"><tbody>${history}</tbody></table>` : ""}`);
 		},
 	});
 }
@@ -145,5 +191,18 @@ function date_action(frm, method, title, field) {
 			}),
 		title,
 		title
+	);
+}
+
+function archive_or_restore(frm, archived) {
+	const message = archived
+		? __("Restore this generator? It comes back Paused; Resume then picks the date to bill again.")
+		: __("Archive this generator? It stops billing; its invoices and items are kept.");
+	frappe.confirm(message, () =>
+		frappe.call({
+			method: `${AB_API}.${archived ? "restore" : "archive"}`,
+			args: { generator: frm.doc.name },
+			callback: () => frm.reload_doc(),
+		})
 	);
 }

@@ -1,0 +1,120 @@
+"""Upcoming Accumulating Invoices: per live generator, its next invoice date and what is unbilled on it."""
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Coalesce, Count, Sum
+from frappe.utils import add_days, getdate, nowdate
+
+GENERATOR = "Accumulating Generator"
+ITEM = "Accumulating Generator Item"
+
+
+def execute(filters=None):
+	filters = frappe._dict(filters or {})
+	data = get_data(filters)
+	return get_columns(), data, None, get_chart(data)
+
+
+def get_columns() -> list[dict]:
+	return [
+		{
+			"label": _("Customer"),
+			"fieldname": "customer",
+			"fieldtype": "Link",
+			"options": "Customer",
+			"width": 180,
+		},
+		{
+			"label": _("Generator"),
+			"fieldname": "generator",
+			"fieldtype": "Link",
+			"options": GENERATOR,
+			"width": 130,
+		},
+		{"label": _("Title"), "fieldname": "title", "fieldtype": "Data", "width": 200},
+		{"label": _("Status"), "fieldname": "status", "fieldtype": "Data", "width": 90},
+		{
+			"label": _("Next Creation Date"),
+			"fieldname": "next_creation_date",
+			"fieldtype": "Date",
+			"width": 130,
+		},
+		{"label": _("Unbilled Items"), "fieldname": "unbilled_items", "fieldtype": "Int", "width": 110},
+		{
+			"label": _("Unbilled Amount"),
+			"fieldname": "unbilled_amount",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 140,
+		},
+		{
+			"label": _("Currency"),
+			"fieldname": "currency",
+			"fieldtype": "Link",
+			"options": "Currency",
+			"width": 80,
+		},
+	]
+
+
+def get_data(filters) -> list[dict]:
+	"""Active and Paused generators the user may read whose next invoice falls in the period (default: the
+	next 30 days), with the count and sum of their unbilled items."""
+	from_date = getdate(filters.from_date or nowdate())
+	to_date = getdate(filters.to_date or add_days(from_date, 30))
+	conditions = {
+		"status": ("in", ["Active", "Paused"]),
+		"next_creation_date": ("between", [from_date, to_date]),
+	}
+	for field in ("company", "customer"):
+		if filters.get(field):
+			conditions[field] = filters.get(field)
+	rows = frappe.get_list(
+		GENERATOR,
+		filters=conditions,
+		fields=["customer", "name as generator", "title", "status", "next_creation_date", "currency"],
+		order_by="next_creation_date asc, name asc",
+		limit_page_length=0,
+	)
+	if not rows:
+		return []
+	Item = frappe.qb.DocType(ITEM)
+	totals = {
+		t.generator: t
+		for t in (
+			frappe.qb.from_(Item)
+			.select(
+				Item.generator, Count(Item.name).as_("items"), Coalesce(Sum(Item.amount), 0).as_("amount")
+			)
+			.where((Item.status == "Unbilled") & Item.generator.isin([r.generator for r in rows]))
+			.groupby(Item.generator)
+		).run(as_dict=True)
+	}
+	for row in rows:
+		total = totals.get(row.generator)
+		row.unbilled_items = total["items"] if total else 0
+		row.unbilled_amount = total["amount"] if total else 0
+	return rows
+
+
+def get_chart(data: list[dict]) -> dict | None:
+	"""Unbilled amount by next invoice date (one currency per chart: the first row's)."""
+	if not data:
+		return None
+	currency = data[0].currency
+	totals: dict[str, float] = {}
+	for row in data:
+		if row.currency == currency:
+			key = str(row.next_creation_date)
+			totals[key] = totals.get(key, 0) + row.unbilled_amount
+	return {
+		"data": {
+			"labels": list(totals),
+			"datasets": [
+				{"name": _("Unbilled Amount ({0})").format(currency), "values": list(totals.values())}
+			],
+		},
+		"type": "bar",
+		"fieldtype": "Currency",
+		"options": currency,
+	}

@@ -1,0 +1,3 @@
+frappe.ready(function () {
+	// all checks happen on the server; nothing to add here
+});

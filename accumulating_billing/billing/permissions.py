@@ -1,0 +1,39 @@
+"""Permission hooks (DESIGN §7). Role permissions in the DocTypes do most of the work: contributors may only
+select generators (no settings, no internal notes) and create items; User Permissions on Customer or
+Generator narrow what they may select. These hooks close the gap Frappe leaves open: a contributor with no
+User Permission at all would otherwise reach every generator. Contributors are granted explicitly."""
+
+import frappe
+
+CONTRIBUTOR = "Accumulating Billing Contributor"
+BILLING_ROLES = frozenset(("System Manager", "Accounts Manager", "Accounts User"))
+SCOPE_DOCTYPES = ("Customer", "Accumulating Generator")
+
+
+def is_contributor_only(user: str | None = None) -> bool:
+	user = user or frappe.session.user
+	if user == "Administrator":
+		return False
+	roles = set(frappe.get_roles(user))
+	return CONTRIBUTOR in roles and not roles & BILLING_ROLES
+
+
+def has_scope(user: str) -> bool:
+	"""Whether the contributor was granted any customer or generator."""
+	return bool(frappe.db.exists("User Permission", {"user": user, "allow": ("in", SCOPE_DOCTYPES)}))
+
+
+def query_conditions(user: str | None = None, doctype: str | None = None) -> str:
+	"""permission_query_conditions for generators and items: nothing for an unscoped contributor."""
+	user = user or frappe.session.user
+	if is_contributor_only(user) and not has_scope(user):
+		return "1=0"
+	return ""
+
+
+def has_permission(doc, ptype=None, user=None, debug=False) -> bool | None:
+	"""Deny an unscoped contributor; otherwise no opinion (role and user permissions decide)."""
+	user = user or frappe.session.user
+	if is_contributor_only(user) and not has_scope(user):
+		return False
+	return None

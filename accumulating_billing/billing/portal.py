@@ -1,0 +1,70 @@
+"""What a portal user (a customer's contact) may see: their own generators' running tabs, never internal notes,
+drafts or another customer's data (DESIGN §7). ERPNext decides which customers a user speaks for through the
+Customer's Portal Users."""
+
+import frappe
+from frappe.utils import flt, getdate
+
+GENERATOR = "Accumulating Generator"
+ITEM = "Accumulating Generator Item"
+VISIBLE_STATUSES = ("Active", "Paused", "Completed")
+
+
+def customers_of(user: str | None = None) -> list[str]:
+	user = user or frappe.session.user
+	if user == "Guest":
+		return []
+	PortalUser = frappe.qb.DocType("Portal User")
+	return (
+		frappe.qb.from_(PortalUser)
+		.select(PortalUser.parent)
+		.where((PortalUser.user == user) & (PortalUser.parenttype == "Customer"))
+	).run(pluck=True)
+
+
+def running_tabs(user: str | None = None) -> list[dict]:
+	"""Per generator of the user's customers: its title, currency, next invoice date and unbilled items
+	(date, description, qty, amount). Only fields meant for the customer are read."""
+	customers = customers_of(user)
+	if not customers:
+		return []
+	generators = frappe.get_all(
+		GENERATOR,
+		filters={"customer": ("in", customers), "status": ("in", VISIBLE_STATUSES)},
+		fields=["name", "title", "customer_name", "currency", "status", "next_creation_date"],
+		order_by="customer_name asc, title asc",
+	)
+	tabs = []
+	for gen in generators:
+		items = frappe.get_all(
+			ITEM,
+			filters={"generator": gen.name, "status": "Unbilled"},
+			fields=["service_date", "item_name", "description", "qty", "uom", "amount"],
+			order_by="service_date asc, creation asc",
+		)
+		if gen.status == "Completed" and not items:
+			continue
+		tabs.append(
+			{
+				"title": gen.title or gen.customer_name,
+				"customer_name": gen.customer_name,
+				"currency": gen.currency,
+				"next_invoice_date": getdate(gen.next_creation_date) if gen.status == "Active" else None,
+				"paused": gen.status == "Paused",
+				"items": items,
+				"total": sum(flt(i.amount) for i in items),
+			}
+		)
+	return tabs
+
+
+def has_website_permission(doc, ptype, user, verbose=False) -> bool:
+	"""Website permission on a generator or item: only the portal users of its customer, read only."""
+	if ptype != "read":
+		return False
+	customer = (
+		doc.customer
+		if doc.doctype == GENERATOR
+		else frappe.db.get_value(GENERATOR, doc.generator, "customer")
+	)
+	return bool(customer) and customer in customers_of(user)

@@ -1,0 +1,49 @@
+// Copyright (c) 2026, Accumulating Billing developers and contributors
+// For license information, please see license.txt
+// "Create for several customers", shared by the Template and Generator forms (added through doctype_js).
+
+window.accumulating_billing = window.accumulating_billing || {};
+
+accumulating_billing.create_for_customers = function (frm, source) {
+	new frappe.ui.form.MultiSelectDialog({
+		doctype: "Customer",
+		target: frm,
+		setters: { customer_group: null, territory: null },
+		add_filters_group: 1,
+		primary_action_label: __("Create Generators"),
+		get_query: () => ({ filters: { disabled: 0 } }),
+		action(customers) {
+			if (!customers || !customers.length) {
+				frappe.msgprint(__("Select at least one customer."));
+				return;
+			}
+			this.dialog.hide();
+			frappe.call({
+				method: "accumulating_billing.api.create_for_customers",
+				args: { customers, ...source },
+				freeze: true,
+				freeze_message: __("Creating {0} generator(s)...", [customers.length]),
+				callback: ({ message }) => show_result(message),
+			});
+		},
+	});
+};
+
+function show_result({ created, refused }) {
+	frappe.hide_progress();
+	const esc = frappe.utils.escape_html;
+	const links = created
+		.map((name) => `<a href="/app/accumulating-generator/${encodeURIComponent(name)}">${esc(name)}</a>`)
+		.join(", ");
+	const rows = refused
+		.map((r) => `<tr><td>${esc(r.customer)}</td><td>${esc(r.reason)}</td></tr>`)
+		.join("");
+	frappe.msgprint({
+		title: __("Generators created"),
+		indicator: refused.length ? "orange" : "green",
+		message: `<p>${__("Created {0} generator(s)", [created.length])}${links ? ": " + links : ""}</p>
+			${rows ? `<p>${__("Refused {0}:", [refused.length])}</p>
+			<table class="table table-bordered table-sm ab-refused"><thead><tr>
+			<th>${__("Customer")}</th><th>${__("Reason")}</th></tr></thead><tbody>${rows}</tbody></table>` : ""}`,
+	});
+}

@@ -1,0 +1,16 @@
+import frappe
+from frappe import _
+
+from accumulating_billing.billing.portal import running_tabs
+
+no_cache = 1
+
+
+def get_context(context):
+	if frappe.session.user == "Guest":
+		frappe.throw(_("Log in to see your running tab."), frappe.PermissionError)
+	context.no_cache = 1
+	context.show_sidebar = True
+	context.title = _("Running Tab")
+	context.tabs = running_tabs()
+	return context
