@@ -9,6 +9,7 @@ from accumulating_billing.billing import assignment, generation, preview
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
 TEMPLATE = "Accumulating Generator Template"
+MANAGERS = frozenset(("Accounts Manager", "System Manager"))
 
 
 @frappe.whitelist()
@@ -80,6 +81,14 @@ def generate_now(generator: str, posting_date: str | None = None) -> str | None:
 	doc = frappe.get_doc(GENERATOR, generator)
 	doc.check_permission("write")
 	frappe.has_permission("Sales Invoice", "create", throw=True)
+	if (
+		posting_date
+		and getdate(posting_date) != getdate(nowdate())
+		and not MANAGERS & set(frappe.get_roles())
+	):
+		frappe.throw(
+			_("Only an Accounts Manager may generate an invoice dated another day."), frappe.PermissionError
+		)
 	invoice, message = generation.generate_now(generator, posting_date)
 	if not invoice:
 		frappe.msgprint(message, title=_("Nothing to bill"), indicator="orange")

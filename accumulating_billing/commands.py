@@ -25,6 +25,8 @@ def run(context, as_of=None, dry_run=False):
 		from accumulating_billing.billing import cli
 
 		cli.run(as_of, dry_run, click.echo)
+	except frappe.ValidationError as e:
+		raise click.ClickException(frappe.utils.strip_html(str(e))) from None
 	finally:
 		frappe.destroy()
 

@@ -42,6 +42,9 @@ doc_events = {
 	"Sales Invoice": {
 		"before_insert": "accumulating_billing.billing.events.prepare_amendment",
 		"after_insert": "accumulating_billing.billing.events.claim_items_of_amendment",
+		"validate": "accumulating_billing.billing.events.unlink_foreign_lines",
+		"on_update": "accumulating_billing.billing.events.release_removed_lines",
+		"on_submit": "accumulating_billing.billing.events.release_removed_lines",
 		"on_cancel": "accumulating_billing.billing.events.release_items_of_invoice",
 		"on_trash": "accumulating_billing.billing.events.release_items_of_invoice",
 	},
@@ -67,7 +70,10 @@ standard_portal_menu_items = [
 ]
 
 scheduler_events = {
-	"hourly": ["accumulating_billing.billing.tasks.enqueue_due"],
+	"hourly": [
+		"accumulating_billing.billing.tasks.enqueue_due",
+		"accumulating_billing.billing.email.enqueue_owed_emails",
+	],
 }
 
 # the generation log keeps naming the invoices it made, even after a draft is deleted

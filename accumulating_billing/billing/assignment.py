@@ -228,6 +228,7 @@ def copy_generator(source, customer: str, today: date) -> str:
 	)
 	if doc.status == "Active":
 		doc.next_creation_date = engine.first_on_or_after(schedule, max(today, schedule.first_date))
+		doc.flags.keep_next_creation_date = True
 	doc.insert()
 	return doc.name
 

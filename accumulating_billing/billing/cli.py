@@ -1,8 +1,10 @@
 """What `bench accumulating-billing run` does, kept testable (the command only wires the site)."""
 
 from collections.abc import Callable
+from datetime import date, datetime
 
 import frappe
+from frappe import _
 from frappe.utils import getdate, nowdate
 
 from accumulating_billing import engine
@@ -13,7 +15,7 @@ PROGRESS_FROM = 20
 
 
 def run(as_of: str | None, dry_run: bool, echo: Callable[[str], None]) -> list[str]:
-	as_of = getdate(as_of or nowdate())
+	as_of = parse_date(as_of)
 	names = due_generators(as_of)
 	if not names:
 		echo(f"Nothing due as of {as_of}.")
@@ -38,3 +40,15 @@ def run(as_of: str | None, dry_run: bool, echo: Callable[[str], None]) -> list[s
 	invoices = process_due(as_of, progress=progress)
 	echo(f"Created {len(invoices)} invoice(s) for {len(names)} generator(s) as of {as_of}.")
 	return invoices
+
+
+def parse_date(value: str | None) -> date:
+	"""The --date option: YYYY-MM-DD, default today (site time zone); anything else is a clear error."""
+	if not value:
+		return getdate(nowdate())
+	try:
+		return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+	except ValueError:
+		frappe.throw(
+			_("--date must be a date as YYYY-MM-DD, got {0}.").format(value), title=_("Invalid date")
+		)

@@ -6,13 +6,21 @@ from frappe.core.doctype.communication.email import make as make_communication
 
 from accumulating_billing.billing.contacts import billing_email
 
+LOG = "Accumulating Generation Log"
+
 
 def send_invoice_email(invoice: str) -> str | None:
 	"""Send the invoice PDF once. Returns the Communication name, or None when there is nobody to send to
 	or it was already sent (a retried job never sends twice)."""
 	if already_sent(invoice):
+		set_email_status(invoice, "Sent")
+		frappe.db.commit()
 		return None
 	si = frappe.get_doc("Sales Invoice", invoice)
+	if si.docstatus != 1:  # cancelled while the job waited
+		set_email_status(invoice, "Cancelled")
+		frappe.db.commit()
+		return None
 	recipient = billing_email(si.customer)
 	if not recipient:
 		frappe.get_doc("Accumulating Generator", si.accumulating_generator).add_comment(
@@ -21,6 +29,8 @@ def send_invoice_email(invoice: str) -> str | None:
 				invoice, si.customer
 			),
 		)
+		set_email_status(invoice, "No Recipient")
+		frappe.db.commit()
 		return None
 	generator = frappe.get_doc("Accumulating Generator", si.accumulating_generator)
 	subject, message = compose(si, generator)
@@ -37,6 +47,7 @@ def send_invoice_email(invoice: str) -> str | None:
 		print_format=print_format,
 		send_me_a_copy=False,
 	)  # print_format makes the email queue attach the invoice PDF when it sends
+	set_email_status(invoice, "Sent")
 	frappe.db.commit()  # the job's own transaction: the Communication marks the invoice as sent
 	return comm.get("name")
 
@@ -71,3 +82,40 @@ def compose(si, generator) -> tuple[str, str]:
 		frappe.format(si.due_date, "Date"),
 	)
 	return subject, message
+
+
+def set_email_status(invoice: str, status: str) -> None:
+	"""Settle what the generation log owes for this invoice."""
+	Log = frappe.qb.DocType(LOG)
+	(
+		frappe.qb.update(Log)
+		.set(Log.email_status, status)
+		.where((Log.sales_invoice == invoice) & (Log.outcome == "Billed") & (Log.email_status == "Pending"))
+	).run()
+
+
+def owed_invoices(limit: int = 500) -> list[str]:
+	"""Invoices whose email is still owed (Pending in the generation log), oldest first."""
+	return frappe.get_all(
+		LOG,
+		filters={"email_status": "Pending", "outcome": "Billed"},
+		pluck="sales_invoice",
+		order_by="creation asc",
+		limit_page_length=limit,
+	)
+
+
+def enqueue_owed_emails() -> list[str]:
+	"""Hourly: enqueue every owed email again (a lost enqueue or a dead worker is retried; the job id keeps
+	one job per invoice and the job never sends twice). A cancelled invoice is no longer owed."""
+	from accumulating_billing.billing.generation import enqueue_invoice_email
+
+	invoices = []
+	for invoice in owed_invoices():
+		if frappe.db.get_value("Sales Invoice", invoice, "docstatus") != 1:
+			set_email_status(invoice, "Cancelled")
+			continue
+		enqueue_invoice_email(invoice)
+		invoices.append(invoice)
+	frappe.db.commit()
+	return invoices

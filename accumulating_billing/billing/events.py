@@ -60,3 +60,43 @@ def claim_items_of_amendment(doc, method=None) -> None:
 	if not names:
 		return
 	set_item_billing(names, "Billed", doc.name, "Unbilled")
+
+
+def unlink_foreign_lines(doc, method=None) -> None:
+	"""validate: on a saved generated draft, a line may only link the items this invoice bills (a line
+	copied from elsewhere loses the link, so no item is billed twice)."""
+	if not doc.get("accumulating_generator") or doc.is_new() or doc.get("amended_from"):
+		return
+	billed_here = set(billed_on(doc.name))
+	for row in doc.items:
+		if row.get("accumulating_generator_item") and row.accumulating_generator_item not in billed_here:
+			row.accumulating_generator_item = None
+
+
+def release_removed_lines(doc, method=None) -> None:
+	"""on_update / on_submit: items whose line was removed from a generated draft go back to the tab."""
+	if not doc.get("accumulating_generator") or doc.docstatus == 2:
+		return
+	on_lines = {
+		row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")
+	}
+	removed = [name for name in billed_on(doc.name) if name not in on_lines]
+	if not removed:
+		return
+	set_item_billing(removed, "Unbilled", None, "Billed")
+	note = _("{0} line(s) were removed from Sales Invoice {1}: their items are unbilled again.").format(
+		len(removed), doc.name
+	)
+	frappe.get_doc("Accumulating Generator", doc.accumulating_generator).add_comment("Info", note)
+	write_log(
+		doc.accumulating_generator,
+		doc.get("accumulating_occurrence") or doc.posting_date,
+		"Released",
+		note,
+		doc.name,
+		len(removed),
+	)
+
+
+def billed_on(invoice: str) -> list[str]:
+	return frappe.get_all(ITEM, filters={"sales_invoice": invoice, "status": "Billed"}, pluck="name")

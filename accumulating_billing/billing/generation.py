@@ -94,7 +94,7 @@ def run_occurrence(generator, run_date: date):
 		swept = {i.name for i in decision.items}
 		invoice = create_invoice(generator, [i for i in unbilled if i.name in swept], run_date, run_date)
 		line = _("{0}: billed {1} item(s) on {2}").format(run_date, len(swept), invoice.name)
-		write_log(generator.name, run_date, "Billed", line, invoice.name, len(swept))
+		write_log(generator.name, run_date, "Billed", line, invoice.name, len(swept), email_status(generator))
 	elif decision.action == "skip_minimum":
 		line = _(
 			"{0}: skipped, net total {1} is below the minimum amount {2}; {3} item(s) carry over"
@@ -158,7 +158,7 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 		line = _("Generate now on {0}: billed {1} item(s) on {2}").format(
 			posting_date, len(unbilled), invoice.name
 		)
-		write_log(name, posting_date, "Billed", line, invoice.name, len(unbilled))
+		write_log(name, posting_date, "Billed", line, invoice.name, len(unbilled), email_status(generator))
 		frappe.db.set_value(GENERATOR, name, "last_creation_date", posting_date)
 		clear_one_time_settings(generator)
 		frappe.db.commit()
@@ -348,9 +348,11 @@ def write_log(
 	reason: str,
 	sales_invoice: str | None = None,
 	items_count: int = 0,
+	email_status: str | None = None,
 ) -> None:
 	frappe.get_doc(
 		{
+			"email_status": email_status,
 			"doctype": LOG,
 			"generator": generator,
 			"occurrence_date": occurrence,
@@ -444,13 +446,25 @@ def notify_failing(name: str, message: str) -> None:
 	)
 
 
+def email_status(generator) -> str | None:
+	"""An Open and Email invoice owes its email from the transaction that creates it (the log line records it),
+	so a process that dies between the commit and the enqueue leaves the email owed, and the hourly sweep
+	sends it."""
+	return "Pending" if generator.generate_as == "Open and Email" else None
+
+
 def after_invoice_committed(generator, invoice) -> None:
 	"""Side effects run after the commit, once per invoice."""
 	if generator.generate_as == "Open and Email":
-		frappe.enqueue(
-			"accumulating_billing.billing.email.send_invoice_email",
-			queue="short",
-			job_id=f"accumulating-email-{invoice.name}",
-			deduplicate=True,
-			invoice=invoice.name,
-		)
+		enqueue_invoice_email(invoice.name)
+
+
+def enqueue_invoice_email(invoice: str) -> None:
+	"""One job per invoice (deduplicated while queued or running); the job itself never sends twice."""
+	frappe.enqueue(
+		"accumulating_billing.billing.email.send_invoice_email",
+		queue="short",
+		job_id=f"accumulating-email-{invoice}",
+		deduplicate=True,
+		invoice=invoice,
+	)

@@ -11,6 +11,14 @@ from accumulating_billing.billing import settings_checks
 from accumulating_billing.billing.state import schedule_of, state_of, to_decimal
 
 USER_STATUSES = ("Draft", "Active")
+STATE_FIELDS = (
+	"next_creation_date",
+	"last_creation_date",
+	"invoices_generated",
+	"consecutive_failures",
+	"last_error",
+	"resume_date",
+)
 SCHEDULE_FIELDS = ("first_creation_date", "interval_unit", "interval_count", "end_condition", "end_date")
 
 
@@ -19,6 +27,7 @@ class AccumulatingGenerator(Document):
 	# end: auto-generated types
 
 	def validate(self):
+		self.protect_state()
 		self.set_defaults()
 		self.validate_customer()
 		settings_checks.validate_settings(self)
@@ -38,6 +47,18 @@ class AccumulatingGenerator(Document):
 		frappe.db.delete("Accumulating Generation Log", {"generator": self.name})
 
 	# ---------------------------------------------------------------- steps
+
+	def protect_state(self):
+		"""The schedule state is written only by billing and its actions, never through a form or REST save."""
+		before = self.get_doc_before_save()
+		if before:
+			for fieldname in STATE_FIELDS:
+				self.set(fieldname, before.get(fieldname))
+			return
+		for fieldname in STATE_FIELDS:
+			if fieldname == "next_creation_date" and self.flags.keep_next_creation_date:
+				continue
+			self.set(fieldname, 0 if fieldname in ("invoices_generated", "consecutive_failures") else None)
 
 	def set_defaults(self):
 		if self.customer:

@@ -1,0 +1,168 @@
+"""Gaps closed after the first review: owed emails survive a lost enqueue, edited drafts give back removed
+lines, state fields cannot be written by a save, back-dated Generate Now is for managers, the CLI date."""
+
+from unittest.mock import patch
+
+import frappe
+
+from accumulating_billing import api
+from accumulating_billing.billing import cli, email
+from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.utils import (
+	add,
+	ensure_outgoing_email_account,
+	make_customer,
+	make_generator,
+	make_user,
+	unbilled,
+)
+
+LOG = "Accumulating Generation Log"
+
+
+def billing_contact(customer: str) -> None:
+	frappe.get_doc(
+		{
+			"doctype": "Contact",
+			"first_name": "Billing",
+			"email_ids": [
+				{"email_id": f"billing-{frappe.generate_hash(length=6)}@example.com", "is_primary": 1}
+			],
+			"is_billing_contact": 1,
+			"links": [{"link_doctype": "Customer", "link_name": customer}],
+		}
+	).insert(ignore_permissions=True)
+
+
+class TestOwedEmails(GenerationTestCase):
+	def test_a_lost_enqueue_is_swept_and_sent_once(self):
+		ensure_outgoing_email_account()
+		customer = make_customer()
+		billing_contact(customer)
+		gen = make_generator(customer, generate_as="Open and Email")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		# the process dies right after the commit: the email job is never enqueued
+		with patch("accumulating_billing.billing.generation.after_invoice_committed"):
+			invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		self.assertEqual(frappe.db.get_value(LOG, {"sales_invoice": invoice}, "email_status"), "Pending")
+
+		with patch.object(frappe, "enqueue") as enqueue:
+			self.assertIn(invoice, email.enqueue_owed_emails())
+		self.assertIn(
+			invoice, [c.kwargs["invoice"] for c in enqueue.call_args_list if c.kwargs.get("invoice")]
+		)
+		sent = email.send_invoice_email(invoice)
+		self.assertTrue(sent)
+		self.assertEqual(frappe.db.get_value(LOG, {"sales_invoice": invoice}, "email_status"), "Sent")
+		self.assertIsNone(email.send_invoice_email(invoice))  # a retried job sends nothing more
+		with patch.object(frappe, "enqueue") as enqueue:
+			self.assertNotIn(invoice, email.enqueue_owed_emails())
+		self.assertEqual(
+			frappe.db.count(
+				"Communication",
+				{"reference_doctype": "Sales Invoice", "reference_name": invoice, "sent_or_received": "Sent"},
+			),
+			1,
+		)
+
+	def test_a_cancelled_invoice_is_no_longer_owed(self):
+		customer = make_customer()
+		gen = make_generator(customer, generate_as="Open and Email")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		with patch("accumulating_billing.billing.generation.after_invoice_committed"):
+			invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		frappe.get_doc("Sales Invoice", invoice).cancel()
+		with patch.object(frappe, "enqueue") as enqueue:
+			self.assertNotIn(invoice, email.enqueue_owed_emails())
+		self.assertEqual(enqueue.call_count, 0)
+		self.assertEqual(
+			frappe.db.get_value(LOG, {"sales_invoice": invoice, "outcome": "Billed"}, "email_status"),
+			"Cancelled",
+		)
+
+	def test_no_recipient_settles_the_debt(self):
+		gen = make_generator(make_customer(), generate_as="Open and Email")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		with patch.object(frappe, "enqueue"):
+			invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		self.assertIsNone(email.send_invoice_email(invoice))
+		self.assertEqual(frappe.db.get_value(LOG, {"sales_invoice": invoice}, "email_status"), "No Recipient")
+
+
+class TestEditedDraft(GenerationTestCase):
+	def test_a_removed_line_returns_to_the_tab_and_is_billed_next(self):
+		gen = make_generator(generate_as="Draft")
+		keep = add(gen.name, self.listing, rate=10, service_date="2026-01-05")
+		drop = add(gen.name, self.listing, rate=20, service_date="2026-01-06")
+		frappe.db.commit()
+		draft = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-02-01").invoices[0])
+		draft.items = [row for row in draft.items if row.accumulating_generator_item != drop.name]
+		draft.save()
+		self.assertEqual(unbilled(gen.name), [drop.name])
+		self.assertEqual(frappe.db.get_value(keep.doctype, keep.name, "sales_invoice"), draft.name)
+		self.assertTrue(frappe.db.exists(LOG, {"sales_invoice": draft.name, "outcome": "Released"}))
+		frappe.db.commit()
+		nxt = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-03-01").invoices[0])
+		self.assertEqual([r.accumulating_generator_item for r in nxt.items], [drop.name])
+
+	def test_a_copied_line_loses_its_link(self):
+		gen = make_generator(generate_as="Draft")
+		first = add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		a = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-02-01").invoices[0])
+		second = add(gen.name, self.listing, service_date="2026-02-05")
+		frappe.db.commit()
+		b = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-03-01").invoices[0])
+		b.append("items", {**a.items[0].as_dict(), "name": None, "idx": None})
+		b.save()
+		links = [r.accumulating_generator_item for r in b.items]
+		self.assertEqual(links, [second.name, None])
+		self.assertEqual(frappe.db.get_value(first.doctype, first.name, "sales_invoice"), a.name)
+
+
+class TestProtectedState(GenerationTestCase):
+	def test_a_save_cannot_write_the_schedule_state(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		gen.reload()
+		gen.update(
+			{
+				"next_creation_date": "2030-01-01",
+				"invoices_generated": 7,
+				"last_creation_date": "2025-01-01",
+				"consecutive_failures": 3,
+			}
+		)
+		gen.save()
+		gen.reload()
+		self.assertEqual(str(gen.next_creation_date), "2026-02-01")
+		self.assertEqual((gen.invoices_generated, gen.consecutive_failures), (0, 0))
+		self.assertIsNone(gen.last_creation_date)
+
+	def test_a_new_generator_starts_clean(self):
+		gen = make_generator(invoices_generated=4, next_creation_date="2031-01-01", last_error="x")
+		self.assertEqual(
+			(gen.invoices_generated, str(gen.next_creation_date), gen.last_error), (0, "2026-02-01", None)
+		)
+
+	def test_back_dated_generate_now_is_for_managers(self):
+		gen = make_generator()
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		frappe.set_user(make_user(["Accounts User"]))
+		try:
+			with self.assertRaises(frappe.PermissionError):
+				api.generate_now(gen.name, posting_date="2026-01-31")
+		finally:
+			frappe.set_user("Administrator")
+		self.assertEqual(len(unbilled(gen.name)), 1)
+
+
+class TestCliDate(GenerationTestCase):
+	def test_a_bad_date_is_a_clear_error(self):
+		for value in ("2026-13-01", "tomorrow", "01/02/2026"):
+			with self.subTest(value=value), self.assertRaisesRegex(frappe.ValidationError, "YYYY-MM-DD"):
+				cli.run(value, True, lambda line: None)
