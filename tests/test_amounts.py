@@ -120,9 +120,9 @@ def test_net_total_percentage_on_net_total() -> None:
 	assert net_total(AMOUNTS, D(10), D(0), "Net Total", 2, "half_even") == D("14.00")
 
 
-def test_net_total_amount_wins_over_percentage() -> None:
-	"""A non-zero discount amount is used instead of the percentage."""
-	assert net_total(AMOUNTS, D(50), D("1.00"), "Net Total", 2, "half_even") == D("14.56")
+def test_net_total_percentage_wins_over_amount() -> None:
+	"""As ERPNext: when both are set, the percentage decides the discount (the form refuses both)."""
+	assert net_total(AMOUNTS, D(50), D("1.00"), "Net Total", 2, "half_even") == D("7.78")
 
 
 def test_net_total_never_negative() -> None:
@@ -149,9 +149,10 @@ def test_summarize_examples() -> None:
 	assert summarize(AMOUNTS, D(10), D(0), "Grand Total", 2, "half_even") == TabSummary(
 		lines=3, subtotal=D("15.56"), discount=D("1.56"), net_total=D("15.56")
 	)
-	assert summarize(AMOUNTS, D(10), D("2.00"), "Grand Total", 2, "half_even") == TabSummary(
+	assert summarize(AMOUNTS, D(0), D("2.00"), "Grand Total", 2, "half_even") == TabSummary(
 		lines=3, subtotal=D("15.56"), discount=D("2.00"), net_total=D("15.56")
 	)
+	assert summarize(AMOUNTS, D(10), D("2.00"), "Grand Total", 2, "half_even").discount == D("1.56")
 	assert summarize([], D(0), D(0), "Grand Total", 2, "half_even") == TabSummary(
 		lines=0, subtotal=D("0.00"), discount=D("0.00"), net_total=D("0.00")
 	)

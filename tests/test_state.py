@@ -207,6 +207,15 @@ def test_decide_run_bills_items_before_run_date() -> None:
 	assert not decision.final
 
 
+def test_decide_run_uses_a_measured_net_total() -> None:
+	"""ERPNext's own net total (a Grand Total discount spread through taxes) decides the minimum check."""
+	state = make_state(minimum_amount=D("80.00"))
+	items = [item("A", date(2024, 1, 5), "100.00")]
+	assert decide_run(state, date(2024, 1, 31), items).action == "bill"
+	skipped = decide_run(state, date(2024, 1, 31), items, measured_net_total=D("70.00"))
+	assert (skipped.action, skipped.net_total) == ("skip_minimum", D("70.00"))
+
+
 def test_decide_run_no_items() -> None:
 	"""No items: no invoice, the schedule moves on, the counter does not."""
 	state = make_state(invoices_generated=4)

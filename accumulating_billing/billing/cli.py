@@ -50,5 +50,6 @@ def parse_date(value: str | None) -> date:
 		return datetime.strptime(value.strip(), "%Y-%m-%d").date()
 	except ValueError:
 		frappe.throw(
-			_("--date must be a date as YYYY-MM-DD, got {0}.").format(value), title=_("Invalid date")
+			_("--date {0} is not a valid date: write it as YYYY-MM-DD.").format(value),
+			title=_("Invalid date"),
 		)

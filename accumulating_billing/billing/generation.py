@@ -15,7 +15,7 @@ from frappe.utils import cint, flt, getdate, now_datetime, nowdate
 
 from accumulating_billing import engine
 from accumulating_billing.billing import items as item_rules
-from accumulating_billing.billing.invoice import build_sales_invoice
+from accumulating_billing.billing.invoice import build_sales_invoice, invoice_totals
 from accumulating_billing.billing.money import amount_precision, rounding
 from accumulating_billing.billing.state import state_of, to_decimal
 
@@ -88,6 +88,7 @@ def run_occurrence(generator, run_date: date):
 		apply_discount_on=generator.apply_discount_on or "Grand Total",
 		precision=amount_precision(generator.currency),
 		rounding=rounding(),
+		measured_net_total=measured_net_total(generator, unbilled, run_date),
 	)
 	invoice = None
 	if decision.action == "bill":
@@ -119,6 +120,17 @@ def run_occurrence(generator, run_date: date):
 	if decision.status == engine.COMPLETED:
 		write_log(generator.name, run_date, "Completed", _("Generator completed: end condition reached"))
 	return invoice, line
+
+
+def measured_net_total(generator, rows: list, run_date: date):
+	"""ERPNext's net total for the minimum-amount check when the engine cannot know it: a discount on the Grand
+	Total is spread into the net total in proportion to the taxes, which ERPNext computes."""
+	discounted = flt(generator.additional_discount_percentage) or flt(generator.discount_amount)
+	if not (
+		rows and flt(generator.minimum_amount) and discounted and generator.apply_discount_on != "Net Total"
+	):
+		return None
+	return to_decimal(invoice_totals(generator, rows, run_date).net_total)
 
 
 def resume_if_due(name: str, as_of: date) -> None:
@@ -301,9 +313,10 @@ def tab_item(row) -> engine.TabItem:
 def create_invoice(generator, rows: list, posting_date: date, occurrence: date | None):
 	invoice = build_sales_invoice(generator, rows, posting_date, occurrence)
 	invoice.insert()
+	# billed before the submit: the invoice's own checks see its lines' items as billed on it
+	mark_billed([r.name for r in rows], invoice.name)
 	if generator.generate_as in ("Open", "Open and Email"):
 		invoice.submit()
-	mark_billed([r.name for r in rows], invoice.name)
 	return invoice
 
 

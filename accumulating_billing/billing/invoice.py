@@ -107,3 +107,10 @@ def set_due_date(si, generator, posting_date) -> None:
 		si.payment_terms_template = ""
 		si.ignore_default_payment_terms_template = 1
 		si.due_date = add_days(posting_date, cint(generator.due_days))
+
+
+def invoice_totals(generator, items: list, posting_date):
+	"""An unsaved Sales Invoice for `items` with ERPNext's totals, discount and taxes computed; never saved."""
+	si = build_sales_invoice(generator, items, posting_date)
+	si.calculate_taxes_and_totals()
+	return si

@@ -9,7 +9,7 @@ from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
 from accumulating_billing.billing.generation import LOG, unbilled_items
-from accumulating_billing.billing.invoice import build_sales_invoice
+from accumulating_billing.billing.invoice import invoice_totals
 from accumulating_billing.billing.state import state_of
 
 HISTORY_OUTCOMES = ("Skipped", "Failed", "Missed", "Released")
@@ -46,8 +46,7 @@ def next_invoice(doc) -> dict:
 	if not rows:
 		return preview
 	try:
-		si = build_sales_invoice(doc, rows, run_date)
-		si.calculate_taxes_and_totals()
+		si = invoice_totals(doc, rows, run_date)
 	except Exception as e:
 		frappe.clear_messages()
 		preview["error"] = _("The next invoice cannot be built yet: {0}").format(

@@ -21,6 +21,11 @@ def validate_settings(doc) -> None:
 		frappe.throw(_("Additional Discount Percentage must be between 0 and 100."))
 	if flt(doc.discount_amount) < 0:
 		frappe.throw(_("Additional Discount Amount cannot be negative."))
+	if flt(doc.additional_discount_percentage) and flt(doc.discount_amount):
+		frappe.throw(
+			_("Set either an Additional Discount Percentage or an Additional Discount Amount, not both."),
+			title=_("Two discounts"),
+		)
 	validate_company_links(doc)
 	validate_price_list(doc)
 	validate_naming_series(doc.naming_series_for_invoice)

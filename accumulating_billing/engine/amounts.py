@@ -130,10 +130,11 @@ def _net_from_subtotal(
 	"""Apply a Net Total discount to subtotal (no change for Grand Total); never below 0."""
 	net = subtotal
 	if target == "Net Total":
-		if discount_amount != 0:
-			net = subtotal - discount_amount
-		else:
+		# as ERPNext: a percentage, when set, decides the amount
+		if discount_percentage != 0:
 			net = subtotal - _percentage_of(subtotal, discount_percentage, precision, rounding)
+		else:
+			net = subtotal - discount_amount
 	return max(round_money(net, precision, rounding), _ZERO)
 
 
@@ -181,8 +182,8 @@ def summarize(
 	net = _net_from_subtotal(subtotal, pct, fixed, target, precision, rounding)
 	if target == "Net Total":
 		discount = subtotal - net
-	elif fixed != 0:
-		discount = round_money(fixed, precision, rounding)
-	else:
+	elif pct != 0:
 		discount = _percentage_of(subtotal, pct, precision, rounding)
+	else:
+		discount = round_money(fixed, precision, rounding)
 	return TabSummary(lines=lines, subtotal=subtotal, discount=discount, net_total=net)

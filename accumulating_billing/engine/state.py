@@ -210,8 +210,12 @@ def decide_run(
 	apply_discount_on: str = "Grand Total",
 	precision: int = 2,
 	rounding: str = "half_even",
+	measured_net_total: Decimal | None = None,
 ) -> RunDecision:
-	"""Decide the run due on run_date: bill the items, or skip (no items / below the minimum amount)."""
+	"""Decide the run due on run_date: bill the items, or skip (no items / below the minimum amount).
+
+	`measured_net_total`, when given, is the net total ERPNext computed for these items (needed when a
+	discount on the Grand Total is spread into the net total through taxes the engine does not know)."""
 	check_date(run_date, "The run date")
 	if state.status != ACTIVE:
 		raise ValidationError(f"Only an Active generator can run; this one is {state.status}.")
@@ -231,6 +235,8 @@ def decide_run(
 		precision,
 		rounding,
 	)
+	if measured_net_total is not None:
+		total = to_decimal(measured_net_total, "Measured net total")
 	if not items:
 		action, reason = SKIP_EMPTY, REASON_NO_ITEMS
 	elif not final and total < state.minimum_amount:
