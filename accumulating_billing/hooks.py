@@ -17,8 +17,8 @@ before_tests = "erpnext.setup.utils.before_tests"
 
 doctype_js = {
 	"Customer": "public/js/customer.js",
-	"Accumulating Generator": "public/js/create_for_customers.js",
-	"Accumulating Generator Template": "public/js/create_for_customers.js",
+	"Accumulating Generator": "public/js/generator_forms.js",
+	"Accumulating Generator Template": "public/js/generator_forms.js",
 }
 
 override_doctype_dashboards = {

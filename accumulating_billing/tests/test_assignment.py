@@ -9,16 +9,15 @@ from frappe.utils import getdate
 
 from accumulating_billing import api
 from accumulating_billing.billing import assignment, rules
+from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	company,
-	ensure_fiscal_years,
 	fetch,
 	generators_of,
 	login,
 	make_customer,
 	make_generator,
-	make_item,
 	make_template,
 	make_user,
 	retire_created_generators,
@@ -34,20 +33,7 @@ def track(customer: str) -> list[str]:
 	return names
 
 
-class AssignmentTestCase(FrappeTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_fiscal_years(2025, 2026, 2027)
-		cls.item = make_item("_AB Listing Update")
-		frappe.db.commit()
-
-	def tearDown(self):
-		frappe.set_user("Administrator")
-		retire_created_generators()
-
-
-class TestTemplateValidation(AssignmentTestCase):
+class TestTemplateValidation(GenerationTestCase):
 	def test_bad_templates_are_refused_with_a_message(self):
 		cases = [
 			({"interval_count": 0}, "Repeat Every"),
@@ -64,7 +50,7 @@ class TestTemplateValidation(AssignmentTestCase):
 				self.assertEqual(frappe.db.count("Accumulating Generator Template"), before)
 
 
-class TestAssign(AssignmentTestCase):
+class TestAssign(GenerationTestCase):
 	def test_assign_creates_an_active_generator_with_the_template_settings(self):
 		tpl = make_template(
 			title="Monthly maintenance",
@@ -174,7 +160,7 @@ class TestAssign(AssignmentTestCase):
 		self.assertEqual(frappe.db.get_value(GENERATOR, name, "template"), tpl.name)
 
 
-class TestCustomerCreation(AssignmentTestCase):
+class TestCustomerCreation(GenerationTestCase):
 	def test_template_field_assigns_on_creation(self):
 		tpl = make_template(first_date_rule="Day Of Month", first_date_day_of_month=1)
 		customer = make_customer(accumulating_template=tpl.name)
@@ -237,7 +223,7 @@ class TestCustomerCreationOverREST(FrappeTestCase):
 		retire_created_generators()
 
 
-class TestAssignmentRules(AssignmentTestCase):
+class TestAssignmentRules(GenerationTestCase):
 	def make_rule(self, **kw):
 		rule = frappe.get_doc(
 			{
@@ -368,7 +354,7 @@ class TestAssignmentRules(AssignmentTestCase):
 					self.make_rule(template=tpl.name, **values)
 
 
-class TestCreateForSeveralCustomers(AssignmentTestCase):
+class TestCreateForSeveralCustomers(GenerationTestCase):
 	def test_from_template_reports_refused_customers(self):
 		tpl = make_template()
 		fresh = [make_customer(), make_customer()]

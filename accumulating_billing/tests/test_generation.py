@@ -28,6 +28,7 @@ class GenerationTestCase(FrappeTestCase):
 		frappe.db.commit()
 
 	def tearDown(self):
+		frappe.set_user("Administrator")
 		retire_created_generators()
 
 

@@ -12,6 +12,7 @@ from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	ensure_outgoing_email_account,
+	make_billing_contact,
 	make_customer,
 	make_generator,
 	make_user,
@@ -21,25 +22,11 @@ from accumulating_billing.tests.utils import (
 LOG = "Accumulating Generation Log"
 
 
-def billing_contact(customer: str) -> None:
-	frappe.get_doc(
-		{
-			"doctype": "Contact",
-			"first_name": "Billing",
-			"email_ids": [
-				{"email_id": f"billing-{frappe.generate_hash(length=6)}@example.com", "is_primary": 1}
-			],
-			"is_billing_contact": 1,
-			"links": [{"link_doctype": "Customer", "link_name": customer}],
-		}
-	).insert(ignore_permissions=True)
-
-
 class TestOwedEmails(GenerationTestCase):
 	def test_a_lost_enqueue_is_swept_and_sent_once(self):
 		ensure_outgoing_email_account()
 		customer = make_customer()
-		billing_contact(customer)
+		make_billing_contact(customer)
 		gen = make_generator(customer, generate_as="Open and Email")
 		add(gen.name, self.listing, service_date="2026-01-05")
 		frappe.db.commit()

@@ -15,6 +15,7 @@ from accumulating_billing.tests.utils import (
 	ensure_fiscal_years,
 	ensure_outgoing_email_account,
 	invoices_of,
+	make_billing_contact,
 	make_customer,
 	make_generator,
 	unbilled,
@@ -95,17 +96,7 @@ class TestInvoiceSettings(GenerationTestCase):
 	def test_open_and_email_sends_once_after_commit(self):
 		ensure_outgoing_email_account()
 		customer = make_customer()
-		frappe.get_doc(
-			{
-				"doctype": "Contact",
-				"first_name": "Billing",
-				"email_ids": [
-					{"email_id": f"billing-{frappe.generate_hash(length=6)}@example.com", "is_primary": 1}
-				],
-				"is_billing_contact": 1,
-				"links": [{"link_doctype": "Customer", "link_name": customer}],
-			}
-		).insert(ignore_permissions=True)
+		make_billing_contact(customer)
 		gen = make_generator(customer, generate_as="Open and Email")
 		add(gen.name, self.listing, service_date="2026-01-05")
 		frappe.db.commit()

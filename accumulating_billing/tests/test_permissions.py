@@ -1,23 +1,20 @@
 """Who may do what (DESIGN §7), through frappe.get_list, the REST API, the portal and every whitelisted method."""
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import get_test_client
 
 from accumulating_billing import api
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.portal import running_tabs
+from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
-	ensure_fiscal_years,
 	fetch,
 	login,
 	make_customer,
 	make_generator,
-	make_item,
 	make_template,
 	make_user,
-	retire_created_generators,
 )
 
 GENERATOR = "Accumulating Generator"
@@ -33,24 +30,11 @@ def portal_user_for(customer: str) -> str:
 	return email
 
 
-class PermissionTestCase(FrappeTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_fiscal_years(2025, 2026, 2027)
-		cls.item = make_item("_AB Listing Update")
-		frappe.db.commit()
-
-	def tearDown(self):
-		frappe.set_user("Administrator")
-		retire_created_generators()
-
-
-class TestContributor(PermissionTestCase):
+class TestContributor(GenerationTestCase):
 	def setUp(self):
 		self.allowed = make_generator(internal_notes="<p>AB-SECRET-NOTE</p>")
 		self.other = make_generator()
-		add(self.other.name, self.item, service_date="2026-01-05", description="AB other customer work")
+		add(self.other.name, self.listing, service_date="2026-01-05", description="AB other customer work")
 		self.contributor = make_user([CONTRIBUTOR])
 		frappe.get_doc(
 			{
@@ -65,7 +49,7 @@ class TestContributor(PermissionTestCase):
 
 	def test_get_list_shows_only_permitted_generators_and_items(self):
 		frappe.set_user(self.contributor)
-		mine = api.add_item(self.allowed.name, self.item, rate=10, service_date="2026-01-05")
+		mine = api.add_item(self.allowed.name, self.listing, rate=10, service_date="2026-01-05")
 		self.assertEqual(frappe.get_list(GENERATOR, pluck="name"), [self.allowed.name])
 		self.assertEqual(frappe.get_list(ITEM, pluck="name"), [mine])
 
@@ -74,7 +58,7 @@ class TestContributor(PermissionTestCase):
 		self.assertEqual(frappe.get_list(GENERATOR, pluck="name"), [])
 		self.assertEqual(frappe.get_list(ITEM, pluck="name"), [])
 		with self.assertRaises(frappe.PermissionError):
-			api.add_item(self.allowed.name, self.item, rate=10, service_date="2026-01-05")
+			api.add_item(self.allowed.name, self.listing, rate=10, service_date="2026-01-05")
 
 	def test_contributor_cannot_read_settings_or_notes(self):
 		frappe.set_user(self.contributor)
@@ -102,7 +86,7 @@ class TestContributor(PermissionTestCase):
 			"post",
 			json={
 				"generator": self.allowed.name,
-				"item_code": self.item,
+				"item_code": self.listing,
 				"rate": 12,
 				"service_date": "2026-01-07",
 			},
@@ -116,7 +100,7 @@ class TestContributor(PermissionTestCase):
 			"post",
 			json={
 				"generator": self.other.name,
-				"item_code": self.item,
+				"item_code": self.listing,
 				"rate": 12,
 				"service_date": "2026-01-07",
 			},
@@ -134,7 +118,7 @@ class TestContributor(PermissionTestCase):
 			{
 				"doctype": ITEM,
 				"generator": self.allowed.name,
-				"item_code": self.item,
+				"item_code": self.listing,
 				"rate": 10,
 				"service_date": "2026-01-05",
 			}
@@ -142,7 +126,7 @@ class TestContributor(PermissionTestCase):
 		frappe.db.commit()
 		frappe.set_user(self.contributor)
 		mine = frappe.get_doc(
-			ITEM, api.add_item(self.allowed.name, self.item, rate=10, service_date="2026-01-05")
+			ITEM, api.add_item(self.allowed.name, self.listing, rate=10, service_date="2026-01-05")
 		)
 		mine.qty = 2
 		mine.save()
@@ -154,7 +138,7 @@ class TestContributor(PermissionTestCase):
 			frappe.delete_doc(ITEM, colleague.name)
 
 
-class TestPortal(PermissionTestCase):
+class TestPortal(GenerationTestCase):
 	def setUp(self):
 		self.customer_a = make_customer()
 		self.customer_b = make_customer()
@@ -162,15 +146,15 @@ class TestPortal(PermissionTestCase):
 		self.user_b = portal_user_for(self.customer_b)
 		self.gen_a = make_generator(self.customer_a, internal_notes="<p>AB-SECRET-NOTE</p>", title="A tab")
 		self.gen_b = make_generator(self.customer_b, title="B tab")
-		add(self.gen_a.name, self.item, service_date="2026-01-05", description="AB billed work A")
-		add(self.gen_b.name, self.item, service_date="2026-01-05", description="AB billed work B")
+		add(self.gen_a.name, self.listing, service_date="2026-01-05", description="AB billed work A")
+		add(self.gen_b.name, self.listing, service_date="2026-01-05", description="AB billed work B")
 		frappe.db.commit()
 		self.invoice_a = run_generator(self.gen_a.name, "2026-02-01").invoices[0]
 		self.invoice_b = run_generator(self.gen_b.name, "2026-02-01").invoices[0]
-		add(self.gen_a.name, self.item, service_date="2026-02-03", description="AB unbilled work A")
-		add(self.gen_b.name, self.item, service_date="2026-02-03", description="AB unbilled work B")
+		add(self.gen_a.name, self.listing, service_date="2026-02-03", description="AB unbilled work A")
+		add(self.gen_b.name, self.listing, service_date="2026-02-03", description="AB unbilled work B")
 		self.draft_gen = make_generator(self.customer_a, generate_as="Draft", title="A drafts")
-		add(self.draft_gen.name, self.item, service_date="2026-01-05", description="AB draft work A")
+		add(self.draft_gen.name, self.listing, service_date="2026-01-05", description="AB draft work A")
 		frappe.db.commit()
 		self.draft_a = run_generator(self.draft_gen.name, "2026-02-01").invoices[0]
 
@@ -225,7 +209,7 @@ class TestPortal(PermissionTestCase):
 			with self.subTest(path=path):
 				self.assertEqual(fetch(client, path).status_code, 403)
 		for method, data in (
-			("add_item", {"generator": self.gen_a.name, "item_code": self.item}),
+			("add_item", {"generator": self.gen_a.name, "item_code": self.listing}),
 			("generate_now", {"generator": self.gen_a.name}),
 			("pause", {"generator": self.gen_a.name}),
 			("resume", {"generator": self.gen_a.name, "resume_date": "2030-01-01"}),

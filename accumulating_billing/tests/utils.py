@@ -232,3 +232,18 @@ def login(user: str):
 def fetch(client, path: str, method: str = "get", **kwargs):
 	"""One request through `client` (in a thread, as Frappe's API tests do)."""
 	return make_request(target=getattr(client, method), args=(path,), kwargs=kwargs)
+
+
+def make_billing_contact(customer: str, email: str | None = None) -> str:
+	"""A billing contact with an email for the customer; returns the email."""
+	email = email or f"billing-{frappe.generate_hash(length=8)}@example.com"
+	frappe.get_doc(
+		{
+			"doctype": "Contact",
+			"first_name": "Billing",
+			"email_ids": [{"email_id": email, "is_primary": 1}],
+			"is_billing_contact": 1,
+			"links": [{"link_doctype": "Customer", "link_name": customer}],
+		}
+	).insert(ignore_permissions=True)
+	return email

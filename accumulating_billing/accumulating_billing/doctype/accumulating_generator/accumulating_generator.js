@@ -6,9 +6,7 @@ const AB_API = "accumulating_billing.api";
 
 frappe.ui.form.on("Accumulating Generator", {
 	setup(frm) {
-		frm.set_query("taxes_and_charges", () => ({ filters: { company: frm.doc.company } }));
-		frm.set_query("cost_center", () => ({ filters: { company: frm.doc.company, is_group: 0 } }));
-		frm.set_query("selling_price_list", () => ({ filters: { selling: 1, enabled: 1 } }));
+		accumulating_billing.set_settings_queries(frm);
 	},
 
 	refresh(frm) {

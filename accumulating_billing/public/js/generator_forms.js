@@ -1,8 +1,15 @@
 // Copyright (c) 2026, Accumulating Billing developers and contributors
 // For license information, please see license.txt
-// "Create for several customers", shared by the Template and Generator forms (added through doctype_js).
+// Shared by the Template and Generator forms (added to both through doctype_js): the link filters of their
+// billing settings, and "Create for several customers".
 
 window.accumulating_billing = window.accumulating_billing || {};
+
+accumulating_billing.set_settings_queries = function (frm) {
+	frm.set_query("taxes_and_charges", () => ({ filters: { company: frm.doc.company } }));
+	frm.set_query("cost_center", () => ({ filters: { company: frm.doc.company, is_group: 0 } }));
+	frm.set_query("selling_price_list", () => ({ filters: { selling: 1, enabled: 1 } }));
+};
 
 accumulating_billing.create_for_customers = function (frm, source) {
 	new frappe.ui.form.MultiSelectDialog({
