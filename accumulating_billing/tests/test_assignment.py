@@ -197,6 +197,40 @@ class TestCustomerCreation(GenerationTestCase):
 		self.assertFalse(frappe.db.exists("Customer", name))
 
 
+class TestCustomerCreationByDataImport(GenerationTestCase):
+	def test_imported_customers_get_their_template(self):
+		tpl = make_template()
+		group = frappe.db.get_value("Customer Group", {"is_group": 0}, "name")
+		territory = frappe.db.get_value("Territory", {"is_group": 0}, "name")
+		names = [f"_AB Imported {frappe.generate_hash(length=6)}" for _ in range(2)]
+		rows = ["Customer Name,Customer Group,Territory,Accumulating Generator Template"]
+		rows += [f"{n},{group},{territory},{tpl.name}" for n in names]
+		csv = frappe.get_doc(
+			doctype="File",
+			file_name=f"ab-import-{frappe.generate_hash(length=6)}.csv",
+			content="\n".join(rows),
+			is_private=1,
+		).insert(ignore_permissions=True)
+		data_import = frappe.get_doc(
+			{
+				"doctype": "Data Import",
+				"import_type": "Insert New Records",
+				"reference_doctype": "Customer",
+				"import_file": csv.file_url,
+			}
+		).insert()
+		frappe.db.commit()
+		data_import.start_import()  # runs in this process under tests, committing row by row
+		frappe.db.commit()
+		self.assertEqual(frappe.db.get_value("Data Import", data_import.name, "status"), "Success")
+		for name in names:
+			customer = frappe.db.get_value("Customer", {"customer_name": name})
+			self.assertTrue(customer, name)
+			generators = track(customer)
+			self.assertEqual(len(generators), 1)
+			self.assertEqual(frappe.db.get_value(GENERATOR, generators[0], "template"), tpl.name)
+
+
 class TestCustomerCreationOverREST(FrappeTestCase):
 	def test_rest_insert_assigns_the_template(self):
 		tpl = make_template()
