@@ -16,6 +16,7 @@ from accumulating_billing.tests.utils import (
 	make_customer,
 	make_generator,
 	make_user,
+	tax_account,
 	unbilled,
 )
 
@@ -173,3 +174,37 @@ class TestMinimumWithGrandTotalDiscount(GenerationTestCase):
 	def test_both_discounts_are_refused(self):
 		with self.assertRaisesRegex(frappe.ValidationError, "not both"):
 			make_generator(additional_discount_percentage=10, discount_amount=5)
+
+
+class TestPreviewIsTheInvoice(GenerationTestCase):
+	def test_the_tab_preview_equals_the_invoice_with_taxes_and_a_grand_total_discount(self):
+		taxes = [
+			{"charge_type": "On Net Total", "account_head": tax_account(), "description": "VAT", "rate": 19}
+		]
+		gen = make_generator(discount_amount=7.5, apply_discount_on="Grand Total", taxes=taxes)
+		add(gen.name, self.listing, qty=3, rate=33.33, service_date="2026-01-05")
+		add(gen.name, self.listing, qty=1, rate=12.1, service_date="2026-01-20")
+		add(gen.name, self.listing, qty=1, rate=99, service_date="2026-02-01")  # waits for the next invoice
+		tab = api.get_tab(gen.name)
+		frappe.db.commit()
+		si = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-02-01").invoices[0])
+		self.assertEqual(len(tab["items"]), 3)
+		self.assertEqual(
+			(
+				tab["lines"],
+				tab["subtotal"],
+				tab["discount"],
+				tab["net_total"],
+				tab["taxes"],
+				tab["grand_total"],
+			),
+			(
+				len(si.items),
+				si.total,
+				si.discount_amount,
+				si.net_total,
+				si.total_taxes_and_charges,
+				si.rounded_total or si.grand_total,
+			),
+		)
+		self.assertEqual(str(tab["posting_date"]), "2026-02-01")

@@ -11,38 +11,15 @@ from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
-	company,
 	ensure_fiscal_years,
 	ensure_outgoing_email_account,
 	invoices_of,
 	make_billing_contact,
 	make_customer,
 	make_generator,
+	tax_account,
 	unbilled,
 )
-
-
-def tax_account() -> str:
-	comp = company()
-	name = frappe.db.get_value("Account", {"company": comp, "account_name": "_AB Sales Tax"})
-	if name:
-		return name
-	parent = frappe.db.get_value(
-		"Account", {"company": comp, "account_type": "Tax", "is_group": 1}
-	) or frappe.db.get_value("Account", {"company": comp, "root_type": "Liability", "is_group": 1})
-	return (
-		frappe.get_doc(
-			{
-				"doctype": "Account",
-				"account_name": "_AB Sales Tax",
-				"company": comp,
-				"parent_account": parent,
-				"account_type": "Tax",
-			}
-		)
-		.insert(ignore_permissions=True)
-		.name
-	)
 
 
 class TestInvoiceSettings(GenerationTestCase):

@@ -247,3 +247,26 @@ def make_billing_contact(customer: str, email: str | None = None) -> str:
 		}
 	).insert(ignore_permissions=True)
 	return email
+
+
+def tax_account() -> str:
+	comp = company()
+	name = frappe.db.get_value("Account", {"company": comp, "account_name": "_AB Sales Tax"})
+	if name:
+		return name
+	parent = frappe.db.get_value(
+		"Account", {"company": comp, "account_type": "Tax", "is_group": 1}
+	) or frappe.db.get_value("Account", {"company": comp, "root_type": "Liability", "is_group": 1})
+	return (
+		frappe.get_doc(
+			{
+				"doctype": "Account",
+				"account_name": "_AB Sales Tax",
+				"company": comp,
+				"parent_account": parent,
+				"account_type": "Tax",
+			}
+		)
+		.insert(ignore_permissions=True)
+		.name
+	)

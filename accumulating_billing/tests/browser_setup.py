@@ -1,0 +1,137 @@
+"""Server-side data for the real-browser tests in `browser_tests/` (not a test module: `bench run-tests`
+ignores it). Called as
+
+	bench --site SITE execute accumulating_billing.tests.browser_setup.prepare
+
+it commits and returns (printed as JSON) the names the browser tests use. Every call makes fresh records
+(a run tag in their names), so it can run again on a development site.
+"""
+
+import frappe
+from frappe.utils import add_days, add_months, get_first_day, getdate, nowdate
+from frappe.utils.password import update_password
+
+from accumulating_billing.billing import generation
+from accumulating_billing.tests.utils import (
+	add,
+	company,
+	ensure_fiscal_years,
+	make_customer,
+	make_generator,
+	make_item,
+	make_template,
+	make_user,
+)
+
+PORTAL_PASSWORD = "Ab-Browser-Portal-2026!"
+SETTINGS = "Accumulating Billing Settings"
+GENERATOR = "Accumulating Generator"
+
+
+def prepare() -> dict:
+	today = getdate(nowdate())
+	ensure_fiscal_years(today.year, today.year + 1)
+	run = frappe.generate_hash(length=6)
+	next_month = get_first_day(add_months(today, 1))
+
+	settings = frappe.get_single(SETTINGS)
+	settings.kickoff_create_portal_user = 0
+	settings.kickoff_limit_per_hour = 1000
+	settings.save(ignore_permissions=True)
+
+	item = make_item(f"_AB Browser Service {run}", price=40)
+	out = {
+		"run": run,
+		"today": str(today),
+		"company": company(),
+		"item": item,
+		"desk_customer": make_customer(f"_AB Browser Desk {run}"),
+		"assign_customer": make_customer(f"_AB Browser Assign {run}"),
+		"kickoff_company": f"_AB Browser Kickoff {run}",
+		"kickoff_email": f"ab-browser-kickoff-{run.lower()}@example.com",
+	}
+
+	template = make_template(f"_AB Browser Plan {run}", title=f"Browser Plan {run}", offered_at_kickoff=1)
+	out["template"] = template.name
+	out["template_title"] = template.title
+
+	out["list_customer"] = list_customer = make_customer(f"_AB Browser List {run}")
+	out["list"] = list_generators(list_customer, next_month, today)
+
+	pause_gen = make_generator(
+		make_customer(f"_AB Browser Pause {run}"), first_creation_date=next_month, status="Active"
+	)
+	out["pause_generator"] = pause_gen.name
+
+	out.update(portal(run, item, next_month, today))
+	frappe.db.commit()
+	return out
+
+
+def list_generators(customer: str, first_date, today) -> dict:
+	"""One generator per list indicator: Draft, Active ("Never ends"), Paused, Completed ("2 of 2"), Failing,
+	Active After N ("1 of 3"), Active On Date ("Until …") and an Archived one the default filter hides."""
+	made = {}
+
+	def gen(key, state=None, **kw):
+		doc = make_generator(customer, first_creation_date=first_date, title=f"List {key}", **kw)
+		if state:
+			frappe.db.set_value(GENERATOR, doc.name, state)
+		made[key] = doc.name
+
+	gen("draft", status="Draft")
+	gen("active", status="Active")
+	gen("paused", {"status": "Paused", "resume_date": add_days(first_date, 40)}, status="Active")
+	gen(
+		"completed",
+		{"status": "Completed", "invoices_generated": 2, "last_creation_date": today},
+		status="Active",
+		end_condition="After N Invoices",
+		end_after_invoices=2,
+	)
+	gen(
+		"failing",
+		{"consecutive_failures": 5, "last_error": "Browser test: the posting date is closed"},
+		status="Active",
+	)
+	gen(
+		"after_n",
+		{"invoices_generated": 1},
+		status="Active",
+		end_condition="After N Invoices",
+		end_after_invoices=3,
+	)
+	gen("on_date", status="Active", end_condition="On Date", end_date=add_months(first_date, 6))
+	gen("archived", {"status": "Archived"}, status="Active")
+	return made
+
+
+def portal(run: str, item: str, first_date, today) -> dict:
+	"""A customer with a portal user, one submitted invoice and unbilled items on its running tab."""
+	customer = make_customer(f"_AB Browser Portal {run}")
+	user = make_user(["Customer"], f"ab-browser-portal-{run.lower()}@example.com", user_type="Website User")
+	update_password(user, PORTAL_PASSWORD)
+	doc = frappe.get_doc("Customer", customer)
+	doc.append("portal_users", {"user": user})
+	doc.save(ignore_permissions=True)
+
+	gen = make_generator(
+		customer, first_creation_date=first_date, generate_as="Open", title=f"Website care {run}"
+	)
+	add(gen.name, item, qty=2, rate=None, service_date=today, description="Monthly backup")
+	frappe.db.commit()
+	invoice, message = generation.generate_now(gen.name)
+	if not invoice:
+		frappe.throw(message)
+	unbilled = [
+		add(gen.name, item, qty=1, rate=25, service_date=today, description=f"Product update {run}").name,
+		add(gen.name, item, qty=3, rate=15, service_date=today, description=f"Listing refresh {run}").name,
+	]
+	return {
+		"portal_customer": customer,
+		"portal_user": user,
+		"portal_password": PORTAL_PASSWORD,
+		"portal_generator": gen.name,
+		"portal_invoice": invoice,
+		"portal_unbilled": unbilled,
+	}
