@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # All tests of accumulating_billing: the pure engine (pytest, fresh virtualenv), then - when a bench with
-# ERPNext exists at ${BENCH_DIR:-/opt/frappe-bench} - the integration tests on a fresh throwaway site.
-# Ends with one line "N passed, N failed" covering both parts. Exits non-zero on any failure.
+# ERPNext exists at ${BENCH_DIR:-/opt/frappe-bench} - the integration tests and the real-browser tests
+# (browser_tests/, Playwright + Debian's Chromium; screenshots in ${AB_SCREENSHOTS:-/tmp/ab-screenshots}) on a
+# fresh throwaway site.
+# Ends with one line "N passed, N failed" covering all parts. Exits non-zero on any failure.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +36,7 @@ if ! grep -Eq '[0-9]+ passed' "$work/engine.log"; then echo "engine tests: no te
 bench_bin=$(command -v bench || true)
 if [ ! -d "$bench_dir/apps/erpnext" ] || [ -z "$bench_bin" ]; then
 	echo "integration tests skipped: no bench at $bench_dir"
+	echo "browser tests skipped: no bench at $bench_dir"
 else
 	echo "== integration tests on the bench at $bench_dir"
 	site="ab-ci-$(date +%s)-$$.localhost"
@@ -65,6 +68,37 @@ else
 		uv pip install -q --native-tls --python "$bench_dir/env/bin/python" -e "$target" >"$work/install.log" 2>&1
 	fi || { cat "$work/install.log"; exit 1; }
 
+	# real-browser tests (browser_tests/): Playwright of the bench env driving Debian's Chromium (never a
+	# downloaded browser) against this site served by `bench serve`; screenshots go to $screenshots
+	run_browser_tests() {
+		local chromium=${AB_CHROMIUM:-/usr/bin/chromium} py="$bench_dir/env/bin/python"
+		local screenshots=${AB_SCREENSHOTS:-/tmp/ab-screenshots}
+		echo "== browser tests (Playwright + $chromium)"
+		if [ ! -x "$chromium" ]; then
+			echo "browser tests skipped: no chromium at $chromium"; return
+		fi
+		if ! "$py" -c "import playwright.sync_api" >/dev/null 2>&1; then
+			echo "browser tests skipped: no playwright in the bench env"; return
+		fi
+		if ! "$py" -c "import pytest" >/dev/null 2>&1; then
+			local as_owner=()
+			[ "$(id -u)" = 0 ] && [ -n "$frappe_user" ] && as_owner=(runuser -u "$frappe_user" --)
+			${as_owner[@]+"${as_owner[@]}"} "$bench_dir/env/bin/pip" install -q pytest >"$work/pip-pytest.log" 2>&1 \
+				|| { cat "$work/pip-pytest.log"; echo "browser tests: could not install pytest"; failed=$((failed + 1)); status=1; return; }
+		fi
+		(cd "$repo" && AB_BROWSER_SITE="$site" AB_BROWSER_URL= BENCH_DIR="$bench_dir" AB_ADMIN_PASSWORD=admin \
+			AB_CHROMIUM="$chromium" AB_SCREENSHOTS="$screenshots" \
+			"$py" -m pytest -q -p no:cacheprovider -rsx browser_tests) 2>&1 | tee "$work/browser.log"
+		local rc=${PIPESTATUS[0]}
+		count "$work/browser.log"
+		if [ "$rc" -ne 0 ]; then status=1; fi
+		if ! grep -Eq '[0-9]+ passed' "$work/browser.log"; then
+			echo "browser tests: no test passed"; status=1; failed=$((failed + 1))
+		fi
+		echo "browser screenshots in $screenshots:"
+		ls -1 "$screenshots"/test_*.png 2>/dev/null | sed 's/^/  /'
+	}
+
 	cleanup_site() {
 		run_bench drop-site "$site" --db-root-username "$db_user" --db-root-password "$db_pass" --force --no-backup >/dev/null 2>&1 || true
 	}
@@ -91,6 +125,8 @@ else
 		failed=$((failed + bad))
 		[ "$bad" -ne 0 ] && status=1
 		echo "integration tests: $ran ran, $bad failed or errored"
+
+		run_browser_tests
 
 		echo "== migrate twice, then uninstall"
 		if run_bench --site "$site" migrate >"$work/migrate1.log" 2>&1 && run_bench --site "$site" migrate >"$work/migrate2.log" 2>&1; then

@@ -1,0 +1,115 @@
+"""The public side: the Client Kickoff web form as a guest, and a customer's portal (invoices, running tab)."""
+
+import re
+
+import pytest
+from ab_desk import field, rest_doc, rest_list
+from playwright.sync_api import expect
+
+
+def test_client_kickoff_web_form(guest_page, admin_context, data, screenshot):
+	"""A guest fills the Client Kickoff form, picks the offered plan, submits and lands on the thank-you page;
+	the customer exists with an Active generator of that plan."""
+	page = guest_page
+	page.goto("/client-kickoff/new")
+	form = page.locator(".web-form")
+	expect(field(form, "company_name")).to_be_visible()
+	field(form, "company_name").fill(data["kickoff_company"])
+	field(form, "customer_type").select_option("Individual")
+	field(form, "tax_id").fill("DE123456789")
+	field(form, "first_name").fill("Grace")
+	field(form, "last_name").fill("Browser")
+	field(form, "email_id").fill(data["kickoff_email"])
+	field(form, "phone").fill("+49 30 1234567")
+	field(form, "address_line1").fill("Browserstr. 1")
+	field(form, "city").fill("Berlin")
+	field(form, "pincode").fill("10115")
+	field(form, "country").fill("Germany")
+	plan = field(form, "template")
+	expect(plan.locator("option", has_text=data["template_title"])).to_have_count(1)
+	plan.select_option(label=data["template_title"])
+	screenshot(page, "filled")
+	page.get_by_role("button", name="Start", exact=True).click()
+	page.wait_for_url(re.compile(r"/client-kickoff-thank-you"))
+	page.wait_for_load_state("domcontentloaded")
+	screenshot(page)
+
+	admin = admin_context.new_page()
+	try:
+		customers = rest_list(
+			admin, "Customer", [["customer_name", "=", data["kickoff_company"]]], ["name", "customer_type"]
+		)
+		assert len(customers) == 1, customers
+		assert customers[0]["customer_type"] == "Individual"
+		generators = rest_list(
+			admin,
+			"Accumulating Generator",
+			[["customer", "=", customers[0]["name"]]],
+			["name", "status", "template"],
+		)
+		assert [(g["status"], g["template"]) for g in generators] == [("Active", data["template"])]
+		request = rest_list(
+			admin,
+			"Accumulating Kickoff Request",
+			[["email_id", "=", data["kickoff_email"]]],
+			["name", "status", "customer", "contact"],
+		)
+		assert len(request) == 1 and request[0]["status"] == "Completed", request
+		assert request[0]["customer"] == customers[0]["name"]
+		contact = rest_doc(admin, "Contact", request[0]["contact"])
+		assert contact["email_id"] == data["kickoff_email"]
+	finally:
+		admin.close()
+
+
+def portal_login(page, data) -> None:
+	page.goto("/login")
+	page.locator("#login_email").fill(data["portal_user"])
+	page.locator("#login_password").fill(data["portal_password"])
+	page.locator(".btn-login:visible").click()
+	page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_portal_invoices_and_running_tab(guest_page, data, screenshot):
+	"""The customer's portal user logs in, sees the submitted invoice in /invoices and the unbilled items,
+	their total and the next invoice date on /running-tab."""
+	page = guest_page
+	portal_login(page, data)
+
+	page.goto("/invoices")
+	invoice = page.locator(".web-list-item, .transaction-list-item, a").filter(
+		has_text=data["portal_invoice"]
+	)
+	expect(invoice.first).to_be_visible()
+	screenshot(page, "invoices")
+
+	page.goto("/running-tab")
+	tab = page.locator(".ab-tab").filter(has_text=f"Website care {data['run']}")
+	expect(tab).to_have_count(1)
+	rows = tab.locator("tr.ab-tab-item")
+	expect(rows).to_have_count(2)
+	expect(rows.filter(has_text=f"Product update {data['run']}")).to_have_count(1)
+	expect(rows.filter(has_text=f"Listing refresh {data['run']}")).to_have_count(1)
+	expect(tab.locator("tfoot")).to_contain_text("70.00")  # 1 x 25 + 3 x 15
+	expect(tab.locator(".ab-next-date")).to_contain_text("Next invoice on")
+	expect(page.locator("body")).not_to_contain_text("Monthly backup")  # already billed
+	screenshot(page)
+
+
+@pytest.mark.xfail(
+	strict=True,
+	reason="hooks.standard_portal_menu_items: an item without reference_doctype is dropped by "
+	"Portal Settings.sync_menu (remove_deleted_doctype_items), so the menu never lists Running Tab",
+)
+def test_portal_menu_lists_running_tab(guest_page, data, screenshot):
+	"""The portal sidebar of a Customer links to the Running Tab page."""
+	page = guest_page
+	portal_login(page, data)
+	page.goto("/invoices")
+	link = page.locator(".web-sidebar a:visible, .sidebar-items a:visible").filter(has_text="Running Tab")
+	try:
+		expect(link).to_have_count(1, timeout=5_000)
+	finally:
+		screenshot(page)
+	link.click()
+	page.wait_for_url(re.compile(r"/running-tab$"))
