@@ -66,7 +66,13 @@ has_website_permission = {
 }
 
 standard_portal_menu_items = [
-	{"title": "Running Tab", "route": "/running-tab", "role": "Customer"},
+	# a reference DocType keeps the item through Portal Settings' menu sync (it drops items without one)
+	{
+		"title": "Running Tab",
+		"route": "/running-tab",
+		"reference_doctype": "Accumulating Generator",
+		"role": "Customer",
+	},
 ]
 
 scheduler_events = {

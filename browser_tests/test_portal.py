@@ -96,11 +96,6 @@ def test_portal_invoices_and_running_tab(guest_page, data, screenshot):
 	screenshot(page)
 
 
-@pytest.mark.xfail(
-	strict=True,
-	reason="hooks.standard_portal_menu_items: an item without reference_doctype is dropped by "
-	"Portal Settings.sync_menu (remove_deleted_doctype_items), so the menu never lists Running Tab",
-)
 def test_portal_menu_lists_running_tab(guest_page, data, screenshot):
 	"""The portal sidebar of a Customer links to the Running Tab page."""
 	page = guest_page

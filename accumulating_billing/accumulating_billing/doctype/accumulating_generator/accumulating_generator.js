@@ -10,6 +10,10 @@ frappe.ui.form.on("Accumulating Generator", {
 	},
 
 	refresh(frm) {
+		// Paused, Completed and Archived come from their actions; an edit only chooses Draft or Active
+		const editable = ["Draft", "Active"].includes(frm.doc.status);
+		frm.set_df_property("status", "options", editable ? ["Draft", "Active"] : [frm.doc.status]);
+		frm.set_df_property("status", "read_only", editable ? 0 : 1);
 		if (frm.is_new()) return;
 		render_tab(frm);
 		const can_write = frm.perm[0] && frm.perm[0].write;
