@@ -49,7 +49,11 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
 		run_date = None
 		try:
-			generator = frappe.get_doc(GENERATOR, name, for_update=True)
+			if not lock_generator_or_skip(name):
+				frappe.db.rollback()
+				result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
+				break
+			generator = frappe.get_doc(GENERATOR, name)
 			runs = engine.due_runs(state_of(generator), as_of, cap=1)
 			if not runs:
 				frappe.db.rollback()
@@ -72,6 +76,15 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 			result.invoices.append(invoice.name)
 			after_invoice_committed(generator, invoice)
 	return result
+
+
+def lock_generator_or_skip(name: str) -> bool:
+	"""Lock the generator row for this transaction, or return False at once when another worker holds it
+	(SKIP LOCKED): two ticks that enqueue overlapping work never wait on each other or count a failure."""
+	Gen = frappe.qb.DocType(GENERATOR)
+	return bool(
+		frappe.qb.from_(Gen).select(Gen.name).where(Gen.name == name).for_update(skip_locked=True).run()
+	)
 
 
 def run_occurrence(generator, run_date: date):

@@ -96,6 +96,33 @@ class TestConcurrency(GenerationTestCase):
 		self.assertEqual(unbilled(gen.name), [])
 
 
+class TestBusyGenerator(GenerationTestCase):
+	def test_a_generator_held_by_another_worker_is_skipped_not_failed(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		holding, release = threading.Event(), threading.Event()
+
+		def hold_the_row():
+			frappe.db.get_value("Accumulating Generator", gen.name, "name", for_update=True)
+			holding.set()
+			release.wait(30)
+
+		results: list = []
+		holder = in_own_connection(frappe.local.site, hold_the_row, results=results)
+		self.assertTrue(holding.wait(30))
+		try:
+			busy = run_generator(gen.name, "2026-02-01")
+		finally:
+			release.set()
+			holder.join(30)
+		self.assertEqual((busy.invoices, busy.error), ([], None))
+		self.assertIn("busy", busy.log[0])
+		gen.reload()
+		self.assertEqual((gen.consecutive_failures, str(gen.next_creation_date)), (0, "2026-02-01"))
+		self.assertEqual(len(run_generator(gen.name, "2026-02-01").invoices), 1)
+
+
 class TestCrashAndFailure(GenerationTestCase):
 	def test_exception_after_insert_before_marking_rolls_everything_back(self):
 		gen = make_generator(first_creation_date="2026-02-01")
