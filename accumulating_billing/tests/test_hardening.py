@@ -15,6 +15,7 @@ from accumulating_billing.tests.utils import (
 	make_billing_contact,
 	make_customer,
 	make_generator,
+	make_item,
 	make_user,
 	tax_account,
 	unbilled,
@@ -208,3 +209,28 @@ class TestPreviewIsTheInvoice(GenerationTestCase):
 			),
 		)
 		self.assertEqual(str(tab["posting_date"]), "2026-02-01")
+
+
+class TestFailingNotification(GenerationTestCase):
+	def test_accounts_managers_are_notified_at_the_fifth_failure_in_a_row(self):
+		manager = make_user(["Accounts Manager"])
+		code = make_item(f"_AB Always Disabled {frappe.generate_hash(length=5)}")
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, code, service_date="2026-01-05")
+		frappe.db.set_value("Item", code, "disabled", 1)
+		frappe.db.commit()
+
+		def notified() -> int:
+			return frappe.db.count(
+				"Notification Log",
+				{"for_user": manager, "document_type": "Accumulating Generator", "document_name": gen.name},
+			)
+
+		for attempt in range(1, 7):
+			self.assertTrue(run_generator(gen.name, "2026-02-01").error)
+			self.assertEqual(notified(), 1 if attempt >= 5 else 0, f"after failure {attempt}")
+		self.assertEqual(frappe.db.get_value("Accumulating Generator", gen.name, "consecutive_failures"), 6)
+		subject = frappe.db.get_value(
+			"Notification Log", {"for_user": manager, "document_name": gen.name}, "subject"
+		)
+		self.assertIn("failing", subject)
