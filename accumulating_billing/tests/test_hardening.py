@@ -11,9 +11,8 @@ from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
-	ensure_outgoing_email_account,
-	make_billing_contact,
 	make_customer,
+	make_emailing_generator,
 	make_generator,
 	make_item,
 	make_user,
@@ -26,12 +25,7 @@ LOG = "Accumulating Generation Log"
 
 class TestOwedEmails(GenerationTestCase):
 	def test_a_lost_enqueue_is_swept_and_sent_once(self):
-		ensure_outgoing_email_account()
-		customer = make_customer()
-		make_billing_contact(customer)
-		gen = make_generator(customer, generate_as="Open and Email")
-		add(gen.name, self.listing, service_date="2026-01-05")
-		frappe.db.commit()
+		gen = make_emailing_generator(self.listing)
 		# the process dies right after the commit: the email job is never enqueued
 		with patch("accumulating_billing.billing.generation.after_invoice_committed"):
 			invoice = run_generator(gen.name, "2026-02-01").invoices[0]

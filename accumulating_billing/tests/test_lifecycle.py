@@ -12,10 +12,9 @@ from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	ensure_fiscal_years,
-	ensure_outgoing_email_account,
 	invoices_of,
-	make_billing_contact,
 	make_customer,
+	make_emailing_generator,
 	make_generator,
 	tax_account,
 	unbilled,
@@ -71,12 +70,7 @@ class TestInvoiceSettings(GenerationTestCase):
 		self.assertEqual((kept.additional_discount_percentage, len(kept.taxes)), (10, 1))
 
 	def test_open_and_email_sends_once_after_commit(self):
-		ensure_outgoing_email_account()
-		customer = make_customer()
-		make_billing_contact(customer)
-		gen = make_generator(customer, generate_as="Open and Email")
-		add(gen.name, self.listing, service_date="2026-01-05")
-		frappe.db.commit()
+		gen = make_emailing_generator(self.listing)
 		with patch.object(frappe, "enqueue") as enqueue:
 			invoice = run_generator(gen.name, "2026-02-01").invoices[0]
 		self.assertEqual(enqueue.call_count, 1)

@@ -270,3 +270,14 @@ def tax_account() -> str:
 		.insert(ignore_permissions=True)
 		.name
 	)
+
+
+def make_emailing_generator(item_code: str, service_date: str = "2026-01-05"):
+	"""An Open and Email generator whose customer has a billing contact, with one item; committed."""
+	ensure_outgoing_email_account()
+	customer = make_customer()
+	make_billing_contact(customer)
+	gen = make_generator(customer, generate_as="Open and Email")
+	add(gen.name, item_code, service_date=service_date)
+	frappe.db.commit()
+	return gen
