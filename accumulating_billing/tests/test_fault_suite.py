@@ -37,6 +37,7 @@ from accumulating_billing.tests.utils import (
 	add,
 	company,
 	ensure_outgoing_email_account,
+	make_billing_contact,
 	make_customer,
 	make_generator,
 	make_item,
@@ -102,20 +103,6 @@ class Connection:
 	def close(self):
 		self.pool.submit(frappe.destroy).result(60)
 		self.pool.shutdown()
-
-
-def email_contact(customer: str) -> None:
-	frappe.get_doc(
-		{
-			"doctype": "Contact",
-			"first_name": "Billing",
-			"email_ids": [
-				{"email_id": f"ab-fault-{frappe.generate_hash(length=8)}@example.com", "is_primary": 1}
-			],
-			"is_billing_contact": 1,
-			"links": [{"link_doctype": "Customer", "link_name": customer}],
-		}
-	).insert(ignore_permissions=True)
 
 
 # ------------------------------------------------------------------------------------------ 1. interleavings
@@ -256,6 +243,7 @@ class TestInterleavings(GenerationTestCase):
 		added: set[str] = set()
 		refs: list[str] = []
 		outcomes: dict[str, int] = {}
+		samples: dict[str, str] = {}  # the first message of each kind of refusal or failure
 		unexpected = []
 		invoices = set()
 		checks = 0
@@ -301,6 +289,7 @@ class TestInterleavings(GenerationTestCase):
 						result = future.result(300)
 					except EXPECTED_ERRORS as e:
 						key = f"{op}: {type(e).__name__}"
+						samples.setdefault(key, strip_html(str(e))[:160])
 					except Exception as e:
 						unexpected.append(f"{op}: {type(e).__name__}: {e}")
 						key = f"{op}: {type(e).__name__}"
@@ -312,6 +301,7 @@ class TestInterleavings(GenerationTestCase):
 							invoices.update(result.invoices)
 							if result.error:
 								key = f"{op}: run failed"
+								samples.setdefault(key, strip_html(result.error)[:160])
 						elif op == "generate_now" and result:
 							invoices.add(result)
 					outcomes[key] = outcomes.get(key, 0) + 1
@@ -324,7 +314,8 @@ class TestInterleavings(GenerationTestCase):
 		print(
 			f"\nfault suite / interleavings: {ROUNDS} rounds x {len(connections)} connections "
 			f"(seed {SEED}), {len(added)} items, {len(invoices)} invoices, {checks} checks, "
-			f"{time.monotonic() - started:.0f}s; outcomes {dict(sorted(outcomes.items()))}"
+			f"{time.monotonic() - started:.0f}s; outcomes {dict(sorted(outcomes.items()))}; "
+			f"first messages {samples}"
 		)
 		self.assertGreater(len(invoices), 20)
 
@@ -408,9 +399,7 @@ def sales_invoice_class():
 
 # step name -> patches that crash there; the steps of one occurrence in the order they happen
 STEPS = {
-	"lock the generator row": lambda i, w: after(
-		frappe, "get_doc", i, w, lambda *a, **k: k.get("for_update") and a[:1] == (GENERATOR,)
-	),
+	"lock the generator row": lambda i, w: after(generation, "lock_generator_or_skip", i, w),
 	"re-check the occurrence is due": lambda i, w: after(engine, "due_runs", i, w),
 	"lock and read the unbilled items": lambda i, w: after(generation, "lock_unbilled_items", i, w),
 	"engine decides the run": lambda i, w: after(engine, "decide_run", i, w),
@@ -418,10 +407,11 @@ STEPS = {
 	"insert: invoice row written, lines not yet": lambda i, w: after(
 		BaseDocument, "db_insert", i, w, lambda self, *a, **k: self.doctype == "Sales Invoice"
 	),
-	"inserted, before submit": lambda i, w: before(sales_invoice_class(), "submit", i, w),
-	"submit: GL entries posted": lambda i, w: after(sales_invoice_class(), "make_gl_entries", i, w),
-	"submitted, before marking items": lambda i, w: before(generation, "mark_billed", i, w),
+	"inserted, before marking items": lambda i, w: before(generation, "mark_billed", i, w),
 	"items marked Billed": lambda i, w: after(generation, "mark_billed", i, w),
+	"before submit": lambda i, w: before(sales_invoice_class(), "submit", i, w),
+	"submit: GL entries posted": lambda i, w: after(sales_invoice_class(), "make_gl_entries", i, w),
+	"submitted, before the log": lambda i, w: before(generation, "write_log", i, w),
 	"generation log written": lambda i, w: after(generation, "write_log", i, w),
 	"schedule advanced (set_value)": lambda i, w: after(
 		type(frappe.local.db),
@@ -450,16 +440,6 @@ AFTER_COMMIT_STEPS = (
 	EMAIL_COMMITTED_STEP,
 )
 RUN_DATE = "2026-02-01"
-# Known gap (issue 7 report): an "Open and Email" invoice whose process dies (or whose enqueue fails) between
-# the commit and the enqueue of its email job is never emailed: nothing records that the email is still owed,
-# and the retry finds the occurrence done. When generation keeps an email outbox, empty this set (the test
-# fails while it lists a gap that no longer happens).
-KNOWN_GAPS = {
-	"after commit: before side effects (error)",
-	"after commit: before side effects (kill)",
-	"after commit: email enqueue fails (error)",
-	"after commit: email enqueue fails (kill)",
-}
 
 
 @contextmanager
@@ -500,7 +480,7 @@ class TestCrashInjection(GenerationTestCase):
 
 	def make_case(self):
 		customer = make_customer()
-		email_contact(customer)
+		make_billing_contact(customer)
 		gen = make_generator(customer, first_creation_date=RUN_DATE, generate_as="Open and Email")
 		items = [
 			add(gen.name, self.listing, qty=2, rate=15, service_date="2026-01-05").name,
@@ -528,10 +508,11 @@ class TestCrashInjection(GenerationTestCase):
 				except Kill:
 					pass
 		problems = [] if injector.fired == 1 else [f"the crash never fired ({injector.fired})"]
-		# the retry: the next hourly tick, then the queue retries every email job (a retried job must not
-		# send again)
+		# the retry: the next hourly tick (the due generators, then the sweep of owed emails), then the queue
+		# retries every email job (a retried job must not send again)
 		with capture_enqueue(jobs):
 			conn.run(tasks.process_chunk, [gen], RUN_DATE)
+			conn.run(email.enqueue_owed_emails)
 			conn.run(run_email_jobs, jobs)
 		frappe.db.rollback()
 		invoices = frappe.get_all(
@@ -605,16 +586,12 @@ class TestCrashInjection(GenerationTestCase):
 	def test_crash_in_the_after_commit_email_step(self):
 		started = time.monotonic()
 		failures = self.run_steps(AFTER_COMMIT_STEPS)
-		gaps = sorted(KNOWN_GAPS & set(failures))
 		print(
 			f"\nfault suite / crash injection after commit: {len(AFTER_COMMIT_STEPS)} steps x 2 kinds = "
-			f"{2 * len(AFTER_COMMIT_STEPS)} injected crashes, {len(failures)} failed ({len(gaps)} known gaps: "
-			f"{', '.join(gaps) or 'none'}), {time.monotonic() - started:.0f}s; steps: {'; '.join(AFTER_COMMIT_STEPS)}"
+			f"{2 * len(AFTER_COMMIT_STEPS)} injected crashes, {len(failures)} failed, "
+			f"{time.monotonic() - started:.0f}s; steps: {'; '.join(AFTER_COMMIT_STEPS)}"
 		)
-		unexpected = {k: v for k, v in failures.items() if k not in KNOWN_GAPS}
-		self.assertFalse(unexpected, json.dumps(unexpected, indent=1, default=str))
-		fixed = sorted(KNOWN_GAPS - set(failures))
-		self.assertFalse(fixed, f"fixed, remove from KNOWN_GAPS: {fixed}")
+		self.assertFalse(failures, json.dumps(failures, indent=1, default=str))
 
 
 # ------------------------------------------------------------------------------------------ 3. downtime
@@ -764,9 +741,6 @@ COUNTED = (
 )
 KICKOFF = "Accumulating Kickoff Request"
 SETTINGS = "Accumulating Billing Settings"
-# Known gap (issue 7 report): `bench ... accumulating-billing run --date 2026-13-01` dies with a traceback
-# instead of printing the message. Empty this set once the command reports it (the test then insists).
-KNOWN_INPUT_GAPS = {"CLI / bench command with a bad --date"}
 
 
 def row_counts() -> dict:
@@ -1026,13 +1000,9 @@ class TestBadInputs(GenerationTestCase):
 		groups = {}
 		for where, *_ in cases:
 			groups[where] = groups.get(where, 0) + 1
-		gaps = sorted(KNOWN_INPUT_GAPS & set(failures))
 		print(
 			f"\nfault suite / bad inputs: {len(cases)} cases ({', '.join(f'{k} {v}' for k, v in groups.items())}),"
-			f" {len(failures)} failed ({len(gaps)} known gaps: {', '.join(gaps) or 'none'})"
+			f" {len(failures)} failed"
 		)
 		self.assertGreaterEqual(len(cases), 30)
-		unexpected = {k: v for k, v in failures.items() if k not in KNOWN_INPUT_GAPS}
-		self.assertFalse(unexpected, "\n".join(f"{k}: {v}" for k, v in unexpected.items()))
-		fixed = sorted(KNOWN_INPUT_GAPS - set(failures))
-		self.assertFalse(fixed, f"fixed, remove from KNOWN_INPUT_GAPS: {fixed}")
+		self.assertFalse(failures, "\n".join(f"{k}: {v}" for k, v in failures.items()))
