@@ -21,8 +21,13 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 Every figure is a ratio of two times taken in the same run, interleaved in blocks where the work allows it,
 because this kind of machine is noisy. Each benchmark prints its times, the ratio, the target and MET or
 MISSED. `--profile NAME` wraps our side of that benchmark in pyinstrument (pip install pyinstrument into the
-bench's env) and prints where the time goes. The scale-out benchmark starts `bench worker --queue long`
-processes (the RQ queues are shared by every site of the bench: it waits until the long queue is empty).
+bench's env) and prints where the time goes.
+
+The scale-out benchmark starts `bench worker --queue long` processes and stops them (SIGTERM to their process
+groups) when its jobs are done. RQ queues are shared by every site of the bench, so jobs already waiting in the
+long queue are parked while it runs and put back afterwards. `--sales-update-frequency Daily` and
+`--invoice-series 2` measure the deployment options that remove ERPNext's own serialisation points (the Company
+row updated by every submitted invoice, and the naming-series row every new invoice locks until it commits).
 """
 
 import argparse
@@ -140,12 +145,19 @@ def foreign_due(as_of: date, mine: set[str]) -> list[str]:
 	return [name for name in due_generators(as_of) if name not in mine]
 
 
-def make_generators(customers: list[str], first: date, codes: list[str], tag: str, items_per=5) -> list[str]:
+def make_generators(
+	customers: list[str],
+	first: date,
+	codes: list[str],
+	tag: str,
+	items_per=5,
+	series: list[str] | None = None,
+) -> list[str]:
 	"""One Active monthly generator per customer, first creation date `first`, with `items_per` unbilled items
-	dated 10 days before it (the same lines as the direct invoices)."""
+	dated 10 days before it (the same lines as the direct invoices); invoice naming series round-robin."""
 	names = []
 	service = first - timedelta(days=10)
-	for customer in customers:
+	for k, customer in enumerate(customers):
 		gen = frappe.get_doc(
 			{
 				"doctype": GENERATOR,
@@ -158,6 +170,7 @@ def make_generators(customers: list[str], first: date, codes: list[str], tag: st
 				"first_creation_date": first,
 				"generate_as": "Open",
 				"selling_price_list": "Standard Selling",
+				"naming_series_for_invoice": series[k % len(series)] if series else None,
 			}
 		).insert(ignore_permissions=True)
 		for (qty, rate), code in list(zip(LINES, codes, strict=True))[:items_per]:
@@ -661,6 +674,29 @@ def sales_update_frequency(value: str | None):
 			frappe.db.commit()
 
 
+def invoice_series(count: int) -> list[str] | None:
+	"""`count` Sales Invoice naming series (the default one and ABBENCH ones added to its options, as
+	Document Naming Settings does), or None for the site's default."""
+	if count <= 1:
+		return None
+	from frappe.custom.doctype.property_setter.property_setter import make_property_setter
+
+	options = [
+		o
+		for o in (frappe.get_meta("Sales Invoice").get_field("naming_series").options or "").split("\n")
+		if o
+	]
+	wanted = [options[0]] + [f"{PREFIX}{k}-SINV-.YYYY.-" for k in range(1, count)]
+	missing = [s for s in wanted if s not in options]
+	if missing:
+		make_property_setter(
+			"Sales Invoice", "naming_series", "options", "\n".join(options + missing), "Text"
+		)
+		frappe.clear_cache(doctype="Sales Invoice")
+		frappe.db.commit()
+	return wanted
+
+
 def bench_scaleout(args) -> None:
 	from accumulating_billing.billing.tasks import enqueue_due
 
@@ -668,14 +704,21 @@ def bench_scaleout(args) -> None:
 	tag = run_tag()
 	codes = bench_items()
 	archive_bench_generators()
-	days = (date(2025, 6, 2), date(2025, 6, 3))
-	say(f"setup: 2 x {n} generators x 2 items")
+	# ABBA: 1 worker, 2 workers, 2 workers, 1 worker, each on its own half of the generators, so that a drift
+	# of the machine's speed during the run does not favour either side
+	rounds = (1, 2, 2, 1)
+	days = [date(2025, 6, 2) + timedelta(days=k) for k in range(len(rounds))]
+	half = n // 2
+	say(f"setup: {len(rounds)} x {half} generators x 2 items ({n} per worker count)")
 	started = time.perf_counter()
 	sets = []
+	series = invoice_series(args.invoice_series)
+	if series:
+		say(f"  invoices spread over {len(series)} naming series: {', '.join(series)}")
 	for k, day in enumerate(days):
-		customers = bench_customers(n, f"Scale{k}")
-		sets.append(make_generators(customers, day, codes, tag, items_per=2))
-	others = foreign_due(days[1], set(sets[0]) | set(sets[1]))
+		customers = bench_customers(half, f"Scale{k}")
+		sets.append(make_generators(customers, day, codes, tag, items_per=2, series=series))
+	others = foreign_due(days[-1], {g for names in sets for g in names})
 	if others:
 		say(f"  {len(others)} other due generators on the site are archived so they do not count")
 		Gen = frappe.qb.DocType(GENERATOR)
@@ -689,10 +732,11 @@ def bench_scaleout(args) -> None:
 		return
 	bench_dir = os.path.dirname(os.path.abspath(frappe.local.sites_path))
 	log_dir = "/tmp"
-	throughput = {}
+	seconds_of = {1: 0.0, 2: 0.0}
+	done_of = {1: 0, 2: 0}
 	with sales_update_frequency(args.sales_update_frequency) as frequency:
 		say(f"  ERPNext Selling Settings > Sales Update Frequency: {frequency}")
-		for workers, names, day in ((1, sets[0], days[0]), (2, sets[1], days[1])):
+		for workers, names, day in zip(rounds, sets, days, strict=True):
 			with queued_jobs_parked():
 				procs = start_workers(workers, bench_dir, log_dir)
 				try:
@@ -715,20 +759,26 @@ def bench_scaleout(args) -> None:
 			invoices = frappe.db.count(
 				"Sales Invoice", {"accumulating_generator": ("in", names), "docstatus": 1}
 			)
-			throughput[workers] = done / seconds
+			seconds_of[workers] += seconds
+			done_of[workers] += done
 			say(
 				f"  {workers} worker(s): {len(jobs)} jobs, {done}/{len(names)} generators billed ({invoices} "
-				f"invoices) in {seconds:.1f}s = {throughput[workers]:.2f} generators/s; machine CPU busy "
+				f"invoices) in {seconds:.1f}s = {done / seconds:.2f} generators/s; machine CPU busy "
 				f"{100 * (busy1 - busy0) / max(total1 - total0, 1):.0f}%; {len(failed)} failed (retried by "
 				f"the next tick): {sorted({(e or '')[:70] for e in failed})}"
 			)
+	throughput = {w: done_of[w] / seconds_of[w] for w in seconds_of}
+	for w in sorted(throughput):
+		say(
+			f"  {w} worker(s) in all: {done_of[w]} generators in {seconds_of[w]:.1f}s = {throughput[w]:.2f}/s"
+		)
 	ratio = throughput[2] / throughput[1]
 	report(
 		"scale-out: throughput 2 workers / 1 worker",
 		ratio,
 		">= 1.6",
 		ratio >= 1.6,
-		f"({os.cpu_count()} CPUs, sales update frequency {frequency})",
+		f"({os.cpu_count()} CPUs, sales update frequency {frequency}, {len(series or [1])} invoice naming series)",
 	)
 	archive_bench_generators()
 
@@ -930,6 +980,13 @@ def main() -> None:
 	parser.add_argument("--add-n", type=int, default=300, help="inserts per side (additem)")
 	parser.add_argument("--adders", type=int, default=8)
 	parser.add_argument("--add-seconds", type=int, default=30)
+	parser.add_argument(
+		"--invoice-series",
+		type=int,
+		default=1,
+		help="scaleout: spread the generators' invoices over this many naming series (ERPNext serialises "
+		"invoice creation per series)",
+	)
 	parser.add_argument(
 		"--sales-update-frequency",
 		default=None,
