@@ -67,11 +67,22 @@ def get_custom_fields() -> dict[str, list[dict]]:
 def after_install():
 	make_role()
 	make_custom_fields()
+	make_indexes()
 
 
 def after_migrate():
 	make_role()
 	make_custom_fields()
+	make_indexes()
+
+
+def make_indexes():
+	"""The tick's selection indexes, also on sites installed before an index was added (idempotent)."""
+	from accumulating_billing.accumulating_billing.doctype.accumulating_generator.accumulating_generator import (
+		on_doctype_update,
+	)
+
+	on_doctype_update()
 
 
 def make_role():

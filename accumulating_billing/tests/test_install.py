@@ -32,3 +32,4 @@ class TestInstall(FrappeTestCase):
 
 	def test_generator_selection_index(self):
 		self.assertTrue(frappe.db.has_index("tabAccumulating Generator", "status_next_creation_date_index"))
+		self.assertTrue(frappe.db.has_index("tabAccumulating Generator", "status_resume_date_index"))

@@ -172,3 +172,4 @@ def on_doctype_update():
 	frappe.db.add_index(
 		"Accumulating Generator", ["status", "next_creation_date"], "status_next_creation_date_index"
 	)
+	frappe.db.add_index("Accumulating Generator", ["status", "resume_date"], "status_resume_date_index")
