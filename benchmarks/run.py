@@ -478,12 +478,23 @@ def time_tick(as_of: date, repeats: int) -> tuple[float, float, int]:
 	return statistics.median(ticks), statistics.median(selects), due
 
 
-def explain_selection(as_of: date) -> list[dict]:
+def explain_selection(as_of: date) -> list[tuple[str, list[dict]]]:
+	"""EXPLAIN of every query the selection runs: [(query, plan rows)]."""
 	from accumulating_billing.billing.tasks import due_generators
 
-	due_generators(as_of)
-	query = frappe.db.last_query
-	return frappe.db.sql(f"EXPLAIN {query}", as_dict=True)  # our own query, no input in it
+	queries = []
+	db = frappe.local.db
+	real_sql = db.sql
+
+	def recording(query, *args, **kwargs):
+		result = real_sql(query, *args, **kwargs)
+		queries.append(db.last_query)
+		return result
+
+	with patch.object(db, "sql", recording):
+		due_generators(as_of)
+	# our own queries, no input in them
+	return [(query, real_sql(f"EXPLAIN {query}", as_dict=True)) for query in queries]
 
 
 def clean_selection() -> None:
@@ -534,15 +545,18 @@ def bench_selection(args) -> None:
 		f"  {large:>7} generators, {due_large} due: enqueue_due {1000 * t_large:.1f} ms, select {1000 * s_large:.1f} ms"
 	)
 
-	plan = explain_selection(as_of)
-	say("  EXPLAIN of the selection at 100k:")
-	for row in plan:
-		say(
-			f"    table={row.get('table')} type={row.get('type')} possible_keys={row.get('possible_keys')} "
-			f"key={row.get('key')} rows={row.get('rows')} extra={row.get('Extra')}"
-		)
-	uses_index = any((row.get("key") or "").startswith("status_next_creation_date") for row in plan)
-	say(f"  the plan uses the (status, next_creation_date) index: {'yes' if uses_index else 'NO'}")
+	plans = explain_selection(as_of)
+	say(f"  EXPLAIN of the selection at {large} ({len(plans)} quer{'y' if len(plans) == 1 else 'ies'}):")
+	uses_index = True
+	for query, plan in plans:
+		say(f"    {' '.join(query.split())[:240]}")
+		for row in plan:
+			say(
+				f"      table={row.get('table')} type={row.get('type')} key={row.get('key')} rows={row.get('rows')} "
+				f"extra={row.get('Extra')}"
+			)
+			uses_index = uses_index and bool(row.get("key")) and row.get("type") != "ALL"
+	say(f"  every query reads through an index: {'yes' if uses_index else 'NO'}")
 	ratio = t_large / t_small
 	report(
 		f"selection: tick at {large} / at {small} (1% due each: {due_large} vs {due_small})",
