@@ -841,12 +841,25 @@ class TestBadInputs(GenerationTestCase):
 		generation.pause(f.paused)
 		frappe.db.set_value(GENERATOR, f.completed, "status", "Completed")
 		frappe.db.set_value(GENERATOR, f.archived, "status", "Archived")
+		self.set_settings(kickoff_limit_per_hour=100000, kickoff_create_portal_user=0)
+		return f
+
+	def set_settings(self, **values):
+		"""Accumulating Billing Settings for this test; the old values come back afterwards."""
 		settings = frappe.get_single(SETTINGS)
-		settings.kickoff_limit_per_hour = 100000
-		settings.kickoff_create_portal_user = 0
+		old = {key: settings.get(key) for key in values}
+		settings.update(values)
 		settings.save(ignore_permissions=True)
 		frappe.db.commit()
-		return f
+
+		def restore():
+			frappe.db.rollback()
+			settings = frappe.get_single(SETTINGS)
+			settings.update(old)
+			settings.save(ignore_permissions=True)
+			frappe.db.commit()
+
+		self.addCleanup(restore)
 
 	def kickoff_data(self, f, **values) -> dict:
 		return {
