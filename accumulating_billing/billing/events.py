@@ -75,7 +75,7 @@ def unlink_foreign_lines(doc, method=None) -> None:
 
 def release_removed_lines(doc, method=None) -> None:
 	"""on_update / on_submit: items whose line was removed from a generated draft go back to the tab."""
-	if not doc.get("accumulating_generator") or doc.docstatus == 2:
+	if not doc.get("accumulating_generator") or doc.docstatus == 2 or doc.flags.accumulating_generated:
 		return
 	on_lines = {
 		row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")

@@ -45,7 +45,8 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 	as_of = getdate(as_of or nowdate())
 	result = RunResult(name)
 	resume_if_due(name, as_of)
-	for _step in range(cap):
+	retried, done = None, 0
+	while done < cap:
 		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
 		run_date = None
 		try:
@@ -63,14 +64,21 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 			frappe.db.commit()
 		except Exception as e:
 			frappe.db.rollback()
+			if run_date and run_date != retried and is_transient(e):
+				# a deadlock or lock wait against a user's cancel or save: the rollback undid everything,
+				# so the occurrence is simply tried again, once
+				retried = run_date
+				continue
 			if run_date and is_occurrence_conflict(e):
 				line = skip_existing_occurrence(name, run_date)
 				frappe.db.commit()
 				result.log.append(line)
+				done += 1
 				continue
 			result.error = record_failure(name, run_date, e)
 			frappe.db.commit()
 			break
+		done += 1
 		result.log.append(line)
 		if invoice:
 			result.invoices.append(invoice.name)
@@ -279,34 +287,61 @@ def set_archived(name: str, archived: bool) -> str:
 
 def lock_unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
 	"""Unbilled items of the generator, locked (`FOR UPDATE`): dated before `before` (a scheduled run),
-	up to and including `upto` (Generate now), or all (a final run)."""
-	return unbilled_items(generator, before, upto, lock=True)
+	up to and including `upto` (Generate now), or all (a final run).
+
+	The candidates come from a plain read, then only their rows are locked, by primary key: no range of the
+	(generator, status) index is locked, so adders of new items never wait on a run, and the run bills only
+	items its own snapshot sees (ERPNext validates the invoice lines' links against that snapshot). The
+	locking read returns the latest committed values; an item another transaction billed meanwhile is dropped."""
+	candidates = unbilled_items(generator, before, upto)
+	if not candidates:
+		return []
+	Item = frappe.qb.DocType(ITEM)
+	locked = (
+		frappe.qb.from_(Item)
+		.select(*item_fields(Item), Item.status)
+		.where(Item.name.isin([row.name for row in candidates]))
+		.for_update()
+		.run(as_dict=True)
+	)
+	current = {row.name: row for row in locked if row.status == "Unbilled"}
+	rows = []
+	for candidate in candidates:
+		row = current.get(candidate.name)
+		if row:
+			row.pop("status")
+			row.net_rate = flt(item_rules.net_rate(row.rate, row.discount_percentage, row.currency))
+			rows.append(row)
+	return rows
 
 
-def unbilled_items(generator: str, before: date | None, upto: date | None = None, lock: bool = False) -> list:
-	"""Unbilled items of the generator, oldest first, as the invoice builder takes them."""
+def item_fields(Item) -> tuple:
+	"""The columns of an item row that the invoice builder and the engine take."""
+	return (
+		Item.name,
+		Item.item_code,
+		Item.item_name,
+		Item.description,
+		Item.qty,
+		Item.uom,
+		Item.rate,
+		Item.discount_percentage,
+		Item.amount,
+		Item.service_date,
+		Item.currency,
+	)
+
+
+def unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
+	"""Unbilled items of the generator, oldest first, as the invoice builder takes them (not locked)."""
 	Item = frappe.qb.DocType(ITEM)
 	query = (
 		frappe.qb.from_(Item)
-		.select(
-			Item.name,
-			Item.item_code,
-			Item.item_name,
-			Item.description,
-			Item.qty,
-			Item.uom,
-			Item.rate,
-			Item.discount_percentage,
-			Item.amount,
-			Item.service_date,
-			Item.currency,
-		)
+		.select(*item_fields(Item))
 		.where((Item.generator == generator) & (Item.status == "Unbilled"))
 		.orderby(Item.service_date, order=Order.asc)
 		.orderby(Item.name, order=Order.asc)
 	)
-	if lock:
-		query = query.for_update()
 	if before:
 		query = query.where(Item.service_date < before)
 	if upto:
@@ -324,7 +359,9 @@ def tab_item(row) -> engine.TabItem:
 
 
 def create_invoice(generator, rows: list, posting_date: date, occurrence: date | None):
-	invoice = build_sales_invoice(generator, rows, posting_date, occurrence)
+	invoice = build_sales_invoice(generator, rows, posting_date, occurrence, fill_missing=False)
+	# its lines are exactly the swept items: the draft-edit checks of events.py have nothing to do
+	invoice.flags.accumulating_generated = True
 	invoice.insert()
 	# billed before the submit: the invoice's own checks see its lines' items as billed on it
 	mark_billed([r.name for r in rows], invoice.name)
@@ -357,12 +394,15 @@ def mark_billed(names: list[str], invoice: str) -> None:
 
 
 def clear_one_time_settings(generator) -> None:
-	"""Discounts and taxes apply to one invoice unless the generator keeps them (keep_discount / keep_taxes)."""
-	if not cint(generator.keep_discount):
+	"""Discounts and taxes apply to one invoice unless the generator keeps them (keep_discount / keep_taxes).
+	Nothing is written when there is nothing to clear."""
+	if not cint(generator.keep_discount) and (
+		flt(generator.additional_discount_percentage) or flt(generator.discount_amount)
+	):
 		frappe.db.set_value(
 			GENERATOR, generator.name, {"additional_discount_percentage": 0, "discount_amount": 0}
 		)
-	if not cint(generator.keep_taxes):
+	if not cint(generator.keep_taxes) and (generator.taxes_and_charges or generator.get("taxes")):
 		frappe.db.set_value(GENERATOR, generator.name, "taxes_and_charges", None)
 		frappe.db.delete("Sales Taxes and Charges", {"parenttype": GENERATOR, "parent": generator.name})
 
@@ -388,6 +428,18 @@ def write_log(
 			"items_count": items_count,
 		}
 	).insert(ignore_permissions=True)
+
+
+def is_transient(error: Exception) -> bool:
+	"""The database gave up on this transaction's locks (deadlock victim, lock wait timeout)."""
+	return isinstance(error, frappe.QueryDeadlockError | frappe.QueryTimeoutError)
+
+
+def lock_generator_of_invoice(doc, method=None) -> None:
+	"""before_cancel: take the generator's row lock first, as a run does, so that cancelling a generated
+	invoice and billing the same generator queue up instead of deadlocking on the items."""
+	if doc.get("accumulating_generator"):
+		frappe.db.get_value(GENERATOR, doc.accumulating_generator, "name", for_update=True)
 
 
 def is_occurrence_conflict(error: Exception) -> bool:
