@@ -102,7 +102,10 @@ def protect_item(doc) -> None:
 def validate_sales_item(item_code: str) -> None:
 	if not item_code:
 		frappe.throw(_("Item is required."))
-	item = frappe.db.get_value("Item", item_code, ["disabled", "is_sales_item", "has_variants"], as_dict=True)
+	# the document cache (cleared when the Item is saved): adding items is the hot path of the app
+	item = frappe.get_cached_value(
+		"Item", item_code, ["disabled", "is_sales_item", "has_variants"], as_dict=True
+	)
 	if not item:
 		frappe.throw(_("Item {0} does not exist.").format(frappe.bold(item_code)), title=_("Unknown item"))
 	if item.disabled:

@@ -51,6 +51,15 @@ class TestAccumulatingGeneratorItemValidation(FrappeTestCase):
 		frappe.db.set_value("Item", code, "disabled", 1)
 		self.assert_refused("is disabled", item_code=code)
 
+	def test_item_disabled_after_use_is_refused(self):
+		# the item check reads the document cache: saving the Item must be seen at once
+		code = make_item(f"_AB Later Disabled {frappe.generate_hash(length=5)}")
+		add(self.gen.name, code)
+		item = frappe.get_doc("Item", code)
+		item.disabled = 1
+		item.save()
+		self.assert_refused("is disabled", item_code=code)
+
 	def test_not_a_sales_item(self):
 		code = make_item(f"_AB Internal {frappe.generate_hash(length=5)}", is_sales_item=0)
 		self.assert_refused("is not a sales item", item_code=code)
