@@ -3,11 +3,15 @@
 from datetime import date
 
 import frappe
-from frappe.utils import getdate, nowdate
+from frappe.utils import cint, getdate, nowdate
 
 from accumulating_billing.billing.generation import GENERATOR, RunResult, run_generator
 
-CHUNK_SIZE = 50
+SETTINGS = "Accumulating Billing Settings"
+DEFAULT_JOBS_PER_TICK = 4
+SECONDS_PER_GENERATOR = (
+	6  # job timeout per generator of a chunk (a generator may catch up several occurrences)
+)
 
 
 def due_generators(as_of: date, limit: int | None = None) -> list[str]:
@@ -33,17 +37,19 @@ def due_generators(as_of: date, limit: int | None = None) -> list[str]:
 
 
 def enqueue_due(as_of: date | str | None = None) -> list[str]:
-	"""Hourly: enqueue the due generators in chunks to the long queue. The job id is derived from the chunk's
-	content and date, so a tick that overlaps a slow run does not enqueue the same work twice."""
+	"""Hourly: split the due generators into as many chunks as the settings' *Parallel Billing Jobs per Tick*
+	(one per long-queue worker) and enqueue each to the long queue. The tick's cost hardly depends on how many
+	are due: one index range read and a fixed number of enqueues. The job id is derived from the chunk's content
+	and date, so a tick that overlaps a slow run does not enqueue the same work twice."""
 	as_of = getdate(as_of or nowdate())
 	names = due_generators(as_of)
 	job_ids = []
-	for start in range(0, len(names), CHUNK_SIZE):
-		chunk = names[start : start + CHUNK_SIZE]
+	for chunk in split(names, jobs_per_tick()):
 		job_id = f"accumulating-billing::{as_of}::{chunk[0]}::{chunk[-1]}::{len(chunk)}"
 		frappe.enqueue(
 			"accumulating_billing.billing.tasks.process_chunk",
 			queue="long",
+			timeout=max(1500, SECONDS_PER_GENERATOR * len(chunk)),
 			job_id=job_id,
 			deduplicate=True,
 			names=chunk,
@@ -51,6 +57,16 @@ def enqueue_due(as_of: date | str | None = None) -> list[str]:
 		)
 		job_ids.append(job_id)
 	return job_ids
+
+
+def jobs_per_tick() -> int:
+	return cint(frappe.db.get_single_value(SETTINGS, "billing_jobs_per_tick")) or DEFAULT_JOBS_PER_TICK
+
+
+def split(names: list[str], parts: int) -> list[list[str]]:
+	"""`names` in at most `parts` consecutive chunks of (nearly) equal size, none empty."""
+	size = -(-len(names) // max(parts, 1))  # ceiling division
+	return [names[start : start + size] for start in range(0, len(names), size)] if names else []
 
 
 def process_chunk(names: list[str], as_of: str) -> list[RunResult]:

@@ -236,6 +236,38 @@ class TestSchedulerAndCli(GenerationTestCase):
 			self.assertEqual(call.kwargs["queue"], "long")
 			self.assertTrue(call.kwargs["deduplicate"])
 
+	def test_enqueue_due_splits_the_due_generators_into_the_configured_number_of_jobs(self):
+		gens = [make_generator(first_creation_date="2030-07-01") for _ in range(5)]
+		frappe.db.commit()
+		settings = frappe.get_single("Accumulating Billing Settings")
+		settings.billing_jobs_per_tick = 2
+		settings.save()
+		try:
+			due = tasks.due_generators(frappe.utils.getdate("2030-07-01"))
+			with patch.object(frappe, "enqueue") as enqueue:
+				job_ids = tasks.enqueue_due("2030-07-01")
+		finally:
+			settings.reload()
+			settings.billing_jobs_per_tick = 0  # back to the default
+			settings.save()
+		self.assertEqual(settings.billing_jobs_per_tick, tasks.DEFAULT_JOBS_PER_TICK)
+		chunks = [call.kwargs["names"] for call in enqueue.call_args_list]
+		self.assertEqual(len(job_ids), 2)
+		self.assertEqual(len(chunks), 2)
+		self.assertEqual([n for chunk in chunks for n in chunk], due)  # every due generator once, in order
+		self.assertLessEqual(abs(len(chunks[0]) - len(chunks[1])), 1)
+		for gen in gens:
+			self.assertIn(gen.name, due)
+		for call in enqueue.call_args_list:
+			self.assertGreaterEqual(call.kwargs["timeout"], 1500)
+
+	def test_split_gives_at_most_the_parts_asked_and_never_an_empty_chunk(self):
+		names = [f"G{i}" for i in range(7)]
+		self.assertEqual(tasks.split(names, 3), [["G0", "G1", "G2"], ["G3", "G4", "G5"], ["G6"]])
+		self.assertEqual(tasks.split(names[:2], 4), [["G0"], ["G1"]])
+		self.assertEqual(tasks.split([], 4), [])
+		self.assertEqual(tasks.split(names, 1), [names])
+
 	def test_cli_dry_run_changes_nothing_then_run_bills(self):
 		gen = make_generator(first_creation_date="2030-06-01")
 		add(gen.name, self.listing, service_date="2030-05-05")

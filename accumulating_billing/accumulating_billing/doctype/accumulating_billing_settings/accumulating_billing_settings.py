@@ -14,3 +14,9 @@ class AccumulatingBillingSettings(Document):
 	def validate(self):
 		if cint(self.kickoff_limit_per_hour) < 1:
 			frappe.throw(_("Submissions per Hour must be at least 1."))
+		if cint(self.billing_jobs_per_tick) < 0:
+			frappe.throw(_("Parallel Billing Jobs per Tick cannot be negative."))
+		if not cint(self.billing_jobs_per_tick):
+			from accumulating_billing.billing.tasks import DEFAULT_JOBS_PER_TICK
+
+			self.billing_jobs_per_tick = DEFAULT_JOBS_PER_TICK
