@@ -4,7 +4,7 @@ import frappe
 from frappe import _
 from frappe.utils import getdate, nowdate
 
-from accumulating_billing.billing import assignment, generation, preview
+from accumulating_billing.billing import assignment, generation, items, preview
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -26,7 +26,8 @@ def add_item(
 ) -> str:
 	"""Add a billable item to a generator's running tab; returns the item's name.
 	The same `client_ref` on the same generator returns the existing item instead of adding it twice."""
-	if not generator or not frappe.db.exists(GENERATOR, generator):
+	values = items.generator_values(generator) if generator else None
+	if not values:
 		frappe.throw(
 			_("Accumulating Generator {0} does not exist.").format(generator), frappe.DoesNotExistError
 		)
@@ -50,6 +51,9 @@ def add_item(
 			"uom": uom,
 		}
 	)
+	# validate_item checks every link of the item itself, with the generator's values read above
+	doc.flags.generator_values = values
+	doc.flags.ignore_links = True
 	try:
 		doc.insert()
 	except frappe.UniqueValidationError:

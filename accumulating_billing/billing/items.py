@@ -13,14 +13,22 @@ from accumulating_billing.billing.state import to_decimal
 CLOSED_STATUSES = ("Completed", "Archived")
 
 
-def validate_item(doc) -> None:
-	"""Validate and complete an item before it is saved. Throws a translated message; saves nothing."""
-	generator = frappe.db.get_value(
+def generator_values(generator: str) -> frappe._dict | None:
+	"""What an item takes from its generator (None when the generator does not exist)."""
+	return frappe.db.get_value(
 		"Accumulating Generator",
-		doc.generator,
+		generator,
 		["status", "customer", "company", "currency", "selling_price_list", "end_condition", "end_date"],
 		as_dict=True,
 	)
+
+
+def validate_item(doc) -> None:
+	"""Validate and complete an item before it is saved. Throws a translated message; saves nothing.
+
+	Every link of the item is checked here (the generator, the item, the UOM; customer, company and currency
+	come from the generator), so `api.add_item` can skip Frappe's generic link check."""
+	generator = doc.flags.generator_values or generator_values(doc.generator)
 	if not generator:
 		frappe.throw(_("Accumulating Generator {0} does not exist.").format(doc.generator))
 	if generator.status in CLOSED_STATUSES and not doc.flags.from_generation:
@@ -49,6 +57,8 @@ def validate_item(doc) -> None:
 	)
 	doc.item_name = doc.item_name or item.item_name
 	doc.uom = doc.uom or item.stock_uom
+	if doc.uom != item.stock_uom and not frappe.db.exists("UOM", doc.uom):
+		frappe.throw(_("UOM {0} does not exist.").format(frappe.bold(doc.uom)), title=_("Unknown UOM"))
 	if flt(doc.qty) <= 0:
 		frappe.throw(_("Quantity must be greater than 0."), title=_("Invalid quantity"))
 	if doc.rate in (None, "") and doc.is_new():
