@@ -1,5 +1,8 @@
-"""Scheduler entry points (DESIGN §5): the hourly tick only selects and enqueues; workers generate."""
+"""Scheduler entry points (DESIGN §5): the hourly tick only looks whether anything is due and enqueues; the
+billing jobs select their share of the due generators and generate."""
 
+import time
+import zlib
 from datetime import date
 
 import frappe
@@ -9,9 +12,10 @@ from accumulating_billing.billing.generation import GENERATOR, RunResult, run_ge
 
 SETTINGS = "Accumulating Billing Settings"
 DEFAULT_JOBS_PER_TICK = 4
-SECONDS_PER_GENERATOR = (
-	6  # job timeout per generator of a chunk (a generator may catch up several occurrences)
-)
+# a billing job takes no new generator after this long (the next tick enqueues the rest), and is stopped by RQ
+# only well after it: each occurrence is its own transaction, so even a stopped job leaves nothing half done
+JOB_BUDGET_SECONDS = 45 * 60
+JOB_TIMEOUT_SECONDS = 55 * 60
 
 
 def due_generators(as_of: date, limit: int | None = None) -> list[str]:
@@ -37,23 +41,28 @@ def due_generators(as_of: date, limit: int | None = None) -> list[str]:
 
 
 def enqueue_due(as_of: date | str | None = None) -> list[str]:
-	"""Hourly: split the due generators into as many chunks as the settings' *Parallel Billing Jobs per Tick*
-	(one per long-queue worker) and enqueue each to the long queue. The tick's cost hardly depends on how many
-	are due: one index range read and a fixed number of enqueues. The job id is derived from the chunk's content
-	and date, so a tick that overlaps a slow run does not enqueue the same work twice."""
+	"""Hourly: when any generator is due, enqueue one billing job per share (*Parallel Billing Jobs per Tick*,
+	one per long-queue worker) to the long queue; each job selects the due generators of its share itself.
+
+	The tick costs the same whatever the size of the site or the number due: one index probe and a fixed number
+	of enqueues. The job id is the date and the share, so a tick that overlaps a running job does not enqueue
+	the same work again."""
 	as_of = getdate(as_of or nowdate())
-	names = due_generators(as_of)
+	if not due_generators(as_of, limit=1):
+		return []
+	parts = jobs_per_tick()
 	job_ids = []
-	for chunk in split(names, jobs_per_tick()):
-		job_id = f"accumulating-billing::{as_of}::{chunk[0]}::{chunk[-1]}::{len(chunk)}"
+	for part in range(parts):
+		job_id = f"accumulating-billing::{as_of}::share-{part + 1}-of-{parts}"
 		frappe.enqueue(
-			"accumulating_billing.billing.tasks.process_chunk",
+			"accumulating_billing.billing.tasks.process_share",
 			queue="long",
-			timeout=max(1500, SECONDS_PER_GENERATOR * len(chunk)),
+			timeout=JOB_TIMEOUT_SECONDS,
 			job_id=job_id,
 			deduplicate=True,
-			names=chunk,
 			as_of=str(as_of),
+			part=part,
+			parts=parts,
 		)
 		job_ids.append(job_id)
 	return job_ids
@@ -63,10 +72,22 @@ def jobs_per_tick() -> int:
 	return cint(frappe.db.get_single_value(SETTINGS, "billing_jobs_per_tick")) or DEFAULT_JOBS_PER_TICK
 
 
-def split(names: list[str], parts: int) -> list[list[str]]:
-	"""`names` in at most `parts` consecutive chunks of (nearly) equal size, none empty."""
-	size = -(-len(names) // max(parts, 1))  # ceiling division
-	return [names[start : start + size] for start in range(0, len(names), size)] if names else []
+def share_of(name: str, parts: int) -> int:
+	"""Which of `parts` billing jobs bills generator `name`: a stable hash, so the shares are even and disjoint."""
+	return zlib.crc32(name.encode()) % parts
+
+
+def process_share(as_of: str, part: int, parts: int, budget: float = JOB_BUDGET_SECONDS) -> list[RunResult]:
+	"""One billing job: the due generators of share `part` of `parts`, one after another, oldest due first,
+	until none is left or the time budget is spent (the rest is still due at the next tick)."""
+	started = time.monotonic()
+	names = [name for name in due_generators(getdate(as_of)) if share_of(name, parts) == part]
+	results = []
+	for name in names:
+		if time.monotonic() - started > budget:
+			break
+		results.append(run_isolated(name, as_of))
+	return results
 
 
 def process_chunk(names: list[str], as_of: str) -> list[RunResult]:

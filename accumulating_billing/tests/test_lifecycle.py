@@ -223,50 +223,73 @@ class TestSchedulerAndCli(GenerationTestCase):
 		frappe.db.commit()
 
 	def test_enqueue_due_uses_long_queue_and_deterministic_job_ids(self):
-		gens = [make_generator(first_creation_date="2030-05-01") for _ in range(3)]
+		make_generator(first_creation_date="2030-05-01")
 		frappe.db.commit()
 		with patch.object(frappe, "enqueue") as enqueue:
 			first = tasks.enqueue_due("2030-05-01")
 			second = tasks.enqueue_due("2030-05-01")
 		self.assertEqual(first, second)
-		names = [n for call in enqueue.call_args_list for n in call.kwargs["names"]]
-		for gen in gens:
-			self.assertIn(gen.name, names)
+		parts = tasks.jobs_per_tick()
+		self.assertEqual(len(first), parts)
+		self.assertEqual(len(set(first)), parts)
 		for call in enqueue.call_args_list:
+			self.assertEqual(call.args[0], "accumulating_billing.billing.tasks.process_share")
 			self.assertEqual(call.kwargs["queue"], "long")
 			self.assertTrue(call.kwargs["deduplicate"])
+			self.assertEqual((call.kwargs["parts"], call.kwargs["as_of"]), (parts, "2030-05-01"))
+		self.assertEqual(sorted({c.kwargs["part"] for c in enqueue.call_args_list}), list(range(parts)))
 
-	def test_enqueue_due_splits_the_due_generators_into_the_configured_number_of_jobs(self):
-		gens = [make_generator(first_creation_date="2030-07-01") for _ in range(5)]
+	def test_nothing_due_enqueues_nothing(self):
+		with patch.object(frappe, "enqueue") as enqueue:
+			self.assertEqual(tasks.enqueue_due("1990-01-01"), [])
+		enqueue.assert_not_called()
+
+	def test_the_shares_take_every_due_generator_once(self):
+		gens = [make_generator(first_creation_date="2030-07-01") for _ in range(7)]
 		frappe.db.commit()
+		taken: list[str] = []
+
+		def record(name, as_of):  # generators of other tests are due too: only record, bill nothing
+			taken.append(name)
+			return generation.RunResult(name)
+
 		settings = frappe.get_single("Accumulating Billing Settings")
-		settings.billing_jobs_per_tick = 2
+		settings.billing_jobs_per_tick = 3
 		settings.save()
 		try:
 			due = tasks.due_generators(frappe.utils.getdate("2030-07-01"))
 			with patch.object(frappe, "enqueue") as enqueue:
-				job_ids = tasks.enqueue_due("2030-07-01")
+				tasks.enqueue_due("2030-07-01")
+			shares = [
+				{k: call.kwargs[k] for k in ("as_of", "part", "parts")} for call in enqueue.call_args_list
+			]
+			self.assertEqual(len(shares), 3)
+			with patch.object(tasks, "run_isolated", side_effect=record):
+				for share in shares:
+					tasks.process_share(**share)
 		finally:
 			settings.reload()
 			settings.billing_jobs_per_tick = 0  # back to the default
 			settings.save()
 		self.assertEqual(settings.billing_jobs_per_tick, tasks.DEFAULT_JOBS_PER_TICK)
-		chunks = [call.kwargs["names"] for call in enqueue.call_args_list]
-		self.assertEqual(len(job_ids), 2)
-		self.assertEqual(len(chunks), 2)
-		self.assertEqual([n for chunk in chunks for n in chunk], due)  # every due generator once, in order
-		self.assertLessEqual(abs(len(chunks[0]) - len(chunks[1])), 1)
+		self.assertEqual(sorted(taken), sorted(due))  # every due generator in exactly one share
 		for gen in gens:
-			self.assertIn(gen.name, due)
-		for call in enqueue.call_args_list:
-			self.assertGreaterEqual(call.kwargs["timeout"], 1500)
+			self.assertIn(gen.name, taken)
 
-	def test_split_gives_at_most_the_parts_asked_and_never_an_empty_chunk(self):
-		names = [f"G{i}" for i in range(7)]
-		self.assertEqual(tasks.split(names, 3), [["G0", "G1", "G2"], ["G3", "G4", "G5"], ["G6"]])
-		self.assertEqual(tasks.split(names[:2], 4), [["G0"], ["G1"]])
-		self.assertEqual(tasks.split([], 4), [])
-		self.assertEqual(tasks.split(names, 1), [names])
+	def test_a_share_stops_taking_generators_when_its_time_budget_is_spent(self):
+		gen = make_generator(first_creation_date="2030-08-01")
+		frappe.db.commit()
+		with patch.object(tasks, "run_isolated", side_effect=lambda name, as_of: generation.RunResult(name)):
+			self.assertEqual(tasks.process_share("2030-08-01", 0, 1, budget=-1), [])
+			results = tasks.process_share("2030-08-01", 0, 1)
+		self.assertIn(gen.name, [r.generator for r in results])
+
+	def test_share_of_is_stable_and_spreads_names(self):
+		names = [f"ACG-{i:05d}" for i in range(400)]
+		shares = [tasks.share_of(name, 4) for name in names]
+		self.assertEqual(shares, [tasks.share_of(name, 4) for name in names])
+		counts = [shares.count(k) for k in range(4)]
+		self.assertTrue(all(60 <= c <= 140 for c in counts), counts)
 
 	def test_cli_dry_run_changes_nothing_then_run_bills(self):
 		gen = make_generator(first_creation_date="2030-06-01")
