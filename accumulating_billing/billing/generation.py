@@ -363,11 +363,23 @@ def create_invoice(generator, rows: list, posting_date: date, occurrence: date |
 	# its lines are exactly the swept items: the draft-edit checks of events.py have nothing to do
 	invoice.flags.accumulating_generated = True
 	invoice.insert()
+	forget_stale_item_defaults(invoice)
 	# billed before the submit: the invoice's own checks see its lines' items as billed on it
 	mark_billed([r.name for r in rows], invoice.name)
 	if generator.generate_as in ("Open", "Open and Email"):
 		invoice.submit()
 	return invoice
+
+
+def forget_stale_item_defaults(invoice) -> None:
+	"""ERPNext's validate writes the invoice's income account onto an Item Default row that has none, but
+	decides so from the cached Item, which that write does not refresh: until the Item is saved again, every
+	invoice of the item rewrites the row and holds its lock until commit, so parallel billing jobs queue on
+	it. Dropping the cached Item (now and after the commit) makes the write happen once."""
+	for code in {row.item_code for row in invoice.items}:
+		item = frappe.get_cached_doc("Item", code)
+		if any(d.company == invoice.company and not d.income_account for d in item.item_defaults):
+			frappe.clear_document_cache("Item", code)
 
 
 def set_item_billing(names: list[str], status: str, invoice: str | None, from_status: str) -> None:

@@ -8,6 +8,7 @@ from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.tasks import process_due
 from accumulating_billing.tests.utils import (
 	add,
+	company,
 	ensure_fiscal_years,
 	invoices_of,
 	make_customer,
@@ -204,3 +205,24 @@ class TestEndConditions(GenerationTestCase):
 		invoices = invoices_of(gen.name)
 		self.assertEqual([(str(i.posting_date), i.net_total) for i in invoices], [("2026-03-15", 40)])
 		self.assertEqual(unbilled(gen.name), [])
+
+
+class TestErpnextItemDefaultCache(GenerationTestCase):
+	def test_erpnext_writes_the_item_income_account_once_not_on_every_invoice(self):
+		# ERPNext's validate copies the income account onto an Item Default row without one, deciding from the
+		# cached Item; a stale cache would make every invoice rewrite (and lock) the row
+		code = make_item(
+			f"_AB Defaults {frappe.generate_hash(length=5)}", item_defaults=[{"company": company()}]
+		)
+		frappe.get_cached_doc("Item", code)  # cached while the row has no income account
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, code, service_date="2026-01-05")
+		frappe.db.commit()
+		self.assertEqual(len(run_generator(gen.name, "2026-02-01").invoices), 1)
+		row = next(d for d in frappe.get_cached_doc("Item", code).item_defaults if d.company == company())
+		self.assertTrue(row.income_account)
+		written = frappe.db.get_value("Item Default", row.name, "modified")
+		add(gen.name, code, service_date="2026-02-05")
+		frappe.db.commit()
+		self.assertEqual(len(run_generator(gen.name, "2026-03-01").invoices), 1)
+		self.assertEqual(frappe.db.get_value("Item Default", row.name, "modified"), written)
