@@ -23,21 +23,27 @@ def due_generators(as_of: date, limit: int | None = None) -> list[str]:
 
 	Two range queries, each served by its own index ((status, next_creation_date) and (status, resume_date))
 	and ordered along it, so the tick reads only the due rows (no OR across columns, no filesort)."""
+	return [row[0] for row in due_rows(as_of, limit)]
+
+
+def due_rows(as_of: date, limit: int | None = None, with_series: bool = False) -> list[tuple]:
+	"""(name,) or (name, naming series for invoice) of the due generators, as `due_generators` orders them."""
 	Gen = frappe.qb.DocType(GENERATOR)
-	names = []
+	columns = (Gen.name, Gen.naming_series_for_invoice) if with_series else (Gen.name,)
+	rows = []
 	for status, date_field in (("Active", Gen.next_creation_date), ("Paused", Gen.resume_date)):
 		query = (
 			frappe.qb.from_(Gen)
-			.select(Gen.name)
+			.select(*columns)
 			.where((Gen.status == status) & (date_field <= as_of))
 			.orderby(date_field)
 		)
 		if limit:
-			query = query.limit(limit - len(names))
-		names += query.run(pluck=True)
-		if limit and len(names) >= limit:
+			query = query.limit(limit - len(rows))
+		rows += query.run()
+		if limit and len(rows) >= limit:
 			break
-	return names
+	return rows
 
 
 def enqueue_due(as_of: date | str | None = None) -> list[str]:
@@ -72,16 +78,33 @@ def jobs_per_tick() -> int:
 	return cint(frappe.db.get_single_value(SETTINGS, "billing_jobs_per_tick")) or DEFAULT_JOBS_PER_TICK
 
 
-def share_of(name: str, parts: int) -> int:
-	"""Which of `parts` billing jobs bills generator `name`: a stable hash, so the shares are even and disjoint."""
+def share_of(
+	name: str, parts: int, series: str | None = None, series_options: list[str] | None = None
+) -> int:
+	"""Which of `parts` billing jobs bills a generator. A generator with its own *Naming Series for Invoice*
+	goes with the other generators of that series (by the series' place among Sales Invoice's naming series):
+	ERPNext locks a series' counter until the invoice commits, so two jobs on one series would only wait on
+	each other. The others are spread by a stable hash of the name. Shares are disjoint."""
+	if series and series_options and series in series_options:
+		return series_options.index(series) % parts
 	return zlib.crc32(name.encode()) % parts
+
+
+def invoice_series_options() -> list[str]:
+	options = frappe.get_meta("Sales Invoice").get_field("naming_series").options or ""
+	return [option for option in options.split("\n") if option]
 
 
 def process_share(as_of: str, part: int, parts: int, budget: float = JOB_BUDGET_SECONDS) -> list[RunResult]:
 	"""One billing job: the due generators of share `part` of `parts`, one after another, oldest due first,
 	until none is left or the time budget is spent (the rest is still due at the next tick)."""
 	started = time.monotonic()
-	names = [name for name in due_generators(getdate(as_of)) if share_of(name, parts) == part]
+	options = invoice_series_options()
+	names = [
+		name
+		for name, series in due_rows(getdate(as_of), with_series=True)
+		if share_of(name, parts, series, options) == part
+	]
 	results = []
 	for name in names:
 		if time.monotonic() - started > budget:

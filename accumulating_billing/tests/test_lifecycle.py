@@ -284,6 +284,26 @@ class TestSchedulerAndCli(GenerationTestCase):
 			results = tasks.process_share("2030-08-01", 0, 1)
 		self.assertIn(gen.name, [r.generator for r in results])
 
+	def test_generators_of_one_naming_series_go_to_one_job(self):
+		options = ["A-.####", "B-.####", "C-.####"]
+		self.assertEqual({tasks.share_of(f"G{i}", 4, "C-.####", options) for i in range(50)}, {2})
+		self.assertEqual(tasks.share_of("G1", 2, "B-.####", options), 1)
+		self.assertEqual(tasks.share_of("G1", 4, None, options), tasks.share_of("G1", 4))
+		self.assertEqual(tasks.share_of("G1", 4, "GONE-.####", options), tasks.share_of("G1", 4))
+
+		series = tasks.invoice_series_options()[0]
+		gens = [
+			make_generator(first_creation_date="2030-09-01", naming_series_for_invoice=series).name
+			for _ in range(4)
+		]
+		frappe.db.commit()
+		taken: dict[int, list[str]] = {}
+		with patch.object(tasks, "run_isolated", side_effect=lambda name, as_of: generation.RunResult(name)):
+			for part in range(3):
+				taken[part] = [r.generator for r in tasks.process_share("2030-09-01", part, 3)]
+		self.assertEqual([part for part in taken if set(gens) & set(taken[part])], [0])
+		self.assertTrue(set(gens) <= set(taken[0]))
+
 	def test_share_of_is_stable_and_spreads_names(self):
 		names = [f"ACG-{i:05d}" for i in range(400)]
 		shares = [tasks.share_of(name, 4) for name in names]
