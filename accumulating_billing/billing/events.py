@@ -12,6 +12,8 @@ def release_items_of_invoice(doc, method=None) -> None:
 	"""Items billed on `doc` go back to Unbilled so the next invoice picks them up: no work is lost."""
 	if not doc.get("accumulating_generator"):
 		return
+	# the generator's lock first, as a run takes it (already held on cancel: see before_cancel)
+	frappe.db.get_value("Accumulating Generator", doc.accumulating_generator, "name", for_update=True)
 	names = frappe.get_all(ITEM, filters={"sales_invoice": doc.name, "status": "Billed"}, pluck="name")
 	if not names:
 		return

@@ -299,17 +299,26 @@ def lock_unbilled_items(generator: str, before: date | None, upto: date | None =
 	Item = frappe.qb.DocType(ITEM)
 	locked = (
 		frappe.qb.from_(Item)
-		.select(*item_fields(Item), Item.status)
+		.select(*item_fields(Item), Item.status, Item.generator)
 		.where(Item.name.isin([row.name for row in candidates]))
 		.for_update()
 		.run(as_dict=True)
 	)
-	current = {row.name: row for row in locked if row.status == "Unbilled"}
+	# the latest committed values must still qualify (an item billed, or re-dated, since the plain read)
+	current = {
+		row.name: row
+		for row in locked
+		if row.status == "Unbilled"
+		and row.generator == generator
+		and (not before or getdate(row.service_date) < before)
+		and (not upto or getdate(row.service_date) <= upto)
+	}
 	rows = []
 	for candidate in candidates:
 		row = current.get(candidate.name)
 		if row:
 			row.pop("status")
+			row.pop("generator")
 			row.net_rate = flt(item_rules.net_rate(row.rate, row.discount_percentage, row.currency))
 			rows.append(row)
 	return rows
@@ -377,8 +386,9 @@ def forget_stale_item_defaults(invoice) -> None:
 	invoice of the item rewrites the row and holds its lock until commit, so parallel billing jobs queue on
 	it. Dropping the cached Item (now and after the commit) makes the write happen once."""
 	for code in {row.item_code for row in invoice.items}:
-		item = frappe.get_cached_doc("Item", code)
-		if any(d.company == invoice.company and not d.income_account for d in item.item_defaults):
+		# only what is cached: loading the Item here would cache this transaction's uncommitted row
+		item = frappe.cache.get_value(frappe.get_document_cache_key("Item", code))
+		if item and any(d.company == invoice.company and not d.income_account for d in item.item_defaults):
 			frappe.clear_document_cache("Item", code)
 
 

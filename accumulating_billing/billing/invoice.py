@@ -25,9 +25,9 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	"""An unsaved Sales Invoice for `items` (Accumulating Generator Item rows, as dicts or docs).
 
 	`occurrence` is the schedule date it bills (None for an off-cycle Generate now invoice).
-	`fill_missing=False` leaves the party and item defaults to the insert: ERPNext's validate runs
-	set_missing_values itself, and running it twice was a quarter of the cost of a generated invoice. An
-	invoice that is only computed, never saved (preview, minimum check), needs them filled here."""
+	`fill_missing=False` fills only the party's defaults and leaves the item defaults to the insert: ERPNext's
+	validate runs set_missing_values itself, and running it twice was a quarter of the cost of a generated
+	invoice. An invoice that is only computed, never saved (preview, minimum check), needs them all here."""
 	posting_date = getdate(posting_date)
 	si = frappe.new_doc("Sales Invoice")
 	si.update(
@@ -52,6 +52,10 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 
 	if fill_missing:
 		si.set_missing_values()
+	else:
+		# the party's part, before insert: its link check then fetches what the party brings (the sales
+		# partner's commission rate); the costly per-line item details are left to validate
+		si.set_missing_lead_customer_details()
 
 	# the generator's settings win over the party defaults (ERPNext only fills what is still empty)
 	si.currency = generator.currency

@@ -18,7 +18,16 @@ def generator_values(generator: str) -> frappe._dict | None:
 	return frappe.db.get_value(
 		"Accumulating Generator",
 		generator,
-		["status", "customer", "company", "currency", "selling_price_list", "end_condition", "end_date"],
+		[
+			"name",
+			"status",
+			"customer",
+			"company",
+			"currency",
+			"selling_price_list",
+			"end_condition",
+			"end_date",
+		],
 		as_dict=True,
 	)
 
@@ -38,6 +47,7 @@ def validate_item(doc) -> None:
 			),
 			title=_("Generator closed"),
 		)
+	doc.generator = generator.name  # its own name, in its own case
 	doc.customer, doc.company, doc.currency = generator.customer, generator.company, generator.currency
 	doc.service_date = getdate(doc.service_date or nowdate())
 	if (
@@ -51,14 +61,17 @@ def validate_item(doc) -> None:
 			),
 			title=_("Invalid service date"),
 		)
-	validate_sales_item(doc.item_code)
+	doc.item_code = validate_sales_item(doc.item_code)
 	item = frappe.get_cached_value(
 		"Item", doc.item_code, ["item_name", "description", "stock_uom"], as_dict=True
 	)
 	doc.item_name = doc.item_name or item.item_name
 	doc.uom = doc.uom or item.stock_uom
-	if doc.uom != item.stock_uom and not frappe.db.exists("UOM", doc.uom):
-		frappe.throw(_("UOM {0} does not exist.").format(frappe.bold(doc.uom)), title=_("Unknown UOM"))
+	if doc.uom != item.stock_uom:
+		uom = frappe.db.exists("UOM", doc.uom)
+		if not uom:
+			frappe.throw(_("UOM {0} does not exist.").format(frappe.bold(doc.uom)), title=_("Unknown UOM"))
+		doc.uom = uom  # the UOM's own name, in its own case
 	if flt(doc.qty) <= 0:
 		frappe.throw(_("Quantity must be greater than 0."), title=_("Invalid quantity"))
 	if doc.rate in (None, "") and doc.is_new():
@@ -109,13 +122,17 @@ def protect_item(doc) -> None:
 		)
 
 
-def validate_sales_item(item_code: str) -> None:
+def validate_sales_item(item_code: str) -> str:
+	"""The Item's own name, after checking it can be billed; throws otherwise."""
 	if not item_code:
 		frappe.throw(_("Item is required."))
 	# the document cache (cleared when the Item is saved): adding items is the hot path of the app
-	item = frappe.get_cached_value(
-		"Item", item_code, ["disabled", "is_sales_item", "has_variants"], as_dict=True
-	)
+	fields = ["name", "disabled", "is_sales_item", "has_variants"]
+	item = frappe.get_cached_value("Item", item_code, fields, as_dict=True)
+	if item and item.name != item_code:
+		# typed in another case: that cache entry is not the one saving the Item clears
+		frappe.clear_document_cache("Item", item_code)
+		item = frappe.get_cached_value("Item", item.name, fields, as_dict=True)
 	if not item:
 		frappe.throw(_("Item {0} does not exist.").format(frappe.bold(item_code)), title=_("Unknown item"))
 	if item.disabled:
@@ -126,6 +143,7 @@ def validate_sales_item(item_code: str) -> None:
 		)
 	if item.has_variants:
 		frappe.throw(_("Item {0} is a template; pick one of its variants.").format(frappe.bold(item_code)))
+	return item.name
 
 
 def price_list_rate(doc, generator) -> float:

@@ -12,6 +12,7 @@ from accumulating_billing.billing.generation import GENERATOR, RunResult, run_ge
 
 SETTINGS = "Accumulating Billing Settings"
 DEFAULT_JOBS_PER_TICK = 4
+MAX_JOBS_PER_TICK = 64
 # a billing job takes no new generator after this long (the next tick enqueues the rest), and is stopped by RQ
 # only well after it: each occurrence is its own transaction, so even a stopped job leaves nothing half done
 JOB_BUDGET_SECONDS = 45 * 60
@@ -27,9 +28,12 @@ def due_generators(as_of: date, limit: int | None = None) -> list[str]:
 
 
 def due_rows(as_of: date, limit: int | None = None, with_series: bool = False) -> list[tuple]:
-	"""(name,) or (name, naming series for invoice) of the due generators, as `due_generators` orders them."""
+	"""(name,) or (name, naming series for invoice, consecutive failures) of the due generators, as
+	`due_generators` orders them."""
 	Gen = frappe.qb.DocType(GENERATOR)
-	columns = (Gen.name, Gen.naming_series_for_invoice) if with_series else (Gen.name,)
+	columns = (
+		(Gen.name, Gen.naming_series_for_invoice, Gen.consecutive_failures) if with_series else (Gen.name,)
+	)
 	rows = []
 	for status, date_field in (("Active", Gen.next_creation_date), ("Paused", Gen.resume_date)):
 		query = (
@@ -75,7 +79,8 @@ def enqueue_due(as_of: date | str | None = None) -> list[str]:
 
 
 def jobs_per_tick() -> int:
-	return cint(frappe.db.get_single_value(SETTINGS, "billing_jobs_per_tick")) or DEFAULT_JOBS_PER_TICK
+	jobs = cint(frappe.db.get_single_value(SETTINGS, "billing_jobs_per_tick")) or DEFAULT_JOBS_PER_TICK
+	return min(max(jobs, 1), MAX_JOBS_PER_TICK)  # a value written around the form's checks stops nothing
 
 
 def share_of(
@@ -96,15 +101,17 @@ def invoice_series_options() -> list[str]:
 
 
 def process_share(as_of: str, part: int, parts: int, budget: float = JOB_BUDGET_SECONDS) -> list[RunResult]:
-	"""One billing job: the due generators of share `part` of `parts`, one after another, oldest due first,
-	until none is left or the time budget is spent (the rest is still due at the next tick)."""
+	"""One billing job: the due generators of share `part` of `parts`, one after another, oldest due first
+	(those that failed last time after the others), until none is left or the time budget is spent (the rest
+	is still due at the next tick)."""
 	started = time.monotonic()
 	options = invoice_series_options()
-	names = [
-		name
-		for name, series in due_rows(getdate(as_of), with_series=True)
-		if share_of(name, parts, series, options) == part
+	rows = [
+		row
+		for row in due_rows(getdate(as_of), with_series=True)
+		if share_of(row[0], parts, row[1], options) == part
 	]
+	names = [row[0] for row in sorted(rows, key=lambda row: bool(row[2]))]
 	results = []
 	for name in names:
 		if time.monotonic() - started > budget:

@@ -99,6 +99,37 @@ class TestConcurrency(GenerationTestCase):
 		self.assertEqual(unbilled(gen.name), [])
 
 
+class TestLockedValuesWin(GenerationTestCase):
+	def test_an_item_re_dated_after_the_runs_first_read_waits_for_its_own_period(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		keep = add(gen.name, self.listing, service_date="2026-01-05")
+		moved = add(gen.name, self.listing, qty=3, service_date="2026-01-06")
+		frappe.db.commit()
+		site, results = frappe.local.site, []
+		real_read = generation.unbilled_items
+
+		def read_then_someone_re_dates(*args, **kwargs):
+			rows = real_read(*args, **kwargs)
+			move = lambda: frappe.db.set_value(  # noqa: E731
+				"Accumulating Generator Item", moved.name, "service_date", "2026-02-10"
+			)
+			in_own_connection(site, move, results=results).join(30)
+			return rows
+
+		# Generate Now up to 31 Jan: the item moved to 10 Feb is no longer part of it
+		with patch.object(generation, "unbilled_items", side_effect=read_then_someone_re_dates):
+			invoice, _message = generation.generate_now(gen.name, "2026-01-31")
+		self.assertEqual(len(results), 1)
+		self.assertNotIsInstance(results[0], Exception)
+		frappe.db.rollback()
+		item_value = lambda name, field: frappe.db.get_value("Accumulating Generator Item", name, field)  # noqa: E731
+		self.assertEqual(item_value(keep.name, "sales_invoice"), invoice)
+		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "total_qty"), 1)
+		self.assertEqual(item_value(moved.name, "status"), "Unbilled")
+		second = run_generator(gen.name, "2026-03-01").invoices
+		self.assertEqual(item_value(moved.name, "sales_invoice"), second[0])
+
+
 class TestTransientDatabaseErrors(GenerationTestCase):
 	def run_with_errors(self, errors: int):
 		gen = make_generator(first_creation_date="2026-02-01")

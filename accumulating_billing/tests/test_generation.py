@@ -226,3 +226,23 @@ class TestErpnextItemDefaultCache(GenerationTestCase):
 		frappe.db.commit()
 		self.assertEqual(len(run_generator(gen.name, "2026-03-01").invoices), 1)
 		self.assertEqual(frappe.db.get_value("Item Default", row.name, "modified"), written)
+
+
+class TestPartyDefaultsOnGeneratedInvoices(GenerationTestCase):
+	def test_the_customers_sales_partner_brings_its_commission_rate(self):
+		partner = frappe.get_doc(
+			{
+				"doctype": "Sales Partner",
+				"partner_name": f"_AB Partner {frappe.generate_hash(length=5)}",
+				"territory": frappe.db.get_value("Territory", {"is_group": 0}, "name"),
+				"commission_rate": 10,
+			}
+		).insert(ignore_permissions=True)
+		customer = make_customer(default_sales_partner=partner.name)
+		gen = make_generator(customer, first_creation_date="2026-02-01", generate_as="Open")
+		add(gen.name, self.listing, qty=2, rate=50, service_date="2026-01-05")
+		frappe.db.commit()
+		invoice = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-02-01").invoices[0])
+		self.assertEqual(invoice.sales_partner, partner.name)
+		self.assertEqual(invoice.commission_rate, 10)
+		self.assertEqual(invoice.total_commission, 10)

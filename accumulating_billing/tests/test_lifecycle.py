@@ -304,6 +304,29 @@ class TestSchedulerAndCli(GenerationTestCase):
 		self.assertEqual([part for part in taken if set(gens) & set(taken[part])], [0])
 		self.assertTrue(set(gens) <= set(taken[0]))
 
+	def test_a_share_bills_the_generators_that_failed_last_after_the_others(self):
+		failing = make_generator(first_creation_date="2030-10-01")
+		healthy = make_generator(first_creation_date="2030-10-02")
+		frappe.db.set_value("Accumulating Generator", failing.name, "consecutive_failures", 2)
+		frappe.db.commit()
+		order: list[str] = []
+
+		def record(name, as_of):
+			order.append(name)
+			return generation.RunResult(name)
+
+		with patch.object(tasks, "run_isolated", side_effect=record):
+			tasks.process_share("2030-10-02", 0, 1)
+		self.assertLess(order.index(healthy.name), order.index(failing.name))
+
+	def test_a_bad_number_of_jobs_written_around_the_form_still_bills(self):
+		frappe.db.set_single_value("Accumulating Billing Settings", "billing_jobs_per_tick", -3)
+		try:
+			self.assertEqual(tasks.jobs_per_tick(), 1)
+		finally:
+			frappe.db.set_single_value("Accumulating Billing Settings", "billing_jobs_per_tick", 0)
+		self.assertEqual(tasks.jobs_per_tick(), tasks.DEFAULT_JOBS_PER_TICK)
+
 	def test_share_of_is_stable_and_spreads_names(self):
 		names = [f"ACG-{i:05d}" for i in range(400)]
 		shares = [tasks.share_of(name, 4) for name in names]

@@ -60,6 +60,15 @@ class TestAccumulatingGeneratorItemValidation(FrappeTestCase):
 		item.save()
 		self.assert_refused("is disabled", item_code=code)
 
+	def test_an_item_code_typed_in_another_case_is_stored_as_the_items_own_name(self):
+		code = make_item(f"_AB Case Item {frappe.generate_hash(length=5)}")
+		item = add(self.gen.name, code.lower(), uom="nos")
+		self.assertEqual((item.item_code, item.uom), (code, "Nos"))
+		doc = frappe.get_doc("Item", code)
+		doc.disabled = 1
+		doc.save()
+		self.assert_refused("is disabled", item_code=code.lower())
+
 	def test_not_a_sales_item(self):
 		code = make_item(f"_AB Internal {frappe.generate_hash(length=5)}", is_sales_item=0)
 		self.assert_refused("is not a sales item", item_code=code)
