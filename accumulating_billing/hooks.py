@@ -45,7 +45,7 @@ doc_events = {
 		"validate": "accumulating_billing.billing.events.unlink_foreign_lines",
 		"on_update": "accumulating_billing.billing.events.release_removed_lines",
 		"on_submit": "accumulating_billing.billing.events.release_removed_lines",
-		"before_cancel": "accumulating_billing.billing.generation.lock_generator_of_invoice",
+		"before_cancel": "accumulating_billing.billing.events.lock_generator_of_invoice",
 		"on_cancel": "accumulating_billing.billing.events.release_items_of_invoice",
 		"on_trash": "accumulating_billing.billing.events.release_items_of_invoice",
 	},

@@ -3,7 +3,7 @@
 import frappe
 from frappe import _
 
-from accumulating_billing.billing.generation import set_item_billing, write_log
+from accumulating_billing.billing.generation import lock_generator, set_item_billing, write_log
 
 ITEM = "Accumulating Generator Item"
 
@@ -12,8 +12,8 @@ def release_items_of_invoice(doc, method=None) -> None:
 	"""Items billed on `doc` go back to Unbilled so the next invoice picks them up: no work is lost."""
 	if not doc.get("accumulating_generator"):
 		return
-	# the generator's lock first, as a run takes it (already held on cancel: see before_cancel)
-	frappe.db.get_value("Accumulating Generator", doc.accumulating_generator, "name", for_update=True)
+	if method != "on_cancel":  # a cancel took it in before_cancel
+		lock_generator(doc.accumulating_generator)
 	names = frappe.get_all(ITEM, filters={"sales_invoice": doc.name, "status": "Billed"}, pluck="name")
 	if not names:
 		return
@@ -35,6 +35,13 @@ def release_items_of_invoice(doc, method=None) -> None:
 		doc.name,
 		len(names),
 	)
+
+
+def lock_generator_of_invoice(doc, method=None) -> None:
+	"""before_cancel: take the generator's row lock first, as a run does, so that cancelling a generated
+	invoice and billing the same generator queue up instead of deadlocking on the items."""
+	if doc.get("accumulating_generator"):
+		lock_generator(doc.accumulating_generator)
 
 
 def prepare_amendment(doc, method=None) -> None:

@@ -86,6 +86,11 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 	return result
 
 
+def lock_generator(name: str) -> None:
+	"""Lock the generator row for this transaction, waiting for whoever holds it (a run, a cancel)."""
+	frappe.db.get_value(GENERATOR, name, "name", for_update=True)
+
+
 def lock_generator_or_skip(name: str) -> bool:
 	"""Lock the generator row for this transaction, or return False at once when another worker holds it
 	(SKIP LOCKED): two ticks that enqueue overlapping work never wait on each other or count a failure."""
@@ -293,14 +298,14 @@ def lock_unbilled_items(generator: str, before: date | None, upto: date | None =
 	(generator, status) index is locked, so adders of new items never wait on a run, and the run bills only
 	items its own snapshot sees (ERPNext validates the invoice lines' links against that snapshot). The
 	locking read returns the latest committed values; an item another transaction billed meanwhile is dropped."""
-	candidates = unbilled_items(generator, before, upto)
+	candidates = unbilled_names(generator, before, upto)
 	if not candidates:
 		return []
 	Item = frappe.qb.DocType(ITEM)
 	locked = (
 		frappe.qb.from_(Item)
 		.select(*item_fields(Item), Item.status, Item.generator)
-		.where(Item.name.isin([row.name for row in candidates]))
+		.where(Item.name.isin(candidates))
 		.for_update()
 		.run(as_dict=True)
 	)
@@ -314,14 +319,13 @@ def lock_unbilled_items(generator: str, before: date | None, upto: date | None =
 		and (not upto or getdate(row.service_date) <= upto)
 	}
 	rows = []
-	for candidate in candidates:
-		row = current.get(candidate.name)
+	for name in candidates:  # in the plain read's order: oldest first
+		row = current.get(name)
 		if row:
 			row.pop("status")
 			row.pop("generator")
-			row.net_rate = flt(item_rules.net_rate(row.rate, row.discount_percentage, row.currency))
 			rows.append(row)
-	return rows
+	return with_net_rates(rows)
 
 
 def item_fields(Item) -> tuple:
@@ -344,9 +348,20 @@ def item_fields(Item) -> tuple:
 def unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
 	"""Unbilled items of the generator, oldest first, as the invoice builder takes them (not locked)."""
 	Item = frappe.qb.DocType(ITEM)
+	return with_net_rates(
+		unbilled_query(Item, generator, before, upto).select(*item_fields(Item)).run(as_dict=True)
+	)
+
+
+def unbilled_names(generator: str, before: date | None, upto: date | None = None) -> list[str]:
+	Item = frappe.qb.DocType(ITEM)
+	return unbilled_query(Item, generator, before, upto).select(Item.name).run(pluck=True)
+
+
+def unbilled_query(Item, generator: str, before: date | None, upto: date | None):
+	"""The generator's Unbilled items dated before `before` / up to `upto`, oldest first (no columns yet)."""
 	query = (
 		frappe.qb.from_(Item)
-		.select(*item_fields(Item))
 		.where((Item.generator == generator) & (Item.status == "Unbilled"))
 		.orderby(Item.service_date, order=Order.asc)
 		.orderby(Item.name, order=Order.asc)
@@ -355,7 +370,10 @@ def unbilled_items(generator: str, before: date | None, upto: date | None = None
 		query = query.where(Item.service_date < before)
 	if upto:
 		query = query.where(Item.service_date <= upto)
-	rows = query.run(as_dict=True)
+	return query
+
+
+def with_net_rates(rows: list) -> list:
 	for row in rows:
 		row.net_rate = flt(item_rules.net_rate(row.rate, row.discount_percentage, row.currency))
 	return rows
@@ -455,13 +473,6 @@ def write_log(
 def is_transient(error: Exception) -> bool:
 	"""The database gave up on this transaction's locks (deadlock victim, lock wait timeout)."""
 	return isinstance(error, frappe.QueryDeadlockError | frappe.QueryTimeoutError)
-
-
-def lock_generator_of_invoice(doc, method=None) -> None:
-	"""before_cancel: take the generator's row lock first, as a run does, so that cancelling a generated
-	invoice and billing the same generator queue up instead of deadlocking on the items."""
-	if doc.get("accumulating_generator"):
-		frappe.db.get_value(GENERATOR, doc.accumulating_generator, "name", for_update=True)
 
 
 def is_occurrence_conflict(error: Exception) -> bool:

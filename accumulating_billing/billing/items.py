@@ -61,10 +61,8 @@ def validate_item(doc) -> None:
 			),
 			title=_("Invalid service date"),
 		)
-	doc.item_code = validate_sales_item(doc.item_code)
-	item = frappe.get_cached_value(
-		"Item", doc.item_code, ["item_name", "description", "stock_uom"], as_dict=True
-	)
+	item = validate_sales_item(doc.item_code)
+	doc.item_code = item.name
 	doc.item_name = doc.item_name or item.item_name
 	doc.uom = doc.uom or item.stock_uom
 	if doc.uom != item.stock_uom:
@@ -122,12 +120,12 @@ def protect_item(doc) -> None:
 		)
 
 
-def validate_sales_item(item_code: str) -> str:
-	"""The Item's own name, after checking it can be billed; throws otherwise."""
+def validate_sales_item(item_code: str) -> frappe._dict:
+	"""The Item (its own name, item name and stock UOM), after checking it can be billed; throws otherwise."""
 	if not item_code:
 		frappe.throw(_("Item is required."))
 	# the document cache (cleared when the Item is saved): adding items is the hot path of the app
-	fields = ["name", "disabled", "is_sales_item", "has_variants"]
+	fields = ["name", "item_name", "stock_uom", "disabled", "is_sales_item", "has_variants"]
 	item = frappe.get_cached_value("Item", item_code, fields, as_dict=True)
 	if item and item.name != item_code:
 		# typed in another case: that cache entry is not the one saving the Item clears
@@ -143,7 +141,7 @@ def validate_sales_item(item_code: str) -> str:
 		)
 	if item.has_variants:
 		frappe.throw(_("Item {0} is a template; pick one of its variants.").format(frappe.bold(item_code)))
-	return item.name
+	return item
 
 
 def price_list_rate(doc, generator) -> float:

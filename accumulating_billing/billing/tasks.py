@@ -104,24 +104,24 @@ def process_share(as_of: str, part: int, parts: int, budget: float = JOB_BUDGET_
 	"""One billing job: the due generators of share `part` of `parts`, one after another, oldest due first
 	(those that failed last time after the others), until none is left or the time budget is spent (the rest
 	is still due at the next tick)."""
-	started = time.monotonic()
+	deadline = time.monotonic() + budget
 	options = invoice_series_options()
 	rows = [
 		row
 		for row in due_rows(getdate(as_of), with_series=True)
 		if share_of(row[0], parts, row[1], options) == part
 	]
-	names = [row[0] for row in sorted(rows, key=lambda row: bool(row[2]))]
+	return process_chunk([row[0] for row in sorted(rows, key=lambda row: bool(row[2]))], as_of, deadline)
+
+
+def process_chunk(names: list[str], as_of: str, deadline: float | None = None) -> list[RunResult]:
+	"""Bill `names` one after another; none is started after `deadline` (time.monotonic())."""
 	results = []
 	for name in names:
-		if time.monotonic() - started > budget:
+		if deadline is not None and time.monotonic() > deadline:
 			break
 		results.append(run_isolated(name, as_of))
 	return results
-
-
-def process_chunk(names: list[str], as_of: str) -> list[RunResult]:
-	return [run_isolated(name, as_of) for name in names]
 
 
 def run_isolated(name: str, as_of) -> RunResult:
