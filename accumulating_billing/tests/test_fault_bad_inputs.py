@@ -1,0 +1,268 @@
+"""Fault suite (issue 7), part 4: bad input gets a clear message and writes nothing.
+
+A catalogue of bad inputs (API, forms, web form, CLI): each gets a clear message (no traceback) containing
+one of its expected phrases and writes nothing (the row counts of the app's and ERPNext's doctypes are
+unchanged). Prints its figures. Runs in `bench run-tests` and therefore in `.ci/run`; the plumbing is in
+`faults`.
+"""
+
+import json
+
+import frappe
+from frappe.utils import strip_html
+
+from accumulating_billing import api
+from accumulating_billing.billing import cli, generation
+from accumulating_billing.tests.faults import COUNTED, GENERATOR, ITEM, as_user, cli_command, row_counts
+from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.utils import (
+	CREATED_GENERATORS,
+	add,
+	company,
+	make_customer,
+	make_generator,
+	make_item,
+	make_template,
+	make_user,
+)
+
+KICKOFF = "Accumulating Kickoff Request"
+SETTINGS = "Accumulating Billing Settings"
+
+
+def as_guest_submit_kickoff(data: dict):
+	from frappe.website.doctype.web_form.web_form import accept
+
+	frappe.set_user("Guest")
+	try:
+		return accept(web_form="Client Kickoff", data=json.dumps(data))
+	finally:
+		frappe.flags.in_web_form = False
+		frappe.set_user("Administrator")
+
+
+class TestBadInputs(GenerationTestCase):
+	def setUp(self):
+		frappe.set_user("Administrator")
+
+	def fixtures(self):
+		f = frappe._dict()
+		f.customer = make_customer()
+		f.gen = make_generator(f.customer).name
+		f.on_date = make_generator(end_condition="On Date", end_date="2026-06-30").name
+		f.completed = make_generator().name
+		f.archived = make_generator().name
+		f.draft = make_generator(status="Draft").name
+		f.paused = make_generator().name
+		f.priced = make_item("_AB Fault Priced", price=25)
+		f.unpriced = make_item(f"_AB Fault Unpriced {frappe.generate_hash(length=5)}")
+		f.disabled_item = make_item(f"_AB Fault Disabled {frappe.generate_hash(length=5)}", disabled=1)
+		f.not_sales = make_item(f"_AB Fault Not Sales {frappe.generate_hash(length=5)}", is_sales_item=0)
+		f.disabled_customer = make_customer(disabled=1)
+		currency = frappe.get_cached_value("Company", company(), "default_currency")
+		f.foreign = "EUR" if currency != "EUR" else "USD"
+		f.currency = currency
+		f.foreign_customer = make_customer(default_currency=f.foreign)
+		f.foreign_list = f"_AB {f.foreign} Selling"
+		if not frappe.db.exists("Price List", f.foreign_list):
+			frappe.get_doc(
+				{
+					"doctype": "Price List",
+					"price_list_name": f.foreign_list,
+					"currency": f.foreign,
+					"selling": 1,
+				}
+			).insert(ignore_permissions=True)
+		f.template = make_template().name
+		f.disabled_template = make_template(enabled=0).name
+		f.assigned_customer = make_customer()
+		CREATED_GENERATORS.append(api.assign_template(f.template, f.assigned_customer))
+		f.offered = make_template(title="Fault plan", offered_at_kickoff=1).name
+		f.hidden = make_template(title="Fault hidden plan", offered_at_kickoff=0).name
+		f.contributor = make_user(["Accumulating Billing Contributor"])
+		billed = add(f.gen, f.priced, service_date="2026-01-05")
+		f.billed_item = billed.name
+		frappe.db.commit()
+		generation.run_generator(f.gen, "2026-02-01")
+		generation.pause(f.paused)
+		frappe.db.set_value(GENERATOR, f.completed, "status", "Completed")
+		frappe.db.set_value(GENERATOR, f.archived, "status", "Archived")
+		self.set_settings(kickoff_limit_per_hour=100000, kickoff_create_portal_user=0)
+		return f
+
+	def set_settings(self, **values):
+		"""Accumulating Billing Settings for this test; the old values come back afterwards."""
+		settings = frappe.get_single(SETTINGS)
+		old = {key: settings.get(key) for key in values}
+		settings.update(values)
+		settings.save(ignore_permissions=True)
+		frappe.db.commit()
+
+		def restore():
+			frappe.db.rollback()
+			settings = frappe.get_single(SETTINGS)
+			settings.update(old)
+			settings.save(ignore_permissions=True)
+			frappe.db.commit()
+
+		self.addCleanup(restore)
+
+	def kickoff_data(self, f, **values) -> dict:
+		return {
+			"company_name": f"_AB Fault Kickoff {frappe.generate_hash(length=8)}",
+			"customer_type": "Company",
+			"first_name": "Ada",
+			"last_name": "Client",
+			"email_id": f"ab-fault-kickoff-{frappe.generate_hash(length=8)}@example.com",
+			"template": f.offered,
+			**values,
+		}
+
+	def catalogue(self, f) -> list[tuple]:
+		"""(where, what, call, expected phrases — any one, case-insensitive)."""
+		gen_doc = {"customer": f.customer, "first_creation_date": "2026-02-01"}
+
+		def new_generator(**values):
+			return lambda: make_generator(**{**gen_doc, **values})
+
+		def edit(doctype, name, **values):
+			def call():
+				doc = frappe.get_doc(doctype, name)
+				doc.update(values)
+				doc.save()
+
+			return call
+
+		def add_item(generator=None, item_code=None, **kw):
+			return lambda: api.add_item(
+				generator or f.gen, f.priced if item_code is None else item_code, **kw
+			)
+
+		def item_form(**values):
+			return lambda: frappe.get_doc(
+				{"doctype": ITEM, "generator": f.gen, "item_code": f.priced, "qty": 1, "rate": 5, **values}
+			).insert()
+
+		def kickoff(**values):
+			return lambda: as_guest_submit_kickoff(self.kickoff_data(f, **values))
+
+		def rate_limited():
+			key = frappe.cache.make_key("accumulating-kickoff:unknown")
+			frappe.cache.setex(key, 3600, 10**6)
+			try:
+				return as_guest_submit_kickoff(self.kickoff_data(f))
+			finally:
+				frappe.cache.delete_value(key)
+
+		site = frappe.local.site
+		# fmt: off
+		return [
+			("API add_item", "unknown generator", add_item("ACG-NO-SUCH"), ("does not exist",)),
+			("API add_item", "unknown item", add_item(item_code="_AB no such item"), ("could not find", "does not exist")),
+			("API add_item", "empty item code", add_item(item_code=""), ("item is required", "item code")),
+			("API add_item", "disabled item", add_item(item_code=f.disabled_item), ("is disabled",)),
+			("API add_item", "not a sales item", add_item(item_code=f.not_sales), ("not a sales item",)),
+			("API add_item", "unknown UOM", add_item(rate=5, uom="_AB no such uom"), ("uom _ab no such uom does not exist",)),
+			("API add_item", "qty 0", add_item(qty=0, rate=5), ("quantity must be greater than 0",)),
+			("API add_item", "negative qty", add_item(qty=-2, rate=5), ("quantity must be greater than 0",)),
+			("API add_item", "negative rate", add_item(rate=-5), ("rate cannot be negative",)),
+			("API add_item", "discount over 100 %", add_item(rate=5, discount_percentage=150), ("between 0 and 100",)),
+			("API add_item", "negative discount", add_item(rate=5, discount_percentage=-1), ("between 0 and 100",)),
+			("API add_item", "no rate and no price", add_item(item_code=f.unpriced), ("no rate given",)),
+			("API add_item", "impossible service date", add_item(rate=5, service_date="2026-02-30"), ("not a valid date",)),
+			("API add_item", "service date after the end date", add_item(f.on_date, rate=5, service_date="2026-07-15"), ("after the generator's end date",)),
+			("API add_item", "Completed generator", add_item(f.completed, rate=5), ("no items can be added",)),
+			("API add_item", "Archived generator", add_item(f.archived, rate=5), ("no items can be added",)),
+			("API add_item", "contributor without a granted customer", lambda: as_user(f.contributor, api.add_item, f.gen, f.priced, rate=5), ("not permitted",)),
+			("item form", "edit a billed item", edit(ITEM, f.billed_item, qty=9), ("is billed on sales invoice",)),
+			("item form", "delete a billed item", lambda: frappe.delete_doc(ITEM, f.billed_item), ("is billed on sales invoice",)),
+			("item form", "no generator", item_form(generator=None), ("does not exist", "generator")),
+			("item form", "qty 0", item_form(qty=0), ("quantity must be greater than 0",)),
+			("generator form", "Repeat Every 0", new_generator(interval_count=0), ("at least 1",)),
+			("generator form", "end date before the first date", new_generator(end_condition="On Date", end_date="2026-01-01"), ("before the first creation date",)),
+			("generator form", "After 0 invoices", new_generator(end_condition="After N Invoices", end_after_invoices=0), ("number of invoices must be at least 1",)),
+			("generator form", "negative minimum amount", new_generator(minimum_amount=-1), ("minimum amount cannot be negative",)),
+			("generator form", "negative due days", new_generator(due_days=-3), ("due days cannot be negative",)),
+			("generator form", "discount over 100 %", new_generator(additional_discount_percentage=120), ("between 0 and 100",)),
+			("generator form", "negative discount amount", new_generator(discount_amount=-5), ("cannot be negative",)),
+			("generator form", "disabled customer", new_generator(customer=f.disabled_customer), ("is disabled",)),
+			("generator form", "unknown customer", new_generator(customer="_AB no such customer"), ("could not find", "does not exist")),
+			("generator form", "unknown company", new_generator(company="_AB no such company"), ("could not find", "does not exist")),
+			("generator form", "a currency the customer does not bill in", new_generator(customer=f.foreign_customer, currency=f.currency), ("differs from the billing currency",)),
+			("generator form", "price list in another currency", new_generator(selling_price_list=f.foreign_list), ("cannot serve",)),
+			("generator form", "unknown naming series", new_generator(naming_series_for_invoice="NOPE-.####"), ("not a naming series",)),
+			("generator form", "no first creation date", new_generator(first_creation_date=None), ("first creation date",)),
+			("generator form", "status Completed by editing", new_generator(status="Completed"), ("set by its action",)),
+			("generator form", "re-activate a Completed generator", edit(GENERATOR, f.completed, status="Active"), ("completed generator is final",)),
+			("generator form", "activate a Paused generator by editing", edit(GENERATOR, f.paused, status="Active"), ("resume action",)),
+			("generator form", "delete a generator with invoices", lambda: frappe.delete_doc(GENERATOR, f.gen), ("cannot be deleted",)),
+			("API generate_now", "Archived generator", lambda: api.generate_now(f.archived, posting_date="2026-03-01"), ("archived",)),
+			("API generate_now", "unknown generator", lambda: api.generate_now("ACG-NO-SUCH"), ("not found", "does not exist")),
+			("API pause", "Draft generator", lambda: api.pause(f.draft), ("only an active generator",)),
+			("API pause", "resume date in the past", lambda: api.pause(f.on_date, resume_date="2000-01-01"), ("cannot be in the past",)),
+			("API resume", "resume date in the past", lambda: api.resume(f.paused, "2000-01-01"), ("cannot be in the past",)),
+			("API resume", "empty resume date", lambda: api.resume(f.paused, ""), ("cannot be in the past", "resume date")),
+			("API resume", "Active generator", lambda: api.resume(f.on_date, "2099-01-01"), ("only a paused generator",)),
+			("API archive", "already Archived", lambda: api.archive(f.archived), ("already archived",)),
+			("API restore", "not Archived", lambda: api.restore(f.on_date), ("only an archived generator",)),
+			("API assign_template", "unknown template", lambda: api.assign_template("_AB no such template", f.customer), ("does not exist",)),
+			("API assign_template", "disabled template", lambda: api.assign_template(f.disabled_template, f.customer), ("is disabled",)),
+			("API assign_template", "assigned twice", lambda: api.assign_template(f.template, f.assigned_customer), ("already has generator",)),
+			("API assign_template", "disabled customer", lambda: api.assign_template(f.template, f.disabled_customer), ("is disabled",)),
+			("API assign_template", "unknown customer", lambda: api.assign_template(f.template, "_AB no such customer"), ("does not exist",)),
+			("API create_for_customers", "customers not a list", lambda: api.create_for_customers('"abc"', template=f.template), ("must be a list",)),
+			("API create_for_customers", "no customers", lambda: api.create_for_customers("[]", template=f.template), ("at least one customer",)),
+			("API create_for_customers", "template and generator", lambda: api.create_for_customers([f.customer], template=f.template, generator=f.gen), ("either a template or a generator",)),
+			("CLI", "impossible date", lambda: cli.run("2026-02-30", False, print), ("not a valid date",)),
+			("CLI", "not a date", lambda: cli.run("someday", False, print), ("not a valid date",)),
+			("CLI", "bench command with a bad --date", lambda: cli_command(site, "--date", "2026-13-01"), ("not a valid date", "invalid value for '--date'")),
+			("web form", "plan not offered", kickoff(template=f.hidden), ("offered plans",)),
+			("web form", "unknown plan", kickoff(template="_AB no such plan"), ("offered plans", "could not find")),
+			("web form", "invalid email", kickoff(email_id="not-an-email"), ("valid email",)),
+			("web form", "blank company name", kickoff(company_name="   "), ("company or client name",)),
+			("web form", "no first name", kickoff(first_name=""), ("first name",)),
+			("web form", "existing client", kickoff(company_name=f.customer), ("already a client",)),
+			("web form", "address without a city", kickoff(address_line1="Main St 1", city=""), ("city and a country",)),
+			("web form", "unknown country", kickoff(address_line1="x", city="y", country="Atlantis"), ("country",)),
+			("web form", "too many submissions from one address", rate_limited, ("too many submissions",)),
+		]
+		# fmt: on
+
+	def test_bad_inputs_get_a_clear_message_and_write_nothing(self):
+		f = self.fixtures()
+		cases = self.catalogue(f)
+		failures: dict[str, str] = {}
+		for where, what, call, phrases in cases:
+			case = f"{where} / {what}"
+			frappe.clear_messages()
+			before = row_counts()
+			try:
+				call()
+			except (frappe.ValidationError, frappe.PermissionError) as e:
+				message = strip_html(str(e)).strip()
+				if "Traceback" in message or "pymysql" in message:
+					failures[case] = f"a traceback, not a message: {message[:300]!r}"
+				elif not any(p in message.lower() for p in phrases):
+					failures[case] = f"unclear message {message!r} (expected {phrases})"
+			except Exception as e:
+				failures[case] = f"{type(e).__name__}: {e}"
+			else:
+				failures[case] = "accepted"
+			finally:
+				frappe.set_user("Administrator")
+				frappe.flags.in_web_form = False
+			frappe.db.rollback()
+			after = row_counts()
+			if after != before:
+				changed = {d: (before[d], after[d]) for d in COUNTED if before[d] != after[d]}
+				failures[case] = f"{failures.get(case, '')} wrote {changed}".strip()
+		frappe.clear_messages()
+		groups = {}
+		for where, *_ in cases:
+			groups[where] = groups.get(where, 0) + 1
+		print(
+			f"\nfault suite / bad inputs: {len(cases)} cases ({', '.join(f'{k} {v}' for k, v in groups.items())}),"
+			f" {len(failures)} failed"
+		)
+		self.assertGreaterEqual(len(cases), 30)
+		self.assertFalse(failures, "\n".join(f"{k}: {v}" for k, v in failures.items()))

@@ -1,0 +1,210 @@
+"""Fault suite (issue 7), part 2: a crash at any step is retried into exactly one invoice and one email.
+
+Crash injection at every step of the generation transaction and of the after-commit email step (STEPS),
+as a raised error and as a process death (the connection is dropped without any handler running): after
+a retry, exactly one invoice per occurrence and one email per invoice. Bounded and reproducible; prints its
+figures. Runs in `bench run-tests` and therefore in `.ci/run`; the plumbing is in `faults`.
+"""
+
+import json
+import time
+from contextlib import ExitStack
+
+import frappe
+from frappe.model.base_document import BaseDocument, get_controller
+
+from accumulating_billing import engine
+from accumulating_billing.billing import email, generation, tasks
+from accumulating_billing.tests.faults import (
+	EMAIL_COMMITTED_STEP,
+	ENQUEUE_STEP,
+	GENERATOR,
+	ITEM,
+	LOG,
+	Connection,
+	Injector,
+	Kill,
+	after,
+	at_commit,
+	before,
+	capture_enqueue,
+	run_email_jobs,
+)
+from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.utils import (
+	add,
+	ensure_outgoing_email_account,
+	make_billing_contact,
+	make_customer,
+	make_generator,
+)
+
+
+def sales_invoice_class():
+	return get_controller("Sales Invoice")
+
+
+# step name -> patches that crash there; the steps of one occurrence in the order they happen
+STEPS = {
+	"lock the generator row": lambda i, w: after(generation, "lock_generator_or_skip", i, w),
+	"re-check the occurrence is due": lambda i, w: after(engine, "due_runs", i, w),
+	"lock and read the unbilled items": lambda i, w: after(generation, "lock_unbilled_items", i, w),
+	"engine decides the run": lambda i, w: after(engine, "decide_run", i, w),
+	"build the Sales Invoice": lambda i, w: after(generation, "build_sales_invoice", i, w),
+	"insert: invoice row written, lines not yet": lambda i, w: after(
+		BaseDocument, "db_insert", i, w, lambda self, *a, **k: self.doctype == "Sales Invoice"
+	),
+	"inserted, before marking items": lambda i, w: before(generation, "mark_billed", i, w),
+	"items marked Billed": lambda i, w: after(generation, "mark_billed", i, w),
+	"before submit": lambda i, w: before(sales_invoice_class(), "submit", i, w),
+	"submit: GL entries posted": lambda i, w: after(sales_invoice_class(), "make_gl_entries", i, w),
+	"submitted, before the log": lambda i, w: before(generation, "write_log", i, w),
+	"generation log written": lambda i, w: after(generation, "write_log", i, w),
+	"schedule advanced (set_value)": lambda i, w: after(
+		type(frappe.local.db),
+		"set_value",
+		i,
+		w,
+		lambda self, dt, dn=None, field=None, *a, **k: (
+			dt == GENERATOR and isinstance(field, dict) and "next_creation_date" in field
+		),
+	),
+	"one-time discount/taxes cleared": lambda i, w: after(generation, "clear_one_time_settings", i, w),
+	"commit": lambda i, w: at_commit(i),
+	"after commit: before side effects": lambda i, w: before(generation, "after_invoice_committed", i, w),
+	"after commit: email enqueue fails": None,  # see capture_enqueue
+	"email job: before sending": lambda i, w: before(email, "make_communication", i, w),
+	"email job: email queued, before its commit": lambda i, w: after(email, "make_communication", i, w),
+	"email job: after its commit (worker dies, job retried)": None,  # see run_email_jobs
+}
+AFTER_COMMIT_STEPS = (
+	"after commit: before side effects",
+	ENQUEUE_STEP,
+	"email job: before sending",
+	"email job: email queued, before its commit",
+	EMAIL_COMMITTED_STEP,
+)
+RUN_DATE = "2026-02-01"
+
+
+class TestCrashInjection(GenerationTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_outgoing_email_account()
+		frappe.db.commit()
+
+	def make_case(self):
+		customer = make_customer()
+		make_billing_contact(customer)
+		gen = make_generator(customer, first_creation_date=RUN_DATE, generate_as="Open and Email")
+		items = [
+			add(gen.name, self.listing, qty=2, rate=15, service_date="2026-01-05").name,
+			add(gen.name, self.listing, qty=1, rate=40, service_date="2026-01-20").name,
+		]
+		frappe.db.commit()
+		return gen.name, items
+
+	def crash_and_retry(self, conn: Connection, step: str, kind: str) -> list[str]:
+		"""Crash once at `step`, then let the next tick and the job retry run; returns what is wrong."""
+		gen, items = self.make_case()
+		injector = Injector(kind)
+		jobs: list[str] = []
+		with ExitStack() as stack:
+			stack.enter_context(capture_enqueue(jobs, injector if step == ENQUEUE_STEP else None))
+			if STEPS[step]:
+				stack.enter_context(STEPS[step](injector, step))
+			email_injector = injector if step == EMAIL_COMMITTED_STEP else None
+			for call, args in (
+				(tasks.process_chunk, ([gen], RUN_DATE)),
+				(run_email_jobs, (jobs, email_injector)),
+			):
+				try:
+					conn.run(call, *args)
+				except Kill:
+					pass
+		problems = [] if injector.fired == 1 else [f"the crash never fired ({injector.fired})"]
+		# the retry: the next hourly tick (the due generators, then the sweep of owed emails), then the queue
+		# retries every email job (a retried job must not send again)
+		with capture_enqueue(jobs):
+			conn.run(tasks.process_chunk, [gen], RUN_DATE)
+			conn.run(email.enqueue_owed_emails)
+			conn.run(run_email_jobs, jobs)
+		frappe.db.rollback()
+		invoices = frappe.get_all(
+			"Sales Invoice",
+			filters={"accumulating_generator": gen},
+			fields=["name", "docstatus", "accumulating_occurrence"],
+		)
+		if [(i.docstatus, str(i.accumulating_occurrence)) for i in invoices] != [(1, RUN_DATE)]:
+			return [*problems, f"invoices {invoices}"]
+		invoice = invoices[0].name
+		billed = frappe.get_all(ITEM, filters={"generator": gen}, fields=["name", "status", "sales_invoice"])
+		if sorted((b.name, b.status, b.sales_invoice) for b in billed) != sorted(
+			(name, "Billed", invoice) for name in items
+		):
+			problems.append(f"items {billed}")
+		state = frappe.db.get_value(
+			GENERATOR,
+			gen,
+			["next_creation_date", "invoices_generated", "consecutive_failures", "last_error"],
+			as_dict=True,
+		)
+		if (str(state.next_creation_date), state.invoices_generated, state.consecutive_failures) != (
+			"2026-03-01",
+			1,
+			0,
+		):
+			problems.append(f"generator state {state}")
+		logs = frappe.db.count(LOG, {"generator": gen, "outcome": "Billed", "occurrence_date": RUN_DATE})
+		if logs != 1:
+			problems.append(f"{logs} Billed log lines")
+		sent = frappe.get_all(
+			"Communication",
+			filters={
+				"reference_doctype": "Sales Invoice",
+				"reference_name": invoice,
+				"sent_or_received": "Sent",
+			},
+			pluck="name",
+		)
+		queued = frappe.db.count(
+			"Email Queue", {"reference_doctype": "Sales Invoice", "reference_name": invoice}
+		)
+		if (len(sent), queued) != (1, 1):
+			problems.append(f"{len(sent)} email(s) sent and {queued} queued for {invoice}, expected 1 and 1")
+		return problems
+
+	def run_steps(self, steps) -> dict:
+		conn = Connection(frappe.local.site, "ab-crash")
+		failures = {}
+		try:
+			for step in steps:
+				for kind in ("error", "kill"):
+					problems = self.crash_and_retry(conn, step, kind)
+					if problems:
+						failures[f"{step} ({kind})"] = problems
+		finally:
+			conn.close()
+		return failures
+
+	def test_crash_at_every_step_of_the_transaction(self):
+		steps = [s for s in STEPS if s not in AFTER_COMMIT_STEPS]
+		started = time.monotonic()
+		failures = self.run_steps(steps)
+		print(
+			f"\nfault suite / crash injection in the transaction: {len(steps)} steps x 2 kinds = "
+			f"{2 * len(steps)} injected crashes, {len(failures)} failed, {time.monotonic() - started:.0f}s; "
+			f"steps: {'; '.join(steps)}"
+		)
+		self.assertFalse(failures, json.dumps(failures, indent=1, default=str))
+
+	def test_crash_in_the_after_commit_email_step(self):
+		started = time.monotonic()
+		failures = self.run_steps(AFTER_COMMIT_STEPS)
+		print(
+			f"\nfault suite / crash injection after commit: {len(AFTER_COMMIT_STEPS)} steps x 2 kinds = "
+			f"{2 * len(AFTER_COMMIT_STEPS)} injected crashes, {len(failures)} failed, "
+			f"{time.monotonic() - started:.0f}s; steps: {'; '.join(AFTER_COMMIT_STEPS)}"
+		)
+		self.assertFalse(failures, json.dumps(failures, indent=1, default=str))
