@@ -1,0 +1,170 @@
+"""Plumbing that the benchmarks share: the site connection and its company, printing of the figures and the
+summary, profiling (`--profile NAME`), and the fixtures several benchmarks make (items, customers, generators).
+
+`COMPANY` and `CURRENCY` are set by run.py once the site is connected, before any benchmark runs: read them as
+`common.COMPANY` / `common.CURRENCY` (a `from benchmarks.common import COMPANY` would copy the None).
+"""
+
+import os
+import platform
+import sys
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import frappe
+
+PREFIX = "ABBENCH"
+GENERATOR = "Accumulating Generator"
+ITEM = "Accumulating Generator Item"
+LINES = [(1, 40.0), (3, 15.0), (2, 12.5), (1, 99.0), (5, 4.2)]  # qty, rate of the 5 lines of every invoice
+RESULTS: list[tuple] = []
+
+COMPANY = CURRENCY = None  # set by run.py: common.COMPANY = setup_company()
+
+
+def connect(site: str, sites_path: str) -> None:
+	frappe.init(site=site, sites_path=sites_path)
+	frappe.connect()
+	frappe.set_user("Administrator")
+
+
+def report(name: str, value: float | str, target: str, met: bool, detail: str = "") -> None:
+	"""One figure: a ratio (or a count), its target, MET or MISSED."""
+	verdict = "MET" if met else "MISSED"
+	value = f"{value:.3f}" if isinstance(value, float) else value
+	RESULTS.append((name, value, target, verdict))
+	print(f"  => {name}: {value} (target {target}) {verdict}{'  ' + detail if detail else ''}")
+	sys.stdout.flush()
+
+
+def say(text: str) -> None:
+	print(text)
+	sys.stdout.flush()
+
+
+@contextmanager
+def profiled(enabled: bool, label: str):
+	"""pyinstrument around our side of a benchmark, when asked for."""
+	if not enabled:
+		yield
+		return
+	from pyinstrument import Profiler
+
+	profiler = Profiler(interval=0.002)
+	profiler.start()
+	try:
+		yield
+	finally:
+		profiler.stop()
+		say(f"---- profile: {label}")
+		say(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False))
+
+
+def setup_company() -> str:
+	"""The company ERPNext's test setup makes (what the test suite uses); fiscal years for the dates used."""
+	if not frappe.get_all("Company", limit=1):
+		from erpnext.setup.utils import before_tests
+
+		say("no company yet: running ERPNext's test setup (setup wizard) once")
+		before_tests()
+	from accumulating_billing.tests.utils import company, ensure_fiscal_years
+
+	ensure_fiscal_years(2025, 2026)
+	frappe.db.commit()
+	return company()
+
+
+def bench_items() -> list[str]:
+	from accumulating_billing.tests.utils import make_item
+
+	codes = [make_item(f"{PREFIX}-ITEM-{k}", price=rate) for k, (_qty, rate) in enumerate(LINES, 1)]
+	frappe.db.commit()
+	return codes
+
+
+def bench_customers(n: int, tag: str) -> list[str]:
+	from accumulating_billing.tests.utils import make_customer
+
+	names = [make_customer(f"{PREFIX} {tag} Customer {k:04d}") for k in range(1, n + 1)]
+	frappe.db.commit()
+	return names
+
+
+def run_tag() -> str:
+	return frappe.generate_hash(length=5).upper()
+
+
+def archive_bench_generators() -> None:
+	"""Generators of earlier benchmarks must not be picked up by a later process_due / enqueue_due."""
+	Gen = frappe.qb.DocType(GENERATOR)
+	(
+		frappe.qb.update(Gen)
+		.set(Gen.status, "Archived")
+		.where(Gen.title.like(f"{PREFIX}%") & (Gen.status != "Archived"))
+	).run()
+	frappe.db.commit()
+
+
+def foreign_due(as_of: date, mine: set[str]) -> list[str]:
+	from accumulating_billing.billing.tasks import due_generators
+
+	return [name for name in due_generators(as_of) if name not in mine]
+
+
+def make_generators(
+	customers: list[str],
+	first: date,
+	codes: list[str],
+	tag: str,
+	items_per=5,
+	series: list[str] | None = None,
+) -> list[str]:
+	"""One Active monthly generator per customer, first creation date `first`, with `items_per` unbilled items
+	dated 10 days before it (the same lines as the direct invoices); invoice naming series round-robin."""
+	names = []
+	service = first - timedelta(days=10)
+	for k, customer in enumerate(customers):
+		gen = frappe.get_doc(
+			{
+				"doctype": GENERATOR,
+				"title": f"{PREFIX} {tag} {customer}",
+				"customer": customer,
+				"company": COMPANY,
+				"status": "Active",
+				"interval_unit": "Month",
+				"interval_count": 1,
+				"first_creation_date": first,
+				"generate_as": "Open",
+				"selling_price_list": "Standard Selling",
+				"naming_series_for_invoice": series[k % len(series)] if series else None,
+			}
+		).insert(ignore_permissions=True)
+		for (qty, rate), code in list(zip(LINES, codes, strict=True))[:items_per]:
+			frappe.get_doc(
+				{
+					"doctype": ITEM,
+					"generator": gen.name,
+					"item_code": code,
+					"qty": qty,
+					"rate": rate,
+					"service_date": service,
+				}
+			).insert(ignore_permissions=True)
+		names.append(gen.name)
+	frappe.db.commit()
+	return names
+
+
+def machine() -> str:
+	mem = ""
+	try:
+		with open("/proc/meminfo") as f:
+			mem = f"{int(f.readline().split()[1]) / 1024 / 1024:.0f} GiB"
+	except OSError:
+		pass
+	db = frappe.db.sql("select version()")[0][0]
+	return (
+		f"{platform.machine()}, {os.cpu_count()} CPUs, {mem} RAM, {platform.system()} {platform.release()}, "
+		f"Python {platform.python_version()}, MariaDB {db}, Frappe {frappe.__version__}, "
+		f"ERPNext {__import__('erpnext').__version__}"
+	)
