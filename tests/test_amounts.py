@@ -100,6 +100,15 @@ def test_line_amount_refuses_bad_input(qty: str, rate: str, pct: str) -> None:
 		line_amount(D(qty), D(rate), D(pct), 2)
 
 
+def test_line_amount_of_a_return() -> None:
+	"""A returned delivery is a negative quantity, admitted only when asked for; zero never is."""
+	assert line_amount(D(-2), D("12.50"), D(0), 2, allow_return=True) == D("-25.00")
+	with pytest.raises(ValidationError):
+		line_amount(D(-2), D("12.50"), D(0), 2)
+	with pytest.raises(ValidationError):
+		line_amount(D(0), D("12.50"), D(0), 2, allow_return=True)
+
+
 def test_line_amount_refuses_float() -> None:
 	"""Floats are refused rather than silently converted."""
 	with pytest.raises(ValidationError):

@@ -262,6 +262,32 @@ def test_minimum_uses_net_total_after_discount() -> None:
 	assert on_grand.action == "bill"
 
 
+def test_negative_tab_carries_over() -> None:
+	"""Returns outweighing the rest: no invoice, the items stay, the skip says why; not even a final run bills it."""
+	state = make_state(minimum_amount=D("0"))
+	tab = [item("A", date(2024, 1, 10), "30.00"), item("R", date(2024, 1, 12), "-45.00")]
+	decision = decide_run(state, date(2024, 1, 31), tab)
+	assert (decision.action, decision.reason) == ("skip_negative", "negative_total")
+	assert decision.net_total == D("-15.00")
+	assert decision.invoices_generated == 0
+	assert decision.next_creation_date == date(2024, 2, 29)
+	final = replace(state, end_condition=END_ON_DATE, end_date=date(2024, 1, 31))
+	last = decide_run(final, date(2024, 1, 31), tab)
+	assert (last.action, last.status) == ("skip_negative", COMPLETED)
+
+
+def test_a_discount_never_applies_to_a_negative_tab() -> None:
+	"""A credit is not discounted; a tab netting to zero is billed (nothing is below a zero minimum)."""
+	state = make_state()
+	tab = [item("A", date(2024, 1, 10), "10.00"), item("R", date(2024, 1, 12), "-20.00")]
+	on_net = decide_run(
+		state, date(2024, 1, 31), tab, discount_percentage=D(10), apply_discount_on="Net Total"
+	)
+	assert on_net.net_total == D("-10.00")
+	even = [item("A", date(2024, 1, 10), "20.00"), item("R", date(2024, 1, 12), "-20.00")]
+	assert decide_run(state, date(2024, 1, 31), even).action == "bill"
+
+
 def test_minimum_equal_is_billed() -> None:
 	"""A net total equal to the minimum is not below it."""
 	state = make_state(minimum_amount=D("50.00"))

@@ -67,12 +67,15 @@ def line_amount(
 	discount_percentage: Decimal,
 	precision: int,
 	rounding: str = "half_even",
+	allow_return: bool = False,
 ) -> Decimal:
-	"""Return the rounded amount of one line: qty x rate less its discount percentage."""
+	"""Return the rounded amount of one line: qty x rate less its discount percentage.
+
+	`allow_return` admits a negative quantity (a returned delivery credited on the tab); never zero."""
 	qty = to_decimal(qty, "Quantity")
 	rate = to_decimal(rate, "Rate")
 	discount_percentage = to_decimal(discount_percentage, "Discount percentage")
-	if qty <= 0:
+	if qty == 0 or (qty < 0 and not allow_return):
 		raise ValidationError(f"Quantity must be greater than 0, got {qty}.")
 	if rate < 0:
 		raise ValidationError(f"Rate must not be negative, got {rate}.")
@@ -127,7 +130,11 @@ def _net_from_subtotal(
 	precision: int,
 	rounding: str,
 ) -> Decimal:
-	"""Apply a Net Total discount to subtotal (no change for Grand Total); never below 0."""
+	"""Apply a Net Total discount to subtotal (no change for Grand Total); a discount never takes it below 0.
+
+	A negative subtotal (returns outweigh the rest) is a credit: no discount applies to it."""
+	if subtotal < 0:
+		return round_money(subtotal, precision, rounding)
 	net = subtotal
 	if target == "Net Total":
 		# as ERPNext: a percentage, when set, decides the amount

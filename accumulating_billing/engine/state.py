@@ -24,8 +24,9 @@ END_CONDITIONS = (END_NEVER, END_AFTER_N, END_ON_DATE)
 
 CATCH_UP_CAP = 12
 
-BILL, SKIP_EMPTY, SKIP_MINIMUM = "bill", "skip_empty", "skip_minimum"
+BILL, SKIP_EMPTY, SKIP_MINIMUM, SKIP_NEGATIVE = "bill", "skip_empty", "skip_minimum", "skip_negative"
 REASON_BILLED, REASON_NO_ITEMS, REASON_BELOW_MINIMUM = "billed", "no_items", "below_minimum"
+REASON_NEGATIVE = "negative_total"
 
 __all__ = [
 	"ACTIVE",
@@ -41,9 +42,11 @@ __all__ = [
 	"PAUSED",
 	"REASON_BELOW_MINIMUM",
 	"REASON_BILLED",
+	"REASON_NEGATIVE",
 	"REASON_NO_ITEMS",
 	"SKIP_EMPTY",
 	"SKIP_MINIMUM",
+	"SKIP_NEGATIVE",
 	"STATUSES",
 	"GeneratorState",
 	"RunDecision",
@@ -239,6 +242,10 @@ def decide_run(
 		total = to_decimal(measured_net_total, "Measured net total")
 	if not items:
 		action, reason = SKIP_EMPTY, REASON_NO_ITEMS
+	elif total < 0:
+		# returns outweigh the rest: an invoice cannot be negative, so the tab carries over (even on a
+		# final run: the credit stays visible on the Completed generator for a person to settle)
+		action, reason = SKIP_NEGATIVE, REASON_NEGATIVE
 	elif not final and total < state.minimum_amount:
 		action, reason = SKIP_MINIMUM, REASON_BELOW_MINIMUM
 	else:
