@@ -4,7 +4,7 @@ import frappe
 from frappe import _
 from frappe.utils import getdate, nowdate
 
-from accumulating_billing.billing import assignment, generation, items, preview
+from accumulating_billing.billing import assignment, generation, items, preview, sources
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -133,6 +133,8 @@ def get_tab(generator: str) -> dict:
 			"rate",
 			"amount",
 			"added_by",
+			"source_doctype",
+			"source_name",
 		],
 		order_by="service_date asc, name asc",
 		limit_page_length=0,
@@ -144,6 +146,19 @@ def get_tab(generator: str) -> dict:
 		"next_creation_date": doc.next_creation_date,
 		"history": preview.history(generator),
 	}
+
+
+@frappe.whitelist(methods=["POST"])
+def sync_sources(generator: str) -> list[str]:
+	"""Add the submitted, unbilled Timesheet logs and Delivery Note lines this generator receives and no tab
+	holds yet (documents from before the setting was turned on); returns the names of the items added."""
+	frappe.get_doc(GENERATOR, generator).check_permission("write")
+	title = _("Syncing Timesheets and Delivery Notes")
+
+	def progress(done, total, source_name):
+		frappe.publish_progress(done * 100 / total, title=title, description=source_name)
+
+	return sources.sync_generator(generator, progress=progress)
 
 
 @frappe.whitelist(methods=["POST"])

@@ -31,4 +31,22 @@ def run(context, as_of=None, dry_run=False):
 		frappe.destroy()
 
 
+@accumulating_billing.command("sync")
+@pass_context
+def sync(context):
+	"""Add submitted, unbilled Timesheet logs and Delivery Note lines that no running tab holds yet."""
+	import frappe
+
+	site = get_site(context)
+	frappe.init(site=site)
+	frappe.connect()
+	try:
+		from accumulating_billing.billing import sources
+
+		added = sources.sync_all(echo=click.echo)
+		click.echo(f"Added {sum(len(v) for v in added.values())} item(s) to {len(added)} generator(s).")
+	finally:
+		frappe.destroy()
+
+
 commands = [accumulating_billing]

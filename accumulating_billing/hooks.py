@@ -28,6 +28,8 @@ override_doctype_dashboards = {
 # assignment rules run on the events Notifications use; the lookup is one cached dict per call
 _RULE_HOOK = "accumulating_billing.billing.rules.on_document_event"
 
+_SOURCES = "accumulating_billing.billing.sources."
+
 doc_events = {
 	"*": {
 		"after_insert": _RULE_HOOK,
@@ -42,12 +44,29 @@ doc_events = {
 	"Sales Invoice": {
 		"before_insert": "accumulating_billing.billing.events.prepare_amendment",
 		"after_insert": "accumulating_billing.billing.events.claim_items_of_amendment",
-		"validate": "accumulating_billing.billing.events.unlink_foreign_lines",
+		"validate": [
+			"accumulating_billing.billing.events.unlink_foreign_lines",
+			"accumulating_billing.billing.events.keep_own_timesheet_rows",
+		],
 		"on_update": "accumulating_billing.billing.events.release_removed_lines",
-		"on_submit": "accumulating_billing.billing.events.release_removed_lines",
+		"on_submit": [
+			"accumulating_billing.billing.events.release_removed_lines",
+			"accumulating_billing.billing.events.settle_timesheet_logs",
+			"accumulating_billing.billing.sources.drop_lines_billed_elsewhere",
+		],
 		"before_cancel": "accumulating_billing.billing.events.lock_generator_of_invoice",
 		"on_cancel": "accumulating_billing.billing.events.release_items_of_invoice",
 		"on_trash": "accumulating_billing.billing.events.release_items_of_invoice",
+	},
+	# work recorded in ERPNext joins the running tab (billing/sources.py)
+	"Timesheet": {
+		"on_submit": _SOURCES + "on_submit",
+		"on_update_after_submit": _SOURCES + "on_submit",
+		"on_cancel": _SOURCES + "on_cancel",
+	},
+	"Delivery Note": {
+		"on_submit": _SOURCES + "on_submit",
+		"on_cancel": _SOURCES + "on_cancel",
 	},
 }
 

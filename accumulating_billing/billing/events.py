@@ -1,9 +1,12 @@
 """Sales Invoice events: a cancelled generated invoice, or a deleted generated draft, returns its items."""
 
+from collections import defaultdict
+
 import frappe
 from frappe import _
 
-from accumulating_billing.billing.generation import lock_generator, set_item_billing, write_log
+from accumulating_billing.billing.generation import lock_generator, write_log
+from accumulating_billing.billing.tab import set_item_billing
 
 ITEM = "Accumulating Generator Item"
 
@@ -109,3 +112,63 @@ def release_removed_lines(doc, method=None) -> None:
 
 def billed_on(invoice: str) -> list[str]:
 	return frappe.get_all(ITEM, filters={"sales_invoice": invoice, "status": "Billed"}, pluck="name")
+
+
+# ------------------------------------------------------------------------------------------ timesheet rows
+
+
+def keep_own_timesheet_rows(doc, method=None) -> None:
+	"""validate: a generated invoice carries exactly the timesheet rows of the time logs its lines bill.
+	ERPNext fills the table of an invoice with a Project from all the project's unbilled Timesheets when
+	*Fetch Timesheet in Sales Invoice* is on; those logs are on the tab (or not billable here) and would be
+	marked billed by an invoice that does not bill them."""
+	if not doc.get("accumulating_generator") or (not doc.get("timesheets") and not doc.project):
+		return
+	own = doc.flags.accumulating_timesheet_details
+	if own is None:
+		names = [
+			row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")
+		]
+		own = set(
+			frappe.get_all(
+				ITEM,
+				filters={"name": ("in", names), "source_doctype": "Timesheet"},
+				pluck="source_detail",
+			)
+			if names
+			else []
+		)
+	rows = [row for row in doc.get("timesheets") or [] if row.timesheet_detail in own]
+	if len(rows) != len(doc.get("timesheets") or []):
+		doc.set("timesheets", rows)
+		doc.calculate_billing_amount_for_timesheet()
+
+
+def settle_timesheet_logs(doc, method=None) -> None:
+	"""on_submit: on an invoice without a Project, ERPNext marks every unbilled log of a listed Timesheet as
+	billed by it, also the logs the invoice does not bill (non-billable ones, later ones still on the tab).
+	Put the mark on exactly the logs of the invoice's timesheet rows, as ERPNext does for a project invoice."""
+	if not doc.get("accumulating_generator") or doc.project or not doc.get("timesheets"):
+		return
+	details = defaultdict(set)
+	for row in doc.timesheets:
+		if row.time_sheet and row.timesheet_detail:
+			details[row.time_sheet].add(row.timesheet_detail)
+	for name, logs in details.items():
+		timesheet = frappe.get_doc("Timesheet", name)
+		changed = False
+		for log in timesheet.time_logs:
+			wanted = (
+				doc.name
+				if log.name in logs
+				else (None if log.sales_invoice == doc.name else log.sales_invoice)
+			)
+			if log.sales_invoice != wanted:
+				log.sales_invoice = wanted
+				changed = True
+		if changed:
+			timesheet.calculate_total_amounts()
+			timesheet.calculate_percentage_billed()
+			timesheet.flags.ignore_validate_update_after_submit = True
+			timesheet.set_status()
+			timesheet.db_update_all()

@@ -10,17 +10,15 @@ from datetime import date
 
 import frappe
 from frappe import _
-from frappe.query_builder import Order
-from frappe.utils import cint, flt, getdate, now_datetime, nowdate
+from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import items as item_rules
 from accumulating_billing.billing.invoice import build_sales_invoice, invoice_totals
 from accumulating_billing.billing.money import amount_precision, rounding
 from accumulating_billing.billing.state import state_of, to_decimal
+from accumulating_billing.billing.tab import lock_unbilled_items, mark_billed, tab_item
 
 GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 LOG = "Accumulating Generation Log"
 FAILING_AFTER = 5
 
@@ -121,7 +119,14 @@ def run_occurrence(generator, run_date: date):
 		swept = {i.name for i in decision.items}
 		invoice = create_invoice(generator, [i for i in unbilled if i.name in swept], run_date, run_date)
 		line = _("{0}: billed {1} item(s) on {2}").format(run_date, len(swept), invoice.name)
+		if invoice.flags.accumulating_credit_note:
+			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
 		write_log(generator.name, run_date, "Billed", line, invoice.name, len(swept), email_status(generator))
+	elif decision.action == engine.SKIP_NEGATIVE:
+		line = _(
+			"{0}: skipped, net total {1} is negative (returns outweigh the rest); {2} item(s) carry over"
+		).format(run_date, decision.net_total, len(unbilled))
+		write_log(generator.name, run_date, "Skipped", line, items_count=len(unbilled))
 	elif decision.action == "skip_minimum":
 		line = _(
 			"{0}: skipped, net total {1} is below the minimum amount {2}; {3} item(s) carry over"
@@ -192,10 +197,18 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 			return None, _("Nothing to bill: the tab has no unbilled items dated up to {0}.").format(
 				frappe.format(posting_date, "Date")
 			)
+		total = sum(to_decimal(row.amount) for row in unbilled)
+		if total < 0:
+			frappe.db.rollback()
+			return None, _(
+				"Nothing billed: the unbilled items dated up to {0} total {1}; returns outweigh the rest."
+			).format(frappe.format(posting_date, "Date"), total)
 		invoice = create_invoice(generator, unbilled, posting_date, None)
 		line = _("Generate now on {0}: billed {1} item(s) on {2}").format(
 			posting_date, len(unbilled), invoice.name
 		)
+		if invoice.flags.accumulating_credit_note:
+			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
 		write_log(name, posting_date, "Billed", line, invoice.name, len(unbilled), email_status(generator))
 		frappe.db.set_value(GENERATOR, name, "last_creation_date", posting_date)
 		clear_one_time_settings(generator)
@@ -290,103 +303,31 @@ def set_archived(name: str, archived: bool) -> str:
 # ------------------------------------------------------------------------------------------ pieces
 
 
-def lock_unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
-	"""Unbilled items of the generator, locked (`FOR UPDATE`): dated before `before` (a scheduled run),
-	up to and including `upto` (Generate now), or all (a final run).
-
-	The candidates come from a plain read, then only their rows are locked, by primary key: no range of the
-	(generator, status) index is locked, so adders of new items never wait on a run, and the run bills only
-	items its own snapshot sees (ERPNext validates the invoice lines' links against that snapshot). The
-	locking read returns the latest committed values; an item another transaction billed meanwhile is dropped."""
-	candidates = unbilled_names(generator, before, upto)
-	if not candidates:
-		return []
-	Item = frappe.qb.DocType(ITEM)
-	locked = (
-		frappe.qb.from_(Item)
-		.select(*item_fields(Item), Item.status, Item.generator)
-		.where(Item.name.isin(candidates))
-		.for_update()
-		.run(as_dict=True)
-	)
-	# the latest committed values must still qualify (an item billed, or re-dated, since the plain read)
-	current = {
-		row.name: row
-		for row in locked
-		if row.status == "Unbilled"
-		and row.generator == generator
-		and (not before or getdate(row.service_date) < before)
-		and (not upto or getdate(row.service_date) <= upto)
-	}
-	rows = []
-	for name in candidates:  # in the plain read's order: oldest first
-		row = current.get(name)
-		if row:
-			row.pop("status")
-			row.pop("generator")
-			rows.append(row)
-	return with_net_rates(rows)
-
-
-def item_fields(Item) -> tuple:
-	"""The columns of an item row that the invoice builder and the engine take."""
-	return (
-		Item.name,
-		Item.item_code,
-		Item.item_name,
-		Item.description,
-		Item.qty,
-		Item.uom,
-		Item.rate,
-		Item.discount_percentage,
-		Item.amount,
-		Item.service_date,
-		Item.currency,
-	)
-
-
-def unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
-	"""Unbilled items of the generator, oldest first, as the invoice builder takes them (not locked)."""
-	Item = frappe.qb.DocType(ITEM)
-	return with_net_rates(
-		unbilled_query(Item, generator, before, upto).select(*item_fields(Item)).run(as_dict=True)
-	)
-
-
-def unbilled_names(generator: str, before: date | None, upto: date | None = None) -> list[str]:
-	Item = frappe.qb.DocType(ITEM)
-	return unbilled_query(Item, generator, before, upto).select(Item.name).run(pluck=True)
-
-
-def unbilled_query(Item, generator: str, before: date | None, upto: date | None):
-	"""The generator's Unbilled items dated before `before` / up to `upto`, oldest first (no columns yet)."""
-	query = (
-		frappe.qb.from_(Item)
-		.where((Item.generator == generator) & (Item.status == "Unbilled"))
-		.orderby(Item.service_date, order=Order.asc)
-		.orderby(Item.name, order=Order.asc)
-	)
-	if before:
-		query = query.where(Item.service_date < before)
-	if upto:
-		query = query.where(Item.service_date <= upto)
-	return query
-
-
-def with_net_rates(rows: list) -> list:
-	for row in rows:
-		row.net_rate = flt(item_rules.net_rate(row.rate, row.discount_percentage, row.currency))
-	return rows
-
-
-def tab_item(row) -> engine.TabItem:
-	return engine.TabItem(
-		name=row.name, service_date=getdate(row.service_date), amount=to_decimal(row.amount)
-	)
-
-
 def create_invoice(generator, rows: list, posting_date: date, occurrence: date | None):
-	invoice = build_sales_invoice(generator, rows, posting_date, occurrence, fill_missing=False)
+	"""The occurrence's Sales Invoice of the swept rows. Returns of deliveries that were already billed
+	(negative lines) cannot stand on an invoice: ERPNext credits them on a credit note, made in the same
+	transaction (`invoice.flags.accumulating_credit_note`)."""
+	charges = [r for r in rows if flt(r.qty) > 0]
+	credits = [r for r in rows if flt(r.qty) < 0]
+	invoice = build_sales_invoice(generator, charges, posting_date, occurrence, fill_missing=False)
+	save_generated(generator, invoice, charges)
+	if credits:
+		invoice.flags.accumulating_credit_note = create_credit_note(generator, credits, posting_date).name
+	return invoice
+
+
+def create_credit_note(generator, rows: list, posting_date: date):
+	"""A credit note (is_return) of returned deliveries, linked to the return's lines (`dn_detail`), so ERPNext
+	counts the return as billed; no discount of the generator applies to it."""
+	note = build_sales_invoice(generator, rows, posting_date, None, fill_missing=False)
+	note.is_return = 1
+	note.update_billed_amount_in_delivery_note = 1
+	note.additional_discount_percentage = 0
+	note.discount_amount = 0
+	return save_generated(generator, note, rows)
+
+
+def save_generated(generator, invoice, rows: list):
 	# its lines are exactly the swept items: the draft-edit checks of events.py have nothing to do
 	invoice.flags.accumulating_generated = True
 	invoice.insert()
@@ -408,29 +349,6 @@ def forget_stale_item_defaults(invoice) -> None:
 		item = frappe.cache.get_value(frappe.get_document_cache_key("Item", code))
 		if item and any(d.company == invoice.company and not d.income_account for d in item.item_defaults):
 			frappe.clear_document_cache("Item", code)
-
-
-def set_item_billing(names: list[str], status: str, invoice: str | None, from_status: str) -> None:
-	"""Move the named items that are in `from_status` to `status`, linked to `invoice` (or unlinked)."""
-	Item = frappe.qb.DocType(ITEM)
-	(
-		frappe.qb.update(Item)
-		.set(Item.status, status)
-		.set(Item.sales_invoice, invoice)
-		.set(Item.modified, now_datetime())
-		.where(Item.name.isin(names) & (Item.status == from_status))
-	).run()
-
-
-def mark_billed(names: list[str], invoice: str) -> None:
-	set_item_billing(names, "Billed", invoice, "Unbilled")
-	billed = frappe.db.count(ITEM, {"name": ("in", names), "status": "Billed", "sales_invoice": invoice})
-	if billed != len(names):
-		raise frappe.ValidationError(
-			_("Expected to bill {0} item(s) on {1} but {2} were still unbilled.").format(
-				len(names), invoice, billed
-			)
-		)
 
 
 def clear_one_time_settings(generator) -> None:

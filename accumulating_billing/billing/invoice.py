@@ -3,8 +3,13 @@
 The document API does the work (set_missing_values, set_taxes, ERPNext's own totals); nothing here writes SQL.
 """
 
+from collections import defaultdict
+
 import frappe
 from frappe.utils import add_days, cint, getdate
+
+DELIVERY_NOTE = "Delivery Note"
+TIMESHEET = "Timesheet"
 
 TAX_FIELDS = (
 	"charge_type",
@@ -47,8 +52,10 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	)
 	if generator.naming_series_for_invoice:
 		si.naming_series = generator.naming_series_for_invoice
+	sources = source_rows(items)
 	for item in items:
-		si.append("items", invoice_line(generator, item))
+		si.append("items", invoice_line(generator, item, sources))
+	add_timesheet_rows(si, items, sources)
 
 	if fill_missing:
 		si.set_missing_values()
@@ -68,7 +75,7 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	return si
 
 
-def invoice_line(generator, item) -> dict:
+def invoice_line(generator, item, sources: dict | None = None) -> dict:
 	item = frappe._dict(item)
 	line = {
 		"item_code": item.item_code,
@@ -85,7 +92,69 @@ def invoice_line(generator, item) -> dict:
 		line["description"] = item.description
 	if generator.cost_center:
 		line["cost_center"] = generator.cost_center
+	source = (sources or {}).get(item.source_detail) if item.get("source_doctype") == DELIVERY_NOTE else None
+	if source:
+		# ERPNext's own link: per_billed, the DN status and "Delivered Items To Be Billed" follow it
+		line.update(
+			{
+				"delivery_note": item.source_name,
+				"dn_detail": item.source_detail,
+				"conversion_factor": source.conversion_factor,
+				"sales_order": source.against_sales_order,
+				"so_detail": source.so_detail,
+			}
+		)
 	return line
+
+
+def source_rows(items: list) -> dict:
+	"""The Delivery Note and Timesheet rows the items came from, by row name (two reads at most)."""
+	details = defaultdict(list)
+	for item in items:
+		if item.get("source_doctype"):
+			details[item["source_doctype"]].append(item["source_detail"])
+	rows = {}
+	if details[DELIVERY_NOTE]:
+		for row in frappe.get_all(
+			"Delivery Note Item",
+			filters={"name": ("in", details[DELIVERY_NOTE])},
+			fields=["name", "conversion_factor", "against_sales_order", "so_detail"],
+		):
+			rows[row.name] = row
+	if details[TIMESHEET]:
+		for row in frappe.get_all(
+			"Timesheet Detail",
+			filters={"name": ("in", details[TIMESHEET])},
+			fields=["name", "parent", "activity_type", "description", "from_time", "to_time", "project_name"],
+		):
+			rows[row.name] = row
+	return rows
+
+
+def add_timesheet_rows(si, items: list, sources: dict) -> None:
+	"""ERPNext's Timesheets table of the invoice, one row per billed time log: on submit ERPNext marks the
+	logs billed by this invoice (`per_billed`, status Billed) exactly as if a person had fetched them."""
+	si.flags.accumulating_timesheet_details = {
+		item.get("source_detail") for item in items if item.get("source_doctype") == TIMESHEET
+	}
+	for item in items:
+		log = sources.get(item.get("source_detail")) if item.get("source_doctype") == TIMESHEET else None
+		if not log:
+			continue
+		si.append(
+			"timesheets",
+			{
+				"time_sheet": log.parent,
+				"timesheet_detail": log.name,
+				"activity_type": log.activity_type,
+				"description": log.description,
+				"from_time": log.from_time,
+				"to_time": log.to_time,
+				"project_name": log.project_name,
+				"billing_hours": item["qty"],
+				"billing_amount": item["amount"],
+			},
+		)
 
 
 def set_taxes(si, generator) -> None:

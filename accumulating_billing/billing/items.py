@@ -88,18 +88,21 @@ def net_rate(rate, discount_percentage, currency: str | None) -> Decimal:
 	)
 
 
-def line_amount(qty, rate, discount_percentage, currency: str | None) -> Decimal:
-	"""qty x discounted rate, in the currency's precision: the amount ERPNext will put on the invoice line."""
+def line_amount(qty, rate, discount_percentage, currency: str | None, allow_return: bool = False) -> Decimal:
+	"""qty x discounted rate, in the currency's precision: the amount ERPNext will put on the invoice line.
+	`allow_return`: a negative qty (a returned delivery) is admitted."""
 	return engine.line_amount(
 		to_decimal(qty),
 		net_rate(rate, discount_percentage, currency),
 		Decimal(0),
 		amount_precision(currency),
 		rounding(),
+		allow_return=allow_return,
 	)
 
 
 PROTECTED_FIELDS = ("status", "sales_invoice", "added_by", "customer")
+SOURCE_FIELDS = ("source_doctype", "source_name", "source_detail")
 
 
 def protect_item(doc) -> None:
@@ -107,8 +110,12 @@ def protect_item(doc) -> None:
 	(a REST insert or update reaches here without the API's checks)."""
 	before = None if doc.is_new() else doc.get_doc_before_save()
 	if before:
-		for fieldname in PROTECTED_FIELDS:
+		for fieldname in (*PROTECTED_FIELDS, *SOURCE_FIELDS):
 			doc.set(fieldname, before.get(fieldname))
+		guard_source(before, "edited")
+	else:
+		for fieldname in SOURCE_FIELDS:  # only a submitted Timesheet or Delivery Note brings a source
+			doc.set(fieldname, None)
 	doc.client_ref = (doc.client_ref or "").strip() or None
 	generator = "Accumulating Generator"
 	if not (
@@ -171,6 +178,17 @@ def price_list_rate(doc, generator) -> float:
 			title=_("Missing rate"),
 		)
 	return flt(rate)
+
+
+def guard_source(doc, action: str) -> None:
+	"""An item that a Timesheet or Delivery Note brought follows its document: it is changed there."""
+	if doc.get("source_doctype") and not doc.flags.from_generation:
+		frappe.throw(
+			_("Item {0} comes from {1} {2} and cannot be {3} by hand. Change or cancel the {1}.").format(
+				doc.name, _(doc.source_doctype), doc.source_name, _(action)
+			),
+			title=_("Item from a source document"),
+		)
 
 
 def guard_billed(doc, action: str) -> None:

@@ -3,6 +3,7 @@ drafts or another customer's data (DESIGN §7). ERPNext decides which customers 
 Customer's Portal Users."""
 
 import frappe
+from frappe import _
 from frappe.utils import flt, getdate
 
 GENERATOR = "Accumulating Generator"
@@ -39,11 +40,14 @@ def running_tabs(user: str | None = None) -> list[dict]:
 		items = frappe.get_all(
 			ITEM,
 			filters={"generator": gen.name, "status": "Unbilled"},
-			fields=["service_date", "item_name", "description", "qty", "uom", "amount"],
+			fields=["service_date", "item_name", "description", "qty", "uom", "amount", "source_doctype"],
 			order_by="service_date asc, creation asc",
 		)
 		if gen.status == "Completed" and not items:
 			continue
+		for item in items:
+			# where the line came from, in the customer's words (never the internal document names)
+			item.source = source_label(item.pop("source_doctype"))
 		tabs.append(
 			{
 				"title": gen.title or gen.customer_name,
@@ -56,6 +60,10 @@ def running_tabs(user: str | None = None) -> list[dict]:
 			}
 		)
 	return tabs
+
+
+def source_label(doctype: str | None) -> str | None:
+	return {"Timesheet": _("Time logged"), "Delivery Note": _("Delivered")}.get(doctype) if doctype else None
 
 
 def has_website_permission(doc, ptype, user, verbose=False) -> bool:

@@ -8,9 +8,10 @@ from frappe import _
 from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing.generation import LOG, unbilled_items
+from accumulating_billing.billing.generation import LOG
 from accumulating_billing.billing.invoice import invoice_totals
 from accumulating_billing.billing.state import state_of
+from accumulating_billing.billing.tab import unbilled_items
 
 HISTORY_OUTCOMES = ("Skipped", "Failed", "Missed", "Released")
 HISTORY_ROWS = 20

@@ -29,6 +29,38 @@ def validate_settings(doc) -> None:
 	validate_company_links(doc)
 	validate_price_list(doc)
 	validate_naming_series(doc.naming_series_for_invoice)
+	validate_timesheet_item(doc)
+
+
+def validate_timesheet_item(doc) -> None:
+	"""Accumulate Timesheets bills each time log as a line of the Timesheet Item: a service, never stock."""
+	if not cint(doc.get("accumulate_timesheets")):
+		return
+	if not doc.timesheet_item:
+		frappe.throw(
+			_("Timesheet Item is required when Accumulate Timesheets is on."), title=_("Missing item")
+		)
+	item = frappe.db.get_value(
+		"Item",
+		doc.timesheet_item,
+		["disabled", "is_sales_item", "is_stock_item", "has_variants"],
+		as_dict=True,
+	)
+	if not item:
+		frappe.throw(_("Item {0} does not exist.").format(frappe.bold(doc.timesheet_item)))
+	if item.disabled or not item.is_sales_item or item.has_variants:
+		frappe.throw(
+			_("Timesheet Item {0} must be an enabled sales item (not a template).").format(
+				frappe.bold(doc.timesheet_item)
+			)
+		)
+	if item.is_stock_item:
+		frappe.throw(
+			_("Timesheet Item {0} is a stock item; hours are billed as a non-stock service item.").format(
+				frappe.bold(doc.timesheet_item)
+			),
+			title=_("Stock item"),
+		)
 
 
 def validate_company_links(doc) -> None:

@@ -5,7 +5,7 @@ from unittest.mock import patch
 
 import frappe
 
-from accumulating_billing.billing import generation
+from accumulating_billing.billing import generation, tab
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import add, invoices_of, make_generator, make_item, unbilled
@@ -106,7 +106,7 @@ class TestLockedValuesWin(GenerationTestCase):
 		moved = add(gen.name, self.listing, qty=3, service_date="2026-01-06")
 		frappe.db.commit()
 		site, results = frappe.local.site, []
-		real_read = generation.unbilled_names
+		real_read = tab.unbilled_names
 
 		def read_then_someone_re_dates(*args, **kwargs):
 			rows = real_read(*args, **kwargs)
@@ -117,7 +117,7 @@ class TestLockedValuesWin(GenerationTestCase):
 			return rows
 
 		# Generate Now up to 31 Jan: the item moved to 10 Feb is no longer part of it
-		with patch.object(generation, "unbilled_names", side_effect=read_then_someone_re_dates):
+		with patch.object(tab, "unbilled_names", side_effect=read_then_someone_re_dates):
 			invoice, _message = generation.generate_now(gen.name, "2026-01-31")
 		self.assertEqual(len(results), 1)
 		self.assertNotIsInstance(results[0], Exception)

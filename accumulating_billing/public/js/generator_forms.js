@@ -9,6 +9,10 @@ accumulating_billing.set_settings_queries = function (frm) {
 	frm.set_query("taxes_and_charges", () => ({ filters: { company: frm.doc.company } }));
 	frm.set_query("cost_center", () => ({ filters: { company: frm.doc.company, is_group: 0 } }));
 	frm.set_query("selling_price_list", () => ({ filters: { selling: 1, enabled: 1 } }));
+	// time logs are billed as a service: a non-stock sales item
+	frm.set_query("timesheet_item", () => ({
+		filters: { is_sales_item: 1, is_stock_item: 0, disabled: 0, has_variants: 0 },
+	}));
 };
 
 accumulating_billing.create_for_customers = function (frm, source) {

@@ -27,6 +27,9 @@ frappe.ui.form.on("Accumulating Generator", {
 		if (!archived) {
 			frm.add_custom_button(__("Generate Now"), () => generate_now(frm), __("Actions"));
 		}
+		if (open && (frm.doc.accumulate_timesheets || frm.doc.accumulate_delivery_notes)) {
+			frm.add_custom_button(__("Sync"), () => sync_sources(frm), __("Actions"));
+		}
 		if (frm.doc.status === "Active") {
 			frm.add_custom_button(__("Pause"), () => pause_dialog(frm), __("Actions"));
 		}
@@ -71,7 +74,7 @@ function render_tab(frm) {
 					(i) => `<tr>
 						<td>${frappe.datetime.str_to_user(i.service_date)}</td>
 						<td>${esc(i.item_name || i.item_code)}
-							<div class="text-muted small">${esc(i.description || "")}</div></td>
+							<div class="text-muted small">${esc(i.description || "")}</div>${source_link(i)}</td>
 						<td class="text-right">${i.qty}</td>
 						<td class="text-right">${money(i.rate)}</td>
 						<td class="text-right">${money(i.amount)}</td>
@@ -116,6 +119,26 @@ function render_tab(frm) {
 				</table>
 				${history ? `<h6 class="mt-3">${__("Skipped, failed and missed occurrences")}</h6>
 				<table class="table table-sm table-bordered ab-history"><tbody>${history}</tbody></table>` : ""}`);
+		},
+	});
+}
+
+function source_link(item) {
+	// where a line came from: the Timesheet or Delivery Note that brought it to the tab
+	if (!item.source_doctype) return "";
+	const route = `/app/${frappe.router.slug(item.source_doctype)}/${encodeURIComponent(item.source_name)}`;
+	return `<div class="small ab-source"><a href="${route}">${__(item.source_doctype)} ${frappe.utils.escape_html(item.source_name)}</a></div>`;
+}
+
+function sync_sources(frm) {
+	frappe.call({
+		method: `${AB_API}.sync_sources`,
+		args: { generator: frm.doc.name },
+		freeze: true,
+		freeze_message: __("Looking for Timesheets and Delivery Notes not on a tab yet"),
+		callback({ message: added }) {
+			frappe.msgprint(__("{0} item(s) added to the tab.", [(added || []).length]), __("Sync"));
+			frm.reload_doc();
 		},
 	});
 }

@@ -25,10 +25,15 @@ class AccumulatingGeneratorItem(Document):
 
 	def on_trash(self):
 		items.guard_billed(self, "delete")
+		items.guard_source(self, "deleted")
 
 
 def on_doctype_update():
 	frappe.db.add_index("Accumulating Generator Item", ["generator", "status", "service_date"])
 	frappe.db.add_unique(
 		"Accumulating Generator Item", ["generator", "client_ref"], "unique_generator_client_ref"
+	)
+	# a Timesheet log or Delivery Note line is on a tab at most once (resubmit, amend, sync, two workers)
+	frappe.db.add_unique(
+		"Accumulating Generator Item", ["source_doctype", "source_detail"], "unique_source_detail"
 	)

@@ -1,0 +1,137 @@
+"""The running tab in the database: which items a run bills, read and locked, and their billed mark.
+
+Everything here is Frappe persistence of Accumulating Generator Item rows; the decisions are the engine's."""
+
+from datetime import date
+
+import frappe
+from frappe import _
+from frappe.query_builder import Order
+from frappe.utils import flt, getdate, now_datetime
+
+from accumulating_billing import engine
+from accumulating_billing.billing import items as item_rules
+from accumulating_billing.billing.state import to_decimal
+
+ITEM = "Accumulating Generator Item"
+
+
+def lock_unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
+	"""Unbilled items of the generator, locked (`FOR UPDATE`): dated before `before` (a scheduled run),
+	up to and including `upto` (Generate now), or all (a final run).
+
+	The candidates come from a plain read, then only their rows are locked, by primary key: no range of the
+	(generator, status) index is locked, so adders of new items never wait on a run, and the run bills only
+	items its own snapshot sees (ERPNext validates the invoice lines' links against that snapshot). The
+	locking read returns the latest committed values; an item another transaction billed meanwhile is dropped."""
+	candidates = unbilled_names(generator, before, upto)
+	if not candidates:
+		return []
+	Item = frappe.qb.DocType(ITEM)
+	locked = (
+		frappe.qb.from_(Item)
+		.select(*item_fields(Item), Item.status, Item.generator)
+		.where(Item.name.isin(candidates))
+		.for_update()
+		.run(as_dict=True)
+	)
+	# the latest committed values must still qualify (an item billed, or re-dated, since the plain read)
+	current = {
+		row.name: row
+		for row in locked
+		if row.status == "Unbilled"
+		and row.generator == generator
+		and (not before or getdate(row.service_date) < before)
+		and (not upto or getdate(row.service_date) <= upto)
+	}
+	rows = []
+	for name in candidates:  # in the plain read's order: oldest first
+		row = current.get(name)
+		if row:
+			row.pop("status")
+			row.pop("generator")
+			rows.append(row)
+	return with_net_rates(rows)
+
+
+def item_fields(Item) -> tuple:
+	"""The columns of an item row that the invoice builder and the engine take."""
+	return (
+		Item.name,
+		Item.item_code,
+		Item.item_name,
+		Item.description,
+		Item.qty,
+		Item.uom,
+		Item.rate,
+		Item.discount_percentage,
+		Item.amount,
+		Item.service_date,
+		Item.currency,
+		Item.source_doctype,
+		Item.source_name,
+		Item.source_detail,
+	)
+
+
+def unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
+	"""Unbilled items of the generator, oldest first, as the invoice builder takes them (not locked)."""
+	Item = frappe.qb.DocType(ITEM)
+	return with_net_rates(
+		unbilled_query(Item, generator, before, upto).select(*item_fields(Item)).run(as_dict=True)
+	)
+
+
+def unbilled_names(generator: str, before: date | None, upto: date | None = None) -> list[str]:
+	Item = frappe.qb.DocType(ITEM)
+	return unbilled_query(Item, generator, before, upto).select(Item.name).run(pluck=True)
+
+
+def unbilled_query(Item, generator: str, before: date | None, upto: date | None):
+	"""The generator's Unbilled items dated before `before` / up to `upto`, oldest first (no columns yet)."""
+	query = (
+		frappe.qb.from_(Item)
+		.where((Item.generator == generator) & (Item.status == "Unbilled"))
+		.orderby(Item.service_date, order=Order.asc)
+		.orderby(Item.name, order=Order.asc)
+	)
+	if before:
+		query = query.where(Item.service_date < before)
+	if upto:
+		query = query.where(Item.service_date <= upto)
+	return query
+
+
+def with_net_rates(rows: list) -> list:
+	for row in rows:
+		row.net_rate = flt(item_rules.net_rate(row.rate, row.discount_percentage, row.currency))
+	return rows
+
+
+def tab_item(row) -> engine.TabItem:
+	return engine.TabItem(
+		name=row.name, service_date=getdate(row.service_date), amount=to_decimal(row.amount)
+	)
+
+
+def set_item_billing(names: list[str], status: str, invoice: str | None, from_status: str) -> None:
+	"""Move the named items that are in `from_status` to `status`, linked to `invoice` (or unlinked)."""
+	Item = frappe.qb.DocType(ITEM)
+	(
+		frappe.qb.update(Item)
+		.set(Item.status, status)
+		.set(Item.sales_invoice, invoice)
+		.set(Item.modified, now_datetime())
+		.where(Item.name.isin(names) & (Item.status == from_status))
+	).run()
+
+
+def mark_billed(names: list[str], invoice: str) -> None:
+	set_item_billing(names, "Billed", invoice, "Unbilled")
+	billed = frappe.db.count(ITEM, {"name": ("in", names), "status": "Billed", "sales_invoice": invoice})
+	if billed != len(names):
+		raise frappe.ValidationError(
+			_("Expected to bill {0} item(s) on {1} but {2} were still unbilled.").format(
+				len(names), invoice, billed
+			)
+		)
