@@ -24,6 +24,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from unittest.mock import patch
 
 import click.testing
@@ -129,7 +130,27 @@ def op_cancel(generator, pick: float):
 	return name
 
 
-OPERATIONS = {"add": op_add, "generate": op_generate, "generate_now": op_generate_now, "cancel": op_cancel}
+def op_timesheet(generator, start, hours: tuple[float, ...]):
+	"""Submit a Timesheet of the generator's customer (one log per entry of `hours`, a day apart): its logs
+	join the tab. Returns the names of the tab items it brought."""
+	from accumulating_billing.tests.source_docs import make_timesheet
+
+	customer = frappe.db.get_value(GENERATOR, generator, "customer")
+	logs = [
+		{"start": f"{start + timedelta(days=k)} 09:00", "hours": h, "rate": 40} for k, h in enumerate(hours)
+	]
+	ts = make_timesheet(logs, customer=customer)
+	frappe.db.commit()
+	return frappe.get_all(ITEM, filters={"source_name": ts.name}, pluck="name")
+
+
+OPERATIONS = {
+	"add": op_add,
+	"generate": op_generate,
+	"generate_now": op_generate_now,
+	"cancel": op_cancel,
+	"timesheet": op_timesheet,
+}
 
 
 def check_invariants(generators: list[str], added: set[str]) -> int:
@@ -137,7 +158,7 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 	items = frappe.get_all(
 		ITEM,
 		filters={"generator": ("in", generators)},
-		fields=["name", "status", "sales_invoice", "qty", "amount"],
+		fields=["name", "status", "sales_invoice", "qty", "amount", "source_doctype", "source_detail"],
 	)
 	SI = frappe.qb.DocType("Sales Invoice")
 	SII = frappe.qb.DocType("Sales Invoice Item")
@@ -152,6 +173,7 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 			SII.amount,
 			SI.accumulating_generator,
 			SI.accumulating_occurrence,
+			SI.docstatus,
 		)
 		.where(SI.accumulating_generator.isin(generators) & (SI.docstatus < 2))
 		.run(as_dict=True)
@@ -195,6 +217,25 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 			bool(item) and item.status == "Billed" and item.sales_invoice == line.parent,
 			f"line of {line.parent} bills {line.accumulating_generator_item}, which is not billed on it",
 		)
+	# ERPNext's own record agrees: a time log is billed by the submitted invoice that bills its tab item
+	submitted = {line.parent for line in lines if line.docstatus == 1}
+	logs = dict(
+		frappe.get_all(
+			"Timesheet Detail",
+			filters={
+				"name": ("in", [i.source_detail for i in items if i.source_doctype == "Timesheet"] or [""])
+			},
+			fields=["name", "sales_invoice"],
+			as_list=True,
+		)
+	)
+	for item in items:
+		if item.source_doctype == "Timesheet":
+			expected = item.sales_invoice if item.sales_invoice in submitted else None
+			check(
+				(logs.get(item.source_detail) or None) == expected,
+				f"time log of {item.name} is billed by {logs.get(item.source_detail)}, the tab says {expected}",
+			)
 	billed = sum(1 for i in items if i.status == "Billed")
 	unbilled = sum(1 for i in items if i.status == "Unbilled")
 	check(billed + unbilled == len(added), f"invoiced {billed} + unbilled {unbilled} != {len(added)} added")

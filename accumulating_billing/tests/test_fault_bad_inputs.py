@@ -14,6 +14,7 @@ from frappe.utils import strip_html
 from accumulating_billing import api
 from accumulating_billing.billing import cli, generation
 from accumulating_billing.tests.faults import COUNTED, GENERATOR, ITEM, as_user, cli_command, row_counts
+from accumulating_billing.tests.source_docs import make_timesheet, service_item
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
@@ -82,6 +83,16 @@ class TestBadInputs(GenerationTestCase):
 		f.contributor = make_user(["Accumulating Billing Contributor"])
 		billed = add(f.gen, f.priced, service_date="2026-01-05")
 		f.billed_item = billed.name
+		f.stock_item = make_item(f"_AB Fault Stock {frappe.generate_hash(length=5)}", is_stock_item=1)
+		f.ts_gen = make_generator(accumulate_timesheets=1, timesheet_item=service_item()).name
+		ts_customer = frappe.db.get_value(GENERATOR, f.ts_gen, "customer")
+		f.billed_timesheet = make_timesheet(
+			[{"start": "2026-01-05 09:00", "hours": 2}], customer=ts_customer
+		).name
+		frappe.db.commit()
+		generation.run_generator(f.ts_gen, "2026-02-01")
+		later = make_timesheet([{"start": "2026-02-05 09:00", "hours": 1}], customer=ts_customer)
+		f.source_item = frappe.db.get_value(ITEM, {"source_name": later.name})
 		frappe.db.commit()
 		generation.run_generator(f.gen, "2026-02-01")
 		generation.pause(f.paused)
@@ -178,6 +189,14 @@ class TestBadInputs(GenerationTestCase):
 			("item form", "delete a billed item", lambda: frappe.delete_doc(ITEM, f.billed_item), ("is billed on sales invoice",)),
 			("item form", "no generator", item_form(generator=None), ("does not exist", "generator")),
 			("item form", "qty 0", item_form(qty=0), ("quantity must be greater than 0",)),
+			("generator form", "Accumulate Timesheets without a Timesheet Item", new_generator(accumulate_timesheets=1), ("timesheet item is required",)),
+			("generator form", "a stock item as Timesheet Item", new_generator(accumulate_timesheets=1, timesheet_item=f.stock_item), ("is a stock item",)),
+			("template form", "Accumulate Timesheets without a Timesheet Item", lambda: make_template(accumulate_timesheets=1), ("timesheet item is required",)),
+			("item form", "edit an item a Timesheet brought", edit(ITEM, f.source_item, qty=9), ("comes from timesheet",)),
+			("item form", "delete an item a Timesheet brought", lambda: frappe.delete_doc(ITEM, f.source_item), ("comes from timesheet",)),
+			("Timesheet", "cancel a billed Timesheet", lambda: frappe.get_doc("Timesheet", f.billed_timesheet).cancel(), ("is billed on sales invoice",)),
+			("API sync_sources", "Archived generator", lambda: api.sync_sources(f.archived), ("only a draft, active or paused",)),
+			("API sync_sources", "unknown generator", lambda: api.sync_sources("ACG-NO-SUCH"), ("not found", "does not exist")),
 			("generator form", "Repeat Every 0", new_generator(interval_count=0), ("at least 1",)),
 			("generator form", "end date before the first date", new_generator(end_condition="On Date", end_date="2026-01-01"), ("before the first creation date",)),
 			("generator form", "After 0 invoices", new_generator(end_condition="After N Invoices", end_after_invoices=0), ("number of invoices must be at least 1",)),

@@ -30,6 +30,7 @@ from accumulating_billing.tests.faults import (
 	capture_enqueue,
 	run_email_jobs,
 )
+from accumulating_billing.tests.source_docs import make_timesheet, service_item
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
@@ -94,8 +95,20 @@ class TestCrashInjection(GenerationTestCase):
 		ensure_outgoing_email_account()
 		frappe.db.commit()
 
-	def make_case(self):
+	def make_case(self, timesheet: bool = False):
+		"""An Open and Email generator with two items; or, with `timesheet`, an Open generator whose tab holds
+		the two billable logs of a submitted Timesheet (the invoice carries ERPNext's timesheet rows)."""
 		customer = make_customer()
+		if timesheet:
+			gen = make_generator(
+				customer, first_creation_date=RUN_DATE, accumulate_timesheets=1, timesheet_item=service_item()
+			)
+			make_timesheet(
+				[{"start": "2026-01-05 09:00", "hours": 2}, {"start": "2026-01-20 09:00", "hours": 1}],
+				customer=customer,
+			)
+			frappe.db.commit()
+			return gen.name, frappe.get_all(ITEM, filters={"generator": gen.name}, pluck="name")
 		make_billing_contact(customer)
 		gen = make_generator(customer, first_creation_date=RUN_DATE, generate_as="Open and Email")
 		items = [
@@ -105,9 +118,9 @@ class TestCrashInjection(GenerationTestCase):
 		frappe.db.commit()
 		return gen.name, items
 
-	def crash_and_retry(self, conn: Connection, step: str, kind: str) -> list[str]:
+	def crash_and_retry(self, conn: Connection, step: str, kind: str, timesheet: bool = False) -> list[str]:
 		"""Crash once at `step`, then let the next tick and the job retry run; returns what is wrong."""
-		gen, items = self.make_case()
+		gen, items = self.make_case(timesheet)
 		injector = Injector(kind)
 		jobs: list[str] = []
 		with ExitStack() as stack:
@@ -159,6 +172,8 @@ class TestCrashInjection(GenerationTestCase):
 		logs = frappe.db.count(LOG, {"generator": gen, "outcome": "Billed", "occurrence_date": RUN_DATE})
 		if logs != 1:
 			problems.append(f"{logs} Billed log lines")
+		if timesheet:
+			return problems + timesheet_problems(invoice, items)
 		sent = frappe.get_all(
 			"Communication",
 			filters={
@@ -175,13 +190,13 @@ class TestCrashInjection(GenerationTestCase):
 			problems.append(f"{len(sent)} email(s) sent and {queued} queued for {invoice}, expected 1 and 1")
 		return problems
 
-	def run_steps(self, steps) -> dict:
+	def run_steps(self, steps, timesheet: bool = False) -> dict:
 		conn = Connection(frappe.local.site, "ab-crash")
 		failures = {}
 		try:
 			for step in steps:
 				for kind in ("error", "kill"):
-					problems = self.crash_and_retry(conn, step, kind)
+					problems = self.crash_and_retry(conn, step, kind, timesheet)
 					if problems:
 						failures[f"{step} ({kind})"] = problems
 		finally:
@@ -208,3 +223,33 @@ class TestCrashInjection(GenerationTestCase):
 			f"{time.monotonic() - started:.0f}s; steps: {'; '.join(AFTER_COMMIT_STEPS)}"
 		)
 		self.assertFalse(failures, json.dumps(failures, indent=1, default=str))
+
+	def test_crash_at_every_step_with_timesheet_rows_attached(self):
+		"""The invoice carries ERPNext's timesheet rows: after any crash and the retry, the Timesheet is billed
+		once, by the one invoice, exactly as the tab says."""
+		steps = [s for s in STEPS if s not in AFTER_COMMIT_STEPS]
+		started = time.monotonic()
+		failures = self.run_steps(steps, timesheet=True)
+		print(
+			f"\nfault suite / crash injection with timesheet rows: {len(steps)} steps x 2 kinds = "
+			f"{2 * len(steps)} injected crashes, {len(failures)} failed, {time.monotonic() - started:.0f}s"
+		)
+		self.assertFalse(failures, json.dumps(failures, indent=1, default=str))
+
+
+def timesheet_problems(invoice: str, items: list[str]) -> list[str]:
+	"""The Timesheet behind `items` is billed by `invoice` alone: one timesheet row per log, every log marked."""
+	details = frappe.get_all(ITEM, filters={"name": ("in", items)}, pluck="source_detail")
+	rows = frappe.get_all("Sales Invoice Timesheet", filters={"parent": invoice}, pluck="timesheet_detail")
+	logs = frappe.get_all(
+		"Timesheet Detail", filters={"name": ("in", details)}, fields=["parent", "sales_invoice"]
+	)
+	problems = []
+	if sorted(rows) != sorted(details):
+		problems.append(f"timesheet rows {rows}, expected {details}")
+	if {log.sales_invoice for log in logs} != {invoice}:
+		problems.append(f"time logs billed by {[log.sales_invoice for log in logs]}, expected {invoice}")
+	status = frappe.db.get_value("Timesheet", logs[0].parent, ["status", "per_billed"]) if logs else None
+	if status != ("Billed", 100):
+		problems.append(f"Timesheet status {status}")
+	return problems

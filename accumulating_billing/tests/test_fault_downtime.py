@@ -13,8 +13,9 @@ import frappe
 
 from accumulating_billing.billing import tasks
 from accumulating_billing.tests.faults import SEED, outcome_of
+from accumulating_billing.tests.source_docs import make_timesheet, service_item
 from accumulating_billing.tests.test_generation import GenerationTestCase
-from accumulating_billing.tests.utils import add, make_generator
+from accumulating_billing.tests.utils import add, make_customer, make_generator
 
 
 class TestDowntime(GenerationTestCase):
@@ -45,7 +46,9 @@ class TestDowntime(GenerationTestCase):
 		return names
 
 	def run_with_downtime(self, missed: int, **settings) -> tuple[dict, dict, int]:
-		on_time, with_downtime = self.twin_generators(**settings)
+		return self.run_twins(*self.twin_generators(**settings), missed)
+
+	def run_twins(self, on_time: str, with_downtime: str, missed: int) -> tuple[dict, dict, int]:
 		occurrences = [self.FIRST + timedelta(days=7 * k) for k in range(missed + 2)]
 		for day in occurrences:
 			tasks.process_chunk([on_time], str(day))
@@ -78,3 +81,58 @@ class TestDowntime(GenerationTestCase):
 					f"{len(expected['log'])} log lines equal after {runs} catch-up run(s)"
 				)
 		print("\nfault suite / downtime: " + "; ".join(figures))
+
+	def test_downtime_spanning_timesheets_equals_running_on_time(self):
+		"""Two customers with the same Timesheet, billed weekly: one on time, one after 3 missed weeks. The
+		invoices, their ERPNext timesheet rows and the Timesheets' billed state are the same."""
+		rng = random.Random(SEED)
+		plan = [
+			(self.FIRST - timedelta(days=7) + timedelta(days=rng.randint(0, 34)), rng.choice((0.5, 1, 2)))
+			for _ in range(10)
+		]
+		twins = []
+		for _ in range(2):
+			customer = make_customer()
+			gen = make_generator(
+				customer,
+				first_creation_date=str(self.FIRST),
+				interval_unit="Week",
+				accumulate_timesheets=1,
+				timesheet_item=service_item(),
+			)
+			logs = [{"start": f"{day} {8 + k:02d}:00", "hours": hours} for k, (day, hours) in enumerate(plan)]
+			twins.append((gen.name, make_timesheet(logs, customer=customer).name))
+		frappe.db.commit()
+		expected, actual, runs = self.run_twins(twins[0][0], twins[1][0], 3)
+		self.assertEqual(actual, expected)
+		self.assertEqual(*(timesheet_outcome(*twin) for twin in twins))
+		self.assertTrue(expected["invoices"])
+		print(
+			f"\nfault suite / downtime spanning timesheets: 3 missed, {len(expected['invoices'])} invoices "
+			f"with timesheet rows equal after {runs} catch-up run(s)"
+		)
+
+
+def timesheet_outcome(generator: str, timesheet: str) -> tuple:
+	"""Per invoice, its timesheet rows (log date, hours); then the Timesheet's billed state."""
+	rows = []
+	for invoice in frappe.get_all(
+		"Sales Invoice",
+		filters={"accumulating_generator": generator, "docstatus": 1},
+		fields=["name", "posting_date"],
+		order_by="posting_date asc",
+	):
+		rows.append(
+			(
+				str(invoice.posting_date),
+				sorted(
+					(str(r.from_time), r.billing_hours)
+					for r in frappe.get_all(
+						"Sales Invoice Timesheet",
+						filters={"parent": invoice.name},
+						fields=["from_time", "billing_hours"],
+					)
+				),
+			)
+		)
+	return rows, frappe.db.get_value("Timesheet", timesheet, ["status", "per_billed", "total_billed_hours"])

@@ -1,8 +1,9 @@
 """Fault suite (issue 7), part 1: randomized interleavings lose nothing and bill nothing twice.
 
-Randomized interleavings of add / generate / generate-now / cancel on two worker connections at once,
-checking after every round: every item billed at most once, billed items <-> invoice lines match,
-invoiced + unbilled = all items added (nothing lost, nothing invented). Bounded and reproducible (a seeded
+Randomized interleavings of add / generate / generate-now / cancel / Timesheet submit on two worker
+connections at once, checking after every round: every item billed at most once, billed items <-> invoice
+lines match, invoiced + unbilled = all items added (nothing lost, nothing invented), and every time log is
+billed in ERPNext by exactly the submitted invoice that bills its tab item. Bounded and reproducible (a seeded
 random.Random chooses every operation and its arguments; the database decides only how concurrent
 transactions interleave, and the invariants must hold whatever it decides). Prints its figures. Runs in
 `bench run-tests` and therefore in `.ci/run`; the plumbing is in `faults`.
@@ -16,23 +17,32 @@ import frappe
 from frappe.utils import strip_html
 
 from accumulating_billing.tests.faults import OPERATIONS, SEED, Connection, check_invariants
+from accumulating_billing.tests.source_docs import service_item
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import make_generator, make_item
 
 ROUNDS = 300
 # errors a user or a worker may legitimately meet while others work on the same data; anything else fails
 EXPECTED_ERRORS = (frappe.ValidationError, frappe.QueryDeadlockError, frappe.QueryTimeoutError)
-OPERATION_WEIGHTS = {"add": 5, "generate": 2, "generate_now": 1, "cancel": 1}
+OPERATION_WEIGHTS = {"add": 5, "generate": 2, "generate_now": 1, "cancel": 1, "timesheet": 1}
 
 
 class TestInterleavings(GenerationTestCase):
 	def test_randomized_interleavings_lose_nothing_and_bill_once(self):
 		rng = random.Random(SEED)
+		# every generator also receives its customer's Timesheets (submitted while runs bill the tab)
+		sources = {"accumulate_timesheets": 1, "timesheet_item": service_item()}
 		generators = [
-			make_generator(first_creation_date="2026-01-05", interval_unit="Week").name,
-			make_generator(first_creation_date="2026-01-07", interval_unit="Week", minimum_amount=50).name,
+			make_generator(first_creation_date="2026-01-05", interval_unit="Week", **sources).name,
 			make_generator(
-				first_creation_date="2026-01-06", interval_unit="Day", interval_count=10, generate_as="Draft"
+				first_creation_date="2026-01-07", interval_unit="Week", minimum_amount=50, **sources
+			).name,
+			make_generator(
+				first_creation_date="2026-01-06",
+				interval_unit="Day",
+				interval_count=10,
+				generate_as="Draft",
+				**sources,
 			).name,
 		]
 		codes = [self.listing, make_item("_AB Fault Hour", price=12.5)]
@@ -67,6 +77,12 @@ class TestInterleavings(GenerationTestCase):
 					clock - timedelta(days=rng.randint(0, 20)),
 					ref,
 				)
+			elif op == "timesheet":
+				args = (
+					gen,
+					clock - timedelta(days=rng.randint(0, 10)),
+					rng.choice(((1,), (2, 0.5), (1.5, 1, 3))),
+				)
 			elif op in ("generate", "generate_now"):
 				args = (gen, clock)
 			else:
@@ -96,6 +112,8 @@ class TestInterleavings(GenerationTestCase):
 						key = f"{op}: ok"
 						if op == "add":
 							added.add(result)
+						elif op == "timesheet":
+							added.update(result)
 						elif op == "generate":
 							invoices.update(result.invoices)
 							if result.error:
