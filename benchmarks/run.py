@@ -18,6 +18,7 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 	                                                                                    target >= 1.6
 	additem     api.add_item / a bare ToDo insert                                       target <= 2.0;
 	            8 concurrent adders for 30 s                            zero errors, zero lost items
+	timesheet   submitting a 20-log Timesheet with the app / without its hooks           target <= 1.3
 
 Every figure is a ratio of two times taken in the same run, interleaved in blocks where the work allows it,
 because this kind of machine is noisy. Each benchmark prints its times, the ratio, the target and MET or
@@ -63,6 +64,7 @@ BENCHMARKS = {
 	"selection": "selection",
 	"scaleout": "scale_out",
 	"additem": "add_item",
+	"timesheet": "timesheet_submit",
 }
 
 
@@ -90,6 +92,7 @@ def main() -> None:
 	parser.add_argument("--scale-n", type=int, default=400, help="due generators per run (scaleout)")
 	parser.add_argument("--add-n", type=int, default=300, help="inserts per side (additem)")
 	parser.add_argument("--adders", type=int, default=8)
+	parser.add_argument("--ts-n", type=int, default=50, help="Timesheet submits per side (timesheet)")
 	parser.add_argument("--add-seconds", type=int, default=30)
 	parser.add_argument(
 		"--invoice-series",
