@@ -53,10 +53,17 @@ doc_events = {
 			"accumulating_billing.billing.events.release_removed_lines",
 			"accumulating_billing.billing.events.settle_timesheet_logs",
 			"accumulating_billing.billing.sources.drop_lines_billed_elsewhere",
+			"accumulating_billing.billing.late_fees.withdraw_on_credit",
 		],
 		"before_cancel": "accumulating_billing.billing.events.lock_generator_of_invoice",
-		"on_cancel": "accumulating_billing.billing.events.release_items_of_invoice",
-		"on_trash": "accumulating_billing.billing.events.release_items_of_invoice",
+		"on_cancel": [
+			"accumulating_billing.billing.events.release_items_of_invoice",
+			"accumulating_billing.billing.late_fees.withdraw_on_cancel",
+		],
+		"on_trash": [
+			"accumulating_billing.billing.events.release_items_of_invoice",
+			"accumulating_billing.billing.automations.forget_runs_of_deleted",
+		],
 	},
 	# work recorded in ERPNext joins the running tab (billing/sources.py)
 	"Timesheet": {
@@ -67,6 +74,10 @@ doc_events = {
 	"Delivery Note": {
 		"on_submit": _SOURCES + "on_submit",
 		"on_cancel": _SOURCES + "on_cancel",
+	},
+	# every change of what is paid on an invoice goes through ERPNext's Payment Ledger (billing/automations.py)
+	"Payment Ledger Entry": {
+		"on_submit": "accumulating_billing.billing.automations.watch_ledger_entry",
 	},
 }
 
@@ -99,8 +110,12 @@ scheduler_events = {
 	"hourly": [
 		"accumulating_billing.billing.tasks.enqueue_due",
 		"accumulating_billing.billing.email.enqueue_owed_emails",
+		"accumulating_billing.billing.automations.enqueue_owed_runs",
+	],
+	"daily": [
+		"accumulating_billing.billing.tasks.apply_late_fees",
 	],
 }
 
 # the generation log keeps naming the invoices it made, even after a draft is deleted
-ignore_links_on_delete = ["Accumulating Generation Log"]
+ignore_links_on_delete = ["Accumulating Generation Log", "Accumulating Automation Run"]

@@ -34,6 +34,38 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"print_hide": 1,
 				"depends_on": "accumulating_generator",
 			},
+			{
+				# the paid state the automations last saw: a transition to paid fires Paid once
+				"fieldname": "accumulating_paid",
+				"fieldtype": "Check",
+				"label": _("Accumulating Paid Fired"),
+				"insert_after": "accumulating_occurrence",
+				"read_only": 1,
+				"hidden": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+			},
+			{
+				"fieldname": "accumulating_paid_count",
+				"fieldtype": "Int",
+				"label": _("Accumulating Paid Transitions"),
+				"insert_after": "accumulating_paid",
+				"read_only": 1,
+				"hidden": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+			},
+			{
+				"fieldname": "accumulating_late_fee",
+				"fieldtype": "Data",
+				"label": _("Accumulating Late Fee"),
+				"insert_after": "accumulating_paid_count",
+				"read_only": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+				"depends_on": "accumulating_late_fee",
+				"description": _("The late fee item or Dunning made for this invoice once it was overdue"),
+			},
 		],
 		"Sales Invoice Item": [
 			{

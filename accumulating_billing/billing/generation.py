@@ -13,6 +13,7 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing import engine
+from accumulating_billing.billing.automations import record_run
 from accumulating_billing.billing.invoice import build_sales_invoice, invoice_totals
 from accumulating_billing.billing.money import amount_precision, rounding
 from accumulating_billing.billing.state import state_of, to_decimal
@@ -311,6 +312,8 @@ def create_invoice(generator, rows: list, posting_date: date, occurrence: date |
 	credits = [r for r in rows if flt(r.qty) < 0]
 	invoice = build_sales_invoice(generator, charges, posting_date, occurrence, fill_missing=False)
 	save_generated(generator, invoice, charges)
+	# the Generated automations are owed from this transaction on (fired after its commit, swept if lost)
+	record_run(invoice.name, generator.name, "Generated")
 	if credits:
 		invoice.flags.accumulating_credit_note = create_credit_note(generator, credits, posting_date).name
 	return invoice

@@ -63,7 +63,8 @@ def running_tabs(user: str | None = None) -> list[dict]:
 
 
 def source_label(doctype: str | None) -> str | None:
-	return {"Timesheet": _("Time logged"), "Delivery Note": _("Delivered")}.get(doctype) if doctype else None
+	labels = {"Timesheet": _("Time logged"), "Delivery Note": _("Delivered"), "Sales Invoice": _("Late fee")}
+	return labels.get(doctype) if doctype else None
 
 
 def has_website_permission(doc, ptype, user, verbose=False) -> bool:

@@ -13,7 +13,7 @@ from accumulating_billing.billing.invoice import invoice_totals
 from accumulating_billing.billing.state import state_of
 from accumulating_billing.billing.tab import unbilled_items
 
-HISTORY_OUTCOMES = ("Skipped", "Failed", "Missed", "Released")
+HISTORY_OUTCOMES = ("Skipped", "Failed", "Missed", "Released", "Automation Failed", "Late Fee")
 HISTORY_ROWS = 20
 
 

@@ -30,6 +30,8 @@ def validate_settings(doc) -> None:
 	validate_price_list(doc)
 	validate_naming_series(doc.naming_series_for_invoice)
 	validate_timesheet_item(doc)
+	validate_automations(doc)
+	validate_late_fee(doc)
 
 
 def validate_timesheet_item(doc) -> None:
@@ -115,3 +117,84 @@ def validate_naming_series(series: str | None) -> None:
 def sales_invoice_naming_series() -> list[str]:
 	options = frappe.get_meta("Sales Invoice").get_field("naming_series").options or ""
 	return [o for o in options.split("\n") if o.strip()]
+
+
+def validate_automations(doc) -> None:
+	"""Each automation fires one thing of Sales Invoice: a Notification, a Webhook or a template assignment."""
+	for row in doc.get("automations") or []:
+		targets = [f for f in ("notification", "webhook", "assign_template") if row.get(f)]
+		if len(targets) != 1:
+			frappe.throw(
+				_(
+					"Automations row {0}: choose exactly one of Notification, Webhook or Assign Template."
+				).format(row.idx),
+				title=_("Invalid automation"),
+			)
+		if row.event not in ("Generated", "Paid"):
+			frappe.throw(_("Automations row {0}: the event is Generated or Paid.").format(row.idx))
+		if row.notification:
+			document_type = frappe.db.get_value("Notification", row.notification, "document_type")
+			if document_type != "Sales Invoice":
+				frappe.throw(
+					_("Automations row {0}: Notification {1} is not a Notification on Sales Invoice.").format(
+						row.idx, frappe.bold(row.notification)
+					)
+				)
+		if row.webhook:
+			doctype = frappe.db.get_value("Webhook", row.webhook, "webhook_doctype")
+			if doctype != "Sales Invoice":
+				frappe.throw(
+					_("Automations row {0}: Webhook {1} is not a Webhook on Sales Invoice.").format(
+						row.idx, frappe.bold(row.webhook)
+					)
+				)
+		if row.assign_template and not frappe.db.get_value(
+			"Accumulating Generator Template", row.assign_template, "enabled"
+		):
+			frappe.throw(
+				_("Automations row {0}: template {1} does not exist or is disabled.").format(
+					row.idx, frappe.bold(row.assign_template)
+				)
+			)
+
+
+def validate_late_fee(doc) -> None:
+	"""A late fee is a fixed amount or a percentage (0-100] of the outstanding amount, charged as an item of a
+	non-stock sales item, or as a Dunning of a Dunning Type of the company."""
+	kind = doc.get("late_fee_type")
+	if not kind:
+		return
+	if kind == "Fixed Amount" and flt(doc.late_fee_amount) <= 0:
+		frappe.throw(_("Late Fee Amount must be greater than 0."), title=_("Invalid late fee"))
+	if kind == "Percentage" and not 0 < flt(doc.late_fee_percentage) <= 100:
+		frappe.throw(
+			_("Late Fee Percentage must be more than 0 and at most 100."), title=_("Invalid late fee")
+		)
+	if cint(doc.late_fee_grace_days) < 0:
+		frappe.throw(_("Grace Days cannot be negative."), title=_("Invalid late fee"))
+	if cint(doc.late_fee_as_dunning):
+		if not doc.dunning_type:
+			frappe.throw(_("Dunning Type is required to create Dunnings."), title=_("Missing Dunning Type"))
+		company = frappe.db.get_value("Dunning Type", doc.dunning_type, "company")
+		if company != doc.company:
+			frappe.throw(
+				_("Dunning Type {0} belongs to company {1}, not {2}.").format(
+					doc.dunning_type, company, doc.company
+				)
+			)
+		return
+	if not doc.late_fee_item:
+		frappe.throw(_("Late Fee Item is required for a late fee."), title=_("Missing item"))
+	item = frappe.db.get_value(
+		"Item",
+		doc.late_fee_item,
+		["disabled", "is_sales_item", "is_stock_item", "has_variants"],
+		as_dict=True,
+	)
+	if not item or item.disabled or not item.is_sales_item or item.has_variants or item.is_stock_item:
+		frappe.throw(
+			_("Late Fee Item {0} must be an enabled, non-stock sales item.").format(
+				frappe.bold(doc.late_fee_item)
+			),
+			title=_("Invalid late fee item"),
+		)

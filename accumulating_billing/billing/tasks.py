@@ -151,3 +151,11 @@ def process_due(as_of: date | str | None = None, progress=None) -> list[str]:
 		if progress:
 			progress(done, len(names), result)
 	return invoices
+
+
+def apply_late_fees(as_of: date | str | None = None) -> list[str]:
+	"""Daily: a late fee (a tab item, or a Dunning) once per overdue generated invoice; see late_fees.py.
+	Returns the names of the items (or Dunnings) it created."""
+	from accumulating_billing.billing import late_fees
+
+	return late_fees.apply_late_fees(as_of)

@@ -14,6 +14,7 @@ from frappe.utils import strip_html
 from accumulating_billing import api
 from accumulating_billing.billing import cli, generation
 from accumulating_billing.tests.faults import COUNTED, GENERATOR, ITEM, as_user, cli_command, row_counts
+from accumulating_billing.tests.ledger import make_notification
 from accumulating_billing.tests.source_docs import make_timesheet, service_item
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
@@ -89,6 +90,39 @@ class TestBadInputs(GenerationTestCase):
 		f.billed_timesheet = make_timesheet(
 			[{"start": "2026-01-05 09:00", "hours": 2}], customer=ts_customer
 		).name
+		f.todo_notification = (
+			frappe.db.get_value("Notification", {"document_type": "ToDo"})
+			or frappe.get_doc(
+				{
+					"doctype": "Notification",
+					"name": "_AB Fault ToDo Notification",
+					"subject": "x",
+					"document_type": "ToDo",
+					"event": "Custom",
+					"channel": "System Notification",
+					"message": "x",
+					"enabled": 1,
+				}
+			)
+			.insert(ignore_permissions=True)
+			.name
+		)
+		f.sales_notification = make_notification("fault")
+		f.todo_webhook = (
+			frappe.get_doc(
+				{
+					"doctype": "Webhook",
+					"name": f"_AB Fault Hook {frappe.generate_hash(length=6)}",
+					"webhook_doctype": "ToDo",
+					"webhook_docevent": "on_trash",
+					"request_url": "http://127.0.0.1:9/x",
+					"request_method": "POST",
+					"enabled": 1,
+				}
+			)
+			.insert(ignore_permissions=True)
+			.name
+		)
 		frappe.db.commit()
 		generation.run_generator(f.ts_gen, "2026-02-01")
 		later = make_timesheet([{"start": "2026-02-05 09:00", "hours": 1}], customer=ts_customer)
@@ -197,6 +231,17 @@ class TestBadInputs(GenerationTestCase):
 			("Timesheet", "cancel a billed Timesheet", lambda: frappe.get_doc("Timesheet", f.billed_timesheet).cancel(), ("is billed on sales invoice",)),
 			("API sync_sources", "Archived generator", lambda: api.sync_sources(f.archived), ("only a draft, active or paused",)),
 			("API sync_sources", "unknown generator", lambda: api.sync_sources("ACG-NO-SUCH"), ("not found", "does not exist")),
+			("generator form", "an automation that fires nothing", new_generator(automations=[{"event": "Paid"}]), ("exactly one of notification",)),
+			("generator form", "an automation that fires two things", new_generator(automations=[{"event": "Paid", "notification": f.sales_notification, "webhook": f.todo_webhook}]), ("exactly one of notification",)),
+			("generator form", "a Notification of another DocType", new_generator(automations=[{"event": "Generated", "notification": f.todo_notification}]), ("not a notification on sales invoice",)),
+			("generator form", "a Webhook of another DocType", new_generator(automations=[{"event": "Generated", "webhook": f.todo_webhook}]), ("not a webhook on sales invoice",)),
+			("generator form", "an automation assigning a disabled template", new_generator(automations=[{"event": "Paid", "assign_template": f.disabled_template}]), ("does not exist or is disabled",)),
+			("generator form", "a late fee of 0", new_generator(late_fee_type="Fixed Amount", late_fee_amount=0, late_fee_item=f.priced), ("must be greater than 0",)),
+			("generator form", "a late fee of 150 %", new_generator(late_fee_type="Percentage", late_fee_percentage=150, late_fee_item=f.priced), ("at most 100",)),
+			("generator form", "a late fee without an item", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5), ("late fee item is required",)),
+			("generator form", "a stock item as Late Fee Item", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_item=f.stock_item), ("non-stock sales item",)),
+			("generator form", "negative grace days", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_item=f.priced, late_fee_grace_days=-1), ("grace days cannot be negative",)),
+			("generator form", "Dunnings without a Dunning Type", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_as_dunning=1), ("dunning type is required",)),
 			("generator form", "Repeat Every 0", new_generator(interval_count=0), ("at least 1",)),
 			("generator form", "end date before the first date", new_generator(end_condition="On Date", end_date="2026-01-01"), ("before the first creation date",)),
 			("generator form", "After 0 invoices", new_generator(end_condition="After N Invoices", end_after_invoices=0), ("number of invoices must be at least 1",)),

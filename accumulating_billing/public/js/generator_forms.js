@@ -13,6 +13,18 @@ accumulating_billing.set_settings_queries = function (frm) {
 	frm.set_query("timesheet_item", () => ({
 		filters: { is_sales_item: 1, is_stock_item: 0, disabled: 0, has_variants: 0 },
 	}));
+	frm.set_query("late_fee_item", () => ({
+		filters: { is_sales_item: 1, is_stock_item: 0, disabled: 0, has_variants: 0 },
+	}));
+	frm.set_query("dunning_type", () => ({ filters: { company: frm.doc.company } }));
+	// automations fire for a Sales Invoice: only what is made for one is offered
+	frm.set_query("notification", "automations", () => ({
+		filters: { document_type: "Sales Invoice", enabled: 1 },
+	}));
+	frm.set_query("webhook", "automations", () => ({
+		filters: { webhook_doctype: "Sales Invoice", enabled: 1 },
+	}));
+	frm.set_query("assign_template", "automations", () => ({ filters: { enabled: 1 } }));
 };
 
 accumulating_billing.create_for_customers = function (frm, source) {

@@ -1,0 +1,12 @@
+# Copyright (c) 2026, Accumulating Billing developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe.model.document import Document
+
+
+class AccumulatingAutomation(Document):
+	# begin: auto-generated types
+	# end: auto-generated types
+
+	pass

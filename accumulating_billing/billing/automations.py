@@ -1,0 +1,345 @@
+"""Automations when a generated invoice is Generated and each time it becomes Paid (issue 13).
+
+What is owed is recorded inside the transaction that causes it: an *Accumulating Automation Run* (invoice,
+event, transition), unique per (invoice, event, transition). The occurrence's transaction records Generated; the
+transaction of whatever settles the invoice (a Payment Entry, a Journal Entry, a credit note, advances, POS, a
+Payment Request paid online) records Paid, from ERPNext's own Payment Ledger: every such change submits Payment
+Ledger Entries against the invoice, and just before that transaction commits the app compares the invoice's
+outstanding amount with the paid state it last saw. A job fires each run after the commit; the hourly sweep
+fires what a dead worker or a lost enqueue left Pending, and reconciles paid states a failed check missed.
+
+A run fires, in one transaction: the site-wide document method (`on_accumulating_invoice_generated` /
+`on_accumulating_invoice_paid`, for Notifications with Event = Method), the generator's Notifications and its
+template assignments; it is marked fired in that same transaction, so these fire exactly once. Webhooks are HTTP
+requests no transaction can take back: they are sent after that commit, each one logged in Frappe's Webhook
+Request Log and committed, and a retried run sends only the webhooks that have no log since the run began. A
+failing automation never rolls back anything but itself: it goes to the Error Log, a comment on the generator
+and the generator's history.
+"""
+
+import json
+
+import frappe
+from frappe import _
+from frappe.utils import flt, now_datetime
+
+GENERATOR = "Accumulating Generator"
+RUN = "Accumulating Automation Run"
+LOG = "Accumulating Generation Log"
+EVENTS = ("Generated", "Paid")
+METHODS = {"Generated": "on_accumulating_invoice_generated", "Paid": "on_accumulating_invoice_paid"}
+SENDING = "Sending Webhooks"
+OWED = ("Pending", SENDING)
+
+
+# ------------------------------------------------------------------------------------------ recording
+
+
+def record_run(invoice: str, generator: str, event: str, transition: int = 1) -> str:
+	"""Owe the automations of `event` for `invoice`, in the caller's transaction."""
+	run = frappe.get_doc(
+		{
+			"doctype": RUN,
+			"sales_invoice": invoice,
+			"generator": generator,
+			"event": event,
+			"transition": transition,
+			"status": "Pending",
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.after_commit.add(lambda: enqueue_run(run.name))
+	return run.name
+
+
+def enqueue_run(run: str) -> None:
+	"""After the commit: a lost enqueue (the queue unreachable, the process dying) leaves the run Pending for the
+	hourly sweep; it never turns a committed invoice or payment into an error."""
+	try:
+		frappe.enqueue(
+			"accumulating_billing.billing.automations.fire",
+			queue="short",
+			job_id=f"accumulating-automation-{run}",
+			deduplicate=True,
+			run=run,
+		)
+	except Exception:
+		frappe.log_error(
+			title=_("Accumulating automation run {0} not enqueued; the hourly sweep will").format(run)
+		)
+
+
+def watch_ledger_entry(doc, method=None) -> None:
+	"""Payment Ledger Entry on_submit: the invoice it is against may have become paid (or unpaid again)."""
+	if doc.against_voucher_type == "Sales Invoice" and doc.against_voucher_no:
+		watch(doc.against_voucher_no)
+
+
+def watch(invoice: str) -> None:
+	watched = getattr(frappe.local, "accumulating_paid_watch", None)
+	if watched is None:
+		watched = frappe.local.accumulating_paid_watch = set()
+		frappe.db.before_commit.add(settle_watched)
+		frappe.db.before_rollback.add(forget_watched)
+	watched.add(invoice)
+
+
+def forget_watched() -> None:
+	frappe.local.accumulating_paid_watch = None
+
+
+def settle_watched() -> None:
+	"""Just before the commit of a transaction that touched invoices' ledger: record the Paid transitions.
+	Never fails the payment: an error is logged, and the hourly sweep settles the state from the ledger."""
+	watched = getattr(frappe.local, "accumulating_paid_watch", None) or set()
+	frappe.local.accumulating_paid_watch = None
+	if not watched:
+		return
+	try:
+		settle_paid_states(sorted(watched))
+	except Exception:
+		frappe.log_error(
+			title=_("Accumulating Billing: paid state of {0} not settled").format(sorted(watched))
+		)
+
+
+def settle_paid_states(invoices: list[str]) -> list[str]:
+	"""Record a Paid run for each generated invoice that became fully paid since its state was last seen, and
+	clear the state of one that is unpaid again (a cancelled payment), so the next payment fires again."""
+	SI = frappe.qb.DocType("Sales Invoice")
+	rows = (
+		frappe.qb.from_(SI)
+		.select(
+			SI.name,
+			SI.accumulating_generator,
+			SI.docstatus,
+			SI.is_return,
+			SI.outstanding_amount,
+			SI.grand_total,
+			SI.rounded_total,
+			SI.accumulating_paid,
+			SI.accumulating_paid_count,
+		)
+		.where(SI.name.isin(invoices) & SI.accumulating_generator.isnotnull())
+		.for_update()
+		.run(as_dict=True)
+	)
+	runs = []
+	for row in rows:
+		paid = is_paid(row)
+		if paid and not row.accumulating_paid:
+			transition = (row.accumulating_paid_count or 0) + 1
+			frappe.db.set_value(
+				"Sales Invoice",
+				row.name,
+				{"accumulating_paid": 1, "accumulating_paid_count": transition},
+				update_modified=False,
+			)
+			runs.append(record_run(row.name, row.accumulating_generator, "Paid", transition))
+		elif not paid and row.accumulating_paid:
+			frappe.db.set_value("Sales Invoice", row.name, "accumulating_paid", 0, update_modified=False)
+	return runs
+
+
+def is_paid(row) -> bool:
+	"""Fully paid: submitted, not a credit note, something to pay, nothing outstanding."""
+	total = flt(row.rounded_total) or flt(row.grand_total)
+	return row.docstatus == 1 and not row.is_return and total > 0 and flt(row.outstanding_amount) <= 0
+
+
+# ------------------------------------------------------------------------------------------ firing
+
+
+def fire(run: str) -> str | None:
+	"""Fire one run once (a job; also the sweep's). Returns its final status, or None when another worker
+	holds it or it was fired already."""
+	frappe.db.commit()
+	Run = frappe.qb.DocType(RUN)
+	locked = (
+		frappe.qb.from_(Run)
+		.select(Run.name, Run.status)
+		.where(Run.name == run)
+		.for_update(skip_locked=True)
+		.run(as_dict=True)
+	)
+	if not locked or locked[0].status not in OWED:
+		frappe.db.rollback()
+		return None
+	doc = frappe.get_doc(RUN, run)
+	if not frappe.db.exists("Sales Invoice", doc.sales_invoice):  # deleted while the job waited
+		doc.db_set(
+			{"status": "Done", "error": _("Sales Invoice {0} no longer exists").format(doc.sales_invoice)}
+		)
+		frappe.db.commit()
+		return doc.status
+	invoice = frappe.get_doc("Sales Invoice", doc.sales_invoice)
+	rows = automations_of(doc.generator, doc.event)
+	failures = json.loads(doc.error) if doc.error and doc.error.startswith("[") else []
+	if doc.status == "Pending":
+		failures += fire_in_transaction(doc, invoice, rows)
+		doc.db_set({"status": SENDING, "fired_on": now_datetime(), "error": json.dumps(failures)})
+		frappe.db.commit()
+	for row in rows:
+		if row.webhook:
+			failure = send_webhook_once(doc, invoice, row.webhook)
+			if failure:
+				failures.append(failure)
+			frappe.db.commit()
+	doc.db_set(
+		{"status": "Failed" if failures else "Done", "error": json.dumps(failures) if failures else None}
+	)
+	if failures:
+		report_failures(doc, failures)
+	frappe.db.commit()
+	return doc.status
+
+
+def automations_of(generator: str | None, event: str) -> list:
+	if not generator or not frappe.db.exists(GENERATOR, generator):
+		return []
+	return [
+		row for row in frappe.get_doc(GENERATOR, generator).get("automations") or [] if row.event == event
+	]
+
+
+def fire_in_transaction(run, invoice, rows: list) -> list[str]:
+	"""The site-wide method, the Notifications and the assignments, each in its own savepoint."""
+	steps = [(_("method {0}").format(METHODS[run.event]), lambda: invoice.run_method(METHODS[run.event]))]
+	for row in rows:
+		if row.notification:
+			steps.append((_("Notification {0}").format(row.notification), notify(invoice, row.notification)))
+		if row.assign_template:
+			steps.append(
+				(_("assign template {0}").format(row.assign_template), assign(invoice, row.assign_template))
+			)
+	failures = []
+	for label, step in steps:
+		savepoint = "accumulating_automation"
+		frappe.db.savepoint(savepoint)
+		try:
+			step()
+		except Exception as e:
+			frappe.db.rollback(save_point=savepoint)
+			frappe.clear_last_message()
+			failures.append(f"{label}: {frappe.utils.strip_html(str(e)) or type(e).__name__}")
+			frappe.log_error(title=_("Accumulating automation failed: {0}").format(label))
+	return failures
+
+
+def notify(invoice, notification: str):
+	def send():
+		from frappe.email.doctype.notification.notification import get_context
+
+		alert = frappe.get_doc("Notification", notification)
+		if not alert.enabled:
+			frappe.throw(_("Notification {0} is disabled.").format(notification))
+		if alert.condition and not frappe.safe_eval(alert.condition, None, get_context(invoice)):
+			return
+		alert.send(invoice)
+
+	return send
+
+
+def assign(invoice, template: str):
+	def assign_template():
+		from accumulating_billing.billing.assignment import assign_quietly
+
+		assign_quietly(template, invoice.customer, invoice)
+
+	return assign_template
+
+
+def send_webhook_once(run, invoice, webhook: str) -> str | None:
+	"""Send a Webhook's request for the invoice unless a request of it was logged since the run began.
+	Returns a failure, or None."""
+	from frappe.integrations.doctype.webhook.webhook import get_webhook_data, get_webhook_headers, log_request
+
+	if frappe.db.exists(
+		"Webhook Request Log",
+		{"webhook": webhook, "reference_document": invoice.name, "creation": (">=", run.creation)},
+	):
+		return None
+	import requests
+
+	hook = frappe.get_doc("Webhook", webhook)
+	url = headers = data = response = None
+	try:
+		if not hook.enabled:
+			frappe.throw(_("Webhook {0} is disabled.").format(webhook))
+		url = hook.request_url
+		if hook.is_dynamic_url:
+			from frappe.email.doctype.notification.notification import get_context
+
+			url = frappe.render_template(hook.request_url, get_context(invoice))
+		headers = get_webhook_headers(invoice, hook)
+		data = get_webhook_data(invoice, hook)
+		response = requests.request(
+			method=hook.request_method,
+			url=url,
+			data=json.dumps(data, default=str),
+			headers=headers,
+			timeout=hook.timeout or 5,
+		)
+		response.raise_for_status()
+	except Exception as e:
+		log_request(webhook, invoice.name, url, headers, data, response)
+		frappe.log_error(title=_("Accumulating automation failed: Webhook {0}").format(webhook))
+		return _("Webhook {0}: {1}").format(webhook, frappe.utils.strip_html(str(e)) or type(e).__name__)
+	log_request(webhook, invoice.name, url, headers, data, response)
+	return None
+
+
+def report_failures(run, failures: list[str]) -> None:
+	message = _("Automations of {0} for Sales Invoice {1} failed: {2}").format(
+		_(run.event), run.sales_invoice, "; ".join(failures)
+	)
+	if run.generator and frappe.db.exists(GENERATOR, run.generator):
+		frappe.get_doc(GENERATOR, run.generator).add_comment("Comment", message)
+		frappe.get_doc(
+			{
+				"doctype": LOG,
+				"generator": run.generator,
+				"occurrence_date": frappe.utils.getdate(run.fired_on or now_datetime()),
+				"outcome": "Automation Failed",
+				"reason": message[:1000],
+				"sales_invoice": run.sales_invoice,
+			}
+		).insert(ignore_permissions=True)
+
+
+def forget_runs_of_deleted(doc, method=None) -> None:
+	"""Sales Invoice on_trash: a deleted generated draft owes nothing (the runs that fired stay as history)."""
+	if doc.get("accumulating_generator"):
+		frappe.db.delete(RUN, {"sales_invoice": doc.name, "status": ("in", OWED)})
+
+
+# ------------------------------------------------------------------------------------------ the sweep
+
+
+def enqueue_owed_runs() -> list[str]:
+	"""Hourly: settle paid states the ledger shows but no check recorded, then enqueue every run still owed
+	(Pending, or with webhooks still to send). The job id keeps one job per run; a run never fires twice."""
+	reconcile_paid_states()
+	frappe.db.commit()
+	owed = frappe.get_all(RUN, filters={"status": ("in", OWED)}, pluck="name", order_by="creation asc")
+	for run in owed:
+		enqueue_run(run)
+	return owed
+
+
+def reconcile_paid_states(limit: int = 1000) -> list[str]:
+	SI = frappe.qb.DocType("Sales Invoice")
+	paid_unseen = (SI.outstanding_amount <= 0) & (SI.accumulating_paid == 0) & (SI.grand_total > 0)
+	unpaid_seen = (SI.outstanding_amount > 0) & (SI.accumulating_paid == 1)
+	names = (
+		frappe.qb.from_(SI)
+		.select(SI.name)
+		.where(
+			SI.accumulating_generator.isnotnull()
+			& (SI.docstatus == 1)
+			& (SI.is_return == 0)
+			& (paid_unseen | unpaid_seen)
+		)
+		.limit(limit)
+		.run(pluck=True)
+	)
+	return settle_paid_states(names) if names else []

@@ -1,0 +1,156 @@
+"""Factories for the integration tests of what happens once an invoice exists: payments through ERPNext's own
+documents (Payment Entry, Journal Entry, credit note), Notifications and Webhooks, and a local HTTP receiver
+for the webhooks (127.0.0.1 only)."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import frappe
+from frappe.utils import getdate
+
+
+def pay_with_payment_entry(invoice: str, posting_date: str, amount: float | None = None):
+	"""A submitted Payment Entry received against the invoice (in full, or `amount`), as the invoice's *Create ▸
+	Payment* makes it."""
+	from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
+
+	pe = get_payment_entry("Sales Invoice", invoice)
+	pe.posting_date = getdate(posting_date)
+	pe.reference_no = f"AB-{frappe.generate_hash(length=6)}"
+	pe.reference_date = getdate(posting_date)
+	if amount is not None:
+		pe.paid_amount = pe.received_amount = amount
+		pe.references[0].allocated_amount = amount
+	pe.insert(ignore_permissions=True)
+	pe.submit()
+	return pe
+
+
+def pay_with_journal_entry(invoice: str, posting_date: str, amount: float | None = None):
+	"""A submitted Journal Entry crediting the customer's receivable against the invoice, debiting cash."""
+	si = frappe.get_doc("Sales Invoice", invoice)
+	amount = amount if amount is not None else si.outstanding_amount
+	cash = frappe.get_cached_value("Company", si.company, "default_cash_account")
+	je = frappe.get_doc(
+		{
+			"doctype": "Journal Entry",
+			"voucher_type": "Journal Entry",
+			"company": si.company,
+			"posting_date": getdate(posting_date),
+			"accounts": [
+				{
+					"account": si.debit_to,
+					"party_type": "Customer",
+					"party": si.customer,
+					"credit_in_account_currency": amount,
+					"reference_type": "Sales Invoice",
+					"reference_name": si.name,
+				},
+				{"account": cash, "debit_in_account_currency": amount},
+			],
+		}
+	)
+	je.insert(ignore_permissions=True)
+	je.submit()
+	return je
+
+
+def credit_in_full(invoice: str, posting_date: str):
+	"""A submitted credit note of the whole invoice (Create ▸ Return / Credit Note) that settles it: *Update
+	Outstanding for Self* off, so ERPNext books it against the invoice (on, the default in v15, the credit note
+	stands on its own until Payment Reconciliation allocates it, which settles the invoice then)."""
+	from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
+
+	note = make_sales_return(invoice)
+	note.update_outstanding_for_self = 0
+	note.posting_date = getdate(posting_date)
+	note.set_posting_time = 1
+	note.insert(ignore_permissions=True)
+	note.submit()
+	return note
+
+
+def make_notification(tag: str, event: str = "Custom", method: str | None = None) -> str:
+	"""An email Notification on Sales Invoice whose subject carries `tag` (to count its emails)."""
+	name = f"_AB Notify {tag}"
+	if not frappe.db.exists("Notification", name):
+		frappe.get_doc(
+			{
+				"doctype": "Notification",
+				"name": name,
+				"subject": f"AB {tag} {{{{ doc.name }}}}",
+				"document_type": "Sales Invoice",
+				"event": event,
+				"method": method,
+				"channel": "Email",
+				"message": f"AB {tag}: {{{{ doc.name }}}}",
+				"recipients": [{"cc": "ab-notify@example.com"}],
+				"enabled": 1,
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
+def emails_with(tag: str, invoice: str) -> int:
+	"""Emails queued by the Notification tagged `tag` for `invoice`."""
+	return frappe.db.count("Email Queue", {"message": ("like", f"%AB {tag} {invoice}%")})
+
+
+def make_webhook(url: str) -> str:
+	"""A Webhook on Sales Invoice posting the invoice's name and grand total to `url`."""
+	return (
+		frappe.get_doc(
+			{
+				"doctype": "Webhook",
+				"name": f"_AB Hook {frappe.generate_hash(length=8)}",
+				"webhook_doctype": "Sales Invoice",
+				"webhook_docevent": "on_trash",
+				"request_url": url,
+				"request_method": "POST",
+				"request_structure": "Form URL-Encoded",
+				"timeout": 3,
+				"enabled": 1,
+				"webhook_data": [
+					{"fieldname": "name", "key": "invoice"},
+					{"fieldname": "grand_total", "key": "total"},
+				],
+			}
+		)
+		.insert(ignore_permissions=True)
+		.name
+	)
+
+
+class Receiver:
+	"""An HTTP server on 127.0.0.1 that records each request body and answers `status`."""
+
+	def __init__(self, status: int = 200):
+		self.status = status
+		self.bodies: list[str] = []
+		receiver = self
+
+		class Handler(BaseHTTPRequestHandler):
+			def do_POST(self):
+				length = int(self.headers.get("Content-Length") or 0)
+				receiver.bodies.append(self.rfile.read(length).decode())
+				self.send_response(receiver.status)
+				self.end_headers()
+				self.wfile.write(b"{}")
+
+			def log_message(self, *args):
+				pass
+
+		self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+		self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+		self.thread.start()
+
+	@property
+	def url(self) -> str:
+		return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+	def hits_for(self, invoice: str) -> int:
+		return sum(1 for body in self.bodies if invoice in body)
+
+	def close(self) -> None:
+		self.server.shutdown()
+		self.server.server_close()
