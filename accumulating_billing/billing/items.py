@@ -50,17 +50,7 @@ def validate_item(doc) -> None:
 	doc.generator = generator.name  # its own name, in its own case
 	doc.customer, doc.company, doc.currency = generator.customer, generator.company, generator.currency
 	doc.service_date = getdate(doc.service_date or nowdate())
-	if (
-		generator.end_condition == "On Date"
-		and generator.end_date
-		and doc.service_date > getdate(generator.end_date)
-	):
-		frappe.throw(
-			_("Service date {0} is after the generator's end date {1}.").format(
-				frappe.format(doc.service_date, "Date"), frappe.format(generator.end_date, "Date")
-			),
-			title=_("Invalid service date"),
-		)
+	check_end_date(generator, doc.service_date)
 	item = validate_sales_item(doc.item_code)
 	doc.item_code = item.name
 	doc.item_name = doc.item_name or item.item_name
@@ -79,6 +69,21 @@ def validate_item(doc) -> None:
 	if not 0 <= flt(doc.discount_percentage) <= 100:
 		frappe.throw(_("Discount must be between 0 and 100 percent."))
 	doc.amount = flt(line_amount(doc.qty, doc.rate, doc.discount_percentage, doc.currency))
+
+
+def check_end_date(generator, service_date) -> None:
+	"""An item dated after the end date of an On Date generator would never be billed: refused."""
+	if (
+		generator.end_condition == "On Date"
+		and generator.end_date
+		and getdate(service_date) > getdate(generator.end_date)
+	):
+		frappe.throw(
+			_("Service date {0} is after the generator's end date {1}.").format(
+				frappe.format(service_date, "Date"), frappe.format(generator.end_date, "Date")
+			),
+			title=_("Invalid service date"),
+		)
 
 
 def net_rate(rate, discount_percentage, currency: str | None) -> Decimal:

@@ -42,27 +42,7 @@ def validate_timesheet_item(doc) -> None:
 		frappe.throw(
 			_("Timesheet Item is required when Accumulate Timesheets is on."), title=_("Missing item")
 		)
-	item = frappe.db.get_value(
-		"Item",
-		doc.timesheet_item,
-		["disabled", "is_sales_item", "is_stock_item", "has_variants"],
-		as_dict=True,
-	)
-	if not item:
-		frappe.throw(_("Item {0} does not exist.").format(frappe.bold(doc.timesheet_item)))
-	if item.disabled or not item.is_sales_item or item.has_variants:
-		frappe.throw(
-			_("Timesheet Item {0} must be an enabled sales item (not a template).").format(
-				frappe.bold(doc.timesheet_item)
-			)
-		)
-	if item.is_stock_item:
-		frappe.throw(
-			_("Timesheet Item {0} is a stock item; hours are billed as a non-stock service item.").format(
-				frappe.bold(doc.timesheet_item)
-			),
-			title=_("Stock item"),
-		)
+	check_service_item(doc.timesheet_item, _("Timesheet Item"))
 
 
 def validate_company_links(doc) -> None:
@@ -132,20 +112,17 @@ def validate_automations(doc) -> None:
 			)
 		if row.event not in ("Generated", "Paid"):
 			frappe.throw(_("Automations row {0}: the event is Generated or Paid.").format(row.idx))
-		if row.notification:
-			document_type = frappe.db.get_value("Notification", row.notification, "document_type")
-			if document_type != "Sales Invoice":
+		for doctype, fieldname, doctype_field in (
+			("Notification", "notification", "document_type"),
+			("Webhook", "webhook", "webhook_doctype"),
+		):
+			if (
+				row.get(fieldname)
+				and frappe.db.get_value(doctype, row.get(fieldname), doctype_field) != "Sales Invoice"
+			):
 				frappe.throw(
-					_("Automations row {0}: Notification {1} is not a Notification on Sales Invoice.").format(
-						row.idx, frappe.bold(row.notification)
-					)
-				)
-		if row.webhook:
-			doctype = frappe.db.get_value("Webhook", row.webhook, "webhook_doctype")
-			if doctype != "Sales Invoice":
-				frappe.throw(
-					_("Automations row {0}: Webhook {1} is not a Webhook on Sales Invoice.").format(
-						row.idx, frappe.bold(row.webhook)
+					_("Automations row {0}: {1} {2} is not a {1} on Sales Invoice.").format(
+						row.idx, _(doctype), frappe.bold(row.get(fieldname))
 					)
 				)
 		if row.assign_template and not frappe.db.get_value(
@@ -185,16 +162,24 @@ def validate_late_fee(doc) -> None:
 		return
 	if not doc.late_fee_item:
 		frappe.throw(_("Late Fee Item is required for a late fee."), title=_("Missing item"))
+	check_service_item(doc.late_fee_item, _("Late Fee Item"))
+
+
+def check_service_item(item_code: str, label: str) -> None:
+	"""Hours and fees are billed as a service: an enabled, non-stock sales item (not a template)."""
 	item = frappe.db.get_value(
-		"Item",
-		doc.late_fee_item,
-		["disabled", "is_sales_item", "is_stock_item", "has_variants"],
-		as_dict=True,
+		"Item", item_code, ["disabled", "is_sales_item", "is_stock_item", "has_variants"], as_dict=True
 	)
-	if not item or item.disabled or not item.is_sales_item or item.has_variants or item.is_stock_item:
+	if not item:
+		frappe.throw(_("Item {0} does not exist.").format(frappe.bold(item_code)))
+	if item.disabled or not item.is_sales_item or item.has_variants:
 		frappe.throw(
-			_("Late Fee Item {0} must be an enabled, non-stock sales item.").format(
-				frappe.bold(doc.late_fee_item)
+			_("{0} {1} must be an enabled sales item (not a template).").format(label, frappe.bold(item_code))
+		)
+	if item.is_stock_item:
+		frappe.throw(
+			_("{0} {1} is a stock item; it must be a non-stock service item.").format(
+				label, frappe.bold(item_code)
 			),
-			title=_("Invalid late fee item"),
+			title=_("Stock item"),
 		)

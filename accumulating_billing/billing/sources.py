@@ -205,16 +205,7 @@ def item_values(generator, doctype: str, line: SourceLine) -> dict:
 	item_code = line.item_code or generator.timesheet_item
 	item = item_rules.validate_sales_item(item_code)
 	rate = converted_rate(generator, line)
-	if (
-		generator.end_condition == "On Date"
-		and generator.end_date
-		and line.service_date > getdate(generator.end_date)
-	):
-		frappe.throw(
-			_("its date {0} is after the end date {1} of {2}").format(
-				line.service_date, getdate(generator.end_date), generator.name
-			)
-		)
+	item_rules.check_end_date(generator, line.service_date)
 	qty = flt(line.qty)
 	return {
 		"generator": generator.name,
@@ -476,17 +467,12 @@ def remove_items_of(doc) -> None:
 			),
 			title=_("Billed"),
 		)
-	by_generator = defaultdict(list)
-	for row in rows:
-		by_generator[row.generator].append(row.name)
-	for generator, names in by_generator.items():
-		delete_unbilled(names)
-		frappe.get_doc(GENERATOR, generator).add_comment(
-			"Info",
-			_("{0} {1} was cancelled: its {2} unbilled item(s) left the tab.").format(
-				_(doc.doctype), doc.name, len(names)
-			),
-		)
+	take_off_tabs(
+		rows,
+		lambda count: _("{0} {1} was cancelled: its {2} unbilled item(s) left the tab.").format(
+			_(doc.doctype), doc.name, count
+		),
+	)
 
 
 def drop_lines_billed_elsewhere(doc, method=None) -> None:
@@ -503,17 +489,22 @@ def drop_lines_billed_elsewhere(doc, method=None) -> None:
 		filters={"source_detail": ("in", details), "status": "Unbilled"},
 		fields=["name", "generator"],
 	)
+	take_off_tabs(
+		rows,
+		lambda count: _(
+			"Sales Invoice {0} billed {1} of its source line(s) directly: they left the tab."
+		).format(doc.name, count),
+	)
+
+
+def take_off_tabs(rows: list, note) -> None:
+	"""Delete the unbilled items among `rows` ({name, generator}), with `note(count)` on each generator."""
 	by_generator = defaultdict(list)
 	for row in rows:
 		by_generator[row.generator].append(row.name)
 	for generator, names in by_generator.items():
 		delete_unbilled(names)
-		frappe.get_doc(GENERATOR, generator).add_comment(
-			"Info",
-			_("Sales Invoice {0} billed {1} of its source line(s) directly: they left the tab.").format(
-				doc.name, len(names)
-			),
-		)
+		frappe.get_doc(GENERATOR, generator).add_comment("Info", note(len(names)))
 
 
 # ------------------------------------------------------------------------------------------ sync
@@ -547,58 +538,54 @@ def sync_generator(name: str, progress=None) -> list[str]:
 def unsynced_timesheets(generator) -> list[str]:
 	"""Submitted Timesheets of the customer (directly or through a project of theirs) with billable,
 	uninvoiced logs that no tab holds."""
-	Ts, Log, Item = (
-		frappe.qb.DocType("Timesheet"),
-		frappe.qb.DocType("Timesheet Detail"),
-		frappe.qb.DocType(ITEM),
-	)
 	Project = frappe.qb.DocType("Project")
 	projects = frappe.qb.from_(Project).select(Project.name).where(Project.customer == generator.customer)
-	on_tab = frappe.qb.from_(Item).select(Item.source_detail).where(Item.source_doctype == TIMESHEET)
-	return (
-		frappe.qb.from_(Ts)
-		.join(Log)
-		.on(Log.parent == Ts.name)
-		.select(Ts.name)
-		.distinct()
-		.where(
-			(Ts.docstatus == 1)
-			& (Ts.company == generator.company)
-			& ((Ts.customer == generator.customer) | Log.project.isin(projects))
+	return unsynced(
+		TIMESHEET,
+		"Timesheet Detail",
+		generator,
+		lambda Ts, Log: (
+			((Ts.customer == generator.customer) | Log.project.isin(projects))
 			& (Log.is_billable == 1)
 			& (Log.billing_hours > 0)
 			& (Log.sales_invoice.isnull() | (Log.sales_invoice == ""))
-			& Log.name.notin(on_tab)
-		)
-		.orderby(Ts.name)
-		.run(pluck=True)
+		),
 	)
 
 
 def unsynced_delivery_notes(generator) -> list[str]:
 	"""Submitted, open Delivery Notes of the customer with unbilled lines that no tab holds."""
-	Dn, Row, Item = (
-		frappe.qb.DocType("Delivery Note"),
-		frappe.qb.DocType("Delivery Note Item"),
-		frappe.qb.DocType(ITEM),
-	)
-	on_tab = frappe.qb.from_(Item).select(Item.source_detail).where(Item.source_doctype == DELIVERY_NOTE)
-	return (
-		frappe.qb.from_(Dn)
-		.join(Row)
-		.on(Row.parent == Dn.name)
-		.select(Dn.name)
-		.distinct()
-		.where(
-			(Dn.docstatus == 1)
-			& (Dn.company == generator.company)
-			& (Dn.customer == generator.customer)
+	return unsynced(
+		DELIVERY_NOTE,
+		"Delivery Note Item",
+		generator,
+		lambda Dn, Row: (
+			(Dn.customer == generator.customer)
 			& Dn.status.notin(("Closed", "Completed"))
 			& (Row.billed_amt == 0)
 			& (Row.qty != 0)
+		),
+	)
+
+
+def unsynced(doctype: str, row_doctype: str, generator, condition) -> list[str]:
+	"""Submitted documents of the generator's company with rows matching `condition(Doc, Row)` that no tab
+	holds (by the items' source detail)."""
+	Doc, Row, Item = frappe.qb.DocType(doctype), frappe.qb.DocType(row_doctype), frappe.qb.DocType(ITEM)
+	on_tab = frappe.qb.from_(Item).select(Item.source_detail).where(Item.source_doctype == doctype)
+	return (
+		frappe.qb.from_(Doc)
+		.join(Row)
+		.on(Row.parent == Doc.name)
+		.select(Doc.name)
+		.distinct()
+		.where(
+			(Doc.docstatus == 1)
+			& (Doc.company == generator.company)
+			& condition(Doc, Row)
 			& Row.name.notin(on_tab)
 		)
-		.orderby(Dn.name)
+		.orderby(Doc.name)
 		.run(pluck=True)
 	)
 

@@ -239,7 +239,7 @@ class TestBadInputs(GenerationTestCase):
 			("generator form", "a late fee of 0", new_generator(late_fee_type="Fixed Amount", late_fee_amount=0, late_fee_item=f.priced), ("must be greater than 0",)),
 			("generator form", "a late fee of 150 %", new_generator(late_fee_type="Percentage", late_fee_percentage=150, late_fee_item=f.priced), ("at most 100",)),
 			("generator form", "a late fee without an item", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5), ("late fee item is required",)),
-			("generator form", "a stock item as Late Fee Item", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_item=f.stock_item), ("non-stock sales item",)),
+			("generator form", "a stock item as Late Fee Item", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_item=f.stock_item), ("is a stock item",)),
 			("generator form", "negative grace days", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_item=f.priced, late_fee_grace_days=-1), ("grace days cannot be negative",)),
 			("generator form", "Dunnings without a Dunning Type", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_as_dunning=1), ("dunning type is required",)),
 			("generator form", "Repeat Every 0", new_generator(interval_count=0), ("at least 1",)),

@@ -203,38 +203,27 @@ class TestCrashInjection(GenerationTestCase):
 			conn.close()
 		return failures
 
-	def test_crash_at_every_step_of_the_transaction(self):
-		steps = [s for s in STEPS if s not in AFTER_COMMIT_STEPS]
+	def crash_everywhere(self, label: str, steps, timesheet: bool = False) -> None:
+		"""Crash at each of `steps` (as an error, then as a process death), retry, and assert nothing is wrong."""
 		started = time.monotonic()
-		failures = self.run_steps(steps)
+		failures = self.run_steps(steps, timesheet)
 		print(
-			f"\nfault suite / crash injection in the transaction: {len(steps)} steps x 2 kinds = "
-			f"{2 * len(steps)} injected crashes, {len(failures)} failed, {time.monotonic() - started:.0f}s; "
-			f"steps: {'; '.join(steps)}"
+			f"\nfault suite / crash injection {label}: {len(steps)} steps x 2 kinds = {2 * len(steps)} injected "
+			f"crashes, {len(failures)} failed, {time.monotonic() - started:.0f}s; steps: {'; '.join(steps)}"
 		)
 		self.assertFalse(failures, json.dumps(failures, indent=1, default=str))
 
+	def test_crash_at_every_step_of_the_transaction(self):
+		self.crash_everywhere("in the transaction", [s for s in STEPS if s not in AFTER_COMMIT_STEPS])
+
 	def test_crash_in_the_after_commit_email_step(self):
-		started = time.monotonic()
-		failures = self.run_steps(AFTER_COMMIT_STEPS)
-		print(
-			f"\nfault suite / crash injection after commit: {len(AFTER_COMMIT_STEPS)} steps x 2 kinds = "
-			f"{2 * len(AFTER_COMMIT_STEPS)} injected crashes, {len(failures)} failed, "
-			f"{time.monotonic() - started:.0f}s; steps: {'; '.join(AFTER_COMMIT_STEPS)}"
-		)
-		self.assertFalse(failures, json.dumps(failures, indent=1, default=str))
+		self.crash_everywhere("after commit", AFTER_COMMIT_STEPS)
 
 	def test_crash_at_every_step_with_timesheet_rows_attached(self):
 		"""The invoice carries ERPNext's timesheet rows: after any crash and the retry, the Timesheet is billed
 		once, by the one invoice, exactly as the tab says."""
 		steps = [s for s in STEPS if s not in AFTER_COMMIT_STEPS]
-		started = time.monotonic()
-		failures = self.run_steps(steps, timesheet=True)
-		print(
-			f"\nfault suite / crash injection with timesheet rows: {len(steps)} steps x 2 kinds = "
-			f"{2 * len(steps)} injected crashes, {len(failures)} failed, {time.monotonic() - started:.0f}s"
-		)
-		self.assertFalse(failures, json.dumps(failures, indent=1, default=str))
+		self.crash_everywhere("with timesheet rows", steps, timesheet=True)
 
 
 def timesheet_problems(invoice: str, items: list[str]) -> list[str]:
