@@ -4,7 +4,7 @@ import frappe
 from frappe import _
 from frappe.utils import getdate, nowdate
 
-from accumulating_billing.billing import assignment, generation, items, preview, sources
+from accumulating_billing.billing import assignment, generation, items, payments, preview, sources
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -145,6 +145,7 @@ def get_tab(generator: str) -> dict:
 		"currency": doc.currency,
 		"next_creation_date": doc.next_creation_date,
 		"history": preview.history(generator),
+		"advance": payments.advance_balance(doc.customer, doc.company),
 	}
 
 

@@ -68,6 +68,8 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	si.currency = generator.currency
 	if generator.selling_price_list:
 		si.selling_price_list = generator.selling_price_list
+	# a prepaid retainer: ERPNext's validate allocates the customer's unallocated advances, oldest first
+	si.allocate_advances_automatically = cint(generator.get("apply_advances_automatically"))
 	set_taxes(si, generator)
 	set_discount(si, generator)
 	set_due_date(si, generator, posting_date)

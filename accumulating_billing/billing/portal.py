@@ -6,6 +6,8 @@ import frappe
 from frappe import _
 from frappe.utils import flt, getdate
 
+from accumulating_billing.billing.payments import advance_balance
+
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
 VISIBLE_STATUSES = ("Active", "Paused", "Completed")
@@ -32,7 +34,16 @@ def running_tabs(user: str | None = None) -> list[dict]:
 	generators = frappe.get_all(
 		GENERATOR,
 		filters={"customer": ("in", customers), "status": ("in", VISIBLE_STATUSES)},
-		fields=["name", "title", "customer_name", "currency", "status", "next_creation_date"],
+		fields=[
+			"name",
+			"title",
+			"customer",
+			"company",
+			"customer_name",
+			"currency",
+			"status",
+			"next_creation_date",
+		],
 		order_by="customer_name asc, title asc",
 	)
 	tabs = []
@@ -57,6 +68,7 @@ def running_tabs(user: str | None = None) -> list[dict]:
 				"paused": gen.status == "Paused",
 				"items": items,
 				"total": sum(flt(i.amount) for i in items),
+				"advance": advance_balance(gen.customer, gen.company),
 			}
 		)
 	return tabs

@@ -84,6 +84,11 @@ function render_tab(frm) {
 			const total_row = (label, value, bold) =>
 				`<tr><td colspan="4" class="text-right">${bold ? `<b>${label}</b>` : label}</td>
 				<td class="text-right">${bold ? `<b>${money(value)}</b>` : money(value)}</td></tr>`;
+			const advance = tab.advance && tab.advance.amount
+				? `<div class="text-muted small ab-advance">${__("Paid in advance, not yet used: {0}", [
+						format_currency(tab.advance.amount, tab.advance.currency),
+					])}</div>`
+				: "";
 			const next = __("Next invoice on {0}: {1} line(s)", [
 				frappe.datetime.str_to_user(tab.posting_date),
 				tab.lines,
@@ -107,7 +112,7 @@ function render_tab(frm) {
 						<th class="text-right">${__("Amount")}</th></tr></thead>
 					<tbody>${rows || `<tr><td colspan="5" class="text-muted">${__("The tab is empty")}</td></tr>`}</tbody>
 				</table>
-				<div class="text-muted small">${next} ${notes}</div>
+				<div class="text-muted small">${next} ${notes}</div>${advance}
 				<table class="table table-sm table-bordered ab-next-invoice">
 					<tbody>
 						${total_row(__("Subtotal"), tab.subtotal)}
