@@ -59,6 +59,7 @@ doc_events = {
 		"on_cancel": [
 			"accumulating_billing.billing.events.release_items_of_invoice",
 			"accumulating_billing.billing.late_fees.withdraw_on_cancel",
+			"accumulating_billing.billing.payments.cancel_payment_requests",
 		],
 		"on_trash": [
 			"accumulating_billing.billing.events.release_items_of_invoice",

@@ -108,3 +108,21 @@ def test_portal_menu_lists_running_tab(guest_page, data, screenshot):
 		screenshot(page)
 	link.click()
 	page.wait_for_url(re.compile(r"/running-tab$"))
+
+
+def test_portal_pay_button_reaches_the_gateway(guest_page, data, screenshot):
+	"""With the payments app, the portal invoice shows ERPNext's Pay button; it leads to the gateway's checkout
+	(Stripe here, set up offline: the browser stops at the gateway's own page)."""
+	if not data.get("portal_pay"):
+		pytest.skip("the payments app is not installed on this site")
+	page = guest_page
+	portal_login(page, data)
+	page.goto(f"/invoices/{data['portal_invoice']}")
+	button = page.locator("#pay-for-order")
+	expect(button).to_be_visible()
+	screenshot(page, "invoice")
+	button.click()
+	page.wait_for_url(re.compile(r"/stripe_checkout\?"), wait_until="domcontentloaded")
+	assert "reference_doctype=Payment+Request" in page.url, page.url
+	assert "payment_gateway=Stripe-_AB+Stripe" in page.url, page.url
+	screenshot(page)

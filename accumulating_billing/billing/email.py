@@ -5,6 +5,7 @@ from frappe import _
 from frappe.core.doctype.communication.email import make as make_communication
 
 from accumulating_billing.billing.contacts import billing_email
+from accumulating_billing.billing.payments import pay_link
 
 LOG = "Accumulating Generation Log"
 
@@ -67,9 +68,12 @@ def already_sent(invoice: str) -> bool:
 
 
 def compose(si, generator) -> tuple[str, str]:
+	"""Subject and message: the generator's Email Template (with `pay_link` in its context), else ours; the pay
+	link (the gateway's Payment Request, or the third-party link) is offered beside the attached PDF."""
+	link = pay_link(si)
 	if generator.email_template:
 		template = frappe.get_doc("Email Template", generator.email_template)
-		context = si.as_dict()
+		context = {**si.as_dict(), "pay_link": link}
 		return (
 			frappe.render_template(template.subject, context),
 			frappe.render_template(template.response_html or template.response or "", context),
@@ -81,6 +85,10 @@ def compose(si, generator) -> tuple[str, str]:
 		frappe.utils.fmt_money(si.grand_total, currency=si.currency),
 		frappe.format(si.due_date, "Date"),
 	)
+	if link:
+		message += "<br><br>" + _("Pay it online: {0}").format(
+			f'<a href="{frappe.utils.escape_html(link)}">{frappe.utils.escape_html(link)}</a>'
+		)
 	return subject, message
 
 

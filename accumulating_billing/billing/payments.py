@@ -1,8 +1,11 @@
-"""Getting paid: what the customer has paid in advance and not yet used (a prepaid retainer)."""
+"""Getting paid: what the customer has paid in advance (a prepaid retainer), and pay links on generated
+invoices: ERPNext Payment Requests through Frappe's payments app, or a third-party link."""
 
 import frappe
 from frappe.query_builder.functions import Sum
-from frappe.utils import flt
+from frappe.utils import cint, flt
+
+GENERATOR = "Accumulating Generator"
 
 
 def advance_balance(customer: str, company: str) -> dict:
@@ -27,3 +30,136 @@ def advance_balance(customer: str, company: str) -> dict:
 		return {"amount": 0.0, "currency": None}
 	currency, amount = max(rows, key=lambda row: flt(row[1]))
 	return {"amount": flt(amount), "currency": currency}
+
+
+# ------------------------------------------------------------------------------------------ pay links
+
+LINK_FIELDS = ("name", "outstanding_amount", "grand_total", "currency", "customer")
+PAYMENT_REQUEST = "Payment Request"
+
+
+def payments_installed() -> bool:
+	"""Frappe's payments app (Payment Gateway, Stripe, Razorpay, PayPal, Braintree, GoCardless)."""
+	return "payments" in frappe.get_installed_apps()
+
+
+def request_payment(generator, invoice) -> str | None:
+	"""An ERPNext Payment Request for a generated, submitted invoice, with the gateway's pay link; made in the
+	invoice's own transaction, so an invoice has one whatever is re-run or retried. None without a gateway."""
+	account = generator.get("payment_gateway_account")
+	if not account or invoice.docstatus != 1 or not payments_installed():
+		return None
+	existing = frappe.db.get_value(
+		PAYMENT_REQUEST,
+		{"reference_doctype": "Sales Invoice", "reference_name": invoice.name, "docstatus": 1},
+	)
+	if existing:
+		return existing
+	from erpnext.accounts.doctype.payment_request.payment_request import make_payment_request
+
+	request = make_payment_request(
+		dt="Sales Invoice",
+		dn=invoice.name,
+		party_type="Customer",
+		party=invoice.customer,
+		payment_gateway_account=account,
+		recipient_id=billing_email_of(invoice.customer),
+		mute_email=1,  # the invoice email carries the link (Open and Email); no second email
+		return_doc=1,
+	)
+	if cint(generator.get("allow_partial_payments")):
+		instalment = first_unpaid_instalment(invoice)
+		if instalment:
+			request.grand_total = instalment
+	request.flags.ignore_permissions = True
+	if request.is_new():
+		request.insert()
+	request.submit()
+	# the gateway's link, on the request itself (ERPNext sets it only when it emails the request)
+	request.db_set("payment_url", request.get_payment_url())
+	charge_saved_method(request)
+	return request.name
+
+
+def first_unpaid_instalment(invoice) -> float:
+	"""The outstanding part of the first instalment of the invoice's payment schedule not paid yet."""
+	for row in sorted(invoice.get("payment_schedule") or [], key=lambda r: (r.due_date, r.idx)):
+		outstanding = (
+			flt(row.get("outstanding")) if row.get("outstanding") is not None else flt(row.payment_amount)
+		)
+		if outstanding > 0:
+			return outstanding
+	return 0.0
+
+
+def charge_saved_method(request) -> None:
+	"""The seam for card AutoPay: apps that can charge a customer's saved payment method register
+	`accumulating_charge_saved_method = "their_app.module.charge"` in their hooks; each is called with the
+	submitted Payment Request and charges it through its gateway (the payment then settles the invoice the way
+	every online payment does, through the request's Payment Entry). No gateway of that kind ships here."""
+	for method in frappe.get_hooks("accumulating_charge_saved_method"):
+		frappe.get_attr(method)(request)
+
+
+def billing_email_of(customer: str) -> str | None:
+	from accumulating_billing.billing.contacts import billing_email
+
+	return billing_email(customer)
+
+
+def pay_link(invoice) -> str | None:
+	"""The link the invoice email offers: the gateway's (the invoice's Payment Request), else the generator's
+	third-party link filled with the invoice's values."""
+	url = frappe.db.get_value(
+		PAYMENT_REQUEST,
+		{"reference_doctype": "Sales Invoice", "reference_name": invoice.name, "docstatus": 1},
+		"payment_url",
+	)
+	if url:
+		return url
+	template = frappe.db.get_value(
+		GENERATOR, invoice.get("accumulating_generator"), "third_party_payment_url"
+	)
+	return third_party_link(template, invoice) if template else None
+
+
+def third_party_link(template: str, invoice) -> str:
+	from urllib.parse import quote
+
+	values = {field: quote(str(invoice.get(field) or ""), safe="") for field in LINK_FIELDS}
+	return template.format_map(values)
+
+
+def validate_link_template(template: str | None) -> None:
+	"""A third-party link: http(s), and only the placeholders the app fills in."""
+	if not template:
+		return
+	from string import Formatter
+
+	if not template.startswith(("https://", "http://")):
+		frappe.throw(frappe._("The Third-Party Payment Link must start with https:// or http://."))
+	try:
+		fields = {name for _text, name, _spec, _conv in Formatter().parse(template) if name is not None}
+	except ValueError:
+		fields = {"?"}
+	unknown = fields - set(LINK_FIELDS)
+	if unknown:
+		frappe.throw(
+			frappe._("The Third-Party Payment Link can use {0}; not {1}.").format(
+				", ".join("{" + f + "}" for f in LINK_FIELDS), ", ".join(sorted(unknown))
+			)
+		)
+
+
+def cancel_payment_requests(doc, method=None) -> None:
+	"""Sales Invoice on_cancel: the open Payment Requests of a cancelled generated invoice are cancelled too."""
+	if not doc.get("accumulating_generator"):
+		return
+	for name in frappe.get_all(
+		PAYMENT_REQUEST,
+		filters={"reference_doctype": "Sales Invoice", "reference_name": doc.name, "docstatus": 1},
+		pluck="name",
+	):
+		request = frappe.get_doc(PAYMENT_REQUEST, name)
+		request.flags.ignore_permissions = True
+		request.cancel()

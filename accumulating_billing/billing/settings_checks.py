@@ -32,6 +32,7 @@ def validate_settings(doc) -> None:
 	validate_timesheet_item(doc)
 	validate_automations(doc)
 	validate_late_fee(doc)
+	validate_pay_links(doc)
 
 
 def validate_timesheet_item(doc) -> None:
@@ -182,4 +183,31 @@ def check_service_item(item_code: str, label: str) -> None:
 				label, frappe.bold(item_code)
 			),
 			title=_("Stock item"),
+		)
+
+
+def validate_pay_links(doc) -> None:
+	"""A gateway account of the generator's company and currency; a third-party link the app can fill in."""
+	from accumulating_billing.billing.payments import validate_link_template
+
+	validate_link_template(doc.get("third_party_payment_url"))
+	if not doc.get("payment_gateway_account"):
+		return
+	account = frappe.db.get_value(
+		"Payment Gateway Account", doc.payment_gateway_account, ["payment_account", "currency"], as_dict=True
+	)
+	if not account:
+		frappe.throw(_("Payment Gateway Account {0} does not exist.").format(doc.payment_gateway_account))
+	company = frappe.db.get_value("Account", account.payment_account, "company")
+	if company != doc.company:
+		frappe.throw(
+			_("Payment Gateway Account {0} pays into an account of {1}, not {2}.").format(
+				doc.payment_gateway_account, company, doc.company
+			)
+		)
+	if doc.currency and account.currency and account.currency != doc.currency:
+		frappe.throw(
+			_("Payment Gateway Account {0} takes {1}; the invoices are in {2}.").format(
+				doc.payment_gateway_account, account.currency, doc.currency
+			)
 		)

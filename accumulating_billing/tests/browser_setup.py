@@ -12,6 +12,8 @@ from frappe.utils import add_days, add_months, get_first_day, getdate, nowdate
 from frappe.utils.password import update_password
 
 from accumulating_billing.billing import generation
+from accumulating_billing.billing.payments import payments_installed
+from accumulating_billing.tests.ledger import stripe_gateway_account
 from accumulating_billing.tests.utils import (
 	add,
 	company,
@@ -120,8 +122,18 @@ def portal(run: str, item: str, first_date, today) -> dict:
 	doc.append("portal_users", {"user": user})
 	doc.save(ignore_permissions=True)
 
+	# with the payments app: the invoice gets a Payment Request, and the portal shows ERPNext's Pay button
+	pay = payments_installed()
+	gateway = stripe_gateway_account() if pay else None
+	if pay:
+		frappe.db.set_single_value("Buying Settings", "show_pay_button", 1)
+		frappe.db.set_value("Payment Gateway Account", gateway, "is_default", 1)
 	gen = make_generator(
-		customer, first_creation_date=first_date, generate_as="Open", title=f"Website care {run}"
+		customer,
+		first_creation_date=first_date,
+		generate_as="Open",
+		title=f"Website care {run}",
+		payment_gateway_account=gateway,
 	)
 	add(gen.name, item, qty=2, rate=None, service_date=today, description="Monthly backup")
 	frappe.db.commit()
@@ -139,4 +151,5 @@ def portal(run: str, item: str, first_date, today) -> dict:
 		"portal_generator": gen.name,
 		"portal_invoice": invoice,
 		"portal_unbilled": unbilled,
+		"portal_pay": pay,
 	}

@@ -8,6 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import frappe
 from frappe.utils import getdate
 
+from accumulating_billing.tests.utils import company
+
 
 def pay_with_payment_entry(invoice: str, posting_date: str, amount: float | None = None):
 	"""A submitted Payment Entry received against the invoice (in full, or `amount`), as the invoice's *Create ▸
@@ -154,3 +156,31 @@ class Receiver:
 	def close(self) -> None:
 		self.server.shutdown()
 		self.server.server_close()
+
+
+def stripe_gateway_account() -> str:
+	"""A Stripe gateway of the payments app set up offline (its keys are not checked against Stripe: no network
+	here) and a Payment Gateway Account paying into the company's cash account."""
+	if not frappe.db.exists("Stripe Settings", "_AB Stripe"):
+		settings = frappe.get_doc(
+			{
+				"doctype": "Stripe Settings",
+				"gateway_name": "_AB Stripe",
+				"publishable_key": "pk_test_accumulating",
+				"secret_key": "sk_test_accumulating",
+			}
+		)
+		settings.flags.ignore_mandatory = True  # skips the credential check, a call to api.stripe.com
+		settings.insert(ignore_permissions=True)
+	account = frappe.get_cached_value("Company", company(), "default_cash_account")
+	currency = frappe.get_cached_value("Account", account, "account_currency")
+	name = f"Stripe-_AB Stripe - {currency}"
+	if not frappe.db.exists("Payment Gateway Account", name):
+		frappe.get_doc(
+			{
+				"doctype": "Payment Gateway Account",
+				"payment_gateway": "Stripe-_AB Stripe",
+				"payment_account": account,
+			}
+		).insert(ignore_permissions=True)
+	return name

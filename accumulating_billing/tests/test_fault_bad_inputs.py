@@ -242,6 +242,8 @@ class TestBadInputs(GenerationTestCase):
 			("generator form", "a stock item as Late Fee Item", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_item=f.stock_item), ("is a stock item",)),
 			("generator form", "negative grace days", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_item=f.priced, late_fee_grace_days=-1), ("grace days cannot be negative",)),
 			("generator form", "Dunnings without a Dunning Type", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_as_dunning=1), ("dunning type is required",)),
+			("generator form", "a third-party link that is not a URL", new_generator(third_party_payment_url="pay me {name}"), ("must start with https://",)),
+			("generator form", "a third-party link with an unknown placeholder", new_generator(third_party_payment_url="https://pay.example.com/{secret}"), ("third-party payment link can use",)),
 			("generator form", "Repeat Every 0", new_generator(interval_count=0), ("at least 1",)),
 			("generator form", "end date before the first date", new_generator(end_condition="On Date", end_date="2026-01-01"), ("before the first creation date",)),
 			("generator form", "After 0 invoices", new_generator(end_condition="After N Invoices", end_after_invoices=0), ("number of invoices must be at least 1",)),

@@ -17,6 +17,7 @@ accumulating_billing.set_settings_queries = function (frm) {
 		filters: { is_sales_item: 1, is_stock_item: 0, disabled: 0, has_variants: 0 },
 	}));
 	frm.set_query("dunning_type", () => ({ filters: { company: frm.doc.company } }));
+	frm.set_query("payment_gateway_account", () => ({ filters: { currency: frm.doc.currency } }));
 	// automations fire for a Sales Invoice: only what is made for one is offered
 	frm.set_query("notification", "automations", () => ({
 		filters: { document_type: "Sales Invoice", enabled: 1 },

@@ -9,6 +9,18 @@ frappe.ui.form.on("Accumulating Generator", {
 		accumulating_billing.set_settings_queries(frm);
 	},
 
+	onload(frm) {
+		// a new generator takes the default Payment Gateway Account (payments app) of its currency
+		if (!frm.is_new() || frm.doc.payment_gateway_account || !(frappe.boot.versions || {}).payments) return;
+		frappe.db
+			.get_value("Payment Gateway Account", { is_default: 1 }, ["name", "currency"])
+			.then(({ message }) => {
+				if (message && message.name && (!frm.doc.currency || message.currency === frm.doc.currency)) {
+					frm.set_value("payment_gateway_account", message.name);
+				}
+			});
+	},
+
 	refresh(frm) {
 		// Paused, Completed and Archived come from their actions; an edit only chooses Draft or Active
 		const editable = ["Draft", "Active"].includes(frm.doc.status);

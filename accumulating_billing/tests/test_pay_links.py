@@ -1,0 +1,167 @@
+"""Pay links on generated invoices (issue 14): an ERPNext Payment Request with the gateway's link through Frappe's
+payments app, once per invoice; the link in the invoice email; partial payments by payment terms; a
+third-party link; cancel cancels the request. Skipped (and counted as skipped) where the payments app is not
+installed."""
+
+from unittest.mock import patch
+
+import frappe
+
+from accumulating_billing.billing import email, generation, payments
+from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.tests.ledger import stripe_gateway_account
+from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.utils import add, make_emailing_generator, make_generator
+
+REQUEST = "Payment Request"
+
+
+def requests_of(invoice: str) -> list:
+	return frappe.get_all(
+		REQUEST,
+		filters={"reference_doctype": "Sales Invoice", "reference_name": invoice},
+		fields=["name", "docstatus", "grand_total", "payment_url", "status"],
+	)
+
+
+def halves_terms() -> str:
+	name = "_AB Half Now Half Later"
+	if not frappe.db.exists("Payment Terms Template", name):
+		frappe.get_doc(
+			{
+				"doctype": "Payment Terms Template",
+				"template_name": name,
+				"terms": [
+					{
+						"invoice_portion": 50,
+						"credit_days": 0,
+						"due_date_based_on": "Day(s) after invoice date",
+					},
+					{
+						"invoice_portion": 50,
+						"credit_days": 30,
+						"due_date_based_on": "Day(s) after invoice date",
+					},
+				],
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
+class PayLinkTestCase(GenerationTestCase):
+	def setUp(self):
+		if not payments.payments_installed():
+			self.skipTest("the payments app is not installed on this site (bench get-app payments)")
+		self.gateway = stripe_gateway_account()
+		frappe.db.commit()
+
+	def invoice_of(self, **settings) -> tuple[str, str]:
+		gen = make_generator(payment_gateway_account=self.gateway, due_days=10, **settings)
+		add(gen.name, self.listing, qty=2, rate=50, service_date="2026-01-10")
+		frappe.db.commit()
+		return gen.name, run_generator(gen.name, "2026-02-01").invoices[0]
+
+
+class TestPaymentRequests(PayLinkTestCase):
+	def test_one_request_per_invoice_with_the_gateway_link(self):
+		gen, invoice = self.invoice_of()
+		requests = requests_of(invoice)
+		self.assertEqual(len(requests), 1)
+		self.assertEqual((requests[0].docstatus, requests[0].grand_total), (1, 100))
+		self.assertIn("stripe_checkout", requests[0].payment_url)
+		self.assertIn(requests[0].name, requests[0].payment_url)
+		# a re-run of the occurrence, then Generate Now with nothing new: no second request
+		self.assertEqual(run_generator(gen, "2026-02-01").invoices, [])
+		self.assertEqual(generate_now(gen, "2026-02-02")[0], None)
+		self.assertEqual(len(requests_of(invoice)), 1)
+		# Generate Now with a new item: its own invoice, its own request
+		add(gen, self.listing, qty=1, rate=30, service_date="2026-02-02")
+		frappe.db.commit()
+		other = generate_now(gen, "2026-02-02")[0]
+		self.assertEqual([r.grand_total for r in requests_of(other)], [30])
+
+	def test_a_retried_occurrence_makes_one_request(self):
+		gen = make_generator(payment_gateway_account=self.gateway)
+		add(gen.name, self.listing, qty=1, rate=70, service_date="2026-01-10")
+		frappe.db.commit()
+		# the occurrence fails after its request was made: the rollback takes the request with the invoice
+		with patch.object(generation, "clear_one_time_settings", side_effect=RuntimeError("worker died")):
+			failed = run_generator(gen.name, "2026-02-01")
+		self.assertTrue(failed.error)
+		retried = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(len(retried), 1)
+		self.assertEqual(len(requests_of(retried[0])), 1)
+		self.assertEqual(
+			frappe.db.count(
+				REQUEST,
+				{
+					"reference_doctype": "Sales Invoice",
+					"party": frappe.db.get_value("Sales Invoice", retried[0], "customer"),
+				},
+			),
+			1,
+		)
+
+	def test_partial_payments_ask_for_the_first_instalment(self):
+		_gen, whole = self.invoice_of(payment_terms_template=halves_terms())
+		self.assertEqual([r.grand_total for r in requests_of(whole)], [100])
+		_gen, partial = self.invoice_of(payment_terms_template=halves_terms(), allow_partial_payments=1)
+		self.assertEqual([r.grand_total for r in requests_of(partial)], [50])
+
+	def test_cancelling_the_invoice_cancels_its_request(self):
+		_gen, invoice = self.invoice_of()
+		frappe.get_doc("Sales Invoice", invoice).cancel()
+		frappe.db.commit()
+		self.assertEqual([r.docstatus for r in requests_of(invoice)], [2])
+
+	def test_the_email_carries_the_pay_link(self):
+		gen = make_emailing_generator(self.listing)
+		frappe.db.set_value("Accumulating Generator", gen.name, "payment_gateway_account", self.gateway)
+		frappe.db.commit()
+		invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		communication = email.send_invoice_email(invoice)
+		url = requests_of(invoice)[0].payment_url
+		self.assertIn(
+			frappe.utils.escape_html(url), frappe.db.get_value("Communication", communication, "content")
+		)
+		self.assertTrue(frappe.db.exists("Email Queue", {"communication": communication}))
+
+	def test_the_saved_method_seam_is_called_once_per_request(self):
+		calls = []
+		real_get_hooks = frappe.get_hooks
+
+		def get_hooks(hook=None, *args, **kwargs):
+			if hook == "accumulating_charge_saved_method":
+				return ["accumulating_billing.tests.test_pay_links.record_charge"]
+			return real_get_hooks(hook, *args, **kwargs)
+
+		with (
+			patch.object(frappe, "get_hooks", get_hooks),
+			patch.object(frappe.local, "ab_charges", calls, create=True),
+		):
+			_gen, invoice = self.invoice_of()
+		self.assertEqual(calls, [r.name for r in requests_of(invoice)])
+
+
+def record_charge(request) -> None:
+	frappe.local.ab_charges.append(request.name)
+
+
+class TestThirdPartyLink(GenerationTestCase):
+	def test_the_email_carries_the_filled_in_link(self):
+		gen = make_emailing_generator(self.listing)
+		frappe.db.set_value(
+			"Accumulating Generator",
+			gen.name,
+			"third_party_payment_url",
+			"https://pay.example.com/?invoice={name}&amount={outstanding_amount}",
+		)
+		frappe.db.commit()
+		invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		communication = email.send_invoice_email(invoice)
+		outstanding = frappe.db.get_value("Sales Invoice", invoice, "outstanding_amount")
+		self.assertIn(
+			f"https://pay.example.com/?invoice={invoice}&amp;amount={outstanding}",
+			frappe.db.get_value("Communication", communication, "content"),
+		)
+		self.assertEqual(requests_of(invoice), [])
