@@ -145,7 +145,10 @@ def get_tab(generator: str) -> dict:
 		"currency": doc.currency,
 		"next_creation_date": doc.next_creation_date,
 		"history": preview.history(generator),
-		"advance": payments.advance_balance(doc.customer, doc.company),
+		# the customer's payments only for those who may read payments (not, e.g., contributors)
+		"advance": payments.advance_balance(doc.customer, doc.company)
+		if frappe.has_permission("Payment Entry", "read")
+		else None,
 	}
 
 
@@ -153,7 +156,13 @@ def get_tab(generator: str) -> dict:
 def sync_sources(generator: str) -> list[str]:
 	"""Add the submitted, unbilled Timesheet logs and Delivery Note lines this generator receives and no tab
 	holds yet (documents from before the setting was turned on); returns the names of the items added."""
-	frappe.get_doc(GENERATOR, generator).check_permission("write")
+	doc = frappe.get_doc(GENERATOR, generator)
+	doc.check_permission("write")
+	# it reads the customer's Timesheets and Delivery Notes and copies their descriptions onto the tab
+	if doc.accumulate_timesheets:
+		frappe.has_permission("Timesheet", "read", throw=True)
+	if doc.accumulate_delivery_notes:
+		frappe.has_permission("Delivery Note", "read", throw=True)
 	title = _("Syncing Timesheets and Delivery Notes")
 
 	def progress(done, total, source_name):

@@ -55,11 +55,16 @@ doc_events = {
 			"accumulating_billing.billing.sources.drop_lines_billed_elsewhere",
 			"accumulating_billing.billing.late_fees.withdraw_on_credit",
 		],
+		"before_submit": [
+			"accumulating_billing.billing.events.capture_timesheet_marks",
+			"accumulating_billing.billing.sources.refuse_lines_billed_on_a_tab",
+		],
 		"before_cancel": "accumulating_billing.billing.events.lock_generator_of_invoice",
 		"on_cancel": [
 			"accumulating_billing.billing.events.release_items_of_invoice",
 			"accumulating_billing.billing.late_fees.withdraw_on_cancel",
 			"accumulating_billing.billing.payments.cancel_payment_requests",
+			"accumulating_billing.billing.sources.restore_lines_of_cancelled",
 		],
 		"on_trash": [
 			"accumulating_billing.billing.events.release_items_of_invoice",

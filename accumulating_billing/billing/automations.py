@@ -94,9 +94,14 @@ def settle_watched() -> None:
 	frappe.local.accumulating_paid_watch = None
 	if not watched:
 		return
+	savepoint = "accumulating_paid_state"
+	frappe.db.savepoint(savepoint)
 	try:
 		settle_paid_states(sorted(watched))
-	except Exception:
+	except Exception as e:
+		if isinstance(e, frappe.QueryDeadlockError | frappe.QueryTimeoutError):
+			raise  # the database rolled the payment back already: committing now would hide that
+		frappe.db.rollback(save_point=savepoint)
 		frappe.log_error(
 			title=_("Accumulating Billing: paid state of {0} not settled").format(sorted(watched))
 		)
@@ -128,13 +133,13 @@ def settle_paid_states(invoices: list[str]) -> list[str]:
 		paid = is_paid(row)
 		if paid and not row.accumulating_paid:
 			transition = (row.accumulating_paid_count or 0) + 1
+			runs.append(record_run(row.name, row.accumulating_generator, "Paid", transition))
 			frappe.db.set_value(
 				"Sales Invoice",
 				row.name,
 				{"accumulating_paid": 1, "accumulating_paid_count": transition},
 				update_modified=False,
 			)
-			runs.append(record_run(row.name, row.accumulating_generator, "Paid", transition))
 		elif not paid and row.accumulating_paid:
 			frappe.db.set_value("Sales Invoice", row.name, "accumulating_paid", 0, update_modified=False)
 	return runs
@@ -249,20 +254,18 @@ def assign(invoice, template: str):
 
 
 def send_webhook_once(run, invoice, webhook: str) -> str | None:
-	"""Send a Webhook's request for the invoice unless a request of it was logged since the run began.
-	Returns a failure, or None."""
+	"""Send a Webhook's request for the invoice unless this run sent it already (recorded on the run in the
+	commit of its request log). Returns a failure, or None."""
 	from frappe.integrations.doctype.webhook.webhook import get_webhook_data, get_webhook_headers, log_request
 
-	if frappe.db.exists(
-		"Webhook Request Log",
-		{"webhook": webhook, "reference_document": invoice.name, "creation": (">=", run.creation)},
-	):
+	sent = json.loads(run.sent_webhooks or "[]")
+	if webhook in sent:
 		return None
 	import requests
 
-	hook = frappe.get_doc("Webhook", webhook)
 	url = headers = data = response = None
 	try:
+		hook = frappe.get_doc("Webhook", webhook)
 		if not hook.enabled:
 			frappe.throw(_("Webhook {0} is disabled.").format(webhook))
 		url = hook.request_url
@@ -285,6 +288,8 @@ def send_webhook_once(run, invoice, webhook: str) -> str | None:
 		frappe.log_error(title=_("Accumulating automation failed: Webhook {0}").format(webhook))
 		return _("Webhook {0}: {1}").format(webhook, frappe.utils.strip_html(str(e)) or type(e).__name__)
 	log_request(webhook, invoice.name, url, headers, data, response)
+	# committed with its log by the caller: a retried run never sends this webhook again
+	run.db_set("sent_webhooks", json.dumps([*sent, webhook]))
 	return None
 
 

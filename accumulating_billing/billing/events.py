@@ -144,12 +144,33 @@ def keep_own_timesheet_rows(doc, method=None) -> None:
 		doc.calculate_billing_amount_for_timesheet()
 
 
-def settle_timesheet_logs(doc, method=None) -> None:
-	"""on_submit: on an invoice without a Project, ERPNext marks every unbilled log of a listed Timesheet as
-	billed by it, also the logs the invoice does not bill (non-billable ones, later ones still on the tab).
-	Put the mark on exactly the logs of the invoice's timesheet rows, as ERPNext does for a project invoice."""
-	if not doc.get("accumulating_generator") or doc.project or not doc.get("timesheets"):
+def capture_timesheet_marks(doc, method=None) -> None:
+	"""before_submit of a generated invoice with timesheet rows: lock its Timesheets' logs and read their latest
+	billed marks. ERPNext's on_submit rewrites every log of a listed Timesheet from this transaction's snapshot,
+	which can be older than a mark another billing job committed meanwhile (a Timesheet with logs of two
+	projects, billed by two generators at once); settle_timesheet_logs puts the latest marks back."""
+	if not doc.get("accumulating_generator") or not doc.get("timesheets"):
 		return
+	parents = sorted({row.time_sheet for row in doc.timesheets if row.time_sheet})
+	Log = frappe.qb.DocType("Timesheet Detail")
+	rows = (
+		frappe.qb.from_(Log)
+		.select(Log.name, Log.sales_invoice)
+		.where(Log.parent.isin(parents))
+		.orderby(Log.name)
+		.for_update()
+		.run()
+	)
+	doc.flags.accumulating_log_marks = dict(rows)
+
+
+def settle_timesheet_logs(doc, method=None) -> None:
+	"""on_submit: each log of the invoice's Timesheets carries exactly its own mark: this invoice for the logs it
+	bills, the latest committed mark (captured before submit) for the others. ERPNext, on an invoice without a
+	Project, marks every unbilled log of a listed Timesheet, and writes the others back from its snapshot."""
+	if not doc.get("accumulating_generator") or not doc.get("timesheets"):
+		return
+	marks = doc.flags.accumulating_log_marks or {}
 	details = defaultdict(set)
 	for row in doc.timesheets:
 		if row.time_sheet and row.timesheet_detail:
@@ -158,11 +179,12 @@ def settle_timesheet_logs(doc, method=None) -> None:
 		timesheet = frappe.get_doc("Timesheet", name)
 		changed = False
 		for log in timesheet.time_logs:
-			wanted = (
-				doc.name
-				if log.name in logs
-				else (None if log.sales_invoice == doc.name else log.sales_invoice)
-			)
+			if log.name in logs:
+				wanted = doc.name
+			elif log.name in marks:
+				wanted = marks[log.name]
+			else:
+				wanted = None if log.sales_invoice == doc.name else log.sales_invoice
 			if log.sales_invoice != wanted:
 				log.sales_invoice = wanted
 				changed = True

@@ -327,6 +327,7 @@ def create_credit_note(generator, rows: list, posting_date: date):
 	counts the return as billed; no discount of the generator applies to it."""
 	note = build_sales_invoice(generator, rows, posting_date, None, fill_missing=False)
 	note.is_return = 1
+	note.allocate_advances_automatically = 0  # advances pay invoices, never credit notes
 	note.update_billed_amount_in_delivery_note = 1
 	note.additional_discount_percentage = 0
 	note.discount_amount = 0

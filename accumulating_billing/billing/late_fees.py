@@ -40,6 +40,7 @@ def overdue_invoices(as_of: date) -> list:
 			& (SI.due_date < as_of)
 			& (SI.accumulating_late_fee.isnull() | (SI.accumulating_late_fee == ""))
 			& Gen.late_fee_type.isin(("Fixed Amount", "Percentage"))
+			& (Gen.status != "Archived")  # an archived tab is never billed
 		)
 		.orderby(SI.due_date)
 		.run(as_dict=True)
@@ -115,10 +116,17 @@ def charge(invoice: str, day: date) -> str | None:
 def fee_amount(si, generator) -> float:
 	if generator.late_fee_type == "Percentage":
 		return flt(
-			flt(si.outstanding_amount) * flt(generator.late_fee_percentage) / 100,
+			outstanding_in_invoice_currency(si) * flt(generator.late_fee_percentage) / 100,
 			amount_precision(generator.currency),
 		)
 	return flt(generator.late_fee_amount)
+
+
+def outstanding_in_invoice_currency(si) -> float:
+	"""ERPNext keeps the outstanding amount in the receivable account's currency."""
+	if si.party_account_currency and si.party_account_currency != si.currency and flt(si.conversion_rate):
+		return flt(si.outstanding_amount) / flt(si.conversion_rate)
+	return flt(si.outstanding_amount)
 
 
 def add_fee_item(si, generator, day: date) -> str:
@@ -139,7 +147,7 @@ def add_fee_item(si, generator, day: date) -> str:
 		"description": _("Late fee: invoice {0} was due on {1} and is unpaid ({2} outstanding)").format(
 			si.name,
 			frappe.format(si.due_date, "Date"),
-			frappe.utils.fmt_money(si.outstanding_amount, currency=si.currency),
+			frappe.utils.fmt_money(outstanding_in_invoice_currency(si), currency=si.currency),
 		),
 		"qty": 1,
 		"uom": item.stock_uom,

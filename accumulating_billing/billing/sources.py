@@ -317,6 +317,26 @@ def delete_unbilled(names: list[str]) -> int:
 	return len(names)
 
 
+def check_settings_change(generator) -> None:
+	"""A generator's Project or currency cannot change while Delivery Note or Timesheet lines wait on its tab:
+	ERPNext bills a Delivery Note only on an invoice of its project and currency, and the rates were converted
+	into this currency. Bill them (Generate Now) first."""
+	before = None if generator.is_new() else generator.get_doc_before_save()
+	if not before or (before.project == generator.project and before.currency == generator.currency):
+		return
+	if frappe.db.exists(
+		ITEM,
+		{"generator": generator.name, "status": "Unbilled", "source_doctype": ("in", SOURCE_DOCTYPES)},
+	):
+		frappe.throw(
+			_(
+				"Project and currency cannot change while Timesheet or Delivery Note lines wait on the tab: "
+				"bill them first (Generate Now)."
+			),
+			title=_("Lines from ERPNext on the tab"),
+		)
+
+
 # ------------------------------------------------------------------------------------------ syncing a document
 
 
@@ -344,18 +364,15 @@ def sync_document(doc, only_generator: str | None = None) -> list[str]:
 		for line in customer_lines:
 			generator, why = route(generators, doctype, line)
 			current = existing.get(line.detail)
-			if current and (not generator or current.generator != generator.name):
-				if current.status == "Unbilled" and generator:
-					# the receiving generator changed (a project was set): the line moves with it
-					delete_unbilled([current.name])
-					current = None
-				else:
-					continue
+			if current and current.status != "Unbilled":
+				continue  # billed: it stays on its invoice
 			if not generator:
-				if uses_feature:
+				if not current and uses_feature:
 					refused[why].append(line)
-				continue
-			if only_generator and generator.name != only_generator:
+				continue  # an item already on a tab stays there while nothing receives it
+			# the receiving generator changed (a project was set): the line moves with it, whichever Sync runs
+			moving = bool(current) and current.generator != generator.name
+			if only_generator and generator.name != only_generator and not moving:
 				continue
 			try:
 				values = item_values(generator, doctype, line)
@@ -363,6 +380,9 @@ def sync_document(doc, only_generator: str | None = None) -> list[str]:
 				frappe.clear_last_message()
 				refused[strip_html(str(e))].append(line)
 				continue
+			if moving:
+				delete_unbilled([current.name])
+				current = None
 			if current:
 				changed += update_item(current, values)
 			else:
@@ -475,13 +495,70 @@ def remove_items_of(doc) -> None:
 	)
 
 
+def hand_billed_details(doc, submitted: bool = False) -> list[str]:
+	"""The source lines a Sales Invoice made by hand bills: its timesheet logs and Delivery Note lines. A
+	timesheet row without its log (an invoice without a Project) bills every log of the Timesheet that is not
+	billed: before the submit those are the candidates, after it the logs ERPNext marked with this invoice."""
+	details = [row.dn_detail for row in doc.items if row.get("dn_detail")]
+	whole = set()
+	for row in doc.get("timesheets") or []:
+		if row.timesheet_detail:
+			details.append(row.timesheet_detail)
+		elif row.time_sheet:
+			whole.add(row.time_sheet)
+	if whole or submitted:
+		Log = frappe.qb.DocType("Timesheet Detail")
+		query = frappe.qb.from_(Log).select(Log.name)
+		if submitted:
+			query = query.where(Log.sales_invoice == doc.name)
+		else:
+			query = query.where(
+				Log.parent.isin(sorted(whole)) & (Log.sales_invoice.isnull() | (Log.sales_invoice == ""))
+			)
+		details += query.run(pluck=True)
+	return sorted(set(details))
+
+
+def refuse_lines_billed_on_a_tab(doc, method=None) -> None:
+	"""before_submit of a Sales Invoice made by hand: a source line that a generated invoice bills (submitted,
+	or a draft, or one a billing run is making right now: the items are read with a locking read) cannot be
+	billed again by hand."""
+	if doc.get("accumulating_generator") or doc.is_return:
+		return
+	details = hand_billed_details(doc)
+	if not details:
+		return
+	Item, SI = frappe.qb.DocType(ITEM), frappe.qb.DocType("Sales Invoice")
+	billed = (
+		frappe.qb.from_(Item)
+		.select(Item.source_doctype, Item.source_name, Item.sales_invoice)
+		.where(Item.source_detail.isin(details) & Item.source_doctype.isin(SOURCE_DOCTYPES))
+		.orderby(Item.name)
+		.for_update()
+		.run(as_dict=True)
+	)
+	invoices = {row.sales_invoice for row in billed if row.sales_invoice}
+	live = set(
+		frappe.qb.from_(SI).select(SI.name).where(SI.name.isin(invoices) & (SI.docstatus < 2)).run(pluck=True)
+		if invoices
+		else []
+	)
+	clash = [row for row in billed if row.sales_invoice in live]
+	if clash:
+		frappe.throw(
+			_("{0} {1} is billed on the generated Sales Invoice {2}: it cannot be billed again here.").format(
+				_(clash[0].source_doctype), clash[0].source_name, clash[0].sales_invoice
+			),
+			title=_("Billed on a running tab"),
+		)
+
+
 def drop_lines_billed_elsewhere(doc, method=None) -> None:
-	"""A Sales Invoice made by hand (Get Timesheets, Get Items From Delivery Note) bills source lines that are
-	still on a tab: they leave the tab, so no line is billed twice."""
+	"""on_submit of a Sales Invoice made by hand (Get Timesheets, Get Items From Delivery Note) that bills source
+	lines still on a tab: they leave the tab, so no line is billed twice."""
 	if doc.get("accumulating_generator"):
 		return
-	details = [row.timesheet_detail for row in doc.get("timesheets") or [] if row.timesheet_detail]
-	details += [row.dn_detail for row in doc.items if row.get("dn_detail")]
+	details = hand_billed_details(doc, submitted=True)
 	if not details:
 		return
 	rows = frappe.get_all(
@@ -495,6 +572,18 @@ def drop_lines_billed_elsewhere(doc, method=None) -> None:
 			"Sales Invoice {0} billed {1} of its source line(s) directly: they left the tab."
 		).format(doc.name, count),
 	)
+
+
+def restore_lines_of_cancelled(doc, method=None) -> None:
+	"""on_cancel of a Sales Invoice made by hand: the source lines it billed are unbilled in ERPNext again, so
+	they come back to their tab (nothing is lost until somebody syncs)."""
+	if doc.get("accumulating_generator"):
+		return
+	sources = {(TIMESHEET, row.time_sheet) for row in doc.get("timesheets") or [] if row.time_sheet}
+	sources |= {(DELIVERY_NOTE, row.delivery_note) for row in doc.items if row.get("delivery_note")}
+	for doctype, name in sorted(sources):
+		if frappe.db.get_value(doctype, name, "docstatus") == 1:
+			sync_document(frappe.get_doc(doctype, name))
 
 
 def take_off_tabs(rows: list, note) -> None:
@@ -559,8 +648,11 @@ def unsynced_delivery_notes(generator) -> list[str]:
 		DELIVERY_NOTE,
 		"Delivery Note Item",
 		generator,
+		# a return is taken when it is submitted (netted into its delivered line, or credited): never by Sync,
+		# which could not tell whether it was netted already
 		lambda Dn, Row: (
 			(Dn.customer == generator.customer)
+			& (Dn.is_return == 0)
 			& Dn.status.notin(("Closed", "Completed"))
 			& (Row.billed_amt == 0)
 			& (Row.qty != 0)

@@ -133,6 +133,15 @@ class TestPaid(AutomationTestCase):
 		self.assertEqual(self.receiver.hits_for(invoice), 2)
 		self.assertEqual(partial.docstatus, 1)
 
+	def test_one_webhook_on_both_events_is_sent_for_each(self):
+		hook = make_webhook(self.receiver.url)
+		invoice = self.invoice_of({"event": "Generated", "webhook": hook}, {"event": "Paid", "webhook": hook})
+		pay_with_payment_entry(invoice, "2026-02-05")
+		frappe.db.commit()
+		fire_owed()
+		fire_owed()
+		self.assertEqual(self.receiver.hits_for(invoice), 2)
+
 	def test_journal_entry_fires_once(self):
 		tag = frappe.generate_hash(length=6)
 		invoice = self.invoice_of({"event": "Paid", "notification": make_notification(tag)})

@@ -15,7 +15,7 @@ from accumulating_billing import api
 from accumulating_billing.billing import cli, generation
 from accumulating_billing.tests.faults import COUNTED, GENERATOR, ITEM, as_user, cli_command, row_counts
 from accumulating_billing.tests.ledger import make_notification
-from accumulating_billing.tests.source_docs import make_timesheet, service_item
+from accumulating_billing.tests.source_docs import make_project, make_timesheet, service_item
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
@@ -127,6 +127,7 @@ class TestBadInputs(GenerationTestCase):
 		generation.run_generator(f.ts_gen, "2026-02-01")
 		later = make_timesheet([{"start": "2026-02-05 09:00", "hours": 1}], customer=ts_customer)
 		f.source_item = frappe.db.get_value(ITEM, {"source_name": later.name})
+		f.project = make_project(ts_customer)
 		frappe.db.commit()
 		generation.run_generator(f.gen, "2026-02-01")
 		generation.pause(f.paused)
@@ -226,6 +227,7 @@ class TestBadInputs(GenerationTestCase):
 			("generator form", "Accumulate Timesheets without a Timesheet Item", new_generator(accumulate_timesheets=1), ("timesheet item is required",)),
 			("generator form", "a stock item as Timesheet Item", new_generator(accumulate_timesheets=1, timesheet_item=f.stock_item), ("is a stock item",)),
 			("template form", "Accumulate Timesheets without a Timesheet Item", lambda: make_template(accumulate_timesheets=1), ("timesheet item is required",)),
+			("generator form", "change the Project while Timesheet lines wait", edit(GENERATOR, f.ts_gen, project=f.project), ("cannot change while timesheet",)),
 			("item form", "edit an item a Timesheet brought", edit(ITEM, f.source_item, qty=9), ("comes from timesheet",)),
 			("item form", "delete an item a Timesheet brought", lambda: frappe.delete_doc(ITEM, f.source_item), ("comes from timesheet",)),
 			("Timesheet", "cancel a billed Timesheet", lambda: frappe.get_doc("Timesheet", f.billed_timesheet).cancel(), ("is billed on sales invoice",)),

@@ -264,6 +264,48 @@ class TestTimesheets(SourcesTestCase):
 		frappe.db.commit()
 		self.assertEqual(run_generator(gen.name, "2026-02-01").invoices, [])
 
+	def test_a_log_on_a_generated_draft_cannot_be_billed_by_hand(self):
+		from erpnext.projects.doctype.timesheet.timesheet import make_sales_invoice
+
+		customer = make_customer()
+		gen = self.timesheet_generator(customer, generate_as="Draft")
+		ts = make_timesheet([{"start": "2026-01-05 09:00", "hours": 2}], customer=customer)
+		frappe.db.commit()
+		draft = run_generator(gen.name, "2026-02-01").invoices[0]
+		hand = make_sales_invoice(ts.name, self.hour, customer)
+		hand.posting_date = getdate("2026-02-03")
+		hand.set_posting_time = 1
+		hand.insert(ignore_permissions=True)
+		with self.assertRaisesRegex(frappe.ValidationError, draft):
+			hand.submit()
+		frappe.db.rollback()
+
+	def test_cancelling_a_hand_made_invoice_brings_the_lines_back(self):
+		from erpnext.projects.doctype.timesheet.timesheet import make_sales_invoice
+
+		customer = make_customer()
+		gen = self.timesheet_generator(customer)
+		ts = make_timesheet([{"start": "2026-01-05 09:00", "hours": 2}], customer=customer)
+		hand = make_sales_invoice(ts.name, self.hour, customer)
+		hand.posting_date = getdate("2026-01-10")
+		hand.set_posting_time = 1
+		hand.insert(ignore_permissions=True)
+		hand.submit()
+		self.assertEqual(unbilled(gen.name), [])
+		hand.cancel()
+		self.assertEqual([i.source_name for i in tab_items(gen.name, status="Unbilled")], [ts.name])
+
+	def test_a_sync_moves_a_line_to_the_generator_of_its_project(self):
+		customer = make_customer()
+		project = make_project(customer)
+		general = self.timesheet_generator(customer)
+		ts = make_timesheet([{"start": "2026-01-05 09:00", "hours": 2}], customer=customer, project=project)
+		self.assertEqual(len(unbilled(general.name)), 1)
+		of_project = self.timesheet_generator(customer, project=project)
+		# the Timesheet synced again for the general generator (its Sync, another line of it): the line moves
+		self.assertEqual(len(sources.sync_document(ts, only_generator=general.name)), 1)
+		self.assertEqual((unbilled(general.name), len(unbilled(of_project.name))), ([], 1))
+
 	def test_source_items_are_not_edited_by_hand(self):
 		customer = make_customer()
 		gen = self.timesheet_generator(customer)
@@ -355,6 +397,16 @@ class TestDeliveryNotes(SourcesTestCase):
 		self.assertEqual(dn.per_billed, 0)
 		self.assertIn(dn.name, delivered_to_be_billed(customer))
 		self.assertEqual(len(unbilled(gen.name)), 1)
+
+	def test_a_netted_return_is_never_credited_again_by_sync(self):
+		customer = make_customer()
+		gen = self.dn_generator(customer)
+		dn = make_delivery_note(customer, [{"item_code": self.router, "qty": 10, "rate": 25}], "2026-01-05")
+		make_return(dn, "2026-01-20", {self.router: 3})
+		frappe.db.commit()
+		self.assertEqual(len(run_generator(gen.name, "2026-02-01").invoices), 1)
+		self.assertEqual(api.sync_sources(gen.name), [])
+		self.assertEqual(unbilled(gen.name), [])
 
 	def test_a_return_after_billing_is_credited_on_the_next_run(self):
 		customer = make_customer()

@@ -7,7 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, getdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import settings_checks
+from accumulating_billing.billing import settings_checks, sources
 from accumulating_billing.billing.state import schedule_of, state_of, to_decimal
 
 USER_STATUSES = ("Draft", "Active")
@@ -31,6 +31,7 @@ class AccumulatingGenerator(Document):
 		self.set_defaults()
 		self.validate_customer()
 		settings_checks.validate_settings(self)
+		sources.check_settings_change(self)
 		self.validate_schedule()
 		self.validate_status_change()
 		self.set_next_creation_date()
