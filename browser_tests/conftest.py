@@ -171,6 +171,7 @@ def watched_page(request, context):
 	page = context.new_page()
 	errors = []
 	page.on("pageerror", lambda error: errors.append(str(error)))
+	page.ab_js_errors = errors  # a test that leaves for a third-party page may drop what that page raises
 	yield page
 	report = getattr(request.node, "rep_call", None)
 	if report is not None and report.failed:

@@ -121,8 +121,14 @@ def test_portal_pay_button_reaches_the_gateway(guest_page, data, screenshot):
 	button = page.locator("#pay-for-order")
 	expect(button).to_be_visible()
 	screenshot(page, "invoice")
+	ours = len(page.ab_js_errors)
 	button.click()
 	page.wait_for_url(re.compile(r"/stripe_checkout\?"), wait_until="domcontentloaded")
+	# the gateway's own page loads its script from the gateway (js.stripe.com), unreachable from here: what
+	# that page raises is not ours
+	page.wait_for_load_state("load")
+	page.wait_for_timeout(500)
+	del page.ab_js_errors[ours:]
 	assert "reference_doctype=Payment+Request" in page.url, page.url
 	assert "payment_gateway=Stripe-_AB+Stripe" in page.url, page.url
 	screenshot(page)
