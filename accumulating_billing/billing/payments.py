@@ -92,6 +92,13 @@ def first_unpaid_instalment(invoice) -> float:
 	return 0.0
 
 
+def due_now(invoice: str) -> float:
+	"""What a customer allowed to pay in part owes now: the first unpaid instalment (capped by the outstanding)."""
+	doc = frappe.get_doc("Sales Invoice", invoice)
+	instalment = first_unpaid_instalment(doc)
+	return min(instalment, flt(doc.outstanding_amount)) if instalment else flt(doc.outstanding_amount)
+
+
 def charge_saved_method(request) -> None:
 	"""The seam for card AutoPay: apps that can charge a customer's saved payment method register
 	`accumulating_charge_saved_method = "their_app.module.charge"` in their hooks; each is called with the

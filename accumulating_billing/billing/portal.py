@@ -43,6 +43,7 @@ def running_tabs(user: str | None = None) -> list[dict]:
 			"currency",
 			"status",
 			"next_creation_date",
+			"allow_partial_payments",
 		],
 		order_by="customer_name asc, title asc",
 	)
@@ -54,7 +55,8 @@ def running_tabs(user: str | None = None) -> list[dict]:
 			fields=["service_date", "item_name", "description", "qty", "uom", "amount", "source_doctype"],
 			order_by="service_date asc, creation asc",
 		)
-		if gen.status == "Completed" and not items:
+		to_pay = invoices_to_pay(gen)
+		if gen.status == "Completed" and not items and not to_pay:
 			continue
 		for item in items:
 			# where the line came from, in the customer's words (never the internal document names)
@@ -69,9 +71,39 @@ def running_tabs(user: str | None = None) -> list[dict]:
 				"items": items,
 				"total": sum(flt(i.amount) for i in items),
 				"advance": advance_balance(gen.customer, gen.company),
+				"to_pay": to_pay,
 			}
 		)
 	return tabs
+
+
+def invoices_to_pay(gen) -> list:
+	"""The generator's submitted invoices still outstanding: what is due now (the first unpaid instalment when
+	partial payments are allowed, else the whole outstanding amount) and the pay link."""
+	from accumulating_billing.billing.payments import due_now, pay_link
+
+	rows = frappe.get_all(
+		"Sales Invoice",
+		filters={
+			"accumulating_generator": gen.name,
+			"docstatus": 1,
+			"is_return": 0,
+			"outstanding_amount": (">", 0),
+		},
+		fields=[
+			"name",
+			"posting_date",
+			"due_date",
+			"outstanding_amount",
+			"currency",
+			"accumulating_generator",
+		],
+		order_by="posting_date asc, name asc",
+	)
+	for row in rows:
+		row.due_now = due_now(row.name) if gen.allow_partial_payments else row.outstanding_amount
+		row.pay_link = pay_link(row)
+	return rows
 
 
 def source_label(doctype: str | None) -> str | None:

@@ -108,6 +108,20 @@ class TestPaymentRequests(PayLinkTestCase):
 		_gen, partial = self.invoice_of(payment_terms_template=halves_terms(), allow_partial_payments=1)
 		self.assertEqual([r.grand_total for r in requests_of(partial)], [50])
 
+	def test_the_portal_shows_what_is_due_now_with_its_pay_link(self):
+		from accumulating_billing.billing.portal import running_tabs
+		from accumulating_billing.tests.test_permissions import portal_user_for
+
+		gen, invoice = self.invoice_of(
+			payment_terms_template=halves_terms(), allow_partial_payments=1, title="Half now"
+		)
+		customer = frappe.db.get_value("Sales Invoice", invoice, "customer")
+		tab = next(t for t in running_tabs(portal_user_for(customer)) if t["title"] == "Half now")
+		self.assertEqual(
+			[(row.name, row.due_now, row.pay_link) for row in tab["to_pay"]],
+			[(invoice, 50, requests_of(invoice)[0].payment_url)],
+		)
+
 	def test_cancelling_the_invoice_cancels_its_request(self):
 		_gen, invoice = self.invoice_of()
 		frappe.get_doc("Sales Invoice", invoice).cancel()
