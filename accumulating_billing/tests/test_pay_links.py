@@ -112,7 +112,7 @@ class TestPaymentRequests(PayLinkTestCase):
 		from accumulating_billing.billing.portal import running_tabs
 		from accumulating_billing.tests.test_permissions import portal_user_for
 
-		gen, invoice = self.invoice_of(
+		_gen, invoice = self.invoice_of(
 			payment_terms_template=halves_terms(), allow_partial_payments=1, title="Half now"
 		)
 		customer = frappe.db.get_value("Sales Invoice", invoice, "customer")

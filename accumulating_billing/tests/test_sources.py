@@ -53,6 +53,15 @@ class SourcesTestCase(GenerationTestCase):
 		cls.router = stock_item()
 		frappe.db.commit()
 
+	def hand_invoice(self, ts, customer: str, posting_date: str):
+		"""A Sales Invoice made by hand from the Timesheet (its *Create ▸ Sales Invoice*), saved, not submitted."""
+		from erpnext.projects.doctype.timesheet.timesheet import make_sales_invoice
+
+		si = make_sales_invoice(ts.name, self.hour, customer)
+		si.posting_date = getdate(posting_date)
+		si.set_posting_time = 1
+		return si.insert(ignore_permissions=True)
+
 	def timesheet_generator(self, customer=None, **kw):
 		return make_generator(
 			customer or make_customer(),
@@ -249,47 +258,31 @@ class TestTimesheets(SourcesTestCase):
 		self.assertEqual(sources.sync_all()[gen.name], [])
 
 	def test_an_invoice_made_by_hand_takes_the_lines_off_the_tab(self):
-		from erpnext.projects.doctype.timesheet.timesheet import make_sales_invoice
-
 		customer = make_customer()
 		gen = self.timesheet_generator(customer)
 		ts = make_timesheet([{"start": "2026-01-05 09:00", "hours": 2}], customer=customer)
 		self.assertEqual(len(unbilled(gen.name)), 1)
-		si = make_sales_invoice(ts.name, self.hour, customer)
-		si.posting_date = getdate("2026-01-10")
-		si.set_posting_time = 1
-		si.insert(ignore_permissions=True)
-		si.submit()
+		self.hand_invoice(ts, customer, "2026-01-10").submit()
 		self.assertEqual(unbilled(gen.name), [])
 		frappe.db.commit()
 		self.assertEqual(run_generator(gen.name, "2026-02-01").invoices, [])
 
 	def test_a_log_on_a_generated_draft_cannot_be_billed_by_hand(self):
-		from erpnext.projects.doctype.timesheet.timesheet import make_sales_invoice
-
 		customer = make_customer()
 		gen = self.timesheet_generator(customer, generate_as="Draft")
 		ts = make_timesheet([{"start": "2026-01-05 09:00", "hours": 2}], customer=customer)
 		frappe.db.commit()
 		draft = run_generator(gen.name, "2026-02-01").invoices[0]
-		hand = make_sales_invoice(ts.name, self.hour, customer)
-		hand.posting_date = getdate("2026-02-03")
-		hand.set_posting_time = 1
-		hand.insert(ignore_permissions=True)
+		hand = self.hand_invoice(ts, customer, "2026-02-03")
 		with self.assertRaisesRegex(frappe.ValidationError, draft):
 			hand.submit()
 		frappe.db.rollback()
 
 	def test_cancelling_a_hand_made_invoice_brings_the_lines_back(self):
-		from erpnext.projects.doctype.timesheet.timesheet import make_sales_invoice
-
 		customer = make_customer()
 		gen = self.timesheet_generator(customer)
 		ts = make_timesheet([{"start": "2026-01-05 09:00", "hours": 2}], customer=customer)
-		hand = make_sales_invoice(ts.name, self.hour, customer)
-		hand.posting_date = getdate("2026-01-10")
-		hand.set_posting_time = 1
-		hand.insert(ignore_permissions=True)
+		hand = self.hand_invoice(ts, customer, "2026-01-10")
 		hand.submit()
 		self.assertEqual(unbilled(gen.name), [])
 		hand.cancel()
