@@ -49,6 +49,8 @@ def request_payment(generator, invoice) -> str | None:
 	account = generator.get("payment_gateway_account")
 	if not account or invoice.docstatus != 1 or not payments_installed():
 		return None
+	if flt(frappe.db.get_value("Sales Invoice", invoice.name, "outstanding_amount")) <= 0:
+		return None  # settled already (advances, a zero invoice): nothing to ask for
 	existing = frappe.db.get_value(
 		PAYMENT_REQUEST,
 		{"reference_doctype": "Sales Invoice", "reference_name": invoice.name, "docstatus": 1},

@@ -55,8 +55,8 @@ class PayLinkTestCase(GenerationTestCase):
 		self.gateway = stripe_gateway_account()
 		frappe.db.commit()
 
-	def invoice_of(self, **settings) -> tuple[str, str]:
-		gen = make_generator(payment_gateway_account=self.gateway, due_days=10, **settings)
+	def invoice_of(self, customer=None, **settings) -> tuple[str, str]:
+		gen = make_generator(customer, payment_gateway_account=self.gateway, due_days=10, **settings)
 		add(gen.name, self.listing, qty=2, rate=50, service_date="2026-01-10")
 		frappe.db.commit()
 		return gen.name, run_generator(gen.name, "2026-02-01").invoices[0]
@@ -121,6 +121,16 @@ class TestPaymentRequests(PayLinkTestCase):
 			[(row.name, row.due_now, row.pay_link) for row in tab["to_pay"]],
 			[(invoice, 50, requests_of(invoice)[0].payment_url)],
 		)
+
+	def test_an_invoice_settled_by_advances_asks_for_nothing(self):
+		from accumulating_billing.tests.test_retainers import receive_advance
+		from accumulating_billing.tests.utils import make_customer
+
+		customer = make_customer()
+		receive_advance(customer, 500, "2026-01-02")
+		_gen, invoice = self.invoice_of(customer=customer, apply_advances_automatically=1)
+		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "outstanding_amount"), 0)
+		self.assertEqual(requests_of(invoice), [])
 
 	def test_cancelling_the_invoice_cancels_its_request(self):
 		_gen, invoice = self.invoice_of()
