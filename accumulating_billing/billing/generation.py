@@ -16,7 +16,7 @@ from accumulating_billing import engine
 from accumulating_billing.billing.automations import record_run
 from accumulating_billing.billing.invoice import build_sales_invoice, invoice_totals
 from accumulating_billing.billing.money import amount_precision, rounding
-from accumulating_billing.billing.payments import request_payment
+from accumulating_billing.billing.payments import request_payment_or_note
 from accumulating_billing.billing.state import state_of, to_decimal
 from accumulating_billing.billing.tab import lock_unbilled_items, mark_billed, tab_item
 
@@ -316,7 +316,7 @@ def create_invoice(generator, rows: list, posting_date: date, occurrence: date |
 	# the Generated automations are owed from this transaction on (fired after its commit, swept if lost)
 	record_run(invoice.name, generator.name, "Generated")
 	# the pay link: a Payment Request in the same transaction, so one per invoice whatever runs again
-	request_payment(generator, invoice)
+	request_payment_or_note(generator, invoice)
 	if credits:
 		invoice.flags.accumulating_credit_note = create_credit_note(generator, credits, posting_date).name
 	return invoice

@@ -83,6 +83,29 @@ def request_payment(generator, invoice) -> str | None:
 	return request.name
 
 
+def request_payment_or_note(generator, invoice) -> str | None:
+	"""The Payment Request of a generated invoice; a gateway that refuses it (a currency it does not take, an
+	amount below its minimum) never stops the billing: the invoice stays, the refusal goes to the Error Log and a
+	comment on the generator, and the invoice can still be paid (Create ▸ Payment Request, or the portal)."""
+	savepoint = "accumulating_payment_request"
+	frappe.db.savepoint(savepoint)
+	try:
+		return request_payment(generator, invoice)
+	except Exception as e:
+		if isinstance(e, frappe.QueryDeadlockError | frappe.QueryTimeoutError):
+			raise  # the whole occurrence was rolled back: it is retried
+		frappe.db.rollback(save_point=savepoint)
+		frappe.clear_last_message()
+		frappe.log_error(title=frappe._("Payment Request for {0} not made").format(invoice.name))
+		frappe.get_doc(GENERATOR, generator.name).add_comment(
+			"Comment",
+			frappe._("No Payment Request was made for {0}: {1}").format(
+				invoice.name, frappe.utils.strip_html(str(e)) or type(e).__name__
+			),
+		)
+		return None
+
+
 def first_unpaid_instalment(invoice) -> float:
 	"""The outstanding part of the first instalment of the invoice's payment schedule not paid yet."""
 	for row in sorted(invoice.get("payment_schedule") or [], key=lambda r: (r.due_date, r.idx)):

@@ -132,6 +132,17 @@ class TestPaymentRequests(PayLinkTestCase):
 		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "outstanding_amount"), 0)
 		self.assertEqual(requests_of(invoice), [])
 
+	def test_a_gateway_that_refuses_never_stops_the_billing(self):
+		with patch.object(
+			payments, "request_payment", side_effect=frappe.ValidationError("currency not taken")
+		):
+			gen, invoice = self.invoice_of()
+		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "docstatus"), 1)
+		self.assertEqual(requests_of(invoice), [])
+		self.assertTrue(
+			frappe.db.exists("Comment", {"reference_name": gen, "content": ("like", "%currency not taken%")})
+		)
+
 	def test_cancelling_the_invoice_cancels_its_request(self):
 		_gen, invoice = self.invoice_of()
 		frappe.get_doc("Sales Invoice", invoice).cancel()
