@@ -18,6 +18,7 @@ from frappe.utils import add_days, flt, getdate, nowdate
 
 from accumulating_billing.billing import items as item_rules
 from accumulating_billing.billing.money import amount_precision
+from accumulating_billing.billing.payments import outstanding_in_invoice_currency
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -120,13 +121,6 @@ def fee_amount(si, generator) -> float:
 			amount_precision(generator.currency),
 		)
 	return flt(generator.late_fee_amount)
-
-
-def outstanding_in_invoice_currency(si) -> float:
-	"""ERPNext keeps the outstanding amount in the receivable account's currency."""
-	if si.party_account_currency and si.party_account_currency != si.currency and flt(si.conversion_rate):
-		return flt(si.outstanding_amount) / flt(si.conversion_rate)
-	return flt(si.outstanding_amount)
 
 
 def add_fee_item(si, generator, day: date) -> str:

@@ -79,7 +79,9 @@ def request_payment(generator, invoice) -> str | None:
 	request.submit()
 	# the gateway's link, on the request itself (ERPNext sets it only when it emails the request)
 	request.db_set("payment_url", request.get_payment_url())
-	charge_saved_method(request)
+	# a charge is money moving outside the database: only after the invoice's commit, once, in a job
+	name = request.name
+	frappe.db.after_commit.add(lambda: enqueue_charge(name))
 	return request.name
 
 
@@ -118,19 +120,51 @@ def first_unpaid_instalment(invoice) -> float:
 
 
 def due_now(invoice: str) -> float:
-	"""What a customer allowed to pay in part owes now: the first unpaid instalment (capped by the outstanding)."""
+	"""What a customer allowed to pay in part owes now, in the invoice currency: the first unpaid instalment
+	(capped by the outstanding amount)."""
 	doc = frappe.get_doc("Sales Invoice", invoice)
+	outstanding = outstanding_in_invoice_currency(doc)
 	instalment = first_unpaid_instalment(doc)
-	return min(instalment, flt(doc.outstanding_amount)) if instalment else flt(doc.outstanding_amount)
+	return min(instalment, outstanding) if instalment else outstanding
 
 
-def charge_saved_method(request) -> None:
+def outstanding_in_invoice_currency(si) -> float:
+	"""ERPNext keeps the outstanding amount in the receivable account's currency."""
+	if si.party_account_currency and si.party_account_currency != si.currency and flt(si.conversion_rate):
+		return flt(si.outstanding_amount) / flt(si.conversion_rate)
+	return flt(si.outstanding_amount)
+
+
+def enqueue_charge(request: str) -> None:
+	if not frappe.get_hooks("accumulating_charge_saved_method"):
+		return
+	try:
+		frappe.enqueue(
+			"accumulating_billing.billing.payments.charge_saved_method",
+			queue="short",
+			job_id=f"accumulating-charge-{request}",
+			deduplicate=True,
+			request=request,
+		)
+	except Exception:
+		frappe.log_error(title=frappe._("Charge of Payment Request {0} not enqueued").format(request))
+
+
+def charge_saved_method(request: str) -> None:
 	"""The seam for card AutoPay: apps that can charge a customer's saved payment method register
-	`accumulating_charge_saved_method = "their_app.module.charge"` in their hooks; each is called with the
-	submitted Payment Request and charges it through its gateway (the payment then settles the invoice the way
-	every online payment does, through the request's Payment Entry). No gateway of that kind ships here."""
+	`accumulating_charge_saved_method = "their_app.module.charge"` in their hooks; after the invoice's commit,
+	each is called (in a job) with the submitted Payment Request and charges it through its gateway; the payment
+	then settles the invoice the way every online payment does, through the request's Payment Entry. A request
+	that is no longer open is never charged; a failing charge goes to the Error Log. No gateway of that kind
+	ships here."""
+	doc = frappe.get_doc(PAYMENT_REQUEST, request)
+	if doc.docstatus != 1 or doc.status not in ("Requested", "Initiated"):
+		return
 	for method in frappe.get_hooks("accumulating_charge_saved_method"):
-		frappe.get_attr(method)(request)
+		try:
+			frappe.get_attr(method)(doc)
+		except Exception:
+			frappe.log_error(title=frappe._("Charge of Payment Request {0} failed").format(request))
 
 
 def billing_email_of(customer: str) -> str | None:
@@ -144,7 +178,14 @@ def pay_link(invoice) -> str | None:
 	third-party link filled with the invoice's values."""
 	url = frappe.db.get_value(
 		PAYMENT_REQUEST,
-		{"reference_doctype": "Sales Invoice", "reference_name": invoice.name, "docstatus": 1},
+		{
+			"reference_doctype": "Sales Invoice",
+			"reference_name": invoice.name,
+			"docstatus": 1,
+			# only a request that still asks for money: a paid or cancelled one must never be offered again
+			"status": ("in", ("Requested", "Initiated", "Partially Paid")),
+			"outstanding_amount": (">", 0),
+		},
 		"payment_url",
 	)
 	if url:
@@ -171,10 +212,16 @@ def validate_link_template(template: str | None) -> None:
 	if not template.startswith(("https://", "http://")):
 		frappe.throw(frappe._("The Third-Party Payment Link must start with https:// or http://."))
 	try:
-		fields = {name for _text, name, _spec, _conv in Formatter().parse(template) if name is not None}
+		parts = [
+			(name, spec, conv) for _text, name, spec, conv in Formatter().parse(template) if name is not None
+		]
 	except ValueError:
-		fields = {"?"}
-	unknown = fields - set(LINK_FIELDS)
+		parts = [("?", "", None)]
+	if any(spec or conv for _name, spec, conv in parts):
+		frappe.throw(
+			frappe._("The Third-Party Payment Link takes plain placeholders such as {name}, without formats.")
+		)
+	unknown = {name for name, _spec, _conv in parts} - set(LINK_FIELDS)
 	if unknown:
 		frappe.throw(
 			frappe._("The Third-Party Payment Link can use {0}; not {1}.").format(

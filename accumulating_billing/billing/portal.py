@@ -80,12 +80,13 @@ def running_tabs(user: str | None = None) -> list[dict]:
 def invoices_to_pay(gen) -> list:
 	"""The generator's submitted invoices still outstanding: what is due now (the first unpaid instalment when
 	partial payments are allowed, else the whole outstanding amount) and the pay link."""
-	from accumulating_billing.billing.payments import due_now, pay_link
+	from accumulating_billing.billing.payments import due_now, outstanding_in_invoice_currency, pay_link
 
 	rows = frappe.get_all(
 		"Sales Invoice",
 		filters={
 			"accumulating_generator": gen.name,
+			"customer": gen.customer,  # a generator moved to another customer never shows the old one's
 			"docstatus": 1,
 			"is_return": 0,
 			"outstanding_amount": (">", 0),
@@ -96,12 +97,16 @@ def invoices_to_pay(gen) -> list:
 			"due_date",
 			"outstanding_amount",
 			"currency",
+			"party_account_currency",
+			"conversion_rate",
 			"accumulating_generator",
 		],
 		order_by="posting_date asc, name asc",
 	)
 	for row in rows:
-		row.due_now = due_now(row.name) if gen.allow_partial_payments else row.outstanding_amount
+		row.due_now = (
+			due_now(row.name) if gen.allow_partial_payments else outstanding_in_invoice_currency(row)
+		)
 		row.pay_link = pay_link(row)
 	return rows
 

@@ -539,7 +539,12 @@ def refuse_lines_billed_on_a_tab(doc, method=None) -> None:
 	)
 	invoices = {row.sales_invoice for row in billed if row.sales_invoice}
 	live = set(
-		frappe.qb.from_(SI).select(SI.name).where(SI.name.isin(invoices) & (SI.docstatus < 2)).run(pluck=True)
+		# a locking read: an invoice a billing run committed a moment ago is not in this transaction's snapshot
+		frappe.qb.from_(SI)
+		.select(SI.name)
+		.where(SI.name.isin(invoices) & (SI.docstatus < 2))
+		.for_update()
+		.run(pluck=True)
 		if invoices
 		else []
 	)

@@ -245,6 +245,7 @@ class TestBadInputs(GenerationTestCase):
 			("generator form", "negative grace days", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_item=f.priced, late_fee_grace_days=-1), ("grace days cannot be negative",)),
 			("generator form", "Dunnings without a Dunning Type", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_as_dunning=1), ("dunning type is required",)),
 			("generator form", "a third-party link that is not a URL", new_generator(third_party_payment_url="pay me {name}"), ("must start with https://",)),
+			("generator form", "a third-party link with a format", new_generator(third_party_payment_url="https://pay.example.com/{outstanding_amount:.2f}"), ("without formats",)),
 			("generator form", "a third-party link with an unknown placeholder", new_generator(third_party_payment_url="https://pay.example.com/{secret}"), ("third-party payment link can use",)),
 			("generator form", "Repeat Every 0", new_generator(interval_count=0), ("at least 1",)),
 			("generator form", "end date before the first date", new_generator(end_condition="On Date", end_date="2026-01-01"), ("before the first creation date",)),

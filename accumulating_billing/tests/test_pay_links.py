@@ -161,8 +161,8 @@ class TestPaymentRequests(PayLinkTestCase):
 		)
 		self.assertTrue(frappe.db.exists("Email Queue", {"communication": communication}))
 
-	def test_the_saved_method_seam_is_called_once_per_request(self):
-		calls = []
+	def test_the_saved_method_seam_charges_once_after_the_commit(self):
+		calls, queued = [], []
 		real_get_hooks = frappe.get_hooks
 
 		def get_hooks(hook=None, *args, **kwargs):
@@ -173,9 +173,17 @@ class TestPaymentRequests(PayLinkTestCase):
 		with (
 			patch.object(frappe, "get_hooks", get_hooks),
 			patch.object(frappe.local, "ab_charges", calls, create=True),
+			patch.object(payments, "enqueue_charge", side_effect=queued.append),
 		):
 			_gen, invoice = self.invoice_of()
-		self.assertEqual(calls, [r.name for r in requests_of(invoice)])
+			self.assertEqual(calls, [])  # nothing is charged inside the invoice's transaction
+			self.assertEqual(queued, [r.name for r in requests_of(invoice)])  # queued after its commit
+			for request in queued:  # the job
+				payments.charge_saved_method(request)
+			self.assertEqual(calls, queued)
+			frappe.get_doc("Sales Invoice", invoice).cancel()
+			payments.charge_saved_method(queued[0])  # a retried job: the request is no longer open
+			self.assertEqual(calls, queued)
 
 
 def record_charge(request) -> None:
