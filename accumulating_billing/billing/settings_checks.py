@@ -4,6 +4,8 @@ import frappe
 from frappe import _
 from frappe.utils import cint, flt
 
+from accumulating_billing.billing.automations import EVENTS
+
 
 def validate_settings(doc) -> None:
 	"""Settings every generator or template must satisfy; throws a translated message, saves nothing."""
@@ -111,7 +113,7 @@ def validate_automations(doc) -> None:
 				).format(row.idx),
 				title=_("Invalid automation"),
 			)
-		if row.event not in ("Generated", "Paid"):
+		if row.event not in EVENTS:
 			frappe.throw(_("Automations row {0}: the event is Generated or Paid.").format(row.idx))
 		for doctype, fieldname, doctype_field in (
 			("Notification", "notification", "document_type"),
