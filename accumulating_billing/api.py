@@ -4,7 +4,7 @@ import frappe
 from frappe import _
 from frappe.utils import getdate, nowdate
 
-from accumulating_billing.billing import assignment, generation, items, payments, preview, sources
+from accumulating_billing.billing import assignment, generation, items, lifecycle, payments, preview, sources
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -102,7 +102,7 @@ def generate_now(generator: str, posting_date: str | None = None) -> str | None:
 @frappe.whitelist(methods=["POST"])
 def pause(generator: str, resume_date: str | None = None) -> None:
 	frappe.get_doc(GENERATOR, generator).check_permission("write")
-	generation.pause(generator, resume_date)
+	lifecycle.pause(generator, resume_date)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -110,7 +110,7 @@ def resume(generator: str, resume_date: str) -> str | None:
 	frappe.get_doc(GENERATOR, generator).check_permission("write")
 	if not resume_date or getdate(resume_date) < getdate(nowdate()):
 		frappe.throw(_("The resume date cannot be in the past: paused occurrences are not caught up."))
-	next_date = generation.resume(generator, resume_date)
+	next_date = lifecycle.resume(generator, resume_date)
 	return str(next_date) if next_date else None
 
 
@@ -175,14 +175,14 @@ def sync_sources(generator: str) -> list[str]:
 def archive(generator: str) -> None:
 	"""Archive a generator: it stops billing and leaves the default list; its invoices and items stay."""
 	frappe.get_doc(GENERATOR, generator).check_permission("write")
-	generation.set_archived(generator, True)
+	lifecycle.set_archived(generator, True)
 
 
 @frappe.whitelist(methods=["POST"])
 def restore(generator: str) -> str:
 	"""Restore an Archived generator to the status it had; returns that status."""
 	frappe.get_doc(GENERATOR, generator).check_permission("write")
-	return generation.set_archived(generator, False)
+	return lifecycle.set_archived(generator, False)
 
 
 @frappe.whitelist(methods=["POST"])

@@ -66,6 +66,19 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"depends_on": "accumulating_late_fee",
 				"description": _("The late fee item or Dunning made for this invoice once it was overdue"),
 			},
+			{
+				# two-step billing: the invoice and its billed items are committed (reserved), the submit
+				# follows in a second transaction; set until then, so a sweeper can finish what a crash left
+				"fieldname": "accumulating_finalize",
+				"fieldtype": "Check",
+				"label": _("Accumulating Submit Pending"),
+				"insert_after": "accumulating_late_fee",
+				"read_only": 1,
+				"hidden": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+				"search_index": 1,
+			},
 		],
 		"Sales Invoice Item": [
 			{
@@ -75,6 +88,17 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"options": "Accumulating Generator Item",
 				"insert_after": "description",
 				"read_only": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+			},
+			{
+				# Invoice Lines: Grouped: the key shared by a group line and the tab items it sums
+				"fieldname": "accumulating_line_group",
+				"fieldtype": "Data",
+				"label": _("Accumulating Line Group"),
+				"insert_after": "accumulating_generator_item",
+				"read_only": 1,
+				"hidden": 1,
 				"no_copy": 1,
 				"print_hide": 1,
 			},

@@ -13,16 +13,17 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing import engine
+from accumulating_billing.billing import two_step
 from accumulating_billing.billing.automations import record_run
+from accumulating_billing.billing.generation_log import record_failure, write_log
 from accumulating_billing.billing.invoice import build_sales_invoice, invoice_totals
+from accumulating_billing.billing.lifecycle import resume_if_due
 from accumulating_billing.billing.money import amount_precision, rounding
 from accumulating_billing.billing.payments import request_payment_or_note
 from accumulating_billing.billing.state import state_of, to_decimal
 from accumulating_billing.billing.tab import lock_unbilled_items, mark_billed, tab_item
 
 GENERATOR = "Accumulating Generator"
-LOG = "Accumulating Generation Log"
-FAILING_AFTER = 5
 
 
 @dataclass
@@ -45,6 +46,14 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 	as_of = getdate(as_of or nowdate())
 	result = RunResult(name)
 	resume_if_due(name, as_of)
+	if two_step.enabled():
+		# an invoice reserved by an earlier run is submitted before any later occurrence is billed
+		result.error = two_step.finalize_pending(name, wait=False)
+		if result.error:
+			return result
+		if two_step.reserved_invoices(name):
+			result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
+			return result
 	retried, done = None, 0
 	while done < cap:
 		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
@@ -80,7 +89,15 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 			break
 		done += 1
 		result.log.append(line)
-		if invoice:
+		if invoice and invoice.accumulating_finalize:
+			# two-step billing: the reserved invoice (and its credit note) is submitted in a second transaction
+			result.error = two_step.finalize(name, invoice.name, invoice)
+			if not result.error and invoice.flags.accumulating_credit_note:
+				result.error = two_step.finalize(name, invoice.flags.accumulating_credit_note)
+			result.invoices.append(invoice.name)
+			if result.error:
+				break
+		elif invoice:
 			result.invoices.append(invoice.name)
 			after_invoice_committed(generator, invoice)
 	return result
@@ -119,11 +136,16 @@ def run_occurrence(generator, run_date: date):
 	invoice = None
 	if decision.action == "bill":
 		swept = {i.name for i in decision.items}
-		invoice = create_invoice(generator, [i for i in unbilled if i.name in swept], run_date, run_date)
+		reserve = two_step.reserves(generator)
+		invoice = create_invoice(
+			generator, [i for i in unbilled if i.name in swept], run_date, run_date, reserve=reserve
+		)
 		line = _("{0}: billed {1} item(s) on {2}").format(run_date, len(swept), invoice.name)
 		if invoice.flags.accumulating_credit_note:
 			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
-		write_log(generator.name, run_date, "Billed", line, invoice.name, len(swept), email_status(generator))
+		# a reserved invoice owes its email from its submit on (two_step.finish_reserved)
+		owed = None if reserve else email_status(generator)
+		write_log(generator.name, run_date, "Billed", line, invoice.name, len(swept), owed)
 	elif decision.action == engine.SKIP_NEGATIVE:
 		line = _(
 			"{0}: skipped, net total {1} is negative (returns outweigh the rest); {2} item(s) carry over"
@@ -164,19 +186,6 @@ def measured_net_total(generator, rows: list, run_date: date):
 	):
 		return None
 	return to_decimal(invoice_totals(generator, rows, run_date).net_total)
-
-
-def resume_if_due(name: str, as_of: date) -> None:
-	"""A Paused generator whose resume date has come resumes by itself."""
-	values = frappe.db.get_value(GENERATOR, name, ["status", "resume_date"], as_dict=True)
-	if (
-		values
-		and values.status == engine.PAUSED
-		and values.resume_date
-		and getdate(values.resume_date) <= as_of
-	):
-		resume(name, getdate(values.resume_date))
-		frappe.db.commit()
 
 
 # ------------------------------------------------------------------------------------------ generate now
@@ -222,107 +231,30 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 	return invoice.name, line
 
 
-# ------------------------------------------------------------------------------------------ pause / resume
-
-
-def pause(name: str, resume_date: date | str | None = None) -> None:
-	generator = frappe.get_doc(GENERATOR, name, for_update=True)
-	if generator.status != engine.ACTIVE:
-		frappe.throw(
-			_("Only an Active generator can be paused; {0} is {1}.").format(name, _(generator.status))
-		)
-	if resume_date and generator.next_creation_date and getdate(resume_date) < getdate(nowdate()):
-		frappe.throw(_("The resume date cannot be in the past."))
-	frappe.db.set_value(GENERATOR, name, {"status": engine.PAUSED, "resume_date": resume_date or None})
-	message = _("Paused until {0}").format(frappe.format(resume_date, "Date")) if resume_date else _("Paused")
-	write_log(name, getdate(nowdate()), "Paused", message)
-
-
-def resume(name: str, resume_date: date | str) -> date | None:
-	"""Resume on `resume_date`: the next run is the first occurrence on or after it (the rhythm is kept).
-	Occurrences that fell inside the pause are not caught up; the log lists them."""
-	if not resume_date:
-		frappe.throw(_("Resume needs a resume date."))
-	resume_date = getdate(resume_date)
-	generator = frappe.get_doc(GENERATOR, name, for_update=True)
-	if generator.status != engine.PAUSED:
-		frappe.throw(
-			_("Only a Paused generator can be resumed; {0} is {1}.").format(name, _(generator.status))
-		)
-	state = state_of(generator)
-	missed = engine.missed_during_pause(state, resume_date)
-	next_date = engine.resume_next_date(state, resume_date)
-	frappe.db.set_value(
-		GENERATOR, name, {"status": engine.ACTIVE, "resume_date": None, "next_creation_date": next_date}
-	)
-	for day in missed:
-		write_log(name, day, "Missed", _("{0}: not billed, the generator was paused").format(day))
-	write_log(
-		name,
-		resume_date,
-		"Resumed",
-		_("Resumed on {0}; next invoice on {1}; {2} paused occurrence(s) not caught up").format(
-			resume_date, next_date, len(missed)
-		),
-	)
-	return next_date
-
-
-# ------------------------------------------------------------------------------------------ archive / restore
-
-
-def set_archived(name: str, archived: bool) -> str:
-	"""Archive (stop billing, hide from the default list) or restore a generator; returns the new status.
-
-	Restore brings it back Paused, so that Resume asks from when to bill again (the archived period is not
-	caught up), or Completed when it had reached its end, or Draft when it never started."""
-	generator = frappe.get_doc(GENERATOR, name, for_update=True)
-	if archived:
-		if generator.status == engine.ARCHIVED:
-			frappe.throw(_("Generator {0} is already Archived.").format(name))
-		status = engine.ARCHIVED
-	else:
-		if generator.status != engine.ARCHIVED:
-			frappe.throw(
-				_("Only an Archived generator can be restored; {0} is {1}.").format(name, _(generator.status))
-			)
-		if not generator.next_creation_date and not cint(generator.invoices_generated):
-			status = engine.DRAFT
-		elif not generator.next_creation_date or (
-			generator.end_condition == engine.END_AFTER_N
-			and cint(generator.invoices_generated) >= cint(generator.end_after_invoices)
-		):
-			status = engine.COMPLETED
-		else:
-			status = engine.PAUSED
-	frappe.db.set_value(GENERATOR, name, {"status": status, "resume_date": None})
-	generator.add_comment(
-		"Info", _("Archived") if archived else _("Restored from the archive as {0}").format(_(status))
-	)
-	return status
-
-
 # ------------------------------------------------------------------------------------------ pieces
 
 
-def create_invoice(generator, rows: list, posting_date: date, occurrence: date | None):
+def create_invoice(generator, rows: list, posting_date: date, occurrence: date | None, reserve: bool = False):
 	"""The occurrence's Sales Invoice of the swept rows. Returns of deliveries that were already billed
 	(negative lines) cannot stand on an invoice: ERPNext credits them on a credit note, made in the same
-	transaction (`invoice.flags.accumulating_credit_note`)."""
+	transaction (`invoice.flags.accumulating_credit_note`). `reserve`: insert both as drafts flagged for their
+	submit in a second transaction (two_step.py), which then owes what is owed here below."""
 	charges = [r for r in rows if flt(r.qty) > 0]
 	credits = [r for r in rows if flt(r.qty) < 0]
 	invoice = build_sales_invoice(generator, charges, posting_date, occurrence, fill_missing=False)
-	save_generated(generator, invoice, charges)
-	# the Generated automations are owed from this transaction on (fired after its commit, swept if lost)
-	record_run(invoice.name, generator.name, "Generated")
-	# the pay link: a Payment Request in the same transaction, so one per invoice whatever runs again
-	request_payment_or_note(generator, invoice)
+	save_generated(generator, invoice, charges, reserve)
+	if not reserve:
+		# the Generated automations are owed from this transaction on (fired after its commit, swept if lost)
+		record_run(invoice.name, generator.name, "Generated")
+		# the pay link: a Payment Request in the same transaction, so one per invoice whatever runs again
+		request_payment_or_note(generator, invoice)
 	if credits:
-		invoice.flags.accumulating_credit_note = create_credit_note(generator, credits, posting_date).name
+		note = create_credit_note(generator, credits, posting_date, reserve)
+		invoice.flags.accumulating_credit_note = note.name
 	return invoice
 
 
-def create_credit_note(generator, rows: list, posting_date: date):
+def create_credit_note(generator, rows: list, posting_date: date, reserve: bool = False):
 	"""A credit note (is_return) of returned deliveries, linked to the return's lines (`dn_detail`), so ERPNext
 	counts the return as billed; no discount of the generator applies to it."""
 	note = build_sales_invoice(generator, rows, posting_date, None, fill_missing=False)
@@ -331,17 +263,18 @@ def create_credit_note(generator, rows: list, posting_date: date):
 	note.update_billed_amount_in_delivery_note = 1
 	note.additional_discount_percentage = 0
 	note.discount_amount = 0
-	return save_generated(generator, note, rows)
+	return save_generated(generator, note, rows, reserve)
 
 
-def save_generated(generator, invoice, rows: list):
+def save_generated(generator, invoice, rows: list, reserve: bool = False):
 	# its lines are exactly the swept items: the draft-edit checks of events.py have nothing to do
 	invoice.flags.accumulating_generated = True
+	invoice.accumulating_finalize = 1 if reserve else 0
 	invoice.insert()
 	forget_stale_item_defaults(invoice)
 	# billed before the submit: the invoice's own checks see its lines' items as billed on it
-	mark_billed([r.name for r in rows], invoice.name)
-	if generator.generate_as in ("Open", "Open and Email"):
+	mark_billed([r.name for r in rows], invoice.name, invoice.flags.accumulating_line_groups)
+	if generator.generate_as in ("Open", "Open and Email") and not reserve:
 		invoice.submit()
 	return invoice
 
@@ -372,29 +305,6 @@ def clear_one_time_settings(generator) -> None:
 		frappe.db.delete("Sales Taxes and Charges", {"parenttype": GENERATOR, "parent": generator.name})
 
 
-def write_log(
-	generator: str,
-	occurrence: date,
-	outcome: str,
-	reason: str,
-	sales_invoice: str | None = None,
-	items_count: int = 0,
-	email_status: str | None = None,
-) -> None:
-	frappe.get_doc(
-		{
-			"email_status": email_status,
-			"doctype": LOG,
-			"generator": generator,
-			"occurrence_date": occurrence,
-			"outcome": outcome,
-			"reason": reason,
-			"sales_invoice": sales_invoice,
-			"items_count": items_count,
-		}
-	).insert(ignore_permissions=True)
-
-
 def is_transient(error: Exception) -> bool:
 	"""The database gave up on this transaction's locks (deadlock victim, lock wait timeout)."""
 	return isinstance(error, frappe.QueryDeadlockError | frappe.QueryTimeoutError)
@@ -423,63 +333,6 @@ def skip_existing_occurrence(name: str, run_date: date) -> str:
 	line = _("{0}: already invoiced on {1}; not billed again").format(run_date, existing)
 	write_log(name, run_date, "Skipped", line, existing)
 	return line
-
-
-def record_failure(name: str, run_date: date | None, error: Exception) -> str:
-	"""Keep next_creation_date; count the failure, keep the message, write an Error Log; flag after 5."""
-	message = frappe.utils.strip_html(str(error)) or error.__class__.__name__
-	frappe.log_error(
-		title=_("Accumulating Generator {0} failed").format(name),
-		reference_doctype=GENERATOR,
-		reference_name=name,
-	)
-	if not frappe.db.exists(GENERATOR, name):
-		return message
-	failures = cint(frappe.db.get_value(GENERATOR, name, "consecutive_failures", for_update=True)) + 1
-	frappe.db.set_value(
-		GENERATOR,
-		name,
-		{"consecutive_failures": failures, "last_error": message[:1000]},
-		update_modified=False,
-	)
-	write_log(
-		name,
-		run_date or getdate(nowdate()),
-		"Failed",
-		_("{0}: failed, will retry on the next run: {1}").format(run_date, message[:500]),
-	)
-	if failures == FAILING_AFTER:
-		notify_failing(name, message)
-	return message
-
-
-def notify_failing(name: str, message: str) -> None:
-	from frappe.desk.doctype.notification_log.notification_log import enqueue_create_notification
-
-	managers = frappe.get_all(
-		"Has Role",
-		filters={"role": "Accounts Manager", "parenttype": "User"},
-		pluck="parent",
-		distinct=True,
-	)
-	users = [
-		u
-		for u in managers
-		if u not in ("Administrator", "Guest") and frappe.db.get_value("User", u, "enabled")
-	]
-	if not users:
-		return
-	enqueue_create_notification(
-		users,
-		{
-			"type": "Alert",
-			"document_type": GENERATOR,
-			"document_name": name,
-			"subject": _("Accumulating Generator {0} is failing ({1} failures in a row): {2}").format(
-				name, FAILING_AFTER, message[:200]
-			),
-		},
-	)
 
 
 def email_status(generator) -> str | None:

@@ -8,7 +8,7 @@ from frappe import _
 from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing.generation import LOG
+from accumulating_billing.billing.generation_log import LOG
 from accumulating_billing.billing.invoice import invoice_totals
 from accumulating_billing.billing.state import state_of
 from accumulating_billing.billing.tab import unbilled_items
@@ -56,6 +56,7 @@ def next_invoice(doc) -> dict:
 		return preview
 	preview.update(
 		{
+			"lines": len(si.items),  # Invoice Lines: Grouped sums items into fewer lines
 			"subtotal": flt(si.total),
 			"discount": flt(si.discount_amount),
 			"net_total": flt(si.net_total),

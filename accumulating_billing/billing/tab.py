@@ -114,21 +114,43 @@ def tab_item(row) -> engine.TabItem:
 	)
 
 
-def set_item_billing(names: list[str], status: str, invoice: str | None, from_status: str) -> None:
-	"""Move the named items that are in `from_status` to `status`, linked to `invoice` (or unlinked)."""
+def set_item_billing(names: list[str], status: str, invoice: str | None, from_status: str) -> int:
+	"""Move the named items that are in `from_status` to `status`, linked to `invoice` (or unlinked). Returns
+	how many moved. A released item keeps its invoice line group: an amendment of its cancelled invoice claims
+	it back by that key."""
+	return billing_update(names, status, invoice, from_status)
+
+
+def billing_update(
+	names: list[str], status: str, invoice: str | None, from_status: str, line_group=False
+) -> int:
+	"""The one update of the billed mark; `line_group` (a key, or None to clear it) only when given."""
 	Item = frappe.qb.DocType(ITEM)
-	(
+	query = (
 		frappe.qb.update(Item)
 		.set(Item.status, status)
 		.set(Item.sales_invoice, invoice)
 		.set(Item.modified, now_datetime())
 		.where(Item.name.isin(names) & (Item.status == from_status))
-	).run()
+	)
+	if line_group is not False:
+		query = query.set(Item.invoice_line_group, line_group)
+	query.run()
+	# every matched row changes (its status does), so the affected rows are the moved items
+	return frappe.db._cursor.rowcount
 
 
-def mark_billed(names: list[str], invoice: str) -> None:
-	set_item_billing(names, "Billed", invoice, "Unbilled")
-	billed = frappe.db.count(ITEM, {"name": ("in", names), "status": "Billed", "sales_invoice": invoice})
+def mark_billed(names: list[str], invoice: str, line_groups: dict[str, list[str]] | None = None) -> None:
+	"""Mark exactly `names` Billed on `invoice`; the items of a grouped invoice line also take its key
+	(`line_groups`: key -> item names). Refuses (and so rolls the run back) when any of them was no longer
+	Unbilled: the count of the update itself, no second read."""
+	grouped = {name for members in (line_groups or {}).values() for name in members}
+	billed = 0
+	for key, members in (line_groups or {}).items():
+		billed += billing_update(members, "Billed", invoice, "Unbilled", key)
+	single = [name for name in names if name not in grouped]
+	if single:
+		billed += billing_update(single, "Billed", invoice, "Unbilled", None)
 	if billed != len(names):
 		raise frappe.ValidationError(
 			_("Expected to bill {0} item(s) on {1} but {2} were still unbilled.").format(

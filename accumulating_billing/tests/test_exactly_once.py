@@ -5,7 +5,7 @@ from unittest.mock import patch
 
 import frappe
 
-from accumulating_billing.billing import generation, tab
+from accumulating_billing.billing import generation, generation_log, tab
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import add, invoices_of, make_generator, make_item, unbilled
@@ -250,7 +250,7 @@ class TestCrashAndFailure(GenerationTestCase):
 
 		with (
 			patch.object(generation, "create_invoice", side_effect=fail_for_one),
-			patch.object(generation, "notify_failing") as notify,
+			patch.object(generation_log, "notify_failing") as notify,
 		):
 			from accumulating_billing.billing.tasks import process_chunk
 

@@ -12,7 +12,7 @@ import frappe
 from frappe.utils import strip_html
 
 from accumulating_billing import api
-from accumulating_billing.billing import cli, generation
+from accumulating_billing.billing import cli, generation, lifecycle
 from accumulating_billing.tests.faults import COUNTED, GENERATOR, ITEM, as_user, cli_command, row_counts
 from accumulating_billing.tests.ledger import make_notification
 from accumulating_billing.tests.source_docs import make_project, make_timesheet, service_item
@@ -130,7 +130,7 @@ class TestBadInputs(GenerationTestCase):
 		f.project = make_project(ts_customer)
 		frappe.db.commit()
 		generation.run_generator(f.gen, "2026-02-01")
-		generation.pause(f.paused)
+		lifecycle.pause(f.paused)
 		frappe.db.set_value(GENERATOR, f.completed, "status", "Completed")
 		frappe.db.set_value(GENERATOR, f.archived, "status", "Archived")
 		self.set_settings(kickoff_limit_per_hour=100000, kickoff_create_portal_user=0)

@@ -6,7 +6,7 @@ import frappe
 from frappe.utils import getdate
 
 from accumulating_billing import api
-from accumulating_billing.billing import cli, email, generation, tasks
+from accumulating_billing.billing import cli, email, generation, lifecycle, tasks
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
@@ -107,11 +107,11 @@ class TestPauseResume(GenerationTestCase):
 		gen = make_generator(first_creation_date="2026-02-01")
 		add(gen.name, self.listing, service_date="2026-01-05")
 		frappe.db.commit()
-		generation.pause(gen.name)
+		lifecycle.pause(gen.name)
 		frappe.db.commit()
 		self.assertEqual(run_generator(gen.name, "2026-04-10").invoices, [])  # paused: nothing
 		add(gen.name, self.listing, service_date="2026-03-05")  # items can still be added
-		next_date = generation.resume(gen.name, "2026-04-10")
+		next_date = lifecycle.resume(gen.name, "2026-04-10")
 		frappe.db.commit()
 		self.assertEqual(str(next_date), "2026-05-01")
 		missed = frappe.get_all(
