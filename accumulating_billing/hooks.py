@@ -54,6 +54,7 @@ doc_events = {
 			"accumulating_billing.billing.events.settle_timesheet_logs",
 			"accumulating_billing.billing.sources.drop_lines_billed_elsewhere",
 			"accumulating_billing.billing.late_fees.withdraw_on_credit",
+			"accumulating_billing.billing.two_step.finish_reserved",
 		],
 		"before_submit": [
 			"accumulating_billing.billing.events.capture_timesheet_marks",
@@ -117,6 +118,7 @@ scheduler_events = {
 		"accumulating_billing.billing.tasks.enqueue_due",
 		"accumulating_billing.billing.email.enqueue_owed_emails",
 		"accumulating_billing.billing.automations.enqueue_owed_runs",
+		"accumulating_billing.billing.two_step.sweep_reserved",
 	],
 	"daily": [
 		"accumulating_billing.billing.tasks.apply_late_fees",

@@ -92,13 +92,19 @@ def compose(si, generator) -> tuple[str, str]:
 	return subject, message
 
 
-def set_email_status(invoice: str, status: str) -> None:
-	"""Settle what the generation log owes for this invoice."""
+def set_email_status(invoice: str, status: str, from_status: str | None = "Pending") -> None:
+	"""Settle what the generation log owes for this invoice (`from_status` None: a line that owed nothing yet,
+	as a reserved invoice's line until its submit)."""
 	Log = frappe.qb.DocType(LOG)
+	current = (
+		(Log.email_status.isnull() | (Log.email_status == ""))
+		if from_status is None
+		else Log.email_status == from_status
+	)
 	(
 		frappe.qb.update(Log)
 		.set(Log.email_status, status)
-		.where((Log.sales_invoice == invoice) & (Log.outcome == "Billed") & (Log.email_status == "Pending"))
+		.where((Log.sales_invoice == invoice) & (Log.outcome == "Billed") & current)
 	).run()
 
 

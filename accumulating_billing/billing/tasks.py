@@ -8,6 +8,7 @@ from datetime import date
 import frappe
 from frappe.utils import cint, getdate, nowdate
 
+from accumulating_billing.billing import two_step
 from accumulating_billing.billing.generation import GENERATOR, RunResult, run_generator
 
 SETTINGS = "Accumulating Billing Settings"
@@ -89,7 +90,8 @@ def share_of(
 	"""Which of `parts` billing jobs bills a generator. A generator with its own *Naming Series for Invoice*
 	goes with the other generators of that series (by the series' place among Sales Invoice's naming series):
 	ERPNext locks a series' counter until the invoice commits, so two jobs on one series would only wait on
-	each other. The others are spread by a stable hash of the name. Shares are disjoint."""
+	each other (unless billing is in two steps: the caller then passes no options). The others are spread by a
+	stable hash of the name. Shares are disjoint."""
 	if series and series_options and series in series_options:
 		return series_options.index(series) % parts
 	return zlib.crc32(name.encode()) % parts
@@ -105,7 +107,8 @@ def process_share(as_of: str, part: int, parts: int, budget: float = JOB_BUDGET_
 	(those that failed last time after the others), until none is left or the time budget is spent (the rest
 	is still due at the next tick)."""
 	deadline = time.monotonic() + budget
-	options = invoice_series_options()
+	# in two steps a series is locked only while an invoice is reserved: its generators can spread over the jobs
+	options = [] if two_step.enabled() else invoice_series_options()
 	rows = [
 		row
 		for row in due_rows(getdate(as_of), with_series=True)

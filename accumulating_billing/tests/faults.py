@@ -301,11 +301,13 @@ def before(target, attribute: str, injector: Injector, where: str, when=None):
 	return patch.object(target, attribute, wrapper)
 
 
-def at_commit(injector: Injector):
-	"""Crash at the COMMIT that follows run_occurrence (nothing of the occurrence reaches the database)."""
+def at_commit(injector: Injector, target=None, attribute: str = "run_occurrence", where: str = "commit"):
+	"""Crash at the COMMIT that follows target.attribute (default generation.run_occurrence: nothing of the
+	occurrence reaches the database)."""
+	target = target or generation
 	db_class = type(frappe.local.db)
 	real_commit = db_class.commit
-	real_run = generation.run_occurrence
+	real_run = getattr(target, attribute)
 
 	def run_occurrence(*args, **kwargs):
 		result = real_run(*args, **kwargs)
@@ -315,11 +317,11 @@ def at_commit(injector: Injector):
 	def commit(self, *args, **kwargs):
 		if injector.commit_armed:
 			injector.commit_armed = False
-			injector("commit")
+			injector(where)
 		return real_commit(self, *args, **kwargs)
 
 	stack = ExitStack()
-	stack.enter_context(patch.object(generation, "run_occurrence", run_occurrence))
+	stack.enter_context(patch.object(target, attribute, run_occurrence))
 	stack.enter_context(patch.object(db_class, "commit", commit))
 	return stack
 

@@ -14,7 +14,7 @@ import frappe
 from frappe.model.base_document import BaseDocument, get_controller
 
 from accumulating_billing import engine
-from accumulating_billing.billing import email, generation, tasks
+from accumulating_billing.billing import email, generation, tasks, two_step
 from accumulating_billing.tests.faults import (
 	EMAIL_COMMITTED_STEP,
 	ENQUEUE_STEP,
@@ -86,6 +86,23 @@ AFTER_COMMIT_STEPS = (
 	EMAIL_COMMITTED_STEP,
 )
 RUN_DATE = "2026-02-01"
+# two-step billing (two_step.py): the steps of the reserve transaction, then of the finalize transaction
+TWO_STEP_STEPS = {
+	"reserve: inserted, before marking items": STEPS["inserted, before marking items"],
+	"reserve: items marked Billed": STEPS["items marked Billed"],
+	"reserve: generation log written": STEPS["generation log written"],
+	"reserve: schedule advanced": STEPS["schedule advanced (set_value)"],
+	"reserve: commit": lambda i, w: at_commit(i, where=w),
+	"reserved, before the finalize": lambda i, w: before(two_step, "finalize", i, w),
+	"finalize: generator locked": lambda i, w: after(generation, "lock_generator", i, w),
+	"finalize: before submit": STEPS["before submit"],
+	"finalize: GL entries posted": STEPS["submit: GL entries posted"],
+	"finalize: owed recorded (on_submit)": lambda i, w: after(two_step, "finish_reserved", i, w),
+	"finalize: commit": lambda i, w: at_commit(i, two_step, "finish_reserved", w),
+	ENQUEUE_STEP: None,  # see capture_enqueue
+	"email job: before sending": STEPS["email job: before sending"],
+	EMAIL_COMMITTED_STEP: None,  # see run_email_jobs
+}
 
 
 class TestCrashInjection(GenerationTestCase):
@@ -118,15 +135,17 @@ class TestCrashInjection(GenerationTestCase):
 		frappe.db.commit()
 		return gen.name, items
 
-	def crash_and_retry(self, conn: Connection, step: str, kind: str, timesheet: bool = False) -> list[str]:
+	def crash_and_retry(
+		self, conn: Connection, step: str, kind: str, timesheet: bool = False, steps: dict = STEPS
+	) -> list[str]:
 		"""Crash once at `step`, then let the next tick and the job retry run; returns what is wrong."""
 		gen, items = self.make_case(timesheet)
 		injector = Injector(kind)
 		jobs: list[str] = []
 		with ExitStack() as stack:
 			stack.enter_context(capture_enqueue(jobs, injector if step == ENQUEUE_STEP else None))
-			if STEPS[step]:
-				stack.enter_context(STEPS[step](injector, step))
+			if steps[step]:
+				stack.enter_context(steps[step](injector, step))
 			email_injector = injector if step == EMAIL_COMMITTED_STEP else None
 			for call, args in (
 				(tasks.process_chunk, ([gen], RUN_DATE)),
@@ -196,23 +215,23 @@ class TestCrashInjection(GenerationTestCase):
 			problems.append(f"{len(sent)} email(s) sent and {queued} queued for {invoice}, expected 1 and 1")
 		return problems
 
-	def run_steps(self, steps, timesheet: bool = False) -> dict:
+	def run_steps(self, steps, timesheet: bool = False, table: dict = STEPS) -> dict:
 		conn = Connection(frappe.local.site, "ab-crash")
 		failures = {}
 		try:
 			for step in steps:
 				for kind in ("error", "kill"):
-					problems = self.crash_and_retry(conn, step, kind, timesheet)
+					problems = self.crash_and_retry(conn, step, kind, timesheet, table)
 					if problems:
 						failures[f"{step} ({kind})"] = problems
 		finally:
 			conn.close()
 		return failures
 
-	def crash_everywhere(self, label: str, steps, timesheet: bool = False) -> None:
+	def crash_everywhere(self, label: str, steps, timesheet: bool = False, table: dict = STEPS) -> None:
 		"""Crash at each of `steps` (as an error, then as a process death), retry, and assert nothing is wrong."""
 		started = time.monotonic()
-		failures = self.run_steps(steps, timesheet)
+		failures = self.run_steps(steps, timesheet, table)
 		print(
 			f"\nfault suite / crash injection {label}: {len(steps)} steps x 2 kinds = {2 * len(steps)} injected "
 			f"crashes, {len(failures)} failed, {time.monotonic() - started:.0f}s; steps: {'; '.join(steps)}"
@@ -224,6 +243,19 @@ class TestCrashInjection(GenerationTestCase):
 
 	def test_crash_in_the_after_commit_email_step(self):
 		self.crash_everywhere("after commit", AFTER_COMMIT_STEPS)
+
+	def test_crash_at_every_step_of_two_step_billing(self):
+		"""Both transactions of a two-step occurrence, and its after-commit email: after any crash, the next run
+		(or the sweep) submits the reserved invoice once, and it is emailed once."""
+		frappe.db.set_single_value("Accumulating Billing Settings", "two_step_billing", 1)
+		frappe.clear_document_cache("Accumulating Billing Settings", "Accumulating Billing Settings")
+		frappe.db.commit()
+		try:
+			self.crash_everywhere("in two-step billing", list(TWO_STEP_STEPS), table=TWO_STEP_STEPS)
+		finally:
+			frappe.db.set_single_value("Accumulating Billing Settings", "two_step_billing", 0)
+			frappe.clear_document_cache("Accumulating Billing Settings", "Accumulating Billing Settings")
+			frappe.db.commit()
 
 	def test_crash_at_every_step_with_timesheet_rows_attached(self):
 		"""The invoice carries ERPNext's timesheet rows: after any crash and the retry, the Timesheet is billed

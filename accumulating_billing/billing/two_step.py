@@ -1,0 +1,159 @@
+"""Two-step billing (*Submit Invoices in a Second Transaction*): an occurrence of an Open generator commits in
+two transactions, so that parallel billing jobs can share one invoice naming series.
+
+ERPNext takes an invoice's number from its naming series' counter row and keeps that row locked until the
+transaction commits; in one transaction per occurrence a second job on the same series waits for the first one's
+whole insert and submit. In two steps:
+
+1. **reserve** (generation.run_occurrence): lock the generator and the items, insert the invoice as a draft
+   flagged `accumulating_finalize`, mark its items Billed on it, log, advance the schedule, commit. The series
+   row is locked only for this part, and the number is taken without a gap: the draft holds it.
+2. **finalize** (`finalize`): lock the generator again, check the draft is still reserved, submit it; its
+   on_submit (`finish_reserved`) clears the flag and records what an invoice owes once it is submitted (the
+   Generated automations, the pay link, the email), in the submit's own transaction; commit.
+
+Exactly once holds across the two: the items are Billed on the reserved draft from the first commit on, and a
+reserved draft is submitted by whoever holds the generator's lock first and finds it still reserved (the run that
+made it, the next run of its generator, or the hourly sweep), each in a transaction of its own. Deleting a
+reserved draft releases its items (events.py), as for any generated draft. A generator with a reserved invoice
+that cannot be submitted bills no later occurrence: its failure is counted and shown as for any failed run.
+"""
+
+import frappe
+from frappe.utils import add_to_date, now_datetime
+
+from accumulating_billing.billing.generation_log import record_failure
+
+GENERATOR = "Accumulating Generator"
+SETTINGS = "Accumulating Billing Settings"
+# the sweep leaves alone what a run reserved this recently (that run submits it right after its commit)
+SWEEP_AFTER_MINUTES = 10
+
+
+def enabled() -> bool:
+	return bool(frappe.get_cached_value(SETTINGS, SETTINGS, "two_step_billing"))
+
+
+def reserves(generator) -> bool:
+	"""Whether an occurrence of `generator` is billed in two steps (only invoices that are submitted are)."""
+	return generator.generate_as in ("Open", "Open and Email") and enabled()
+
+
+def reserved_invoices(generator: str) -> list[str]:
+	"""The generator's reserved drafts, oldest first (the invoice before its credit note)."""
+	return frappe.get_all(
+		"Sales Invoice",
+		filters={"accumulating_generator": generator, "accumulating_finalize": 1, "docstatus": 0},
+		pluck="name",
+		order_by="creation asc, name asc",
+	)
+
+
+def finalize(generator: str, invoice: str, doc=None, retry: bool = True, wait: bool = True) -> str | None:
+	"""Submit one reserved invoice in a transaction of its own. Returns None when it is submitted (here or by
+	someone else before) or left to the worker that holds the generator (`wait` False), or the error recorded on
+	the generator (the draft stays reserved, for the next try).
+
+	`doc` is the invoice as the reserving run left it (saves a reload when nothing changed since)."""
+	from accumulating_billing.billing.generation import is_transient, lock_generator, lock_generator_or_skip
+
+	frappe.db.commit()
+	try:
+		if wait:
+			lock_generator(generator)
+		elif not lock_generator_or_skip(generator):
+			frappe.db.rollback()
+			return None
+		current = frappe.db.get_value(
+			"Sales Invoice", invoice, ["docstatus", "accumulating_finalize", "modified"], as_dict=True
+		)
+		if not current or current.docstatus != 0 or not current.accumulating_finalize:
+			frappe.db.rollback()  # submitted by another run or the sweep, or deleted: nothing owed here
+			return None
+		reused = doc is not None and str(doc.modified) == str(current.modified)
+		if not reused:
+			doc = frappe.get_doc("Sales Invoice", invoice)
+		doc.flags.ignore_permissions = True
+		doc.submit()
+		if not reused:
+			# a later try succeeded (the run itself reset the count when it reserved): the generator is healthy
+			frappe.db.set_value(
+				GENERATOR, generator, {"consecutive_failures": 0, "last_error": None}, update_modified=False
+			)
+		frappe.db.commit()
+	except Exception as e:
+		frappe.db.rollback()
+		if retry and is_transient(e):
+			return finalize(generator, invoice, None, retry=False, wait=wait)
+		occurrence = frappe.db.get_value("Sales Invoice", invoice, "accumulating_occurrence")
+		error = record_failure(generator, occurrence, e)
+		frappe.db.commit()
+		return error
+	return None
+
+
+def finalize_pending(generator: str, wait: bool = True) -> str | None:
+	"""Submit every reserved invoice of the generator, oldest first; stops at the first failure (returned)."""
+	for invoice in reserved_invoices(generator):
+		error = finalize(generator, invoice, wait=wait)
+		if error:
+			return error
+	return None
+
+
+def finish_reserved(doc, method=None) -> None:
+	"""Sales Invoice on_submit: a reserved invoice is submitted (by finalize, or by a person from the desk):
+	clear the flag and owe, in this same transaction, what a submitted generated invoice owes."""
+	if not doc.get("accumulating_finalize"):
+		return
+	from accumulating_billing.billing.automations import record_run
+	from accumulating_billing.billing.email import set_email_status
+	from accumulating_billing.billing.payments import request_payment_or_note
+
+	doc.db_set("accumulating_finalize", 0, update_modified=False)
+	if doc.is_return:  # a credit note of returns owes nothing more
+		return
+	generator = frappe.get_doc(GENERATOR, doc.accumulating_generator)
+	record_run(doc.name, generator.name, "Generated")
+	request_payment_or_note(generator, doc)
+	if generator.generate_as == "Open and Email":
+		set_email_status(doc.name, "Pending", from_status=None)
+		name = doc.name
+		frappe.db.after_commit.add(lambda: enqueue_email_or_leave_owed(name))
+
+
+def enqueue_email_or_leave_owed(invoice: str) -> None:
+	"""After the submit's commit: a lost enqueue leaves the email owed (Pending) for the hourly sweep; it never
+	turns the committed submit into a failure."""
+	from accumulating_billing.billing.generation import enqueue_invoice_email
+
+	try:
+		enqueue_invoice_email(invoice)
+	except Exception:
+		frappe.log_error(
+			title=f"Accumulating Billing: email of {invoice} not enqueued; the hourly sweep will"
+		)
+
+
+def sweep_reserved() -> list[str]:
+	"""Hourly: submit what a crash (or a failed submit) left reserved, generator by generator; a generator
+	another worker is billing is skipped (its run submits it). Returns the generators it went through without
+	an error."""
+	SI = frappe.qb.DocType("Sales Invoice")
+	generators = (
+		frappe.qb.from_(SI)
+		.select(SI.accumulating_generator)
+		.distinct()
+		.where(
+			(SI.accumulating_finalize == 1)
+			& (SI.docstatus == 0)
+			& (SI.creation < add_to_date(now_datetime(), minutes=-SWEEP_AFTER_MINUTES))
+		)
+		.run(pluck=True)
+	)
+	done = []
+	for generator in generators:
+		# a generator another worker holds is left to it (that run submits what it reserved)
+		if not finalize_pending(generator, wait=False):
+			done.append(generator)
+	return done
