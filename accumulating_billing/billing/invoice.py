@@ -4,12 +4,17 @@ The document API does the work (set_missing_values, set_taxes, ERPNext's own tot
 """
 
 from collections import defaultdict
+from decimal import Decimal
 
 import frappe
 from frappe.utils import add_days, cint, getdate
 
+from accumulating_billing.billing import items as item_rules
+from accumulating_billing.billing.state import to_decimal
+
 DELIVERY_NOTE = "Delivery Note"
 TIMESHEET = "Timesheet"
+GROUPED = "Grouped"
 
 TAX_FIELDS = (
 	"charge_type",
@@ -53,8 +58,11 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	if generator.naming_series_for_invoice:
 		si.naming_series = generator.naming_series_for_invoice
 	sources = source_rows(items)
-	for item in items:
-		si.append("items", invoice_line(generator, item, sources))
+	lines, groups = invoice_lines(generator, items, sources)
+	for line in lines:
+		si.append("items", line)
+	# the items each grouped line sums, by its key: marked with it when billed (generation.save_generated)
+	si.flags.accumulating_line_groups = groups
 	add_timesheet_rows(si, items, sources)
 
 	if fill_missing:
@@ -75,6 +83,64 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	set_due_date(si, generator, posting_date)
 	si.flags.ignore_permissions = True
 	return si
+
+
+def invoice_lines(generator, items: list, sources: dict | None = None) -> tuple[list[dict], dict]:
+	"""The invoice lines of `items` and the groups among them ({line group key: [item names]}).
+
+	*Invoice Lines: One per Item* (the default): one line per item, linked to it (`accumulating_generator_item`).
+	*Grouped*: the items with the same item code, price list rate, net rate, UOM and discount make one line, qty
+	summed, named after its first item (its description only when all of them share it), linked to them by a
+	fresh key in `accumulating_line_group` that the items take when billed. A group of one item is exactly its
+	One per Item line. Kept on a line of their own, as One per Item:
+
+	- Delivery Note items: ERPNext links an invoice line to one Delivery Note line (`dn_detail`);
+	- items whose amount is not exactly qty x net rate (an amount that needed rounding): summed into one line,
+	  ERPNext would round the group's amount once instead of each item's, and the invoice could differ from the
+	  tab by a cent. Every grouped line is exact, so the invoice's total equals the tab's to the cent.
+
+	Lines come in the order of their first item (the items' order: oldest first)."""
+	if generator.get("invoice_lines") != GROUPED:
+		return [invoice_line(generator, item, sources) for item in items], {}
+	buckets: dict = {}
+	for item in items:
+		key = group_key(item)
+		buckets.setdefault(key if key is not None else ("alone", item.get("name")), []).append(item)
+	lines, groups = [], {}
+	for members in buckets.values():
+		line = invoice_line(generator, members[0], sources)
+		if len(members) > 1:
+			key = frappe.generate_hash(length=12)
+			groups[key] = [member.get("name") for member in members]
+			line["qty"] = float(sum((to_decimal(member["qty"]) for member in members), Decimal(0)))
+			line["accumulating_generator_item"] = None
+			line["accumulating_line_group"] = key
+			descriptions = {member.get("description") or "" for member in members}
+			if len(descriptions) > 1:
+				line.pop("description", None)  # ERPNext takes the Item's own
+		lines.append(line)
+	return lines, groups
+
+
+def group_key(item) -> tuple | None:
+	"""What makes items one grouped line, or None for an item that keeps a line of its own."""
+	if item.get("source_doctype") == DELIVERY_NOTE:
+		return None
+	net_rate = item.get("net_rate")
+	if net_rate is None:
+		net_rate = item_rules.net_rate(
+			item.get("rate"), item.get("discount_percentage"), item.get("currency")
+		)
+	net_rate = to_decimal(net_rate)
+	if to_decimal(item.get("qty")) * net_rate != to_decimal(item.get("amount")):
+		return None
+	return (
+		item.get("item_code"),
+		to_decimal(item.get("rate")),
+		net_rate,
+		item.get("uom"),
+		to_decimal(item.get("discount_percentage")),
+	)
 
 
 def invoice_line(generator, item, sources: dict | None = None) -> dict:
