@@ -49,54 +49,96 @@ def lock_generator_of_invoice(doc, method=None) -> None:
 
 def prepare_amendment(doc, method=None) -> None:
 	"""An amendment of a cancelled generated invoice re-bills the released items it still lists; it is not
-	a scheduled occurrence (the cancelled original keeps that key), and lines whose item was billed again
-	elsewhere lose their link so nothing is billed twice."""
+	a scheduled occurrence (the cancelled original keeps that key), and lines whose items were billed again
+	elsewhere lose their link so nothing is billed twice. A grouped line lists its items by its key: the
+	released items keep it until another invoice bills them (which gives them its own key, or none)."""
 	if not (doc.get("amended_from") and doc.get("accumulating_generator")):
 		return
 	doc.accumulating_occurrence = None
-	names = [row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")]
-	unbilled = set(
-		frappe.get_all(ITEM, filters={"name": ("in", names), "status": "Unbilled"}, pluck="name")
-		if names
-		else []
-	)
+	items, groups = unbilled_links(doc)
 	for row in doc.items:
-		if row.get("accumulating_generator_item") and row.accumulating_generator_item not in unbilled:
+		if row.get("accumulating_generator_item") and row.accumulating_generator_item not in items:
 			row.accumulating_generator_item = None
+		if row.get("accumulating_line_group") and row.accumulating_line_group not in groups:
+			row.accumulating_line_group = None
 
 
 def claim_items_of_amendment(doc, method=None) -> None:
 	if not (doc.get("amended_from") and doc.get("accumulating_generator")):
 		return
-	names = [row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")]
-	if not names:
-		return
-	set_item_billing(names, "Billed", doc.name, "Unbilled")
+	names = unbilled_of_lines(doc)
+	if names:
+		set_item_billing([row.name for row in names], "Billed", doc.name, "Unbilled")
+
+
+def unbilled_links(doc) -> tuple[set[str], set[str]]:
+	"""(items, line group keys) that the lines of `doc` link and that are Unbilled on its generator."""
+	rows = unbilled_of_lines(doc)
+	return {row.name for row in rows}, {row.invoice_line_group for row in rows if row.invoice_line_group}
+
+
+def unbilled_of_lines(doc) -> list:
+	"""The Unbilled items of the invoice's generator that its lines link: by name, or by a grouped line's key."""
+	items, groups = line_links(doc)
+	if not items and not groups:
+		return []
+	Item = frappe.qb.DocType(ITEM)
+	linked = Item.name.isin(sorted(items)) if items else None
+	if groups:
+		by_group = Item.invoice_line_group.isin(sorted(groups))
+		linked = by_group if linked is None else (linked | by_group)
+	return (
+		frappe.qb.from_(Item)
+		.select(Item.name, Item.invoice_line_group)
+		.where((Item.generator == doc.accumulating_generator) & (Item.status == "Unbilled") & linked)
+		.run(as_dict=True)
+	)
+
+
+def line_links(doc) -> tuple[set[str], set[str]]:
+	"""(items, line group keys) the invoice's lines link: a line of one item names it, a grouped line (Invoice
+	Lines: Grouped) carries the key its items were billed with."""
+	items = {row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")}
+	groups = {row.accumulating_line_group for row in doc.items if row.get("accumulating_line_group")}
+	return items, groups
 
 
 def unlink_foreign_lines(doc, method=None) -> None:
 	"""validate: on a saved generated draft, a line may only link the items this invoice bills (a line
-	copied from elsewhere loses the link, so no item is billed twice)."""
-	if not doc.get("accumulating_generator") or doc.is_new() or doc.get("amended_from"):
+	copied from elsewhere loses the link, so no item is billed twice): by name, or a grouped line by the key
+	of items billed here."""
+	if (
+		not doc.get("accumulating_generator")
+		or doc.is_new()
+		or doc.get("amended_from")
+		or doc.flags.accumulating_generated  # its lines are exactly the items just billed on it
+	):
 		return
-	billed_here = set(billed_on(doc.name))
+	billed = billed_on(doc.name)
+	items = {row.name for row in billed}
+	groups = {row.invoice_line_group for row in billed if row.invoice_line_group}
 	for row in doc.items:
-		if row.get("accumulating_generator_item") and row.accumulating_generator_item not in billed_here:
+		if row.get("accumulating_generator_item") and row.accumulating_generator_item not in items:
 			row.accumulating_generator_item = None
+		if row.get("accumulating_line_group") and row.accumulating_line_group not in groups:
+			row.accumulating_line_group = None
 
 
 def release_removed_lines(doc, method=None) -> None:
-	"""on_update / on_submit: items whose line was removed from a generated draft go back to the tab."""
+	"""on_update / on_submit: items whose line was removed from a generated draft go back to the tab: those
+	billed here that no line names and whose grouped line's key no line carries."""
 	if not doc.get("accumulating_generator") or doc.docstatus == 2 or doc.flags.accumulating_generated:
 		return
-	on_lines = {
-		row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")
-	}
-	removed = [name for name in billed_on(doc.name) if name not in on_lines]
+	items, groups = line_links(doc)
+	removed = [
+		row.name
+		for row in billed_on(doc.name)
+		if row.name not in items and not (row.invoice_line_group and row.invoice_line_group in groups)
+	]
 	if not removed:
 		return
 	set_item_billing(removed, "Unbilled", None, "Billed")
-	note = _("{0} line(s) were removed from Sales Invoice {1}: their items are unbilled again.").format(
+	note = _("{0} item(s) whose line was removed from Sales Invoice {1} are unbilled again.").format(
 		len(removed), doc.name
 	)
 	frappe.get_doc("Accumulating Generator", doc.accumulating_generator).add_comment("Info", note)
@@ -110,8 +152,13 @@ def release_removed_lines(doc, method=None) -> None:
 	)
 
 
-def billed_on(invoice: str) -> list[str]:
-	return frappe.get_all(ITEM, filters={"sales_invoice": invoice, "status": "Billed"}, pluck="name")
+def billed_on(invoice: str) -> list:
+	"""The items billed on `invoice`, with their line group key."""
+	return frappe.get_all(
+		ITEM,
+		filters={"sales_invoice": invoice, "status": "Billed"},
+		fields=["name", "invoice_line_group"],
+	)
 
 
 # ------------------------------------------------------------------------------------------ timesheet rows
@@ -126,22 +173,31 @@ def keep_own_timesheet_rows(doc, method=None) -> None:
 		return
 	own = doc.flags.accumulating_timesheet_details
 	if own is None:
-		names = [
-			row.accumulating_generator_item for row in doc.items if row.get("accumulating_generator_item")
-		]
-		own = set(
-			frappe.get_all(
-				ITEM,
-				filters={"name": ("in", names), "source_doctype": "Timesheet"},
-				pluck="source_detail",
-			)
-			if names
-			else []
-		)
+		own = set(timesheet_logs_of_lines(doc))
 	rows = [row for row in doc.get("timesheets") or [] if row.timesheet_detail in own]
 	if len(rows) != len(doc.get("timesheets") or []):
 		doc.set("timesheets", rows)
 		doc.calculate_billing_amount_for_timesheet()
+
+
+def timesheet_logs_of_lines(doc) -> list[str]:
+	"""The time logs whose tab items the invoice's lines bill (by name, or a grouped line by its key)."""
+	items, groups = line_links(doc)
+	if not items and not groups:
+		return []
+	Item = frappe.qb.DocType(ITEM)
+	linked = Item.name.isin(sorted(items)) if items else None
+	if groups:
+		by_group = (Item.generator == doc.accumulating_generator) & Item.invoice_line_group.isin(
+			sorted(groups)
+		)
+		linked = by_group if linked is None else (linked | by_group)
+	return (
+		frappe.qb.from_(Item)
+		.select(Item.source_detail)
+		.where((Item.source_doctype == "Timesheet") & linked)
+		.run(pluck=True)
+	)
 
 
 def capture_timesheet_marks(doc, method=None) -> None:
