@@ -35,8 +35,11 @@ OWED = ("Pending", SENDING)
 # ------------------------------------------------------------------------------------------ recording
 
 
-def record_run(invoice: str, generator: str, event: str, transition: int = 1) -> str:
-	"""Owe the automations of `event` for `invoice`, in the caller's transaction."""
+def record_run(invoice: str, generator: str, event: str, transition: int = 1, rows=None) -> str | None:
+	"""Owe the automations of `event` for `invoice`, in the caller's transaction; nothing when nothing listens
+	(`rows`: the generator's automation rows, when the caller has the generator loaded). Returns the run."""
+	if not listens(generator, event, rows):
+		return None
 	run = frappe.get_doc(
 		{
 			"doctype": RUN,
@@ -49,6 +52,38 @@ def record_run(invoice: str, generator: str, event: str, transition: int = 1) ->
 	).insert(ignore_permissions=True)
 	frappe.db.after_commit.add(lambda: enqueue_run(run.name))
 	return run.name
+
+
+def listens(generator: str, event: str, rows=None) -> bool:
+	"""Whether a run of `event` would do anything: an automation row of the generator for it, or anything the
+	site-wide document method reaches (another app's doc_events hook, a Notification with Event = Method). Most
+	invoices have none; they owe no run, no job."""
+	if rows is None:
+		own = frappe.db.exists(
+			"Accumulating Automation", {"parenttype": GENERATOR, "parent": generator, "event": event}
+		)
+	else:
+		own = any(row.event == event for row in rows)
+	return bool(own) or site_listens(event)
+
+
+def site_listens(event: str) -> bool:
+	method = METHODS[event]
+	hooks = frappe.get_hooks("doc_events") or {}
+	if any(method in (hooks.get(doctype) or {}) for doctype in ("Sales Invoice", "*")):
+		return True
+	# the enabled Notifications of Sales Invoice, from the cache Frappe keeps of them for every document event
+	notifications = frappe.cache.hget("notifications", "Sales Invoice", site_notifications) or []
+	return any(n.get("event") == "Method" and n.get("method") == method for n in notifications)
+
+
+def site_notifications() -> list:
+	# the same list (and cache key) as Frappe's Document.run_notifications, which Notification saves clear
+	return frappe.get_all(
+		"Notification",
+		fields=["name", "event", "method"],
+		filters={"enabled": 1, "document_type": "Sales Invoice"},
+	)
 
 
 def enqueue_run(run: str) -> None:
@@ -133,7 +168,9 @@ def settle_paid_states(invoices: list[str]) -> list[str]:
 		paid = is_paid(row)
 		if paid and not row.accumulating_paid:
 			transition = (row.accumulating_paid_count or 0) + 1
-			runs.append(record_run(row.name, row.accumulating_generator, "Paid", transition))
+			run = record_run(row.name, row.accumulating_generator, "Paid", transition)
+			if run:
+				runs.append(run)
 			frappe.db.set_value(
 				"Sales Invoice",
 				row.name,

@@ -54,9 +54,11 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 		if two_step.reserved_invoices(name):
 			result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 			return result
-	retried, done = None, 0
+	retried, done, generator = None, 0, None
 	while done < cap:
 		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
+		if generator is not None and not engine.due_runs(state_of(generator), as_of, cap=1):
+			break  # the occurrence just billed moved the schedule past as_of: no second lock and read for that
 		run_date = None
 		try:
 			if not lock_generator_or_skip(name):
@@ -73,6 +75,7 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 			frappe.db.commit()
 		except Exception as e:
 			frappe.db.rollback()
+			generator = None  # what it holds in memory may be ahead of what the rollback left
 			if run_date and run_date != retried and is_transient(e):
 				# a deadlock or lock wait against a user's cancel or save: the rollback undid everything,
 				# so the occurrence is simply tried again, once
@@ -170,6 +173,7 @@ def run_occurrence(generator, run_date: date):
 	if invoice:
 		values["last_creation_date"] = run_date
 	frappe.db.set_value(GENERATOR, generator.name, values)
+	generator.update(values)  # the caller decides from it whether another occurrence is due
 	if invoice:
 		clear_one_time_settings(generator)
 	if decision.status == engine.COMPLETED:
@@ -245,7 +249,7 @@ def create_invoice(generator, rows: list, posting_date: date, occurrence: date |
 	save_generated(generator, invoice, charges, reserve)
 	if not reserve:
 		# the Generated automations are owed from this transaction on (fired after its commit, swept if lost)
-		record_run(invoice.name, generator.name, "Generated")
+		record_run(invoice.name, generator.name, "Generated", rows=generator.get("automations") or [])
 		# the pay link: a Payment Request in the same transaction, so one per invoice whatever runs again
 		request_payment_or_note(generator, invoice)
 	if credits:

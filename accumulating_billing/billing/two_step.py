@@ -114,7 +114,7 @@ def finish_reserved(doc, method=None) -> None:
 	if doc.is_return:  # a credit note of returns owes nothing more
 		return
 	generator = frappe.get_doc(GENERATOR, doc.accumulating_generator)
-	record_run(doc.name, generator.name, "Generated")
+	record_run(doc.name, generator.name, "Generated", rows=generator.get("automations") or [])
 	request_payment_or_note(generator, doc)
 	if generator.generate_as == "Open and Email":
 		set_email_status(doc.name, "Pending", from_status=None)

@@ -41,6 +41,26 @@ def runs_of(invoice: str, event: str | None = None) -> list:
 	)
 
 
+def disable_notification(name: str) -> None:
+	"""Through the document, so Frappe's cache of the site's notifications forgets it."""
+	notification = frappe.get_doc("Notification", name)
+	notification.enabled = 0
+	notification.save(ignore_permissions=True)
+	frappe.db.commit()
+
+
+def disable_test_webhooks() -> None:
+	"""The tests' Webhooks are Frappe Webhooks on Sales Invoice (on_trash): left enabled, every later deletion of
+	an invoice on the site would post to a closed receiver and wait for its timeout."""
+	for name in frappe.get_all(
+		"Webhook", filters={"name": ("like", "_AB Hook %"), "enabled": 1}, pluck="name"
+	):
+		hook = frappe.get_doc("Webhook", name)
+		hook.enabled = 0
+		hook.save(ignore_permissions=True)
+	frappe.db.commit()
+
+
 def fire_owed() -> list[str]:
 	"""Play the hourly sweep and the short-queue worker: settle and fire every owed run."""
 	with patch.object(automations, "enqueue_run", lambda run: None):
@@ -58,6 +78,7 @@ class AutomationTestCase(GenerationTestCase):
 	def setUp(self):
 		self.receiver = Receiver()
 		self.addCleanup(self.receiver.close)
+		self.addCleanup(disable_test_webhooks)
 		fire_owed()  # what earlier tests left owed is not this test's
 
 	def invoice_of(self, *automation_rows, **settings) -> str:
@@ -78,9 +99,7 @@ class TestGenerated(AutomationTestCase):
 		site_wide = make_notification(
 			f"site-{tag}", event="Method", method="on_accumulating_invoice_generated"
 		)
-		self.addCleanup(
-			lambda: frappe.db.set_value("Notification", site_wide, "enabled", 0) or frappe.db.commit()
-		)
+		self.addCleanup(disable_notification, site_wide)
 		invoice = self.invoice_of(
 			{"event": "Generated", "notification": make_notification(tag)},
 			{"event": "Generated", "webhook": make_webhook(self.receiver.url)},
@@ -96,6 +115,23 @@ class TestGenerated(AutomationTestCase):
 		self.assertIsNone(automations.fire(runs[0].name))
 		fire_owed()
 		self.assertEqual((emails_with(tag, invoice), self.receiver.hits_for(invoice)), (1, 1))
+
+	def test_an_invoice_nothing_listens_to_owes_no_run(self):
+		"""No automation row and nothing site-wide on the event: no run, no job (most invoices)."""
+		self.assertFalse(automations.site_listens("Generated"))
+		invoice = self.invoice_of({"event": "Paid", "notification": make_notification("paid-only")})
+		self.assertEqual(runs_of(invoice), [])
+		# a site-wide Notification on the method makes every generated invoice owe it
+		site_wide = make_notification(
+			f"site-method-{frappe.generate_hash(length=6)}",
+			event="Method",
+			method="on_accumulating_invoice_generated",
+		)
+		self.addCleanup(disable_notification, site_wide)
+		frappe.db.commit()
+		self.assertTrue(automations.site_listens("Generated"))
+		invoice = self.invoice_of()
+		self.assertEqual([r.event for r in runs_of(invoice)], ["Generated"])
 
 	def test_draft_invoices_fire_generated_too(self):
 		tag = frappe.generate_hash(length=6)

@@ -9,6 +9,7 @@ from frappe.model.base_document import get_controller
 
 from accumulating_billing.billing import email, tasks, two_step
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.ledger import make_notification
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
@@ -39,6 +40,14 @@ def billed_on(generator: str) -> list[tuple]:
 	)
 
 
+def listened(gen):
+	"""The generator's invoices owe a Generated run (an automation listens to it)."""
+	gen.append("automations", {"event": "Generated", "notification": make_notification("two-step")})
+	gen.save(ignore_permissions=True)
+	frappe.db.commit()
+	return gen
+
+
 def failing_submit(times: int):
 	"""Sales Invoice submit refused `times` times (as ERPNext refuses one over a credit limit), then allowed."""
 	controller = get_controller("Sales Invoice")
@@ -66,7 +75,7 @@ class TwoStepTestCase(GenerationTestCase):
 
 class TestTwoStepRun(TwoStepTestCase):
 	def test_an_occurrence_reserves_then_submits_and_owes_once(self):
-		gen = make_emailing_generator(self.listing)
+		gen = listened(make_emailing_generator(self.listing))
 		item = unbilled(gen.name)[0]
 		jobs = []
 		with patch.object(frappe, "enqueue", lambda method, **kw: jobs.append((method, kw))):
@@ -98,7 +107,7 @@ class TestTwoStepRun(TwoStepTestCase):
 		self.assertEqual(len(invoices_of(gen.name)), 1)
 
 	def test_a_refused_submit_keeps_the_draft_reserved_and_stops_later_occurrences(self):
-		gen = make_generator(first_creation_date="2026-02-01")
+		gen = listened(make_generator(first_creation_date="2026-02-01"))
 		first = add(gen.name, self.listing, service_date="2026-01-10").name
 		frappe.db.commit()
 		with failing_submit(times=10):
@@ -133,7 +142,7 @@ class TestTwoStepRun(TwoStepTestCase):
 		self.assertEqual(frappe.db.count(RUN, {"generator": gen.name, "event": "Generated"}), 2)
 
 	def test_the_sweep_submits_what_a_crash_left_reserved(self):
-		gen = make_emailing_generator(self.listing)
+		gen = listened(make_emailing_generator(self.listing))
 		with patch.object(two_step, "finalize", return_value=None):  # the process died after the reserve
 			run_generator(gen.name, "2026-02-01")
 		[reserved] = invoices_of(gen.name)
@@ -156,7 +165,7 @@ class TestTwoStepRun(TwoStepTestCase):
 		self.assertIn(reserved.name, email.owed_invoices())
 
 	def test_a_reserved_draft_submitted_by_hand_is_owed_once_and_not_submitted_again(self):
-		gen = make_generator(first_creation_date="2026-02-01")
+		gen = listened(make_generator(first_creation_date="2026-02-01"))
 		add(gen.name, self.listing, service_date="2026-01-10")
 		frappe.db.commit()
 		with patch.object(two_step, "finalize", return_value=None):
