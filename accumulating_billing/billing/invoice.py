@@ -68,9 +68,7 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	if fill_missing:
 		si.set_missing_values()
 	else:
-		# the party's part, before insert: its link check then fetches what the party brings (the sales
-		# partner's commission rate); the costly per-line item details are left to validate
-		si.set_missing_lead_customer_details()
+		set_sales_partner(si)
 
 	# the generator's settings win over the party defaults (ERPNext only fills what is still empty)
 	si.currency = generator.currency
@@ -141,6 +139,19 @@ def group_key(item) -> tuple | None:
 		item.get("uom"),
 		to_decimal(item.get("discount_percentage")),
 	)
+
+
+def set_sales_partner(si) -> None:
+	"""The customer's sales partner, before insert: the insert's link check (which runs before validate) then
+	fetches the partner's commission rate, which ERPNext's validate would not. Every other party default is
+	ERPNext's validate's to fill; filling them all here as well cost a tenth of a generated invoice."""
+	partner, rate = frappe.get_cached_value(
+		"Customer", si.customer, ["default_sales_partner", "default_commission_rate"]
+	)
+	if partner:
+		si.sales_partner = partner
+	if rate:
+		si.commission_rate = rate
 
 
 def invoice_line(generator, item, sources: dict | None = None) -> dict:
