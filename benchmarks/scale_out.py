@@ -3,7 +3,9 @@ count, run 1-2-2-1 so that a drift of the machine's speed favours neither side. 
 
 `--sales-update-frequency Daily` and `--invoice-series 2` measure the deployment options that remove ERPNext's
 own serialisation points (the Company row updated by every submitted invoice, and the naming-series row every
-new invoice locks until it commits).
+new invoice locks until it commits). `--two-step` bills with *Submit Invoices in a Second Transaction* on: the
+series row is then locked only while an invoice is reserved (two_step.py), and the jobs no longer keep one
+series in one share.
 """
 
 import os
@@ -49,6 +51,22 @@ def sales_update_frequency(value: str | None):
 		if value:
 			frappe.db.set_single_value("Selling Settings", "sales_update_frequency", old)
 			frappe.db.commit()
+
+
+@contextmanager
+def two_step_billing(on: bool):
+	"""Accumulating Billing Settings > Submit Invoices in a Second Transaction, for the run."""
+	settings = "Accumulating Billing Settings"
+	old = frappe.db.get_single_value(settings, "two_step_billing")
+	frappe.db.set_single_value(settings, "two_step_billing", 1 if on else 0)
+	frappe.clear_document_cache(settings, settings)
+	frappe.db.commit()
+	try:
+		yield on
+	finally:
+		frappe.db.set_single_value(settings, "two_step_billing", old)
+		frappe.clear_document_cache(settings, settings)
+		frappe.db.commit()
 
 
 def invoice_series(count: int) -> list[str] | None:
@@ -111,8 +129,12 @@ def bench_scaleout(args) -> None:
 	log_dir = "/tmp"
 	seconds_of = {1: 0.0, 2: 0.0}
 	done_of = {1: 0, 2: 0}
-	with sales_update_frequency(args.sales_update_frequency) as frequency:
+	with (
+		sales_update_frequency(args.sales_update_frequency) as frequency,
+		two_step_billing(getattr(args, "two_step", False)) as two_step,
+	):
 		say(f"  ERPNext Selling Settings > Sales Update Frequency: {frequency}")
+		say(f"  two-step billing (reserve, then submit): {'on' if two_step else 'off'}")
 		for workers, names, day in zip(rounds, sets, days, strict=True):
 			with queued_jobs_parked():
 				procs = start_workers(workers, bench_dir, log_dir)
@@ -155,7 +177,8 @@ def bench_scaleout(args) -> None:
 		ratio,
 		">= 1.6",
 		ratio >= 1.6,
-		f"({os.cpu_count()} CPUs, sales update frequency {frequency}, {len(series or [1])} invoice naming series)",
+		f"({os.cpu_count()} CPUs, sales update frequency {frequency}, {len(series or [1])} invoice naming series, "
+		f"two-step billing {'on' if two_step else 'off'})",
 	)
 	archive_bench_generators()
 

@@ -19,9 +19,11 @@ from frappe.utils import strip_html
 from accumulating_billing.tests.faults import OPERATIONS, SEED, Connection, check_invariants
 from accumulating_billing.tests.source_docs import service_item
 from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.test_two_step import set_two_step
 from accumulating_billing.tests.utils import make_generator, make_item
 
 ROUNDS = 300
+ROUNDS_TWO_STEP = 120
 # errors a user or a worker may legitimately meet while others work on the same data; anything else fails
 EXPECTED_ERRORS = (frappe.ValidationError, frappe.QueryDeadlockError, frappe.QueryTimeoutError)
 OPERATION_WEIGHTS = {"add": 5, "generate": 2, "generate_now": 1, "cancel": 1, "timesheet": 1}
@@ -29,7 +31,19 @@ OPERATION_WEIGHTS = {"add": 5, "generate": 2, "generate_now": 1, "cancel": 1, "t
 
 class TestInterleavings(GenerationTestCase):
 	def test_randomized_interleavings_lose_nothing_and_bill_once(self):
-		rng = random.Random(SEED)
+		self.interleave(ROUNDS, "interleavings")
+
+	def test_randomized_interleavings_in_two_step_billing(self):
+		"""The same, with every Open invoice reserved in one transaction and submitted in a second (two_step.py):
+		a run, Generate Now, a cancel or a delete may come between the two."""
+		set_two_step(True)
+		try:
+			self.interleave(ROUNDS_TWO_STEP, "interleavings in two-step billing", seed=SEED + 1)
+		finally:
+			set_two_step(False)
+
+	def interleave(self, rounds: int, label: str, seed: int = SEED) -> None:
+		rng = random.Random(seed)
 		# every generator also receives its customer's Timesheets (submitted while runs bill the tab)
 		sources = {"accumulate_timesheets": 1, "timesheet_item": service_item()}
 		generators = [
@@ -90,7 +104,7 @@ class TestInterleavings(GenerationTestCase):
 			return op, args
 
 		try:
-			for _round in range(ROUNDS):
+			for _round in range(rounds):
 				clock += timedelta(days=rng.choice((0, 0, 1, 2, 3)))
 				plans = [plan() for _ in connections]
 				if rng.random() < 0.5:  # same generator on both connections: the hardest case
@@ -129,8 +143,8 @@ class TestInterleavings(GenerationTestCase):
 				conn.close()
 		self.assertFalse(unexpected, unexpected)
 		print(
-			f"\nfault suite / interleavings: {ROUNDS} rounds x {len(connections)} connections "
-			f"(seed {SEED}), {len(added)} items, {len(invoices)} invoices, {checks} checks, "
+			f"\nfault suite / {label}: {rounds} rounds x {len(connections)} connections "
+			f"(seed {seed}), {len(added)} items, {len(invoices)} invoices, {checks} checks, "
 			f"{time.monotonic() - started:.0f}s; outcomes {dict(sorted(outcomes.items()))}; "
 			f"first messages {samples}"
 		)
