@@ -19,6 +19,9 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 	additem     api.add_item / a bare ToDo insert                                       target <= 2.0;
 	            8 concurrent adders for 30 s                            zero errors, zero lost items
 	timesheet   submitting a 20-log Timesheet with the app / without its hooks           target <= 1.3
+	hugetab     Generate Now of one tab of 100, 1,000, 5,000 items (--tab-sizes), Invoice Lines One per Item
+	            and Grouped, and the same invoice with the document API      target < 30 s for the largest;
+	            adders with a biller billing such tabs / adders alone (threads, and processes)  target >= 0.5
 
 Every figure is a ratio of two times taken in the same run, interleaved in blocks where the work allows it,
 because this kind of machine is noisy. Each benchmark prints its times, the ratio, the target and MET or
@@ -65,6 +68,7 @@ BENCHMARKS = {
 	"scaleout": "scale_out",
 	"additem": "add_item",
 	"timesheet": "timesheet_submit",
+	"hugetab": "huge_tab",
 }
 
 
@@ -105,6 +109,12 @@ def main() -> None:
 		"--sales-update-frequency",
 		default=None,
 		help="scaleout: set ERPNext's Selling Settings > Sales Update Frequency (e.g. Daily) for the run",
+	)
+	parser.add_argument(
+		"--tab-sizes", default="100,1000,5000", help="hugetab: comma-separated numbers of items per tab"
+	)
+	parser.add_argument(
+		"--skip-starvation", action="store_true", help="hugetab: only the tabs, not the adders with a biller"
 	)
 	parser.add_argument(
 		"--profile", default=None, help="a benchmark name: profile our side with pyinstrument"

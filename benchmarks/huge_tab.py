@@ -1,0 +1,618 @@
+"""Huge tabs (issue 15): one tab of 100, 1,000 and 5,000 items (`--tab-sizes`) billed by Generate Now as an Open
+(submitted) invoice, with *Invoice Lines* One per Item and Grouped, and the same invoice (the same lines) made
+directly with the document API, inserted then submitted (what ERPNext's own flows and the app do) and inserted
+already submitted (ERPNext's validate then runs once instead of twice). Prints seconds per tab and ms per invoice
+line of each, and ours / insert-then-submit. Target: the largest tab bills in < 30 s, in both modes.
+
+The items use the 5 benchmark item codes at 3 rates, so Grouped makes 15 lines of any tab. `--profile hugetab`
+bills one more tab of the largest size, One per Item, under pyinstrument (not timed in the table): the heaviest
+functions by cumulative and own time, ours, and the call tree.
+
+Then starvation: `--adders` adders call api.add_item for `--add-seconds` on generators holding tabs of the largest
+size, alone, and with a biller billing such tabs with Generate Now, one after the other (enough of them to last
+the window). Target: while the biller bills, the adders add >= 50 % of what they add per second alone. Measured
+twice:
+
+- threads (concurrent_adders.py, as the additem benchmark): one interpreter, whose GIL the biller's pure-Python
+  work shares with every adder (and which caps the adders alone at one CPU);
+- processes (one per adder and one for the biller, spawned, each warmed up by one add): what production does,
+  where web requests add items in web workers and the billing job runs in an RQ worker. The verdict is this one's.
+
+InnoDB's row lock waits over each window show what the database itself holds up. After each window: no item lost
+or unexpected, each billed tab billed whole on its invoice, the adders' items (dated after it) still unbilled,
+nothing billed twice.
+"""
+
+import bisect
+import multiprocessing
+import os
+import queue
+import time
+from collections import Counter
+from datetime import date, timedelta
+
+import frappe
+
+from benchmarks import common
+from benchmarks.common import (
+	GENERATOR,
+	ITEM,
+	PREFIX,
+	archive_bench_generators,
+	bench_customers,
+	bench_items,
+	report,
+	run_tag,
+	say,
+)
+from benchmarks.concurrent_adders import billed_more_than_once, concurrent_adders
+
+MODES = ("One per Item", "Grouped")
+RATES = (10.0, 12.5, 20.0)
+POSTING = date(2025, 11, 25)  # the tabs' items are dated before it, the adders' after it
+ADDER_SERVICE = "2025-11-28"
+TARGET_SECONDS = 30
+TARGET_SHARE = 0.5
+
+
+def run(args, names) -> None:
+	sizes = [int(s) for s in str(args.tab_sizes).split(",") if s.strip()]
+	say(f"\n== hugetab: tabs of {', '.join(f'{n:,}' for n in sizes)} items, Generate Now / document API")
+	archive_bench_generators()
+	codes = bench_items()
+	tag = run_tag()
+	times = bench_tabs(args, sizes, codes, tag)
+	largest = max(sizes)
+	for mode in MODES:
+		seconds = times[(largest, mode)]["ours"]
+		direct = times[(largest, mode)]["direct"]
+		one_pass = times[(largest, mode)]["one_pass"]
+		detail = f"(document API: {direct:.1f} s; inserted submitted: {one_pass:.1f} s)"
+		if seconds >= TARGET_SECONDS and direct >= TARGET_SECONDS:
+			detail += "; ERPNext itself takes longer than the target to insert and submit this invoice"
+		report(
+			f"huge tab: {largest:,} items, {mode}, seconds",
+			seconds,
+			f"< {TARGET_SECONDS}",
+			seconds < 30,
+			detail,
+		)
+	if args.skip_starvation:
+		return
+	bench_starvation(args, largest, codes, tag, times[(largest, MODES[1])]["ours"])
+	archive_bench_generators()
+
+
+# ------------------------------------------------------------------------------------------ one tab, two ways
+
+
+def item_specs(n: int, codes: list[str]) -> list[tuple[str, float, float]]:
+	"""(item code, qty, rate) of the tab's items: 5 codes x 3 rates, exact amounts."""
+	return [(codes[i % 5], float(1 + i % 4), RATES[(i // 5) % 3]) for i in range(n)]
+
+
+def make_tab(customer: str, mode: str, specs: list, tag: str) -> str:
+	"""An Active generator of `customer` with `specs` as Unbilled items, inserted in bulk (as a Sync does)."""
+	gen = frappe.get_doc(
+		{
+			"doctype": GENERATOR,
+			"title": f"{PREFIX} {tag} huge tab {customer}",
+			"customer": customer,
+			"company": common.COMPANY,
+			"status": "Active",
+			"interval_unit": "Month",
+			"interval_count": 1,
+			"first_creation_date": "2026-12-01",
+			"generate_as": "Open",
+			"selling_price_list": "Standard Selling",
+			"invoice_lines": mode,
+		}
+	).insert(ignore_permissions=True)
+	now, user = frappe.utils.now_datetime(), frappe.session.user
+	fields = [
+		"name",
+		"creation",
+		"modified",
+		"owner",
+		"modified_by",
+		"generator",
+		"customer",
+		"company",
+		"currency",
+		"service_date",
+		"status",
+		"item_code",
+		"item_name",
+		"uom",
+		"qty",
+		"rate",
+		"discount_percentage",
+		"amount",
+		"added_by",
+	]
+	rows = [
+		(
+			frappe.generate_hash(length=12),
+			now,
+			now,
+			user,
+			user,
+			gen.name,
+			customer,
+			common.COMPANY,
+			gen.currency,
+			POSTING - timedelta(days=5 + i % 20),
+			"Unbilled",
+			code,
+			code,
+			"Nos",
+			qty,
+			rate,
+			0,
+			qty * rate,
+			user,
+		)
+		for i, (code, qty, rate) in enumerate(specs)
+	]
+	frappe.db.bulk_insert(ITEM, fields, rows, chunk_size=5000)
+	frappe.db.commit()
+	return gen.name
+
+
+def direct_lines(specs: list, mode: str) -> list[dict]:
+	"""The lines of the same invoice: one per item, or (Grouped) one per code and rate, qty summed."""
+	if mode != "Grouped":
+		return [
+			{"item_code": c, "qty": q, "uom": "Nos", "price_list_rate": r, "rate": r} for c, q, r in specs
+		]
+	qty = Counter()
+	for code, q, rate in specs:
+		qty[(code, rate)] += q
+	return [
+		{"item_code": c, "qty": q, "uom": "Nos", "price_list_rate": r, "rate": r} for (c, r), q in qty.items()
+	]
+
+
+def direct_invoice(customer: str, lines: list[dict], one_pass: bool = False) -> str:
+	"""The invoice with the document API: inserted, then submitted (as ERPNext's own flows and the app do), or
+	`one_pass`: inserted already submitted, so that ERPNext's validate runs once instead of twice."""
+	si = frappe.get_doc(
+		{
+			"doctype": "Sales Invoice",
+			"customer": customer,
+			"company": common.COMPANY,
+			"posting_date": POSTING,
+			"set_posting_time": 1,
+			"due_date": POSTING,
+			"selling_price_list": "Standard Selling",
+			"ignore_pricing_rule": 1,
+			"items": lines,
+		}
+	)
+	if one_pass:
+		si.docstatus = 1
+		si.insert()
+	else:
+		si.insert()
+		si.submit()
+	frappe.db.commit()
+	return si.name
+
+
+def bill(generator: str, n: int) -> tuple[str, int]:
+	"""Generate Now of the whole tab; checks that every item was billed. Returns (invoice, its lines)."""
+	from accumulating_billing.billing.generation import generate_now
+
+	invoice, message = generate_now(generator, POSTING)
+	if not invoice:
+		raise RuntimeError(f"{generator}: nothing billed: {message}")
+	billed = frappe.db.count(ITEM, {"generator": generator, "status": "Billed", "sales_invoice": invoice})
+	if billed != n:
+		raise RuntimeError(f"{generator}: {billed} of {n} items billed on {invoice}")
+	return invoice, frappe.db.count("Sales Invoice Item", {"parent": invoice})
+
+
+SIDES = ("ours", "direct", "one_pass")
+
+
+def bench_tabs(args, sizes: list[int], codes: list[str], tag: str) -> dict:
+	"""Ours and the document API (insert + submit, and insert submitted) for each size and mode, in an order
+	that rotates from one measurement to the next. The profile (--profile hugetab) bills a tab of its own, so
+	its overhead stays out of the table."""
+	customers = bench_customers(3 * len(sizes) * len(MODES) + 7, "HugeTab")
+	say("  warm-up: a tab of 20 items, both modes, all three ways")
+	for k, mode in enumerate(MODES):
+		specs = item_specs(20, codes)
+		bill(make_tab(customers[-1 - 3 * k], mode, specs, tag), 20)
+		direct_invoice(customers[-2 - 3 * k], direct_lines(specs, mode))
+		direct_invoice(customers[-3 - 3 * k], direct_lines(specs, mode), one_pass=True)
+
+	times = {}
+	say(
+		f"  {'items':>6}  {'invoice lines':<13} {'lines':>5}  {'ours s':>7} {'ms/line':>7}  "
+		f"{'API s':>7} {'ms/line':>7}  {'API 1-pass s':>12} {'ms/line':>7}  {'ours/API':>8}"
+	)
+	k = 0
+	for size in sizes:
+		for mode in MODES:
+			specs = item_specs(size, codes)
+			gen = make_tab(customers[3 * k], mode, specs, tag)
+			lines = direct_lines(specs, mode)
+			spent = {}
+			for side in SIDES[k % 3 :] + SIDES[: k % 3]:
+				t0 = time.perf_counter()
+				if side == "ours":
+					_invoice, count = bill(gen, size)
+				else:
+					direct_invoice(customers[3 * k + SIDES.index(side)], lines, one_pass=side == "one_pass")
+				spent[side] = time.perf_counter() - t0
+			if count != len(lines):
+				say(f"  !! ours made {count} lines, the document API {len(lines)}: not the same invoice")
+			times[(size, mode)] = spent
+			say(
+				f"  {size:>6,}  {mode:<13} {count:>5}  {spent['ours']:>7.2f} {1000 * spent['ours'] / count:>7.2f}  "
+				f"{spent['direct']:>7.2f} {1000 * spent['direct'] / count:>7.2f}  "
+				f"{spent['one_pass']:>12.2f} {1000 * spent['one_pass'] / count:>7.2f}  "
+				f"{spent['ours'] / spent['direct']:>8.3f}"
+			)
+			k += 1
+	if len(sizes) > 1:
+		small, large = min(sizes), max(sizes)
+		growth = {
+			side: (times[(large, MODES[0])][side] / large) / (times[(small, MODES[0])][side] / small)
+			for side in SIDES
+		}
+		say(
+			f"  time per line, {large:,} vs {small:,} items (One per Item): ours x{growth['ours']:.2f}, "
+			f"document API x{growth['direct']:.2f}, inserted submitted x{growth['one_pass']:.2f} (x1 = linear)"
+		)
+	if args.profile == "hugetab":
+		size = max(sizes)
+		gen = make_tab(customers[-7], MODES[0], item_specs(size, codes), tag)
+		with profile_top(True, f"Generate Now, {size:,} items, {MODES[0]} (not timed above)"):
+			bill(gen, size)
+	return times
+
+
+class profile_top:
+	"""pyinstrument around a block, when asked for: the heaviest functions by cumulative and by own time (all
+	code, then ours), and pyinstrument's call tree."""
+
+	def __init__(self, enabled: bool, label: str):
+		self.enabled, self.label = enabled, label
+
+	def __enter__(self):
+		if self.enabled:
+			from pyinstrument import Profiler
+
+			self.profiler = Profiler(interval=0.005)
+			self.profiler.start()
+		return self
+
+	def __exit__(self, *exc):
+		if not self.enabled:
+			return False
+		self.profiler.stop()
+		root = self.profiler.last_session.root_frame()
+		total = root.time or 1
+		cumulative, own = Counter(), Counter()
+
+		def walk(frame, path: frozenset):
+			key = f"{frame.function} ({frame.file_path_short}:{frame.line_no})"
+			if key not in path:  # recursion counts once
+				cumulative[key] += frame.time
+			own[key] += frame.total_self_time
+			for child in frame.children:
+				walk(child, path | {key})
+
+		walk(root, frozenset())
+		say(f"---- profile: {self.label}: {total:.1f} s sampled")
+		say("  heaviest by cumulative time:")
+		for key, seconds in cumulative.most_common(40):
+			say(f"    {seconds:7.2f} s {100 * seconds / total:5.1f} %  {key}")
+		say("  heaviest by own time:")
+		for key, seconds in own.most_common(25):
+			say(f"    {seconds:7.2f} s {100 * seconds / total:5.1f} %  {key}")
+		say("  ours (accumulating_billing), by cumulative time:")
+		ours = [(k, s) for k, s in cumulative.most_common() if "accumulating_billing" in k]
+		for key, seconds in ours[:25]:
+			say(f"    {seconds:7.2f} s {100 * seconds / total:5.1f} %  {key}")
+		say(self.profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False))
+		return False
+
+
+# ------------------------------------------------------------------------------------------ starvation
+
+
+def row_lock_status() -> tuple[int, int]:
+	"""InnoDB's row lock waits and their total time (ms) since the server started."""
+	status = dict(
+		frappe.db.sql(
+			"show global status where variable_name in ('Innodb_row_lock_waits', 'Innodb_row_lock_time')"
+		)
+	)
+	return int(status.get("Innodb_row_lock_waits", 0)), int(status.get("Innodb_row_lock_time", 0))
+
+
+def big_tabs(size: int, count: int, codes: list[str], tag: str, mode: str, label: str) -> list[str]:
+	customers = bench_customers(count, f"HugeTab {label}")
+	return [make_tab(c, mode, item_specs(size, codes), f"{tag} {label}") for c in customers]
+
+
+def bench_starvation(args, size: int, codes: list[str], tag: str, grouped_seconds: float) -> None:
+	say(
+		f"\n  starvation: {args.adders} adders for {args.add_seconds} s on tabs of {size:,} items, alone / with a "
+		"biller billing such tabs (Generate Now, one tab after the other, for the whole window)"
+	)
+	# enough tabs that the biller is still billing when the window ends (a grouped tab bills in a moment)
+	tabs = {
+		None: 3,
+		MODES[0]: 3,
+		MODES[1]: min(40, int(args.add_seconds / max(2 * grouped_seconds, 0.1)) + 3),
+	}
+	results = {}
+	for runner in ("threads", "processes"):
+		for mode in (None, *MODES):
+			results[(runner, mode)] = starvation_run(args, runner, mode, size, codes, tag, tabs[mode])
+	shares = {}
+	for runner in ("threads", "processes"):
+		alone = rate(results[(runner, None)]["times"])[0]
+		for mode in MODES:
+			run_ = results[(runner, mode)]
+			with_biller, busy = rate(run_["times"], [(t0, t1) for _g, _i, t0, t1 in run_["billed"]])
+			shares[(runner, mode)] = share = with_biller / alone if alone else 0.0
+			detail = (
+				f"({with_biller:.0f} adds/s while the biller bills ({busy:.0f} s of the window), {alone:.0f}/s alone; "
+				f"{len(run_['billed'])} tab(s) billed)"
+			)
+			if runner == "processes":
+				report(
+					f"huge tab: adders with a biller ({mode}) / alone, processes",
+					share,
+					f">= {TARGET_SHARE}",
+					share >= TARGET_SHARE and busy >= 0.5 * args.add_seconds and not run_["errors"],
+					detail,
+				)
+			else:
+				say(f"  (threads, {mode}) adders with a biller / alone: {share:.3f} {detail}")
+	waits = max(results[(r, m)]["lock_ms"] for r in ("threads", "processes") for m in MODES)
+	adder_ms = 1000 * args.adders * args.add_seconds
+	say(
+		f"  row lock waits with a biller: at most {waits} ms over the {args.adders} adders' {adder_ms} ms "
+		f"({100 * waits / adder_ms:.1f} %)"
+	)
+	threads = min(shares[("threads", m)] for m in MODES)
+	procs = min(shares[("processes", m)] for m in MODES)
+	if waits < 0.05 * adder_ms:
+		say(
+			"  => the database holds no adder up (row locks); what the adders lose to the biller is CPU: in threads "
+			f"one interpreter (the GIL) serves them all (they keep {threads:.0%} of their pace at worst), in processes "
+			f"the machine's {os.cpu_count()} CPUs do ({procs:.0%})"
+		)
+	if threads < TARGET_SHARE <= procs:
+		say(
+			"  => threads are starved by Python's GIL, held by the biller's pure-Python work; processes, as web "
+			"workers and the RQ worker are in production, are not"
+		)
+
+
+def rate(times: list[float], intervals: list[tuple] | None = None) -> tuple[float, float]:
+	"""(adds per second, seconds measured): over the adders' whole run, or only while one of `intervals` (the
+	biller's invoices) was running."""
+	if not times:
+		return 0.0, 0.0
+	times = sorted(times)
+	lo, hi = times[0], times[-1]
+	if intervals is None:
+		return len(times) / max(hi - lo, 1e-9), hi - lo
+	adds, seconds = 0, 0.0
+	for t0, t1 in intervals:
+		a, b = max(t0, lo), min(t1, hi)
+		if b > a:
+			seconds += b - a
+			adds += bisect.bisect_right(times, b) - bisect.bisect_left(times, a)
+	return (adds / seconds if seconds else 0.0), seconds
+
+
+def starvation_run(
+	args, runner: str, mode: str | None, size: int, codes: list[str], tag: str, tabs: int
+) -> dict:
+	"""One window: adders on three tabs of `size`; with `mode`, a biller bills `tabs` such tabs one after the
+	other (the adders' three first)."""
+	label = f"{runner} {mode or 'alone'}"
+	run_tag_ = f"{tag}{runner[0]}{'-' + mode[0] if mode else ''}"
+	gens = big_tabs(size, tabs, codes, tag, mode or MODES[0], label)
+	waits0, lock0 = row_lock_status()
+	if runner == "threads":
+		out = threaded_window(args, gens, codes, run_tag_, bool(mode))
+	else:
+		out = process_window(args, gens, codes, run_tag_, bool(mode))
+	frappe.db.rollback()
+	waits1, lock1 = row_lock_status()
+	out["lock_waits"], out["lock_ms"] = waits1 - waits0, lock1 - lock0
+	check_window(out, gens, size)
+	billed = [t1 - t0 for _g, _i, t0, t1 in out["billed"]]
+	say(
+		f"  {label:<24} {len(out['added']):>6} items added ({len(out['added']) / args.add_seconds:.0f}/s), "
+		f"{len(out['errors'])} errors, row lock waits {out['lock_waits']} ({out['lock_ms']} ms)"
+		+ (
+			f"; billed {len(billed)} tab(s) of {size:,} items, {min(billed):.1f}-{max(billed):.1f} s each"
+			if billed
+			else ""
+		)
+	)
+	for error in out["errors"][:5]:
+		say(f"    error: {error}")
+	return out
+
+
+def threaded_window(args, gens: list[str], codes: list[str], tag: str, with_biller: bool) -> dict:
+	billed, times = [], []
+
+	def biller(stop_at):
+		for gen in gens:
+			if time.monotonic() >= stop_at:
+				return
+			t0 = time.monotonic()
+			invoice, _lines = bill_quietly(gen)
+			billed.append((gen, invoice, t0, time.monotonic()))
+
+	added, errors = concurrent_adders(
+		gens[:3],
+		codes,
+		ADDER_SERVICE,
+		args,
+		tag,
+		with_biller,
+		biller=biller if with_biller else None,
+		times=times,
+	)
+	return {"added": added, "errors": errors, "billed": billed, "times": times}
+
+
+def bill_quietly(generator: str):
+	from accumulating_billing.billing.generation import generate_now
+
+	return generate_now(generator, POSTING)
+
+
+def process_window(args, gens: list[str], codes: list[str], tag: str, with_biller: bool) -> dict:
+	"""The same window with one spawned process per adder (and the biller): each connects, says it is ready,
+	and all start together."""
+	ctx = multiprocessing.get_context("spawn")
+	site, sites_path = frappe.local.site, os.path.abspath(frappe.local.sites_path)
+	workers = args.adders + (1 if with_biller else 0)
+	with ctx.Manager() as manager:
+		ready, go, shared = manager.Queue(), manager.Event(), manager.dict()
+		with ctx.Pool(workers) as pool:
+			adders = [
+				pool.apply_async(
+					process_adder,
+					(site, sites_path, gens[k % 3], codes, f"{tag}-{k}", ready, go, shared),
+				)
+				for k in range(args.adders)
+			]
+			biller = (
+				pool.apply_async(process_biller, (site, sites_path, gens, ready, go, shared))
+				if with_biller
+				else None
+			)
+			wait_ready(ready, [*adders, biller] if biller else adders, workers)
+			shared["start"] = time.time()
+			shared["stop_at"] = shared["start"] + args.add_seconds
+			go.set()
+			outs = [a.get(timeout=args.add_seconds + 600) for a in adders]
+			billed = biller.get(timeout=3600) if biller else []
+	added = [name for out in outs for name in out["added"]]
+	errors = [error for out in outs for error in out["errors"]]
+	times = [t for out in outs for t in out["times"]]
+	if biller:
+		errors += [b[1] for b in billed if b[1].startswith("biller:")]
+		billed = [b for b in billed if not b[1].startswith("biller:")]
+	return {"added": added, "errors": errors, "billed": billed, "times": times}
+
+
+def wait_ready(ready, results: list, workers: int, timeout: float = 300) -> None:
+	"""Until every worker process is connected; a process that failed raises its error here."""
+	deadline, count = time.monotonic() + timeout, 0
+	while count < workers:
+		try:
+			ready.get(timeout=1)
+			count += 1
+		except queue.Empty:
+			for result in results:
+				if result.ready():
+					result.get()  # raises what the process raised
+			if time.monotonic() > deadline:
+				raise RuntimeError(f"only {count} of {workers} processes connected") from None
+
+
+def connect_in_process(site: str, sites_path: str) -> None:
+	os.chdir(sites_path)
+	common.connect(site, sites_path)
+	import frappe.model.document  # what a bench process has imported before it loads an app's modules
+
+
+def process_adder(site, sites_path, generator, codes, ref, ready, go, shared) -> dict:
+	connect_in_process(site, sites_path)
+	from accumulating_billing import api
+
+	added, errors, times = [], [], []
+	try:
+		# one add before the window, so that each process starts it with warm caches, as a web worker is
+		added.append(
+			api.add_item(generator, codes[0], rate=10, service_date=ADDER_SERVICE, client_ref=f"{ref}-w")
+		)
+		frappe.db.commit()
+		ready.put(1)
+		go.wait(600)
+		stop_at = shared["stop_at"]
+		i = 0
+		while time.time() < stop_at:
+			try:
+				added.append(
+					api.add_item(
+						generator,
+						codes[i % 5],
+						qty=1 + i % 3,
+						rate=10,
+						service_date=ADDER_SERVICE,
+						client_ref=f"{ref}-{i}",
+					)
+				)
+				frappe.db.commit()
+				times.append(time.time())
+			except Exception as e:
+				frappe.db.rollback()
+				errors.append(f"adder {ref}: {type(e).__name__}: {e}")
+			i += 1
+	finally:
+		frappe.destroy()
+	return {"added": added, "errors": errors, "times": times}
+
+
+def process_biller(site, sites_path, gens, ready, go, shared) -> list:
+	connect_in_process(site, sites_path)
+	billed = []
+	try:
+		ready.put(1)
+		go.wait(600)
+		stop_at = shared["stop_at"]
+		for gen in gens:
+			if time.time() >= stop_at:
+				break
+			t0 = time.time()
+			try:
+				invoice, _message = bill_quietly(gen)
+			except Exception as e:
+				billed.append((gen, f"biller: {type(e).__name__}: {e}", t0, time.time()))
+				break
+			billed.append((gen, invoice, t0, time.time()))
+	finally:
+		frappe.destroy()
+	return billed
+
+
+def check_window(out: dict, gens: list[str], size: int) -> None:
+	"""Nothing lost, nothing billed twice; each billed tab billed whole on its invoice; the adders' items (dated
+	after the invoice date) all still on the tab."""
+	added = set(out["added"])
+	in_db = set(
+		frappe.get_all(ITEM, filters={"generator": ("in", gens), "service_date": ADDER_SERVICE}, pluck="name")
+	)
+	problems = []
+	if added - in_db:
+		problems.append(f"{len(added - in_db)} added items lost")
+	if in_db - added:
+		problems.append(f"{len(in_db - added)} unexpected items")
+	for gen, invoice, _t0, _t1 in out["billed"]:
+		billed = frappe.db.count(ITEM, {"generator": gen, "status": "Billed", "sales_invoice": invoice})
+		if billed != size:
+			problems.append(f"{invoice} bills {billed} of the {size} items of {gen}")
+	if frappe.db.count(ITEM, {"name": ("in", list(added) or [""]), "status": "Billed"}):
+		problems.append("adders' items billed")
+	twice = billed_more_than_once(gens)
+	if twice:
+		problems.append(f"{twice} items billed twice")
+	if problems:
+		out["errors"] = out["errors"] + [f"check: {p}" for p in problems]
