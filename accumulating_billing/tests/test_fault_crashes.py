@@ -52,12 +52,14 @@ STEPS = {
 	"lock and read the unbilled items": lambda i, w: after(generation, "lock_unbilled_items", i, w),
 	"engine decides the run": lambda i, w: after(engine, "decide_run", i, w),
 	"build the Sales Invoice": lambda i, w: after(generation, "build_sales_invoice", i, w),
+	"number taken, before marking items": lambda i, w: before(generation, "mark_billed", i, w),
+	"items marked Billed": lambda i, w: after(generation, "mark_billed", i, w),
+	"validated, before submit": lambda i, w: before(
+		sales_invoice_class(), "run_method", i, w, lambda self, method, *a, **k: method == "before_submit"
+	),
 	"insert: invoice row written, lines not yet": lambda i, w: after(
 		BaseDocument, "db_insert", i, w, lambda self, *a, **k: self.doctype == "Sales Invoice"
 	),
-	"inserted, before marking items": lambda i, w: before(generation, "mark_billed", i, w),
-	"items marked Billed": lambda i, w: after(generation, "mark_billed", i, w),
-	"before submit": lambda i, w: before(sales_invoice_class(), "submit", i, w),
 	"submit: GL entries posted": lambda i, w: after(sales_invoice_class(), "make_gl_entries", i, w),
 	"submitted, before the log": lambda i, w: before(generation, "write_log", i, w),
 	"generation log written": lambda i, w: after(generation, "write_log", i, w),
@@ -88,14 +90,15 @@ AFTER_COMMIT_STEPS = (
 RUN_DATE = "2026-02-01"
 # two-step billing (two_step.py): the steps of the reserve transaction, then of the finalize transaction
 TWO_STEP_STEPS = {
-	"reserve: inserted, before marking items": STEPS["inserted, before marking items"],
+	"reserve: number taken, before marking items": STEPS["number taken, before marking items"],
+	"reserve: draft row written": STEPS["insert: invoice row written, lines not yet"],
 	"reserve: items marked Billed": STEPS["items marked Billed"],
 	"reserve: generation log written": STEPS["generation log written"],
 	"reserve: schedule advanced": STEPS["schedule advanced (set_value)"],
 	"reserve: commit": lambda i, w: at_commit(i, where=w),
 	"reserved, before the finalize": lambda i, w: before(two_step, "finalize", i, w),
 	"finalize: generator locked": lambda i, w: after(generation, "lock_generator", i, w),
-	"finalize: before submit": STEPS["before submit"],
+	"finalize: before submit": STEPS["validated, before submit"],
 	"finalize: GL entries posted": STEPS["submit: GL entries posted"],
 	"finalize: owed recorded (on_submit)": lambda i, w: after(two_step, "finish_reserved", i, w),
 	"finalize: commit": lambda i, w: at_commit(i, two_step, "finish_reserved", w),
