@@ -1,7 +1,8 @@
 """Overhead and Auto Repeat: the invoices a billing run makes, against ERPNext's own ways of making them.
 
 - `overhead`: process_due making N invoices of 5 items / inserting and submitting the same N Sales Invoices
-  with the document API. Target <= 1.03 (issue 15; 1.15 before).
+  with the document API. Target <= 1.03 (issue 15; 1.15 before). Also printed, without a target: against the
+  same invoices inserted submitted in one pass (validated once, as process_due makes them).
 - `autorepeat`: process_due / Frappe's Auto Repeat making the same N invoices. Target <= 0.98 (issue 15).
 
 Both run in one interleaved pass (`--n` invoices per side, `--blocks` blocks, the order of the sides rotating
@@ -32,7 +33,9 @@ from benchmarks.common import (
 )
 
 
-def direct_invoice(customer: str, posting: date, codes: list[str]):
+def direct_invoice(customer: str, posting: date, codes: list[str], one_pass: bool = False):
+	"""The same invoice through the document API: insert, then submit (ERPNext validates it twice), or
+	`one_pass`: inserted submitted (validated once), as the billing run makes an Open invoice."""
 	si = frappe.get_doc(
 		{
 			"doctype": "Sales Invoice",
@@ -48,8 +51,12 @@ def direct_invoice(customer: str, posting: date, codes: list[str]):
 			],
 		}
 	)
-	si.insert()
-	si.submit()
+	if one_pass:
+		si.docstatus = 1
+		si.insert()
+	else:
+		si.insert()
+		si.submit()
 	frappe.db.commit()
 	return si.name
 
@@ -159,13 +166,14 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 	process_due(warm_day)
 	for customer in warm:
 		direct_invoice(customer, warm_day, codes)
+		direct_invoice(customer, warm_day, codes, one_pass=True)
 	if "autorepeat" in paths:
 		setup_auto_repeat(warm, warm_day, codes)
 		run_auto_repeat(warm_day)
 
-	times = {"ours": 0.0, "direct": 0.0, "autorepeat": 0.0}
-	made = {"ours": 0, "direct": 0, "autorepeat": 0}
-	sides = ["ours", "direct"] if "overhead" in paths else ["ours"]
+	times = {"ours": 0.0, "direct": 0.0, "one pass": 0.0, "autorepeat": 0.0}
+	made = {"ours": 0, "direct": 0, "one pass": 0, "autorepeat": 0}
+	sides = ["ours", "direct", "one pass"] if "overhead" in paths else ["ours"]
 	if "autorepeat" in paths:
 		sides.append("autorepeat")
 	for b, day in enumerate(days):
@@ -176,10 +184,10 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 			if side == "ours":
 				with profiled(args.profile in paths and b == 0, f"process_due, block of {per}"):
 					made["ours"] += len(process_due(day))
-			elif side == "direct":
+			elif side in ("direct", "one pass"):
 				for customer in block:
-					direct_invoice(customer, day, codes)
-				made["direct"] += len(block)
+					direct_invoice(customer, day, codes, one_pass=side == "one pass")
+				made[side] += len(block)
 			else:
 				run_auto_repeat(day)
 				made["autorepeat"] += count_repeated(repeats[day], day)
@@ -194,6 +202,11 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 	if "overhead" in paths:
 		ratio = times["ours"] / times["direct"]
 		report("overhead: process_due / document API", ratio, "<= 1.03", ratio <= 1.03)
+		# no target: what our bookkeeping costs over ERPNext's cheapest way to make the same invoice
+		say(
+			f"  (process_due / document API inserting it submitted, one validate: "
+			f"{times['ours'] / times['one pass']:.3f})"
+		)
 	if "autorepeat" in paths:
 		ratio = times["ours"] / times["autorepeat"]
 		report("against Auto Repeat: process_due / Auto Repeat", ratio, "<= 0.98", ratio <= 0.98)
