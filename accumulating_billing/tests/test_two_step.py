@@ -190,6 +190,26 @@ class TestTwoStepRun(TwoStepTestCase):
 		self.assertEqual(unbilled(gen.name), [item])
 		self.assertEqual(two_step.reserved_invoices(gen.name), [])
 
+	def test_the_submit_runs_at_read_committed_and_the_session_level_comes_back(self):
+		"""The finalize transaction takes no gap locks (they made the next invoice's reserve wait on it); the
+		session is back at its own level afterwards."""
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-10")
+		frappe.db.commit()
+		before = frappe.db.sql("SELECT @@session.tx_isolation")[0][0]
+		seen = []
+		real = two_step.finish_reserved
+
+		def finish(doc, method=None):
+			seen.append(frappe.db.sql("SELECT @@session.tx_isolation")[0][0])
+			return real(doc, method)
+
+		with patch.object(two_step, "finish_reserved", finish):
+			[name] = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(frappe.db.get_value("Sales Invoice", name, "docstatus"), 1)
+		self.assertEqual(seen, ["READ-COMMITTED"])
+		self.assertEqual(frappe.db.sql("SELECT @@session.tx_isolation")[0][0], before)
+
 	def test_draft_generators_and_generate_now_stay_in_one_step(self):
 		draft = make_generator(first_creation_date="2026-02-01", generate_as="Draft")
 		add(draft.name, self.listing, service_date="2026-01-10")
