@@ -283,6 +283,11 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 	mark_billed([r.name for r in rows], invoice.name, invoice.flags.accumulating_line_groups)
 	if generator.generate_as in ("Open", "Open and Email") and not reserve:
 		invoice.docstatus = 1
+	if reserve:
+		# stored as built, its number and lines held; ERPNext computes it once, when the second transaction
+		# submits it (two_step.py): validating it here too would double the work and hold the series longer
+		invoice.flags.ignore_validate = True
+		invoice.flags.ignore_mandatory = True
 	invoice.insert()
 	forget_stale_item_defaults(invoice)
 	return invoice

@@ -63,7 +63,12 @@ def finalize(generator: str, invoice: str, doc=None, retry: bool = True, wait: b
 
 
 def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) -> str | None:
-	from accumulating_billing.billing.generation import is_transient, lock_generator, lock_generator_or_skip
+	from accumulating_billing.billing.generation import (
+		forget_stale_item_defaults,
+		is_transient,
+		lock_generator,
+		lock_generator_or_skip,
+	)
 
 	try:
 		if wait:
@@ -81,7 +86,9 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		if not reused:
 			doc = frappe.get_doc("Sales Invoice", invoice)
 		doc.flags.ignore_permissions = True
+		doc.flags.ignore_validate = doc.flags.ignore_mandatory = False  # the reserve stored it unvalidated
 		doc.submit()
+		forget_stale_item_defaults(doc)
 		if not reused:
 			# a later try succeeded (the run itself reset the count when it reserved): the generator is healthy
 			frappe.db.set_value(
@@ -95,8 +102,25 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		occurrence = frappe.db.get_value("Sales Invoice", invoice, "accumulating_occurrence")
 		error = record_failure(generator, occurrence, e)
 		frappe.db.commit()
+		compute_draft(invoice)
 		return error
 	return None
+
+
+def compute_draft(invoice: str) -> None:
+	"""A reserved draft whose submit was refused is saved once as a draft, so that the desk shows it with
+	ERPNext's totals, accounts and taxes while it waits (its reserve stored it as built). Best effort: a draft
+	ERPNext will not even save keeps its built values, and the next try submits it all the same."""
+	try:
+		doc = frappe.get_doc("Sales Invoice", invoice)
+		if doc.docstatus == 0 and doc.accumulating_finalize:
+			doc.flags.ignore_permissions = True
+			doc.flags.accumulating_generated = True  # its lines are still the reserved items
+			doc.save()
+			frappe.db.commit()
+	except Exception:
+		frappe.db.rollback()
+		frappe.clear_last_message()
 
 
 @contextmanager

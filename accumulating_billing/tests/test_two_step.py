@@ -118,6 +118,9 @@ class TestTwoStepRun(TwoStepTestCase):
 				[(r.docstatus, str(r.accumulating_occurrence)) for r in reserved], [(0, "2026-02-01")]
 			)
 			self.assertEqual(billed_on(gen.name), [(first, "Billed", reserved[0].name)])
+			# stored as built by the reserve, the waiting draft is computed once its submit was refused
+			self.assertEqual(reserved[0].grand_total, 10)
+			self.assertTrue(frappe.db.get_value("Sales Invoice", reserved[0].name, "debit_to"))
 			gen.reload()
 			self.assertEqual((gen.consecutive_failures, str(gen.next_creation_date)), (1, "2026-03-01"))
 			# the next occurrence is due, but the reserved invoice comes first: nothing later is billed
