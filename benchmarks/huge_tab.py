@@ -41,6 +41,7 @@ from benchmarks.common import (
 	archive_bench_generators,
 	bench_customers,
 	bench_items,
+	insert_direct,
 	report,
 	run_tag,
 	say,
@@ -93,21 +94,7 @@ def item_specs(n: int, codes: list[str]) -> list[tuple[str, float, float]]:
 
 def make_tab(customer: str, mode: str, specs: list, tag: str) -> str:
 	"""An Active generator of `customer` with `specs` as Unbilled items, inserted in bulk (as a Sync does)."""
-	gen = frappe.get_doc(
-		{
-			"doctype": GENERATOR,
-			"title": f"{PREFIX} {tag} huge tab {customer}",
-			"customer": customer,
-			"company": common.COMPANY,
-			"status": "Active",
-			"interval_unit": "Month",
-			"interval_count": 1,
-			"first_creation_date": "2026-12-01",
-			"generate_as": "Open",
-			"selling_price_list": "Standard Selling",
-			"invoice_lines": mode,
-		}
-	).insert(ignore_permissions=True)
+	gen = common.bench_generator(customer, f"{PREFIX} {tag} huge tab {customer}", invoice_lines=mode)
 	now, user = frappe.utils.now_datetime(), frappe.session.user
 	fields = [
 		"name",
@@ -189,14 +176,7 @@ def direct_invoice(customer: str, lines: list[dict], one_pass: bool = False) -> 
 			"items": lines,
 		}
 	)
-	if one_pass:
-		si.docstatus = 1
-		si.insert()
-	else:
-		si.insert()
-		si.submit()
-	frappe.db.commit()
-	return si.name
+	return insert_direct(si, one_pass)
 
 
 def bill(generator: str, n: int) -> tuple[str, int]:

@@ -25,6 +25,7 @@ from benchmarks.common import (
 	bench_customers,
 	bench_items,
 	foreign_due,
+	insert_direct,
 	make_generators,
 	profiled,
 	report,
@@ -51,14 +52,7 @@ def direct_invoice(customer: str, posting: date, codes: list[str], one_pass: boo
 			],
 		}
 	)
-	if one_pass:
-		si.docstatus = 1
-		si.insert()
-	else:
-		si.insert()
-		si.submit()
-	frappe.db.commit()
-	return si.name
+	return insert_direct(si, one_pass)
 
 
 def setup_auto_repeat(customers: list[str], day: date, codes: list[str]) -> list[str]:

@@ -29,22 +29,9 @@ def bench_timesheet_submit(args) -> None:
 
 	archive_bench_generators()
 	customer = bench_customers(1, "Timesheets")[0]
-	generator = frappe.get_doc(
-		{
-			"doctype": "Accumulating Generator",
-			"title": f"{PREFIX} Timesheets {customer}",
-			"customer": customer,
-			"company": common.COMPANY,
-			"status": "Active",
-			"interval_unit": "Month",
-			"interval_count": 1,
-			"first_creation_date": "2026-12-01",
-			"generate_as": "Open",
-			"selling_price_list": "Standard Selling",
-			"accumulate_timesheets": 1,
-			"timesheet_item": service_item(),
-		}
-	).insert(ignore_permissions=True)
+	generator = common.bench_generator(
+		customer, f"{PREFIX} Timesheets {customer}", accumulate_timesheets=1, timesheet_item=service_item()
+	)
 	frappe.db.commit()
 	n = args.ts_n
 	start = datetime(2026, 1, 1, 8, 0)

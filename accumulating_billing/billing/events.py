@@ -5,7 +5,8 @@ from collections import defaultdict
 import frappe
 from frappe import _
 
-from accumulating_billing.billing.generation import lock_generator, write_log
+from accumulating_billing.billing.generation import lock_generator
+from accumulating_billing.billing.generation_log import write_log
 from accumulating_billing.billing.tab import set_item_billing
 
 ITEM = "Accumulating Generator Item"
@@ -79,20 +80,29 @@ def unbilled_links(doc) -> tuple[set[str], set[str]]:
 
 def unbilled_of_lines(doc) -> list:
 	"""The Unbilled items of the invoice's generator that its lines link: by name, or by a grouped line's key."""
-	items, groups = line_links(doc)
-	if not items and not groups:
-		return []
 	Item = frappe.qb.DocType(ITEM)
-	linked = Item.name.isin(sorted(items)) if items else None
-	if groups:
-		by_group = Item.invoice_line_group.isin(sorted(groups))
-		linked = by_group if linked is None else (linked | by_group)
+	linked = linked_by_lines(Item, doc)
+	if linked is None:
+		return []
 	return (
 		frappe.qb.from_(Item)
 		.select(Item.name, Item.invoice_line_group)
 		.where((Item.generator == doc.accumulating_generator) & (Item.status == "Unbilled") & linked)
 		.run(as_dict=True)
 	)
+
+
+def linked_by_lines(Item, doc):
+	"""The condition on tab items that the invoice's lines link (by name, or a grouped line by its key on the
+	invoice's generator), or None when its lines link none."""
+	items, groups = line_links(doc)
+	linked = Item.name.isin(sorted(items)) if items else None
+	if groups:
+		by_group = (Item.generator == doc.accumulating_generator) & Item.invoice_line_group.isin(
+			sorted(groups)
+		)
+		linked = by_group if linked is None else (linked | by_group)
+	return linked
 
 
 def line_links(doc) -> tuple[set[str], set[str]]:
@@ -182,16 +192,10 @@ def keep_own_timesheet_rows(doc, method=None) -> None:
 
 def timesheet_logs_of_lines(doc) -> list[str]:
 	"""The time logs whose tab items the invoice's lines bill (by name, or a grouped line by its key)."""
-	items, groups = line_links(doc)
-	if not items and not groups:
-		return []
 	Item = frappe.qb.DocType(ITEM)
-	linked = Item.name.isin(sorted(items)) if items else None
-	if groups:
-		by_group = (Item.generator == doc.accumulating_generator) & Item.invoice_line_group.isin(
-			sorted(groups)
-		)
-		linked = by_group if linked is None else (linked | by_group)
+	linked = linked_by_lines(Item, doc)
+	if linked is None:
+		return []
 	return (
 		frappe.qb.from_(Item)
 		.select(Item.source_detail)

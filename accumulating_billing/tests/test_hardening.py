@@ -16,6 +16,7 @@ from accumulating_billing.tests.utils import (
 	make_generator,
 	make_item,
 	make_user,
+	preview_and_invoice,
 	tax_account,
 	unbilled,
 )
@@ -184,24 +185,7 @@ class TestPreviewIsTheInvoice(GenerationTestCase):
 		frappe.db.commit()
 		si = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-02-01").invoices[0])
 		self.assertEqual(len(tab["items"]), 3)
-		self.assertEqual(
-			(
-				tab["lines"],
-				tab["subtotal"],
-				tab["discount"],
-				tab["net_total"],
-				tab["taxes"],
-				tab["grand_total"],
-			),
-			(
-				len(si.items),
-				si.total,
-				si.discount_amount,
-				si.net_total,
-				si.total_taxes_and_charges,
-				si.rounded_total or si.grand_total,
-			),
-		)
+		self.assertEqual(*preview_and_invoice(tab, si))
 		self.assertEqual(str(tab["posting_date"]), "2026-02-01")
 
 

@@ -281,3 +281,19 @@ def make_emailing_generator(item_code: str, service_date: str = "2026-01-05"):
 	add(gen.name, item_code, service_date=service_date)
 	frappe.db.commit()
 	return gen
+
+
+def preview_and_invoice(tab: dict, si) -> tuple[tuple, tuple]:
+	"""(the tab preview's figures, the same figures of the invoice the run made): equal when the preview
+	showed the invoice exactly."""
+	return (
+		(tab["lines"], tab["subtotal"], tab["discount"], tab["net_total"], tab["taxes"], tab["grand_total"]),
+		(
+			len(si.items),
+			si.total,
+			si.discount_amount,
+			si.net_total,
+			si.total_taxes_and_charges,
+			si.rounded_total or si.grand_total,
+		),
+	)
