@@ -56,7 +56,8 @@ def record_run(invoice: str, generator: str, event: str, transition: int = 1, ro
 
 def listens(generator: str, event: str, rows=None) -> bool:
 	"""Whether a run of `event` would do anything: an automation row of the generator for it, or anything the
-	site-wide document method reaches (another app's doc_events hook, a Notification with Event = Method). Most
+	site-wide document method reaches (another app's doc_events hook or Sales Invoice class override, a
+	Notification with Event = Method). Most
 	invoices have none; they owe no run, no job."""
 	if rows is None:
 		own = frappe.db.exists(
@@ -69,8 +70,12 @@ def listens(generator: str, event: str, rows=None) -> bool:
 
 def site_listens(event: str) -> bool:
 	method = METHODS[event]
-	hooks = frappe.get_hooks("doc_events") or {}
+	hooks = frappe.get_doc_hooks()  # as Document.run_method dispatches them (tuple keys expanded)
 	if any(method in (hooks.get(doctype) or {}) for doctype in ("Sales Invoice", "*")):
+		return True
+	from frappe.model.base_document import get_controller
+
+	if hasattr(get_controller("Sales Invoice"), method):  # an app's override of the Sales Invoice class
 		return True
 	# the enabled Notifications of Sales Invoice, from the cache Frappe keeps of them for every document event
 	notifications = frappe.cache.hget("notifications", "Sales Invoice", site_notifications) or []

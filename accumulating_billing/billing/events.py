@@ -1,9 +1,11 @@
 """Sales Invoice events: a cancelled generated invoice, or a deleted generated draft, returns its items."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 import frappe
 from frappe import _
+from frappe.utils import flt
 
 from accumulating_billing.billing.generation import lock_generator
 from accumulating_billing.billing.generation_log import write_log
@@ -56,12 +58,22 @@ def prepare_amendment(doc, method=None) -> None:
 	if not (doc.get("amended_from") and doc.get("accumulating_generator")):
 		return
 	doc.accumulating_occurrence = None
-	items, groups = unbilled_links(doc)
+	rows = unbilled_of_lines(doc)
+	items = {row.name for row in rows}
+	group_qty = defaultdict(Decimal)
+	for row in rows:
+		if row.invoice_line_group:
+			group_qty[row.invoice_line_group] += Decimal(str(flt(row.qty)))
 	for row in doc.items:
 		if row.get("accumulating_generator_item") and row.accumulating_generator_item not in items:
 			row.accumulating_generator_item = None
-		if row.get("accumulating_line_group") and row.accumulating_line_group not in groups:
+		key = row.get("accumulating_line_group")
+		if key and key not in group_qty:
 			row.accumulating_line_group = None
+		elif key and Decimal(str(flt(row.qty))) != group_qty[key]:
+			# part of the group was billed elsewhere since (its items are dated apart): the line bills what is
+			# still unbilled of it, no more
+			row.qty = float(group_qty[key])
 
 
 def claim_items_of_amendment(doc, method=None) -> None:
@@ -72,12 +84,6 @@ def claim_items_of_amendment(doc, method=None) -> None:
 		set_item_billing([row.name for row in names], "Billed", doc.name, "Unbilled")
 
 
-def unbilled_links(doc) -> tuple[set[str], set[str]]:
-	"""(items, line group keys) that the lines of `doc` link and that are Unbilled on its generator."""
-	rows = unbilled_of_lines(doc)
-	return {row.name for row in rows}, {row.invoice_line_group for row in rows if row.invoice_line_group}
-
-
 def unbilled_of_lines(doc) -> list:
 	"""The Unbilled items of the invoice's generator that its lines link: by name, or by a grouped line's key."""
 	Item = frappe.qb.DocType(ITEM)
@@ -86,7 +92,7 @@ def unbilled_of_lines(doc) -> list:
 		return []
 	return (
 		frappe.qb.from_(Item)
-		.select(Item.name, Item.invoice_line_group)
+		.select(Item.name, Item.invoice_line_group, Item.qty)
 		.where((Item.generator == doc.accumulating_generator) & (Item.status == "Unbilled") & linked)
 		.run(as_dict=True)
 	)

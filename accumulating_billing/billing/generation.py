@@ -61,7 +61,10 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 			break  # the occurrence just billed moved the schedule past as_of: no second lock and read for that
 		run_date = None
 		try:
-			if not lock_generator_or_skip(name):
+			if not lock_generator_or_skip(name) or (
+				# two steps: an invoice another worker reserved meanwhile is submitted before anything later
+				two_step.enabled() and two_step.reserved_invoices(name)
+			):
 				frappe.db.rollback()
 				result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 				break
@@ -290,7 +293,20 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 		invoice.flags.ignore_mandatory = True
 	invoice.insert()
 	forget_stale_item_defaults(invoice)
+	if invoice.docstatus == 1 and frappe.db.get_value("Sales Invoice", invoice.name, "status") == "Draft":
+		# ERPNext sets a new document's status only after it is saved: the Payment Ledger does that for an invoice
+		# with anything to pay, but an invoice of zero posts no ledger entry and would stay "Draft" (tested)
+		invoice.set_status(update=True, update_modified=False)
 	return invoice
+
+
+def run_before_save_of_one_pass(doc, method=None) -> None:
+	"""before_submit of an invoice a run inserts submitted, in one pass, or of a reserved one (stored unvalidated,
+	two_step.py): Frappe's insert of a submitted document runs validate and before_submit, not before_save, which
+	insert-then-submit ran. Its before_save (ERPNext's own, other apps' hooks, Server Scripts "Before Save") runs
+	here, after validate as on any save."""
+	if (doc.is_new() and doc.flags.accumulating_generated) or doc.get("accumulating_finalize"):
+		doc.run_method("before_save")
 
 
 def forget_stale_item_defaults(invoice) -> None:

@@ -77,7 +77,11 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 			frappe.db.rollback()
 			return None
 		current = frappe.db.get_value(
-			"Sales Invoice", invoice, ["docstatus", "accumulating_finalize", "modified"], as_dict=True
+			"Sales Invoice",
+			invoice,
+			["docstatus", "accumulating_finalize", "modified"],
+			as_dict=True,
+			for_update=True,  # a person submitting or deleting it from the desk meanwhile waits, or went first
 		)
 		if not current or current.docstatus != 0 or not current.accumulating_finalize:
 			frappe.db.rollback()  # submitted by another run or the sweep, or deleted: nothing owed here
@@ -137,7 +141,7 @@ def read_committed():
 	if frappe.db.db_type != "mariadb":
 		yield
 		return
-	level = ISOLATION_LEVELS.get(frappe.db.sql("SELECT @@session.tx_isolation")[0][0], "REPEATABLE READ")
+	level = ISOLATION_LEVELS.get(session_isolation(), "REPEATABLE READ")
 	frappe.db.sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
 	frappe.db.commit()  # the next transaction, this one's, starts at the session's new level
 	try:
@@ -148,6 +152,13 @@ def read_committed():
 			frappe.db.rollback()  # nothing is pending here: the next transaction starts at the old level
 		except Exception:
 			pass  # the connection is gone (the process is dying): its session, and its level, went with it
+
+
+def session_isolation() -> str:
+	try:
+		return frappe.db.sql("SELECT @@session.transaction_isolation")[0][0]  # MariaDB 11.1 and later
+	except Exception:
+		return frappe.db.sql("SELECT @@session.tx_isolation")[0][0]
 
 
 ISOLATION_LEVELS = {

@@ -74,6 +74,43 @@ class TestBobExample(GenerationTestCase):
 		self.assertEqual(len(invoices_of(gen.name)), 1)
 
 
+class TestInvoiceStatus(GenerationTestCase):
+	def test_a_submitted_invoice_has_erpnexts_status_even_at_zero(self):
+		"""Inserted submitted in one pass, an invoice has the status ERPNext gives it on submit: Unpaid (or
+		Overdue), or Paid for a zero total (no ledger entry sets it then)."""
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, qty=1, rate=0, service_date="2026-01-05")
+		other = make_generator(first_creation_date="2026-02-01", due_days=30)
+		add(other.name, self.listing, qty=1, rate=25, service_date="2026-01-05")
+		frappe.db.commit()
+		[free] = run_generator(gen.name, "2026-02-01").invoices
+		[paying] = run_generator(other.name, "2026-02-01").invoices
+		self.assertEqual(frappe.db.get_value("Sales Invoice", free, ["docstatus", "status"]), (1, "Paid"))
+		docstatus, status = frappe.db.get_value("Sales Invoice", paying, ["docstatus", "status"])
+		self.assertEqual(docstatus, 1)
+		self.assertIn(status, ("Unpaid", "Overdue"))  # by today's date against its due date
+
+	def test_before_save_runs_once_as_on_insert_then_submit(self):
+		"""Frappe's insert of a submitted document skips before_save; the app runs it (hooks, Server Scripts)."""
+		from unittest.mock import patch
+
+		from frappe.model.base_document import get_controller
+
+		controller = get_controller("Sales Invoice")
+		real, calls = controller.before_save, []
+
+		def spy(doc):
+			calls.append(doc.docstatus)
+			return real(doc)
+
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, qty=1, rate=25, service_date="2026-01-05")
+		frappe.db.commit()
+		with patch.object(controller, "before_save", spy):
+			self.assertEqual(len(run_generator(gen.name, "2026-02-01").invoices), 1)
+		self.assertEqual(calls, [1])
+
+
 class TestScheduleBehaviour(GenerationTestCase):
 	def test_item_dated_on_the_run_date_waits(self):
 		gen = make_generator(first_creation_date="2026-02-01")

@@ -421,6 +421,27 @@ class TestAmendment(GroupedTestCase):
 		amended.submit()
 		self.assertEqual({billing_of(gen.name)[name][1] for name in grouped}, {rebilled})
 
+	def test_an_amendment_bills_only_what_is_left_of_a_group_billed_in_part_elsewhere(self):
+		gen = self.grouped()
+		early = add(gen.name, self.listing, qty=1, rate=10, service_date="2026-01-03").name
+		late = add(gen.name, self.listing, qty=1, rate=10, service_date="2026-01-20").name
+		frappe.db.commit()
+		original = frappe.get_doc("Sales Invoice", self.bill(gen.name, "2026-02-01"))
+		self.assertEqual(original.items[0].qty, 2)
+		key = original.items[0].accumulating_line_group
+		original.cancel()
+		frappe.db.commit()
+		rebilled, _message = generate_now(gen.name, "2026-01-10")  # bills the 3 Jan item alone
+		self.assertEqual(billing_of(gen.name)[early][:2], ("Billed", rebilled))
+
+		amended = self.amend(original)
+		self.assertEqual((amended.items[0].accumulating_line_group, amended.items[0].qty), (key, 1))
+		amended.submit()
+		billing = billing_of(gen.name)
+		self.assertEqual(billing[late], ("Billed", amended.name, key))
+		self.assertEqual(billing[early][:2], ("Billed", rebilled))
+		self.assertEqual(amended.net_total, 10)  # the 3 Jan item is on the Generate Now invoice only
+
 
 class TestPreviewAndTemplate(GroupedTestCase):
 	def test_the_preview_of_a_grouped_tab_equals_the_invoice(self):
