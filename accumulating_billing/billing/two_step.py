@@ -156,9 +156,9 @@ def read_committed():
 
 def session_isolation() -> str:
 	try:
-		return frappe.db.sql("SELECT @@session.transaction_isolation")[0][0]  # MariaDB 11.1 and later
-	except Exception:
 		return frappe.db.sql("SELECT @@session.tx_isolation")[0][0]
+	except Exception:  # a MariaDB that has dropped the old name
+		return frappe.db.sql("SELECT @@session.transaction_isolation")[0][0]
 
 
 ISOLATION_LEVELS = {
