@@ -48,11 +48,9 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 	resume_if_due(name, as_of)
 	if two_step.enabled():
 		# an invoice reserved by an earlier run is submitted before any later occurrence is billed
+		# (one another worker holds stays reserved: the check under the lock below stops this run then)
 		result.error = two_step.finalize_pending(name, wait=False)
 		if result.error:
-			return result
-		if two_step.reserved_invoices(name):
-			result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 			return result
 	retried, done, generator = None, 0, None
 	while done < cap:
@@ -293,7 +291,7 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 		invoice.flags.ignore_mandatory = True
 	invoice.insert()
 	forget_stale_item_defaults(invoice)
-	if invoice.docstatus == 1 and frappe.db.get_value("Sales Invoice", invoice.name, "status") == "Draft":
+	if invoice.docstatus == 1 and not flt(invoice.grand_total):
 		# ERPNext sets a new document's status only after it is saved: the Payment Ledger does that for an invoice
 		# with anything to pay, but an invoice of zero posts no ledger entry and would stay "Draft" (tested)
 		invoice.set_status(update=True, update_modified=False)
