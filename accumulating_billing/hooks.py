@@ -28,7 +28,8 @@ override_doctype_dashboards = {
 # assignment rules run on the events Notifications use; the lookup is one cached dict per call
 _RULE_HOOK = "accumulating_billing.billing.rules.on_document_event"
 
-_SOURCES = "accumulating_billing.billing.sources."
+_SOURCES = "accumulating_billing.billing.sources.events."
+_HAND_BILLED = "accumulating_billing.billing.sources.hand_billed."
 
 doc_events = {
 	"*": {
@@ -52,28 +53,28 @@ doc_events = {
 		"on_submit": [
 			"accumulating_billing.billing.events.release_removed_lines",
 			"accumulating_billing.billing.events.settle_timesheet_logs",
-			"accumulating_billing.billing.sources.drop_lines_billed_elsewhere",
+			_HAND_BILLED + "drop_lines_billed_elsewhere",
 			"accumulating_billing.billing.late_fees.withdraw_on_credit",
 			"accumulating_billing.billing.two_step.finish_reserved",
 		],
 		"before_submit": [
 			"accumulating_billing.billing.generation.run_before_save_of_one_pass",
 			"accumulating_billing.billing.events.capture_timesheet_marks",
-			"accumulating_billing.billing.sources.refuse_lines_billed_on_a_tab",
+			_HAND_BILLED + "refuse_lines_billed_on_a_tab",
 		],
 		"before_cancel": "accumulating_billing.billing.events.lock_generator_of_invoice",
 		"on_cancel": [
 			"accumulating_billing.billing.events.release_items_of_invoice",
 			"accumulating_billing.billing.late_fees.withdraw_on_cancel",
 			"accumulating_billing.billing.payments.cancel_payment_requests",
-			"accumulating_billing.billing.sources.restore_lines_of_cancelled",
+			_HAND_BILLED + "restore_lines_of_cancelled",
 		],
 		"on_trash": [
 			"accumulating_billing.billing.events.release_items_of_invoice",
 			"accumulating_billing.billing.automations.forget_runs_of_deleted",
 		],
 	},
-	# work recorded in ERPNext joins the running tab (billing/sources.py)
+	# work recorded in ERPNext joins the running tab (billing/sources/)
 	"Timesheet": {
 		"on_submit": _SOURCES + "on_submit",
 		"on_update_after_submit": _SOURCES + "on_submit",

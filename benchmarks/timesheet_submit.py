@@ -1,7 +1,7 @@
 """Submitting a Timesheet of 20 billable logs with the app ÷ without it (issue 12). Target <= 1.3.
 
 "With": the customer's generator accumulates Timesheets, so the submit routes the 20 logs and puts them on the
-tab (billing/sources.py). "Without": the same submit with every doc_events hook of accumulating_billing taken
+tab (billing/sources/events.py). "Without": the same submit with every doc_events hook of accumulating_billing taken
 out of the process's hook table, i.e. ERPNext alone. Drafts are inserted beforehand (untimed); only
 `submit()` and its commit are timed, `--ts-n` per side, interleaved in blocks of 10 (ABBA), after a warm-up.
 """

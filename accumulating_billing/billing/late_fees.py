@@ -126,7 +126,7 @@ def fee_amount(si, generator) -> float:
 def add_fee_item(si, generator, day: date) -> str:
 	"""One late-fee item on the generator's tab (whatever its status: a Completed generator keeps it visible
 	and Generate Now bills it), dated the day the invoice became late."""
-	from accumulating_billing.billing.sources import insert_items
+	from accumulating_billing.billing.sources.tab_items import insert_items
 
 	item = item_rules.validate_sales_item(generator.late_fee_item)
 	amount = fee_amount(si, generator)

@@ -1,0 +1,106 @@
+"""Sales Invoices made by hand that bill source lines (Get Timesheets, Get Items From Delivery Note): a line a
+generated invoice bills cannot be billed again by hand; a line billed by hand leaves its tab; a cancelled hand-made
+invoice gives its lines back to their tab."""
+
+import frappe
+from frappe import _
+
+from accumulating_billing.billing.sources.base import DELIVERY_NOTE, ITEM, SOURCE_DOCTYPES, TIMESHEET
+from accumulating_billing.billing.sources.sync import sync_document
+from accumulating_billing.billing.sources.tab_items import take_off_tabs
+
+
+def hand_billed_details(doc, submitted: bool = False) -> list[str]:
+	"""The source lines a Sales Invoice made by hand bills: its timesheet logs and Delivery Note lines. A
+	timesheet row without its log (an invoice without a Project) bills every log of the Timesheet that is not
+	billed: before the submit those are the candidates, after it the logs ERPNext marked with this invoice."""
+	details = [row.dn_detail for row in doc.items if row.get("dn_detail")]
+	whole = set()
+	for row in doc.get("timesheets") or []:
+		if row.timesheet_detail:
+			details.append(row.timesheet_detail)
+		elif row.time_sheet:
+			whole.add(row.time_sheet)
+	if whole or submitted:
+		Log = frappe.qb.DocType("Timesheet Detail")
+		query = frappe.qb.from_(Log).select(Log.name)
+		if submitted:
+			query = query.where(Log.sales_invoice == doc.name)
+		else:
+			query = query.where(
+				Log.parent.isin(sorted(whole)) & (Log.sales_invoice.isnull() | (Log.sales_invoice == ""))
+			)
+		details += query.run(pluck=True)
+	return sorted(set(details))
+
+
+def refuse_lines_billed_on_a_tab(doc, method=None) -> None:
+	"""before_submit of a Sales Invoice made by hand: a source line that a generated invoice bills (submitted,
+	or a draft, or one a billing run is making right now: the items are read with a locking read) cannot be
+	billed again by hand."""
+	if doc.get("accumulating_generator") or doc.is_return:
+		return
+	details = hand_billed_details(doc)
+	if not details:
+		return
+	Item, SI = frappe.qb.DocType(ITEM), frappe.qb.DocType("Sales Invoice")
+	billed = (
+		frappe.qb.from_(Item)
+		.select(Item.source_doctype, Item.source_name, Item.sales_invoice)
+		.where(Item.source_detail.isin(details) & Item.source_doctype.isin(SOURCE_DOCTYPES))
+		.orderby(Item.name)
+		.for_update()
+		.run(as_dict=True)
+	)
+	invoices = {row.sales_invoice for row in billed if row.sales_invoice}
+	live = set(
+		# a locking read: an invoice a billing run committed a moment ago is not in this transaction's snapshot
+		frappe.qb.from_(SI)
+		.select(SI.name)
+		.where(SI.name.isin(invoices) & (SI.docstatus < 2))
+		.for_update()
+		.run(pluck=True)
+		if invoices
+		else []
+	)
+	clash = [row for row in billed if row.sales_invoice in live]
+	if clash:
+		frappe.throw(
+			_("{0} {1} is billed on the generated Sales Invoice {2}: it cannot be billed again here.").format(
+				_(clash[0].source_doctype), clash[0].source_name, clash[0].sales_invoice
+			),
+			title=_("Billed on a running tab"),
+		)
+
+
+def drop_lines_billed_elsewhere(doc, method=None) -> None:
+	"""on_submit of a Sales Invoice made by hand (Get Timesheets, Get Items From Delivery Note) that bills source
+	lines still on a tab: they leave the tab, so no line is billed twice."""
+	if doc.get("accumulating_generator"):
+		return
+	details = hand_billed_details(doc, submitted=True)
+	if not details:
+		return
+	rows = frappe.get_all(
+		ITEM,
+		filters={"source_detail": ("in", details), "status": "Unbilled"},
+		fields=["name", "generator"],
+	)
+	take_off_tabs(
+		rows,
+		lambda count: _(
+			"Sales Invoice {0} billed {1} of its source line(s) directly: they left the tab."
+		).format(doc.name, count),
+	)
+
+
+def restore_lines_of_cancelled(doc, method=None) -> None:
+	"""on_cancel of a Sales Invoice made by hand: the source lines it billed are unbilled in ERPNext again, so
+	they come back to their tab (nothing is lost until somebody syncs)."""
+	if doc.get("accumulating_generator"):
+		return
+	sources = {(TIMESHEET, row.time_sheet) for row in doc.get("timesheets") or [] if row.time_sheet}
+	sources |= {(DELIVERY_NOTE, row.delivery_note) for row in doc.items if row.get("delivery_note")}
+	for doctype, name in sorted(sources):
+		if frappe.db.get_value(doctype, name, "docstatus") == 1:
+			sync_document(frappe.get_doc(doctype, name))
