@@ -183,7 +183,9 @@ def tour(result: dict) -> list[str]:
 		_("Accumulating Billing demo (company {0}, billed up to {1})").format(
 			result["company"], result["today"]
 		),
-		_("Made by this run: {0}").format(len(result["created"]) or _("nothing new (the demo was there)")),
+		_("Made by this run: {0}").format(
+			made_words(result["created"]) or _("nothing new (the demo was there)")
+		),
 		_(
 			"{0} invoices ({1} draft), {2} occurrences skipped below the minimum, {3} items on running tabs."
 		).format(
@@ -201,7 +203,7 @@ def tour(result: dict) -> list[str]:
 		gen_line("paused", _("Paused (Resume shows the date shortcuts)")),
 		gen_line("care", _("Assigned by the Assignment Rule")),
 		f"  {_('Invoices of the demo'):<44} {url('/app/sales-invoice?customer_name=' + quote(DEMO_LIKE))}",
-		f"  {_('Upcoming Accumulating Invoices'):<44} {url('/app/query-report/Upcoming Accumulating Invoices')}",
+		f"  {_('Upcoming Accumulating Invoices'):<44} {url('/app/query-report/' + quote('Upcoming Accumulating Invoices'))}",
 		f"  {_('Assignment Rule'):<44} {url('/app/accumulating-assignment-rule/' + result['rule'])}",
 		"",
 		_("Open in the portal:"),
@@ -222,3 +224,11 @@ def tour(result: dict) -> list[str]:
 		).format(TAG, frappe.local.site),
 	]
 	return lines
+
+
+def made_words(created: list[tuple[str, str]]) -> str:
+	"""'3 Customer, 5 Item, …' of what a run made."""
+	counts: dict[str, int] = {}
+	for doctype, _name in created:
+		counts[doctype] = counts.get(doctype, 0) + 1
+	return ", ".join(f"{count} {_(doctype)}" for doctype, count in counts.items())

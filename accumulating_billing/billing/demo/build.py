@@ -58,12 +58,12 @@ class Demo:
 	generators: dict[str, str] = field(default_factory=dict)
 	timesheet: str | None = None
 	client_password: str | None = None  # only when the portal user was made by this run
-	created: list[str] = field(default_factory=list)  # "Customer Demo Harbor Dental", …
+	created: list[tuple[str, str]] = field(default_factory=list)  # (doctype, name) made by this run
 
 
 def made(demo: Demo, doctype: str, name: str, created: bool) -> str:
 	if created:
-		demo.created.append(f"{_(doctype)} {name}")
+		demo.created.append((doctype, name))
 	return name
 
 
