@@ -63,6 +63,7 @@ def test_workspace_guided_start(page, data, screenshot):
 	# a real action: a template created through the API ticks "Create a Generator or a Template"
 	response = page.request.post(
 		"/api/resource/Accumulating Generator Template",
+		headers={"X-Frappe-CSRF-Token": page.evaluate("() => frappe.csrf_token")},
 		data={
 			"template_name": f"_AB Browser Onboarding {data['run']}",
 			"company": data["company"],
@@ -99,9 +100,7 @@ def test_date_shortcuts_on_a_new_generator(page, data, screenshot):
 	expect(field.locator('.ab-date-shortcut[data-key="tomorrow"]')).to_contain_text(tomorrow_shown)
 
 	field.locator('.ab-date-shortcut[data-key="next_month"]').click()
-	page.wait_for_function(
-		"(d) => cur_frm.doc.first_creation_date === d", arg=expected["next_month"]
-	)
+	page.wait_for_function("(d) => cur_frm.doc.first_creation_date === d", arg=expected["next_month"])
 	expect(field.locator('.ab-date-shortcut[data-key="next_month"]')).to_have_class(re.compile(r"\bactive\b"))
 	screenshot(page)
 

@@ -96,7 +96,9 @@ def reset_onboarding() -> None:
 	from accumulating_billing.billing import onboarding
 
 	for step in onboarding.STEPS:
-		frappe.db.set_value("Onboarding Step", step, {"is_complete": 0, "is_skipped": 0}, update_modified=False)
+		frappe.db.set_value(
+			"Onboarding Step", step, {"is_complete": 0, "is_skipped": 0}, update_modified=False
+		)
 	frappe.db.set_value("Module Onboarding", onboarding.ONBOARDING, "is_complete", 0, update_modified=False)
 	frappe.db.set_single_value("System Settings", "enable_onboarding", 1)
 	frappe.db.commit()
