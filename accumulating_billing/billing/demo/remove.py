@@ -99,8 +99,13 @@ def _remove(echo, progress) -> dict[str, int]:
 	for doctype in ORDER:
 		names = of_demo_customers("Project") if doctype == "Project" else tagged(doctype)
 		for name in names:
-			if frappe.db.exists(doctype, name):
-				frappe.delete_doc(doctype, name, ignore_permissions=True)
+			if not frappe.db.exists(doctype, name):
+				continue
+			if doctype == "Fiscal Year" and frappe.db.exists("GL Entry", {"fiscal_year": name}):
+				echo(_("Kept Fiscal Year {0}: other documents were posted in it since.").format(name))
+				frappe.db.delete("Tag Link", {"tag": TAG, "document_type": doctype, "document_name": name})
+				continue
+			frappe.delete_doc(doctype, name, ignore_permissions=True)
 		if names:
 			counts[doctype] = len(names)
 		frappe.db.commit()
