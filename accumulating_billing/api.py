@@ -4,7 +4,16 @@ import frappe
 from frappe import _
 from frappe.utils import getdate, nowdate
 
-from accumulating_billing.billing import assignment, generation, items, lifecycle, payments, preview, sources
+from accumulating_billing.billing import (
+	assignment,
+	generation,
+	items,
+	lifecycle,
+	onboarding,
+	payments,
+	preview,
+	sources,
+)
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -96,6 +105,8 @@ def generate_now(generator: str, posting_date: str | None = None) -> str | None:
 	invoice, message = generation.generate_now(generator, posting_date)
 	if not invoice:
 		frappe.msgprint(message, title=_("Nothing to bill"), indicator="orange")
+	else:
+		onboarding.complete(onboarding.GENERATE_NOW)
 	return invoice
 
 
@@ -139,9 +150,12 @@ def get_tab(generator: str) -> dict:
 		order_by="service_date asc, name asc",
 		limit_page_length=0,
 	)
+	next_invoice = preview.next_invoice(doc)
+	if next_invoice["lines"]:
+		onboarding.complete(onboarding.PREVIEW)  # the person sees an invoice-to-be with lines
 	return {
 		"items": rows,
-		**preview.next_invoice(doc),
+		**next_invoice,
 		"currency": doc.currency,
 		"next_creation_date": doc.next_creation_date,
 		"history": preview.history(generator),

@@ -1,4 +1,4 @@
-"""bench --site SITE accumulating-billing run [--date YYYY-MM-DD] [--dry-run]"""
+"""bench --site SITE accumulating-billing run [--date YYYY-MM-DD] [--dry-run] | sync | demo [--remove] [--force]"""
 
 import click
 
@@ -45,6 +45,44 @@ def sync(context):
 
 		added = sources.sync_all(echo=click.echo)
 		click.echo(f"Added {sum(len(v) for v in added.values())} item(s) to {len(added)} generator(s).")
+	finally:
+		frappe.destroy()
+
+
+@accumulating_billing.command("demo")
+@click.option(
+	"--remove", is_flag=True, default=False, help="Delete everything the demo made, and nothing else"
+)
+@click.option(
+	"--force", is_flag=True, default=False, help="Run it on a site that already has billing data of its own"
+)
+@pass_context
+def demo(context, remove=False, force=False):
+	"""Make a small demo (customers, templates, generators, three months of items, a Timesheet), bill it up
+	to today and print where to look. Running it again adds nothing."""
+	import frappe
+
+	site = get_site(context)
+	frappe.init(site=site)
+	frappe.connect()
+	try:
+		from accumulating_billing.billing import demo as demo_data
+
+		def progress(title, done, total):
+			frappe.utils.update_progress_bar(title, done, total)
+
+		if remove:
+			counts = demo_data.remove(echo=click.echo, progress=progress)
+			click.echo(
+				f"Demo removed ({sum(counts.values())} record(s))." if counts else "No demo on this site."
+			)
+			return
+		result = demo_data.make(force=force, echo=click.echo, progress=progress)
+		click.echo("")
+		for line in demo_data.tour(result):
+			click.echo(line)
+	except frappe.ValidationError as e:
+		raise click.ClickException(frappe.utils.strip_html(str(e))) from None
 	finally:
 		frappe.destroy()
 

@@ -17,7 +17,8 @@ before_tests = "erpnext.setup.utils.before_tests"
 
 doctype_js = {
 	"Customer": "public/js/customer.js",
-	"Accumulating Generator": "public/js/generator_forms.js",
+	# date_shortcuts.js: one-click dates under First Creation Date and in the Resume dialog (issue 22)
+	"Accumulating Generator": ["public/js/generator_forms.js", "public/js/date_shortcuts.js"],
 	"Accumulating Generator Template": "public/js/generator_forms.js",
 }
 
@@ -30,6 +31,7 @@ _RULE_HOOK = "accumulating_billing.billing.rules.on_document_event"
 
 _SOURCES = "accumulating_billing.billing.sources.events."
 _HAND_BILLED = "accumulating_billing.billing.sources.hand_billed."
+_ONBOARDING = "accumulating_billing.billing.onboarding."
 
 doc_events = {
 	"*": {
@@ -84,6 +86,13 @@ doc_events = {
 		"on_submit": _SOURCES + "on_submit",
 		"on_cancel": _SOURCES + "on_cancel",
 	},
+	# the guided start on the workspace: steps ticked by the real actions (billing/onboarding.py)
+	"Accumulating Generator": {"after_insert": _ONBOARDING + "on_generator_created"},
+	"Accumulating Generator Template": {
+		"after_insert": _ONBOARDING + "on_template_saved",
+		"on_update": _ONBOARDING + "on_template_saved",
+	},
+	"Accumulating Generator Item": {"after_insert": _ONBOARDING + "on_item_added"},
 	# every change of what is paid on an invoice goes through ERPNext's Payment Ledger (billing/automations.py)
 	"Payment Ledger Entry": {
 		"on_submit": "accumulating_billing.billing.automations.watch_ledger_entry",
@@ -129,3 +138,8 @@ scheduler_events = {
 
 # the generation log keeps naming the invoices it made, even after a draft is deleted
 ignore_links_on_delete = ["Accumulating Generation Log", "Accumulating Automation Run"]
+
+# Frappe's onboarding widget ticks some steps on a click; this module's steps only from the real action
+override_whitelisted_methods = {
+	"frappe.desk.desktop.update_onboarding_step": "accumulating_billing.billing.onboarding.update_onboarding_step",
+}

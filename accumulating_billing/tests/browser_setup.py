@@ -71,8 +71,37 @@ def prepare() -> dict:
 	out["pause_generator"] = pause_gen.name
 
 	out.update(portal(run, item, next_month, today))
+	out.update(first_hour(run, next_month))
 	frappe.db.commit()
 	return out
+
+
+def first_hour(run: str, first_date) -> dict:
+	"""Issue 22: a Paused generator for the Resume dialog's date shortcuts, and the week start the shortcuts
+	use (System Settings, as the desk reads it)."""
+	from accumulating_billing.billing import lifecycle
+
+	gen = make_generator(
+		make_customer(f"_AB Browser Shortcuts {run}"), first_creation_date=first_date, status="Active"
+	)
+	lifecycle.pause(gen.name)
+	return {
+		"resume_generator": gen.name,
+		"first_day_of_the_week": frappe.defaults.get_defaults().get("first_day_of_the_week") or "Sunday",
+	}
+
+
+def reset_onboarding() -> None:
+	"""The guided start from its beginning (every step pending), as a new site shows it."""
+	from accumulating_billing.billing import onboarding
+
+	for step in onboarding.STEPS:
+		frappe.db.set_value(
+			"Onboarding Step", step, {"is_complete": 0, "is_skipped": 0}, update_modified=False
+		)
+	frappe.db.set_value("Module Onboarding", onboarding.ONBOARDING, "is_complete", 0, update_modified=False)
+	frappe.db.set_single_value("System Settings", "enable_onboarding", 1)
+	frappe.db.commit()
 
 
 def list_generators(customer: str, first_date, today) -> dict:

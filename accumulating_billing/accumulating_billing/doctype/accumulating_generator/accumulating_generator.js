@@ -214,16 +214,18 @@ function pause_dialog(frm) {
 }
 
 function resume_dialog(frm) {
-	date_action(frm, "resume", __("Resume"), {
+	const dialog = date_action(frm, "resume", __("Resume"), {
 		label: __("Resume Date"),
 		reqd: 1,
 		default: frappe.datetime.get_today(),
 		description: __("The next invoice is the first scheduled date on or after this day."),
 	});
+	// one-click dates (Today, Tomorrow, First of Next Month…): public/js/date_shortcuts.js
+	accumulating_billing.date_shortcuts.attach_to_dialog(dialog, "resume_date");
 }
 
 function date_action(frm, method, title, field) {
-	frappe.prompt(
+	return frappe.prompt(
 		[{ fieldname: "resume_date", fieldtype: "Date", ...field }],
 		(values) =>
 			frappe.call({

@@ -5,6 +5,8 @@ from frappe import _
 from frappe.query_builder.functions import Coalesce, Count, Sum
 from frappe.utils import add_days, getdate, nowdate
 
+from accumulating_billing.billing import onboarding
+
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
 
@@ -12,6 +14,8 @@ ITEM = "Accumulating Generator Item"
 def execute(filters=None):
 	filters = frappe._dict(filters or {})
 	data = get_data(filters)
+	if any(row.unbilled_items for row in data):
+		onboarding.complete(onboarding.PREVIEW)  # the person sees a next invoice with something on it
 	return get_columns(), data, None, get_chart(data)
 
 

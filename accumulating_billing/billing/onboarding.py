@@ -1,0 +1,103 @@
+"""The guided start on the workspace (Frappe's Module Onboarding "Accumulating Billing").
+
+Each step is ticked by the app when the person really does the thing, never by a click in the widget:
+creating a generator or template, adding an item, seeing a next-invoice preview with lines (the generator
+form or the Upcoming Accumulating Invoices report), Generate Now making an invoice, and offering a template
+on the Client Kickoff form. Frappe's widget also ticks a step itself after some of its own actions (and a
+"Go to Page" step as soon as its button is clicked): `update_onboarding_step` below lets such a tick through
+for this module's steps only when the app has already recorded the action.
+
+The demo (billing/demo) and installs, migrations and patches tick nothing: they are not the person's work.
+"""
+
+import frappe
+from frappe import _
+from frappe.utils import cint
+
+STEP = "Onboarding Step"
+ONBOARDING = "Accumulating Billing"
+
+CREATE = "Create a Generator or a Template"
+ADD_ITEM = "Add an Item to a Running Tab"
+PREVIEW = "Look at the Next Invoice Preview"
+GENERATE_NOW = "Generate an Invoice Now"
+KICKOFF = "Set Up the Client Kickoff Form"
+
+STEPS = (CREATE, ADD_ITEM, PREVIEW, GENERATE_NOW, KICKOFF)
+
+
+def what_ticks(step: str) -> str:
+	"""What ticks a step, as the message shown when the widget tries to tick it too early says it."""
+	return {
+		CREATE: _("create an Accumulating Generator or an Accumulating Generator Template"),
+		ADD_ITEM: _("add an item to a generator's running tab"),
+		PREVIEW: _(
+			"open a generator whose running tab has items, or run the report Upcoming Accumulating Invoices "
+			"while a tab has items"
+		),
+		GENERATE_NOW: _(
+			"click Actions ▸ Generate Now on a generator with unbilled items and it makes an invoice"
+		),
+		KICKOFF: _(
+			"save an enabled template with Offered at Kickoff ticked, so the Client Kickoff form offers it"
+		),
+	}[step]
+
+
+def complete(step: str) -> bool:
+	"""Tick `step` (once); returns whether this call ticked it."""
+	if step not in STEPS or not_a_person_at_work():
+		return False
+	if cint(frappe.db.get_value(STEP, step, "is_complete", cache=False)) or not frappe.db.exists(STEP, step):
+		return False
+	# no new `modified`: `bench migrate` then keeps the tick (Frappe keeps is_complete on import anyway)
+	frappe.db.set_value(STEP, step, "is_complete", 1, update_modified=False)
+	request = getattr(frappe.local, "request", None)
+	if request is not None and request.method == "GET":
+		frappe.local.flags.commit = True  # a read request is rolled back otherwise
+	return True
+
+
+def not_a_person_at_work() -> bool:
+	flags = frappe.flags
+	return bool(
+		flags.accumulating_demo or flags.in_install or flags.in_migrate or flags.in_patch or flags.in_import
+	)
+
+
+# ------------------------------------------------------------------------------------------ doc_events
+
+
+def on_generator_created(doc, method=None) -> None:
+	complete(CREATE)
+
+
+def on_template_saved(doc, method=None) -> None:
+	if method == "after_insert":
+		complete(CREATE)
+	elif cint(doc.enabled) and cint(doc.offered_at_kickoff) and kickoff_form_published():
+		complete(KICKOFF)
+
+
+def on_item_added(doc, method=None) -> None:
+	complete(ADD_ITEM)
+
+
+def kickoff_form_published() -> bool:
+	return bool(frappe.db.get_value("Web Form", {"route": "client-kickoff"}, "published"))
+
+
+# ------------------------------------------------------------------------------------------ the widget
+
+
+@frappe.whitelist()
+def update_onboarding_step(name: str, field: str, value: str | int) -> None:
+	"""Frappe's `frappe.desk.desktop.update_onboarding_step` (hooks: override_whitelisted_methods), except that
+	a step of this module is ticked complete only when the app recorded the real action. Skipping is free."""
+	if name in STEPS and field == "is_complete" and cint(value):
+		if cint(frappe.db.get_value(STEP, name, "is_complete")):
+			return
+		frappe.throw(_("This step is ticked when you {0}.").format(what_ticks(name)), title=_("Not done yet"))
+	from frappe.desk.desktop import update_onboarding_step as frappe_update_onboarding_step
+
+	frappe_update_onboarding_step(name, field, value)
