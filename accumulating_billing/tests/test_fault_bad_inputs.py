@@ -207,7 +207,7 @@ class TestBadInputs(GenerationTestCase):
 			("API add_item", "unknown item", add_item(item_code="_AB no such item"), ("could not find", "does not exist")),
 			("API add_item", "empty item code", add_item(item_code=""), ("item is required", "item code")),
 			("API add_item", "disabled item", add_item(item_code=f.disabled_item), ("is disabled",)),
-			("API add_item", "not a sales item", add_item(item_code=f.not_sales), ("not a sales item",)),
+			("API add_item", "not a sales item", add_item(item_code=f.not_sales), ("not marked as sales item",)),
 			("API add_item", "unknown UOM", add_item(rate=5, uom="_AB no such uom"), ("uom _ab no such uom does not exist",)),
 			("API add_item", "qty 0", add_item(qty=0, rate=5), ("quantity must be greater than 0",)),
 			("API add_item", "negative qty", add_item(qty=-2, rate=5), ("quantity must be greater than 0",)),
