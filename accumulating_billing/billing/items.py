@@ -7,6 +7,7 @@ from frappe import _
 from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
+from accumulating_billing.billing import line_check
 from accumulating_billing.billing.money import amount_precision, rate_precision, rounding
 from accumulating_billing.billing.state import to_decimal
 
@@ -51,7 +52,7 @@ def validate_item(doc) -> None:
 	doc.customer, doc.company, doc.currency = generator.customer, generator.company, generator.currency
 	doc.service_date = getdate(doc.service_date or nowdate())
 	check_end_date(generator, doc.service_date)
-	item = validate_sales_item(doc.item_code)
+	item = find_item(doc.item_code)
 	doc.item_code = item.name
 	doc.item_name = doc.item_name or item.item_name
 	doc.uom = doc.uom or item.stock_uom
@@ -62,13 +63,24 @@ def validate_item(doc) -> None:
 		doc.uom = uom  # the UOM's own name, in its own case
 	if flt(doc.qty) <= 0:
 		frappe.throw(_("Quantity must be greater than 0."), title=_("Invalid quantity"))
+	if doc.rate not in (None, "") and flt(doc.rate) < 0:
+		frappe.throw(_("Rate cannot be negative."), title=_("Invalid rate"))
+	if not 0 <= flt(doc.discount_percentage) <= 100:
+		frappe.throw(_("Discount must be between 0 and 100 percent."))
+	# what ERPNext would refuse on the invoice, refused now (before the price is looked up: a disabled item
+	# is reported as disabled, not as unpriced)
+	line_check.check_line(doc, generator.company)
 	if doc.rate in (None, "") and doc.is_new():
 		doc.rate = price_list_rate(doc, generator)
 	if flt(doc.rate) < 0:
 		frappe.throw(_("Rate cannot be negative."), title=_("Invalid rate"))
-	if not 0 <= flt(doc.discount_percentage) <= 100:
-		frappe.throw(_("Discount must be between 0 and 100 percent."))
 	doc.amount = flt(line_amount(doc.qty, doc.rate, doc.discount_percentage, doc.currency))
+	reason = line_check.amount_refusal(doc)
+	if reason:
+		frappe.throw(reason, title=_("ERPNext would refuse this line"))
+	if doc.status == "On Hold" and not doc.flags.from_generation:
+		# a held line a person corrected passes the check again: it is back on the tab, as Release puts it
+		doc.status, doc.hold_reason = "Unbilled", None
 
 
 def check_end_date(generator, service_date) -> None:
@@ -106,7 +118,7 @@ def line_amount(qty, rate, discount_percentage, currency: str | None, allow_retu
 	)
 
 
-PROTECTED_FIELDS = ("status", "sales_invoice", "added_by", "customer")
+PROTECTED_FIELDS = ("status", "hold_reason", "sales_invoice", "added_by", "customer")
 SOURCE_FIELDS = ("source_doctype", "source_name", "source_detail")
 
 
@@ -121,6 +133,7 @@ def protect_item(doc) -> None:
 	else:
 		for fieldname in SOURCE_FIELDS:  # only a submitted Timesheet or Delivery Note brings a source
 			doc.set(fieldname, None)
+		doc.hold_reason = None  # only a check that holds the line gives a reason
 	doc.client_ref = (doc.client_ref or "").strip() or None
 	generator = "Accumulating Generator"
 	if not (
@@ -132,28 +145,24 @@ def protect_item(doc) -> None:
 		)
 
 
-def validate_sales_item(item_code: str) -> frappe._dict:
-	"""The Item (its own name, item name and stock UOM), after checking it can be billed; throws otherwise."""
+def find_item(item_code: str | None) -> frappe._dict:
+	"""The Item (its own name, item name and stock UOM) from the document cache; throws when there is none.
+	Whether it can be billed is line_check's question."""
 	if not item_code:
 		frappe.throw(_("Item is required."))
-	# the document cache (cleared when the Item is saved): adding items is the hot path of the app
-	fields = ["name", "item_name", "stock_uom", "disabled", "is_sales_item", "has_variants"]
-	item = frappe.get_cached_value("Item", item_code, fields, as_dict=True)
-	if item and item.name != item_code:
-		# typed in another case: that cache entry is not the one saving the Item clears
-		frappe.clear_document_cache("Item", item_code)
-		item = frappe.get_cached_value("Item", item.name, fields, as_dict=True)
+	item = item_of(item_code)
 	if not item:
 		frappe.throw(_("Item {0} does not exist.").format(frappe.bold(item_code)), title=_("Unknown item"))
-	if item.disabled:
-		frappe.throw(_("Item {0} is disabled.").format(frappe.bold(item_code)), title=_("Disabled item"))
-	if not item.is_sales_item:
-		frappe.throw(
-			_("Item {0} is not a sales item.").format(frappe.bold(item_code)), title=_("Not a sales item")
-		)
-	if item.has_variants:
-		frappe.throw(_("Item {0} is a template; pick one of its variants.").format(frappe.bold(item_code)))
 	return item
+
+
+def item_of(item_code: str | None) -> frappe._dict | None:
+	"""The Item's name, item name and stock UOM from the document cache (adding items is the hot path of the
+	app), or None when there is no such Item. Never throws."""
+	doc = line_check.cached_item(item_code) if item_code else None
+	if not doc:
+		return None
+	return frappe._dict(name=doc.name, item_name=doc.item_name, stock_uom=doc.stock_uom)
 
 
 def price_list_rate(doc, generator) -> float:

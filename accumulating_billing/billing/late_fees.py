@@ -24,6 +24,7 @@ GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
 SALES_INVOICE = "Sales Invoice"
 CLAIMED = "claimed"
+NOT_BILLED = ("Unbilled", "On Hold")
 
 
 def overdue_invoices(as_of: date) -> list:
@@ -125,10 +126,14 @@ def fee_amount(si, generator) -> float:
 
 def add_fee_item(si, generator, day: date) -> str:
 	"""One late-fee item on the generator's tab (whatever its status: a Completed generator keeps it visible
-	and Generate Now bills it), dated the day the invoice became late."""
-	from accumulating_billing.billing.sources.tab_items import insert_items
+	and Generate Now bills it), dated the day the invoice became late. A fee that ERPNext would refuse on the
+	invoice (its item disabled since the settings were saved, say) goes on the tab On Hold with ERPNext's reason
+	and a comment on the generator: the fee is charged once and not lost, and the job does not fail every day."""
+	from accumulating_billing.billing.sources.tab_items import hold_refused, insert_items
 
-	item = item_rules.validate_sales_item(generator.late_fee_item)
+	item = item_rules.item_of(generator.late_fee_item) or frappe._dict(
+		name=generator.late_fee_item, item_name=generator.late_fee_item, stock_uom=None
+	)
 	amount = fee_amount(si, generator)
 	values = {
 		"generator": generator.name,
@@ -151,9 +156,18 @@ def add_fee_item(si, generator, day: date) -> str:
 		"source_doctype": SALES_INVOICE,
 		"source_detail": si.name,
 	}
+	held = hold_refused([values], generator.company)
 	added = insert_items([values], si.name)
 	if not added:
 		frappe.throw(_("Sales Invoice {0} already has a late fee on a tab.").format(si.name))
+	if held:
+		generator.add_comment(
+			"Comment",
+			_(
+				"The late fee of Sales Invoice {0} went on the tab On Hold: ERPNext would refuse it on the invoice"
+				" ({1}). Correct the cause (the Late Fee Item), then Release it."
+			).format(si.name, values["hold_reason"]),
+		)
 	return added[0]
 
 
@@ -178,7 +192,7 @@ def make_dunning(si, generator, day: date) -> str:
 
 
 def withdraw_fee(invoice: str, why: str) -> None:
-	"""Take the unbilled late fee of `invoice` off its tab (a billed one stays on its invoice); delete its draft
+	"""Take the late fee of `invoice` off its tab, unbilled or held (a billed one stays on its invoice); delete its draft
 	Dunning."""
 	Item = frappe.qb.DocType(ITEM)
 	fees = (
@@ -187,12 +201,12 @@ def withdraw_fee(invoice: str, why: str) -> None:
 		.where(
 			(Item.source_doctype == SALES_INVOICE)
 			& (Item.source_detail == invoice)
-			& (Item.status == "Unbilled")
+			& Item.status.isin(NOT_BILLED)
 		)
 		.run(as_dict=True)
 	)
 	for fee in fees:
-		frappe.qb.from_(Item).delete().where((Item.name == fee.name) & (Item.status == "Unbilled")).run()
+		frappe.qb.from_(Item).delete().where((Item.name == fee.name) & Item.status.isin(NOT_BILLED)).run()
 		frappe.get_doc(GENERATOR, fee.generator).add_comment(
 			"Info",
 			_("The late fee of Sales Invoice {0} left the tab: the invoice was {1}.").format(invoice, why),

@@ -45,7 +45,31 @@ def validate_timesheet_item(doc) -> None:
 		frappe.throw(
 			_("Timesheet Item is required when Accumulate Timesheets is on."), title=_("Missing item")
 		)
-	check_service_item(doc.timesheet_item, _("Timesheet Item"))
+	check_service_item(doc, doc.timesheet_item, _("Timesheet Item"))
+	check_fractions_allowed(doc, doc.timesheet_item, _("Timesheet Item"))
+
+
+def check_fractions_allowed(doc, item_code: str, label: str) -> None:
+	"""A time log of 1.5 hours is a line of qty 1.5 of the Timesheet Item in its stock UOM: ERPNext refuses it
+	when that UOM must be a whole number, so every Timesheet with such a log would have its line held."""
+	uom = frappe.db.get_value("Item", item_code, "stock_uom")
+	reason = line_refusal(doc, {"item_code": item_code, "uom": uom, "qty": 1.5, "rate": 0})
+	if reason:
+		frappe.throw(
+			_(
+				"{0} {1} is sold in {2}, whose quantities must be whole numbers: ERPNext would refuse every time "
+				"log that is not a whole number of hours ({3}). Choose a {0} whose Default Unit of Measure allows "
+				"fractions (such as Hour), or turn off Must be Whole Number on UOM {2}."
+			).format(label, frappe.bold(item_code), frappe.bold(uom), reason),
+			title=_("Fractional hours would be refused"),
+		)
+
+
+def line_refusal(doc, line: dict) -> str | None:
+	"""ERPNext's reason to refuse `line` on an invoice of this generator or template, or None (line_check)."""
+	from accumulating_billing.billing import line_check
+
+	return line_check.refusals([line], company=doc.company).get(0)
 
 
 def validate_company_links(doc) -> None:
@@ -165,19 +189,21 @@ def validate_late_fee(doc) -> None:
 		return
 	if not doc.late_fee_item:
 		frappe.throw(_("Late Fee Item is required for a late fee."), title=_("Missing item"))
-	check_service_item(doc.late_fee_item, _("Late Fee Item"))
+	check_service_item(doc, doc.late_fee_item, _("Late Fee Item"), rate=doc.get("late_fee_amount"))
 
 
-def check_service_item(item_code: str, label: str) -> None:
-	"""Hours and fees are billed as a service: an enabled, non-stock sales item (not a template)."""
-	item = frappe.db.get_value(
-		"Item", item_code, ["disabled", "is_sales_item", "is_stock_item", "has_variants"], as_dict=True
-	)
+def check_service_item(doc, item_code: str, label: str, rate=None) -> None:
+	"""Hours and fees are billed as a service: a non-stock item that ERPNext takes on an invoice line of one
+	unit of its stock UOM (enabled, a sales item, not a template with variants, not past its end of life: the
+	same line check as every tab line). A fee is always one unit, so a UOM that must be a whole number is fine."""
+	item = frappe.db.get_value("Item", item_code, ["name", "stock_uom", "is_stock_item"], as_dict=True)
 	if not item:
 		frappe.throw(_("Item {0} does not exist.").format(frappe.bold(item_code)))
-	if item.disabled or not item.is_sales_item or item.has_variants:
+	reason = line_refusal(doc, {"item_code": item.name, "uom": item.stock_uom, "qty": 1, "rate": flt(rate)})
+	if reason:
 		frappe.throw(
-			_("{0} {1} must be an enabled sales item (not a template).").format(label, frappe.bold(item_code))
+			_("{0} {1}: {2}").format(label, frappe.bold(item_code), reason),
+			title=_("ERPNext would refuse this item"),
 		)
 	if item.is_stock_item:
 		frappe.throw(

@@ -145,3 +145,46 @@ def make_return(dn, posting_date: str, qty_by_item: dict[str, float]):
 	ret = frappe.get_doc("Delivery Note", ret.name)
 	ret.submit()
 	return ret
+
+
+def make_sales_order(customer: str, lines: list[dict], transaction_date: str, submit: bool = True):
+	"""A Sales Order of `lines` (each {"item_code", "qty", "rate"}), delivered a week later."""
+	from frappe.utils import add_days
+
+	delivery = add_days(getdate(transaction_date), 7)
+	so = frappe.get_doc(
+		{
+			"doctype": "Sales Order",
+			"customer": customer,
+			"company": company(),
+			"transaction_date": getdate(transaction_date),
+			"delivery_date": delivery,
+			"selling_price_list": "Standard Selling",
+			"items": [
+				{
+					"item_code": line["item_code"],
+					"qty": line["qty"],
+					"rate": line["rate"],
+					"warehouse": warehouse(),
+					"delivery_date": delivery,
+				}
+				for line in lines
+			],
+		}
+	)
+	so.insert(ignore_permissions=True)
+	if submit:
+		so.submit()
+	return so
+
+
+def deliver_sales_order(so, posting_date: str):
+	"""The Delivery Note of everything on the Sales Order (its *Create ▸ Delivery Note*), submitted."""
+	from erpnext.selling.doctype.sales_order.sales_order import make_delivery_note as delivery_of
+
+	dn = delivery_of(so.name)
+	dn.posting_date = getdate(posting_date)
+	dn.set_posting_time = 1
+	dn.insert(ignore_permissions=True)
+	dn.submit()
+	return dn

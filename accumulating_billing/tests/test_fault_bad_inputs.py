@@ -25,6 +25,8 @@ from accumulating_billing.tests.utils import (
 	make_generator,
 	make_item,
 	make_template,
+	make_template_item,
+	make_uom,
 	make_user,
 )
 
@@ -85,6 +87,11 @@ class TestBadInputs(GenerationTestCase):
 		billed = add(f.gen, f.priced, service_date="2026-01-05")
 		f.billed_item = billed.name
 		f.stock_item = make_item(f"_AB Fault Stock {frappe.generate_hash(length=5)}", is_stock_item=1)
+		# what ERPNext refuses on an invoice line (issue 19); f.priced is sold in Nos (Must be Whole Number)
+		f.template_item = make_template_item()
+		f.old_item = make_item(f"_AB Fault Old {frappe.generate_hash(length=5)}", end_of_life="2001-01-01")
+		f.capped = make_item(f"_AB Fault Capped {frappe.generate_hash(length=5)}", max_discount=10)
+		f.crate = make_uom("_AB Crate")
 		f.ts_gen = make_generator(accumulate_timesheets=1, timesheet_item=service_item()).name
 		ts_customer = frappe.db.get_value(GENERATOR, f.ts_gen, "customer")
 		f.billed_timesheet = make_timesheet(
@@ -207,13 +214,20 @@ class TestBadInputs(GenerationTestCase):
 			("API add_item", "unknown item", add_item(item_code="_AB no such item"), ("could not find", "does not exist")),
 			("API add_item", "empty item code", add_item(item_code=""), ("item is required", "item code")),
 			("API add_item", "disabled item", add_item(item_code=f.disabled_item), ("is disabled",)),
-			("API add_item", "not a sales item", add_item(item_code=f.not_sales), ("not a sales item",)),
+			("API add_item", "not a sales item", add_item(item_code=f.not_sales), ("not marked as sales item",)),
 			("API add_item", "unknown UOM", add_item(rate=5, uom="_AB no such uom"), ("uom _ab no such uom does not exist",)),
 			("API add_item", "qty 0", add_item(qty=0, rate=5), ("quantity must be greater than 0",)),
 			("API add_item", "negative qty", add_item(qty=-2, rate=5), ("quantity must be greater than 0",)),
 			("API add_item", "negative rate", add_item(rate=-5), ("rate cannot be negative",)),
 			("API add_item", "discount over 100 %", add_item(rate=5, discount_percentage=150), ("between 0 and 100",)),
 			("API add_item", "negative discount", add_item(rate=5, discount_percentage=-1), ("between 0 and 100",)),
+			("API add_item", "a fraction of an item sold in Nos", add_item(qty=1.5, rate=5), ("cannot be a fraction",)),
+			("API add_item", "a template item with variants", add_item(item_code=f.template_item, rate=5), ("is a template",)),
+			("API add_item", "an item past its end of life", add_item(item_code=f.old_item, rate=5), ("reached its end of life",)),
+			("API add_item", "a UOM without a conversion", add_item(rate=5, uom=f.crate), ("has no conversion",)),
+			("API add_item", "a discount above the item's maximum", add_item(item_code=f.capped, rate=5, discount_percentage=50), ("maximum discount",)),
+			("API add_item", "a rate too large for ERPNext", add_item(rate=10**13), ("too large",)),
+			("API add_item", "a quantity too large for ERPNext", add_item(qty=10**13, rate=1), ("too large",)),
 			("API add_item", "no rate and no price", add_item(item_code=f.unpriced), ("no rate given",)),
 			("API add_item", "impossible service date", add_item(rate=5, service_date="2026-02-30"), ("not a valid date",)),
 			("API add_item", "service date after the end date", add_item(f.on_date, rate=5, service_date="2026-07-15"), ("after the generator's end date",)),
@@ -224,9 +238,14 @@ class TestBadInputs(GenerationTestCase):
 			("item form", "delete a billed item", lambda: frappe.delete_doc(ITEM, f.billed_item), ("is billed on sales invoice",)),
 			("item form", "no generator", item_form(generator=None), ("does not exist", "generator")),
 			("item form", "qty 0", item_form(qty=0), ("quantity must be greater than 0",)),
+			("item form", "a fraction of an item sold in Nos", item_form(qty=0.5), ("cannot be a fraction",)),
 			("generator form", "Accumulate Timesheets without a Timesheet Item", new_generator(accumulate_timesheets=1), ("timesheet item is required",)),
 			("generator form", "a stock item as Timesheet Item", new_generator(accumulate_timesheets=1, timesheet_item=f.stock_item), ("is a stock item",)),
 			("template form", "Accumulate Timesheets without a Timesheet Item", lambda: make_template(accumulate_timesheets=1), ("timesheet item is required",)),
+			("generator form", "a Timesheet Item sold in Nos (whole numbers)", new_generator(accumulate_timesheets=1, timesheet_item=f.priced), ("must be whole numbers",)),
+			("template form", "a Timesheet Item sold in Nos (whole numbers)", lambda: make_template(accumulate_timesheets=1, timesheet_item=f.priced), ("must be whole numbers",)),
+			("generator form", "a template item as Timesheet Item", new_generator(accumulate_timesheets=1, timesheet_item=f.template_item), ("is a template",)),
+			("generator form", "a disabled Late Fee Item", new_generator(late_fee_type="Fixed Amount", late_fee_amount=5, late_fee_item=f.disabled_item), ("is disabled",)),
 			("generator form", "change the Project while Timesheet lines wait", edit(GENERATOR, f.ts_gen, project=f.project), ("cannot change while timesheet",)),
 			("item form", "edit an item a Timesheet brought", edit(ITEM, f.source_item, qty=9), ("comes from timesheet",)),
 			("item form", "delete an item a Timesheet brought", lambda: frappe.delete_doc(ITEM, f.source_item), ("comes from timesheet",)),

@@ -82,6 +82,37 @@ def make_item(code: str | None = None, price: float | None = None, **kw) -> str:
 	return code
 
 
+def make_template_item() -> str:
+	"""An Item with variants (a template): ERPNext bills one of its variants, never the template."""
+	attribute = "_AB Size"
+	if not frappe.db.exists("Item Attribute", attribute):
+		frappe.get_doc(
+			{
+				"doctype": "Item Attribute",
+				"attribute_name": attribute,
+				"item_attribute_values": [
+					{"attribute_value": "Small", "abbr": "S"},
+					{"attribute_value": "Large", "abbr": "L"},
+				],
+			}
+		).insert(ignore_permissions=True)
+	return make_item(
+		f"_AB Template Item {frappe.generate_hash(length=5)}",
+		has_variants=1,
+		attributes=[{"attribute": attribute}],
+	)
+
+
+def make_uom(name: str) -> str:
+	"""A UOM of its own that takes fractions (a test may turn on *Must be Whole Number* on it without touching
+	the UOMs other tests use)."""
+	if not frappe.db.exists("UOM", name):
+		frappe.get_doc({"doctype": "UOM", "uom_name": name, "must_be_whole_number": 0}).insert(
+			ignore_permissions=True
+		)
+	return name
+
+
 def make_generator(customer: str | None = None, do_not_save: bool = False, **kw):
 	values = {
 		"doctype": "Accumulating Generator",

@@ -7,7 +7,7 @@ from frappe import _
 
 from accumulating_billing.billing.sources.base import DELIVERY_NOTE, ITEM, SOURCE_DOCTYPES, TIMESHEET
 from accumulating_billing.billing.sources.sync import sync_document
-from accumulating_billing.billing.sources.tab_items import take_off_tabs
+from accumulating_billing.billing.sources.tab_items import NOT_BILLED, take_off_tabs
 
 
 def hand_billed_details(doc, submitted: bool = False) -> list[str]:
@@ -83,7 +83,7 @@ def drop_lines_billed_elsewhere(doc, method=None) -> None:
 		return
 	rows = frappe.get_all(
 		ITEM,
-		filters={"source_detail": ("in", details), "status": "Unbilled"},
+		filters={"source_detail": ("in", details), "status": ("in", NOT_BILLED)},
 		fields=["name", "generator"],
 	)
 	take_off_tabs(

@@ -17,8 +17,10 @@ from accumulating_billing.billing.sources.routing import (
 	route,
 )
 from accumulating_billing.billing.sources.tab_items import (
+	NOT_BILLED,
 	delete_unbilled,
 	existing_items,
+	hold_refused,
 	insert_items,
 	item_values,
 	update_item,
@@ -40,21 +42,21 @@ def sync_document(doc, only_generator: str | None = None) -> list[str]:
 	existing = existing_items(doctype, doc.name)
 	wanted = {line.detail for line in lines}
 	removed = delete_unbilled(
-		[row.name for detail, row in existing.items() if detail not in wanted and row.status == "Unbilled"]
+		[row.name for detail, row in existing.items() if detail not in wanted and row.status in NOT_BILLED]
 	)
 	by_customer = defaultdict(list)
 	for line in lines:
 		if line.customer:
 			by_customer[line.customer].append(line)
 	added, refused, changed = [], defaultdict(list), 0
+	updates, new = [], defaultdict(list)
 	for customer, customer_lines in by_customer.items():
 		generators = live_generators(customer, doc.company)
 		uses_feature = any(cint(g[SETTING[doctype]]) for g in generators)
-		new = defaultdict(list)
 		for line in customer_lines:
 			generator, why = route(generators, doctype, line)
 			current = existing.get(line.detail)
-			if current and current.status != "Unbilled":
+			if current and current.status not in NOT_BILLED:
 				continue  # billed: it stays on its invoice
 			if not generator:
 				if not current and uses_feature:
@@ -74,12 +76,24 @@ def sync_document(doc, only_generator: str | None = None) -> list[str]:
 				delete_unbilled([current.name])
 				current = None
 			if current:
-				changed += update_item(current, values)
+				updates.append((current, values))
 			else:
 				new[generator.name].append(values)
-		for values in new.values():
-			added += insert_items(values, doc.name)
+	# what ERPNext would refuse on the invoice goes on the tab On Hold, with its reason (one check for all)
+	held = hold_refused(
+		[values for _c, values in updates] + [v for vs in new.values() for v in vs], doc.company
+	)
+	newly_held = []
+	for current, values in updates:
+		if update_item(current, values):
+			changed += 1
+			if values["status"] == "On Hold" and values["hold_reason"] != current.hold_reason:
+				newly_held.append(values)
+	for values in new.values():
+		added += insert_items(values, doc.name)
+	newly_held += [values for values in held if values.get("name") in set(added)]
 	comment_refused(doc, refused)
+	comment_held(doc, newly_held)
 	if added or removed or changed:
 		frappe.clear_document_cache(doctype, doc.name)
 	return added
@@ -100,9 +114,32 @@ def comment_refused(doc, refused: dict) -> None:
 	)
 
 
+def comment_held(doc, held: list[dict]) -> None:
+	"""The lines that went on a tab On Hold: which, where, and ERPNext's reason."""
+	if not held:
+		return
+	parts = [
+		_("{0} on {1}: {2}").format(
+			row_label(doc, values["source_detail"]), values["generator"], values["hold_reason"]
+		)
+		for values in held
+	]
+	doc.add_comment(
+		"Comment",
+		_(
+			"{0} line(s) went on the running tab On Hold: ERPNext would refuse them on the invoice. {1}. "
+			"Correct the cause, then Release them on the generator."
+		).format(len(held), "; ".join(parts)),
+	)
+
+
 def line_label(doc, line: SourceLine) -> str:
+	return row_label(doc, line.detail)
+
+
+def row_label(doc, detail: str) -> str:
 	rows = doc.time_logs if doc.doctype == TIMESHEET else doc.items
-	return next((f"#{row.idx}" for row in rows if row.name == line.detail), line.detail)
+	return next((f"#{row.idx}" for row in rows if row.name == detail), detail)
 
 
 def sync_generator(name: str, progress=None) -> list[str]:

@@ -8,13 +8,18 @@ from frappe import _
 from frappe.utils import flt, now_datetime
 
 from accumulating_billing.billing import items as item_rules
+from accumulating_billing.billing import line_check
 from accumulating_billing.billing.sources.base import GENERATOR, ITEM, SOURCE_DOCTYPES, SourceLine
+
+NOT_BILLED = ("Unbilled", "On Hold")
 
 
 def item_values(generator, doctype: str, line: SourceLine) -> dict:
-	"""The tab item of one line on one generator; throws a translated message when it cannot be billed there."""
+	"""The tab item of one line on one generator; throws a translated message when the generator cannot
+	receive it (its currency, its end date). What ERPNext would refuse on the invoice is not checked here but by
+	`hold_refused`, for all the lines of a document at once: such a line goes on the tab On Hold."""
 	item_code = line.item_code or generator.timesheet_item
-	item = item_rules.validate_sales_item(item_code)
+	item = item_rules.item_of(item_code) or frappe._dict(name=item_code, item_name=item_code, stock_uom=None)
 	rate = converted_rate(generator, line)
 	item_rules.check_end_date(generator, line.service_date)
 	qty = flt(line.qty)
@@ -34,7 +39,22 @@ def item_values(generator, doctype: str, line: SourceLine) -> dict:
 		"amount": flt(item_rules.line_amount(qty, rate, 0, generator.currency, allow_return=True)),
 		"source_doctype": doctype,
 		"source_detail": line.detail,
+		"status": "Unbilled",
+		"hold_reason": None,
 	}
+
+
+def hold_refused(values: list[dict], company: str) -> list[dict]:
+	"""Mark On Hold, with ERPNext's reason, the tab items (values) that ERPNext would refuse on the invoice; the
+	others Unbilled. One batched line check for all of them. Returns the held ones."""
+	found = line_check.refusals(values, company=company)
+	held = []
+	for position, value in enumerate(values):
+		reason = found.get(line_check.line_key(value, position))
+		value["status"], value["hold_reason"] = ("On Hold", reason) if reason else ("Unbilled", None)
+		if reason:
+			held.append(value)
+	return held
 
 
 def converted_rate(generator, line: SourceLine) -> float:
@@ -70,13 +90,24 @@ def existing_items(doctype: str, source_name: str) -> dict:
 	rows = frappe.get_all(
 		ITEM,
 		filters={"source_doctype": doctype, "source_name": source_name},
-		fields=["name", "generator", "status", "source_detail", "qty", "rate", "description", "service_date"],
+		fields=[
+			"name",
+			"generator",
+			"status",
+			"hold_reason",
+			"source_detail",
+			"qty",
+			"rate",
+			"description",
+			"service_date",
+		],
 	)
 	return {row.source_detail: row for row in rows}
 
 
 def insert_items(values: list[dict], source_name: str) -> list[str]:
-	"""Insert tab items in one statement; a line already on a tab (the unique key) is left as it is."""
+	"""Insert tab items in one statement; a line already on a tab (the unique key) is left as it is. Each of
+	`values` is given the name of its item (`name`)."""
 	if not values:
 		return []
 	now, user = now_datetime(), frappe.session.user
@@ -84,7 +115,7 @@ def insert_items(values: list[dict], source_name: str) -> list[str]:
 	fields += [f for f in values[0] if f not in fields]
 	rows, names = [], []
 	for value in values:
-		name = frappe.generate_hash(length=10)
+		name = value["name"] = frappe.generate_hash(length=10)
 		names.append(name)
 		row = {
 			"name": name,
@@ -106,30 +137,33 @@ def insert_items(values: list[dict], source_name: str) -> list[str]:
 
 
 def update_item(existing, values: dict) -> bool:
-	"""Follow an edited source line (Update Billing Amount on a submitted Timesheet): qty, rate, amount."""
+	"""Follow an edited source line (Update Billing Amount on a submitted Timesheet): qty, rate, amount, and
+	whether ERPNext would refuse it now (held, or back to Unbilled once the edit made it pass)."""
 	fields = ("qty", "rate", "amount", "description", "service_date")
 	changes = {f: values[f] for f in fields if str(values[f]) != str(existing.get(f) or "")}
-	if not changes or existing.status != "Unbilled":
+	if not changes or existing.status not in NOT_BILLED:
 		return False
-	values = {f: values[f] for f in fields}
+	values = {f: values[f] for f in (*fields, "status", "hold_reason")}
 	Item = frappe.qb.DocType(ITEM)
 	query = frappe.qb.update(Item).set(Item.modified, now_datetime())
 	for field, value in values.items():
 		query = query.set(Item[field], value)
-	query.where((Item.name == existing.name) & (Item.status == "Unbilled")).run()
+	query.where((Item.name == existing.name) & Item.status.isin(NOT_BILLED)).run()
 	return True
 
 
 def delete_unbilled(names: list[str]) -> int:
+	"""Delete the items among `names` that no invoice bills (Unbilled or On Hold)."""
 	if not names:
 		return 0
 	Item = frappe.qb.DocType(ITEM)
-	frappe.qb.from_(Item).delete().where(Item.name.isin(names) & (Item.status == "Unbilled")).run()
+	frappe.qb.from_(Item).delete().where(Item.name.isin(names) & Item.status.isin(NOT_BILLED)).run()
 	return len(names)
 
 
 def take_off_tabs(rows: list, note) -> None:
-	"""Delete the unbilled items among `rows` ({name, generator}), with `note(count)` on each generator."""
+	"""Delete the items among `rows` ({name, generator}) no invoice bills, with `note(count)` on each
+	generator."""
 	by_generator = defaultdict(list)
 	for row in rows:
 		by_generator[row.generator].append(row.name)
@@ -147,7 +181,11 @@ def check_settings_change(generator) -> None:
 		return
 	if frappe.db.exists(
 		ITEM,
-		{"generator": generator.name, "status": "Unbilled", "source_doctype": ("in", SOURCE_DOCTYPES)},
+		{
+			"generator": generator.name,
+			"status": ("in", NOT_BILLED),
+			"source_doctype": ("in", SOURCE_DOCTYPES),
+		},
 	):
 		frappe.throw(
 			_(

@@ -71,7 +71,7 @@ class TestAccumulatingGeneratorItemValidation(FrappeTestCase):
 
 	def test_not_a_sales_item(self):
 		code = make_item(f"_AB Internal {frappe.generate_hash(length=5)}", is_sales_item=0)
-		self.assert_refused("is not a sales item", item_code=code)
+		self.assert_refused("is not marked as sales item", item_code=code)
 
 	def test_completed_or_archived_generator(self):
 		for status in ("Completed", "Archived"):
