@@ -314,8 +314,8 @@ def _ignored_dirs(repo: Path) -> set[str]:
 	return {line.strip() for line in out.splitlines() if line.strip()}
 
 
-def extract(repo: Path = REPO) -> dict[tuple[str, str | None], list[str]]:
-	"""{(msgid, context): [file:line, ...]} of every translatable message, as `bench generate-pot-file`."""
+def extract(repo: Path = REPO) -> dict[tuple[str, str | None], list[tuple]]:
+	"""{(msgid, context): [(file, line), ...]} of every translatable message, as `bench generate-pot-file`."""
 	ignored = _ignored_dirs(repo)
 
 	def directory_filter(dirpath) -> bool:
@@ -330,7 +330,7 @@ def extract(repo: Path = REPO) -> dict[tuple[str, str | None], list[str]]:
 		str(repo), method_map, directory_filter=directory_filter, keywords=keywords
 	):
 		if message:
-			messages.setdefault((message, context), []).append(f"{filename}:{lineno}")
+			messages.setdefault((message, context), []).append((filename, lineno))
 	return messages
 
 
@@ -345,7 +345,7 @@ def write_pot(repo: Path = REPO) -> Path:
 		fuzzy=False,
 	)
 	for (message, context), locations in extract(repo).items():
-		catalog.add(message, locations=[tuple(loc.rsplit(":", 1)) for loc in locations], context=context)
+		catalog.add(message, locations=locations, context=context)
 	path = locale_dir(repo) / "main.pot"
 	path.parent.mkdir(exist_ok=True)
 	with open(path, "wb") as f:
@@ -388,12 +388,18 @@ def check_pot(repo: Path = REPO) -> list[str]:
 	found, committed = extract(repo), keys(read_catalog(pot))
 	problems = []
 	for message, context in sorted(set(found) - committed, key=str):
-		where = ", ".join(found[(message, context)][:3])
+		where = ", ".join(f"{f}:{n}" for f, n in found[(message, context)][:3])
 		problems.append(
 			f"main.pot lacks {message!r}" + (f" (context {context!r})" if context else "") + f" from {where}"
 		)
 	for message, _context in sorted(committed - set(found), key=str):
 		problems.append(f"main.pot has {message!r}, which no source has any more")
+	for (message, _context), locations in sorted(found.items(), key=str):
+		if TAG.search(message) and any(f.endswith((".py", ".html")) for f, _n in locations):
+			problems.append(
+				f"{message!r} ({locations[0][0]}): Frappe looks up a Python or Jinja message without its HTML tags,"
+				" so this one is never translated: keep the tags out of _()"
+			)
 	return problems
 
 
@@ -440,6 +446,8 @@ PY_CALLS = {  # function or method name: (positions, keywords) of the arguments 
 }
 PY_DICT_KEYS = {"label", "title", "description", "message", "indicator_label"}
 SKIP_FILES = {"hooks.py"}  # data Frappe reads; babel_extractors.csv extracts its menu titles
+# files another branch is rewriting: their strings are wrapped when it lands (README: Translations, at a merge)
+PENDING_FILES = {"accumulating_billing/billing/sources.py"}
 
 
 def _has_letters(text: str) -> bool:
@@ -569,7 +577,11 @@ def scan_sources(repo: Path = REPO) -> list[str]:
 	problems = []
 	for path in sorted((repo / APP).rglob("*")):
 		rel = path.relative_to(repo)
-		if _is_test(rel) or any(p.startswith((".", "_")) for p in rel.parts[:-1]):
+		if (
+			_is_test(rel)
+			or any(p.startswith((".", "_")) for p in rel.parts[:-1])
+			or str(rel) in PENDING_FILES
+		):
 			continue
 		if path.suffix == ".py" and path.name not in SKIP_FILES:
 			problems += scan_python(rel, path.read_text())
