@@ -60,10 +60,13 @@ class TestInvoiceLanguage(TranslationTestCase):
 		invoice = api.generate_now(gen.name)
 		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "language"), "es")
 
-	def test_a_customer_without_a_language_keeps_erpnext_s_default(self):
+	def test_a_customer_without_a_chosen_language_keeps_erpnext_s_default(self):
 		gen = self.emailing_generator(None)
 		invoice = run_generator(gen.name, "2026-02-01").invoices[0]
-		self.assertFalse(frappe.db.get_value("Sales Invoice", invoice, "language"))
+		self.assertEqual(
+			frappe.db.get_value("Sales Invoice", invoice, "language"),
+			frappe.db.get_value("Customer", gen.customer, "language"),
+		)
 
 
 class TestInvoiceEmailLanguage(TranslationTestCase):
@@ -128,4 +131,4 @@ class TestCatalogues(TranslationTestCase):
 		gen = make_generator(do_not_save=True, interval_count=0)
 		with print_language("de"), self.assertRaises(frappe.ValidationError) as caught:
 			gen.insert(ignore_permissions=True)
-		self.assertIn("Das Intervall muss mindestens 1 sein", str(caught.exception))
+		self.assertEqual(str(caught.exception), "„Wiederholen alle“ muss mindestens 1 sein.")
