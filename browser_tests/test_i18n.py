@@ -53,7 +53,13 @@ def test_generator_form_and_actions_in_german(user_page, i18n, screenshot):
 
 	page.get_by_role("button", name="Aktionen", exact=True).click()
 	menu = page.locator(".dropdown-menu.show")
-	for label in ("Jetzt erstellen", "Anhalten", "Duplizieren", "Für mehrere Kunden erstellen", "Archivieren"):
+	for label in (
+		"Jetzt erstellen",
+		"Anhalten",
+		"Duplizieren",
+		"Für mehrere Kunden erstellen",
+		"Archivieren",
+	):
 		expect(menu.locator(".dropdown-item").filter(has_text=label)).to_have_count(1)
 	expect(menu).not_to_contain_text("Generate Now")
 	screenshot(page, "actions")
