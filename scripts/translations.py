@@ -7,6 +7,7 @@
     python scripts/translations.py missing de         # JSON of what de.po still lacks, to fill in
     python scripts/translations.py fill de new.json   # put translations ({"msgid": "msgstr"}) into de.po
     python scripts/translations.py fill de --reuse /opt/frappe-bench   # Frappe's and ERPNext's own words
+    python scripts/translations.py compare committed.pot generated.pot  # scripts/test.sh, on a bench
 
 `check` fails when:
 - main.pot is not what `bench generate-pot-file --app accumulating_billing` writes from the sources (the
@@ -663,6 +664,18 @@ def main(argv: list[str]) -> int:
 		problems = check_pot() + check_po() + scan_sources()
 		print("\n".join(problems) or "translations: complete")
 		return 1 if problems else 0
+	if command == "compare":  # compare COMMITTED.pot GENERATED.pot: the same msgids (and contexts)?
+		committed, generated = (keys(read_catalog(Path(p))) for p in argv[1:3])
+		for message, context in sorted(generated - committed, key=str):
+			print(f"main.pot lacks {message!r}" + (f" (context {context!r})" if context else ""))
+		for message, _context in sorted(committed - generated, key=str):
+			print(f"main.pot has {message!r}, which the bench no longer extracts")
+		same = committed == generated
+		print(
+			f"main.pot: {len(committed)} messages, "
+			+ ("as the bench extracts them" if same else "NOT as the bench")
+		)
+		return 0 if same else 1
 	if command == "pot":
 		print(write_pot())
 		return 0
