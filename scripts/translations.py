@@ -608,7 +608,24 @@ def update(repo: Path = REPO, langs: list[str] | None = None) -> None:
 		catalog = read_catalog(path) if path.exists() else Catalog(locale=lang.replace("-", "_"))
 		catalog.update(pot, no_fuzzy_matching=True, update_header_comment=False)
 		catalog.obsolete.clear()
+		_set_header(catalog, pot, lang)
 		_write(path, catalog)
+
+
+def _set_header(catalog: Catalog, pot: Catalog, lang: str) -> None:
+	init = (REPO / APP / "__init__.py").read_text()
+	catalog.project = "Accumulating Billing"
+	catalog.version = (re.findall(r'__version__ = "([^"]+)"', init) or [None])[0]
+	catalog.msgid_bugs_address = pot.msgid_bugs_address or "dev@accumulating-billing.invalid"
+	catalog.copyright_holder = "Accumulating Billing developers"
+	catalog.last_translator = catalog.language_team = (
+		"Accumulating Billing developers <dev@accumulating-billing.invalid>"
+	)
+	catalog.fuzzy = False
+	catalog.header_comment = (
+		f"# {lang} translations of Accumulating Billing (README: Languages).\n"
+		"# This file is distributed under the same license as the Accumulating Billing project (MIT)."
+	)
 
 
 def _write(path: Path, catalog: Catalog) -> None:
