@@ -44,7 +44,11 @@ def sync(context):
 		from accumulating_billing.billing import sources
 
 		added = sources.sync_all(echo=click.echo)
-		click.echo(f"Added {sum(len(v) for v in added.values())} item(s) to {len(added)} generator(s).")
+		click.echo(
+			frappe._("Added {0} item(s) to {1} generator(s).").format(
+				sum(len(v) for v in added.values()), len(added)
+			)
+		)
 	finally:
 		frappe.destroy()
 

@@ -124,12 +124,25 @@ def after_install():
 	make_role()
 	make_custom_fields()
 	make_indexes()
+	compile_translations()
 
 
 def after_migrate():
 	make_role()
 	make_custom_fields()
 	make_indexes()
+	compile_translations()
+
+
+def compile_translations():
+	"""The app's locale/<lang>.po compiled for Frappe (as `bench build` does), so a site that is only installed
+	or migrated speaks them too; a bench whose assets folder is not writable keeps what it has."""
+	from accumulating_billing.i18n import compile_catalogues
+
+	try:
+		compile_catalogues()
+	except OSError:
+		frappe.log_error(title=_("Accumulating Billing: translations not compiled"))
 
 
 def make_indexes():

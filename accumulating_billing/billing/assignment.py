@@ -14,6 +14,7 @@ from frappe.utils import cint, getdate, nowdate
 
 from accumulating_billing import engine
 from accumulating_billing.billing.state import schedule_of
+from accumulating_billing.i18n import engine_message
 
 GENERATOR = "Accumulating Generator"
 TEMPLATE = "Accumulating Generator Template"
@@ -146,7 +147,7 @@ def first_creation_date(tpl, assignment_date: date) -> date:
 			day_of_month=cint(tpl.first_date_day_of_month) or 1,
 		)
 	except engine.ValidationError as e:
-		frappe.throw(_(str(e)), title=_("Invalid first date rule"))
+		frappe.throw(engine_message(e), title=_("Invalid first date rule"))
 
 
 def generator_title(customer: str, tpl) -> str:

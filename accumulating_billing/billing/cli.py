@@ -18,27 +18,27 @@ def run(as_of: str | None, dry_run: bool, echo: Callable[[str], None]) -> list[s
 	as_of = parse_date(as_of)
 	names = due_generators(as_of)
 	if not names:
-		echo(f"Nothing due as of {as_of}.")
+		echo(_("Nothing due as of {0}.").format(as_of))
 		return []
 	if dry_run:
 		for name in names:
 			doc = frappe.get_doc("Accumulating Generator", name)
 			runs = engine.due_runs(state_of(doc), as_of) if doc.status == "Active" else []
-			dates = ", ".join(str(d) for d in runs) or f"resume on {doc.resume_date}"
-			echo(f"would run {name} ({doc.customer}): {dates}")
-		echo(f"Dry run: {len(names)} generator(s) due as of {as_of}; nothing changed.")
+			dates = ", ".join(str(d) for d in runs) or _("resume on {0}").format(doc.resume_date)
+			echo(_("would run {0} ({1}): {2}").format(name, doc.customer, dates))
+		echo(_("Dry run: {0} generator(s) due as of {1}; nothing changed.").format(len(names), as_of))
 		return []
 
 	def progress(done, total, result):
 		for line in result.log:
 			echo(f"{result.generator}: {line}")
 		if result.error:
-			echo(f"{result.generator}: FAILED: {result.error}")
+			echo(_("{0}: FAILED: {1}").format(result.generator, result.error))
 		if total >= PROGRESS_FROM:
-			frappe.utils.update_progress_bar("Generating", done - 1, total)
+			frappe.utils.update_progress_bar(_("Generating"), done - 1, total)
 
 	invoices = process_due(as_of, progress=progress)
-	echo(f"Created {len(invoices)} invoice(s) for {len(names)} generator(s) as of {as_of}.")
+	echo(_("Created {0} invoice(s) for {1} generator(s) as of {2}.").format(len(invoices), len(names), as_of))
 	return invoices
 
 

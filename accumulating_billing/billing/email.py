@@ -3,6 +3,7 @@
 import frappe
 from frappe import _
 from frappe.core.doctype.communication.email import make as make_communication
+from frappe.translate import print_language
 
 from accumulating_billing.billing.contacts import billing_email
 from accumulating_billing.billing.payments import pay_link
@@ -46,6 +47,7 @@ def send_invoice_email(invoice: str) -> str | None:
 		content=message,
 		send_email=True,
 		print_format=print_format,
+		print_language=si.get("language") or None,
 		send_me_a_copy=False,
 	)  # print_format makes the email queue attach the invoice PDF when it sends
 	set_email_status(invoice, "Sent")
@@ -69,7 +71,13 @@ def already_sent(invoice: str) -> bool:
 
 def compose(si, generator) -> tuple[str, str]:
 	"""Subject and message: the generator's Email Template (with `pay_link` in its context), else ours; the pay
-	link (the gateway's Payment Request, or the third-party link) is offered beside the attached PDF."""
+	link (the gateway's Payment Request, or the third-party link) is offered beside the attached PDF.
+	Written in the customer's language (the invoice's Print Language, as the attached PDF is)."""
+	with print_language(si.get("language")):
+		return compose_in_current_language(si, generator)
+
+
+def compose_in_current_language(si, generator) -> tuple[str, str]:
 	link = pay_link(si)
 	if generator.email_template:
 		template = frappe.get_doc("Email Template", generator.email_template)
@@ -79,11 +87,16 @@ def compose(si, generator) -> tuple[str, str]:
 			frappe.render_template(template.response_html or template.response or "", context),
 		)
 	subject = _("Invoice {0} from {1}").format(si.name, si.company)
-	message = _("Dear {0},<br><br>Please find attached invoice {1} for {2}, due on {3}.").format(
-		si.customer_name,
-		si.name,
-		frappe.utils.fmt_money(si.grand_total, currency=si.currency),
-		frappe.format(si.due_date, "Date"),
+	# one message per sentence: Frappe looks a message up without its HTML tags, so none may hold a tag
+	message = "<br><br>".join(
+		[
+			_("Dear {0},").format(si.customer_name),
+			_("Please find attached invoice {0} for {1}, due on {2}.").format(
+				si.name,
+				frappe.utils.fmt_money(si.grand_total, currency=si.currency),
+				frappe.format(si.due_date, "Date"),
+			),
+		]
 	)
 	if link:
 		message += "<br><br>" + _("Pay it online: {0}").format(

@@ -79,6 +79,8 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	set_taxes(si, generator)
 	set_discount(si, generator)
 	set_due_date(si, generator, posting_date)
+	# the customer's Print Language, as ERPNext gives an invoice made by hand: its print and PDF speak it
+	si.language = si.get("language") or frappe.get_cached_value("Customer", si.customer, "language")
 	si.flags.ignore_permissions = True
 	return si
 

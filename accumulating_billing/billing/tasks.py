@@ -6,6 +6,7 @@ import zlib
 from datetime import date
 
 import frappe
+from frappe import _
 from frappe.utils import cint, getdate, nowdate
 
 from accumulating_billing.billing import two_step
@@ -134,7 +135,7 @@ def run_isolated(name: str, as_of) -> RunResult:
 	except Exception as e:
 		frappe.db.rollback()
 		frappe.log_error(
-			title=f"Accumulating Generator {name} could not run",
+			title=_("Accumulating Generator {0} could not run").format(name),
 			reference_doctype=GENERATOR,
 			reference_name=name,
 		)

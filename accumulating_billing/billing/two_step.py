@@ -208,7 +208,7 @@ def enqueue_email_or_leave_owed(invoice: str) -> None:
 		enqueue_invoice_email(invoice)
 	except Exception:
 		frappe.log_error(
-			title=f"Accumulating Billing: email of {invoice} not enqueued; the hourly sweep will"
+			title=_("Accumulating Billing: email of {0} not enqueued; the hourly sweep will").format(invoice)
 		)
 
 

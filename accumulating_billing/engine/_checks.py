@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from accumulating_billing.engine.errors import ValidationError
+from accumulating_billing.engine.errors import Term, ValidationError, _
 
 
 def check_date(value: object, label: str) -> date:
 	"""Return value if it is a plain date (not a datetime), else raise ValidationError."""
 	if not isinstance(value, date) or isinstance(value, datetime):
-		raise ValidationError(f"{label} must be a date, got {value!r}.")
+		raise ValidationError(_("{0} must be a date, got {1}."), Term(label), repr(value))
 	return value
 
 
 def check_int(value: object, label: str) -> int:
 	"""Return value if it is an int (not a bool), else raise ValidationError."""
 	if not isinstance(value, int) or isinstance(value, bool):
-		raise ValidationError(f"{label} must be a whole number, got {value!r}.")
+		raise ValidationError(_("{0} must be a whole number, got {1}."), Term(label), repr(value))
 	return value

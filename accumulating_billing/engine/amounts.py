@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from accumulating_billing.engine.errors import ValidationError
+from accumulating_billing.engine.errors import Term, ValidationError, _
 
 ROUNDING_MODES = {"half_even": decimal.ROUND_HALF_EVEN, "half_up": decimal.ROUND_HALF_UP}
 
@@ -30,17 +30,19 @@ _ZERO = Decimal(0)
 def to_decimal(value: object, label: str = "Amount") -> Decimal:
 	"""Return value as a finite Decimal; ints are accepted, floats and other types are refused."""
 	if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
-		raise ValidationError(f"{label} must be a Decimal, got {value!r}.")
+		raise ValidationError(_("{0} must be a Decimal, got {1}."), Term(label), repr(value))
 	result = Decimal(value)
 	if not result.is_finite():
-		raise ValidationError(f"{label} must be a finite number, got {value!r}.")
+		raise ValidationError(_("{0} must be a finite number, got {1}."), Term(label), repr(value))
 	return result
 
 
 def _check_precision(precision: object) -> int:
 	"""Return precision if it is a whole number of decimal places from 0 to 9."""
 	if isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 9:
-		raise ValidationError(f"Currency precision must be a whole number from 0 to 9, got {precision!r}.")
+		raise ValidationError(
+			_("Currency precision must be a whole number from 0 to 9, got {0}."), repr(precision)
+		)
 	return precision
 
 
@@ -49,7 +51,7 @@ def round_money(value: Decimal, precision: int, rounding: str = "half_even") -> 
 	value = to_decimal(value)
 	_check_precision(precision)
 	if rounding not in ROUNDING_MODES:
-		raise ValidationError(f"Rounding must be 'half_even' or 'half_up', got {rounding!r}.")
+		raise ValidationError(_("Rounding must be 'half_even' or 'half_up', got {0}."), repr(rounding))
 	return value.quantize(Decimal(1).scaleb(-precision), rounding=ROUNDING_MODES[rounding], context=_CONTEXT)
 
 
@@ -57,7 +59,7 @@ def rounding_from_frappe_setting(name: str | None) -> str:
 	"""Map Frappe's System Settings "rounding_method" to the engine's rounding name."""
 	key = name or ""
 	if key not in _FRAPPE_ROUNDING:
-		raise ValidationError(f"Unknown rounding method {name!r}.")
+		raise ValidationError(_("Unknown rounding method {0}."), repr(name))
 	return _FRAPPE_ROUNDING[key]
 
 
@@ -72,13 +74,13 @@ def line_amount(
 	"""Return the rounded amount of one line: qty x rate less its discount percentage.
 
 	`allow_return` admits a negative quantity (a returned delivery credited on the tab); never zero."""
-	qty = to_decimal(qty, "Quantity")
-	rate = to_decimal(rate, "Rate")
-	discount_percentage = to_decimal(discount_percentage, "Discount percentage")
+	qty = to_decimal(qty, _("Quantity"))
+	rate = to_decimal(rate, _("Rate"))
+	discount_percentage = to_decimal(discount_percentage, _("Discount percentage"))
 	if qty == 0 or (qty < 0 and not allow_return):
-		raise ValidationError(f"Quantity must be greater than 0, got {qty}.")
+		raise ValidationError(_("Quantity must be greater than 0, got {0}."), qty)
 	if rate < 0:
-		raise ValidationError(f"Rate must not be negative, got {rate}.")
+		raise ValidationError(_("Rate must not be negative, got {0}."), rate)
 	_check_percentage(discount_percentage)
 	raw = _CONTEXT.divide(
 		_CONTEXT.multiply(_CONTEXT.multiply(qty, rate), _HUNDRED - discount_percentage), _HUNDRED
@@ -89,20 +91,20 @@ def line_amount(
 def _check_percentage(value: Decimal) -> None:
 	"""Raise unless value is a discount percentage from 0 to 100."""
 	if not _ZERO <= value <= _HUNDRED:
-		raise ValidationError(f"Discount percentage must be between 0 and 100, got {value}.")
+		raise ValidationError(_("Discount percentage must be between 0 and 100, got {0}."), value)
 
 
 def _check_discount(
 	discount_percentage: Decimal, discount_amount: Decimal, apply_discount_on: str | None
 ) -> str:
 	"""Validate the generator-level discount settings; return apply_discount_on ("" means Grand Total)."""
-	_check_percentage(to_decimal(discount_percentage, "Additional discount percentage"))
-	if to_decimal(discount_amount, "Discount amount") < 0:
-		raise ValidationError(f"Discount amount must not be negative, got {discount_amount}.")
+	_check_percentage(to_decimal(discount_percentage, _("Additional discount percentage")))
+	if to_decimal(discount_amount, _("Discount amount")) < 0:
+		raise ValidationError(_("Discount amount must not be negative, got {0}."), discount_amount)
 	target = apply_discount_on or "Grand Total"
 	if target not in APPLY_DISCOUNT_ON:
 		raise ValidationError(
-			f"Apply discount on must be 'Grand Total' or 'Net Total', got {apply_discount_on!r}."
+			_("Apply discount on must be 'Grand Total' or 'Net Total', got {0}."), repr(apply_discount_on)
 		)
 	return target
 
@@ -112,7 +114,7 @@ def _subtotal(amounts: Iterable[Decimal]) -> tuple[int, Decimal]:
 	count = 0
 	total = _ZERO
 	for amount in amounts:
-		total = _CONTEXT.add(total, to_decimal(amount, "Line amount"))
+		total = _CONTEXT.add(total, to_decimal(amount, _("Line amount")))
 		count += 1
 	return count, total
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 
 from accumulating_billing.engine._checks import check_date, check_int
-from accumulating_billing.engine.errors import ValidationError
+from accumulating_billing.engine.errors import Term, ValidationError, _
 
 INTERVAL_UNITS = ("Day", "Week", "Month", "Year")
 
@@ -26,21 +26,21 @@ class Schedule:
 
 	def __post_init__(self) -> None:
 		"""Validate the schedule settings."""
-		check_date(self.first_date, "The first creation date")
+		check_date(self.first_date, _("The first creation date"))
 		if self.unit not in INTERVAL_UNITS:
 			raise ValidationError(
-				f"Interval unit must be one of {', '.join(INTERVAL_UNITS)}, got {self.unit!r}."
+				_("Interval unit must be one of {0}, got {1}."), ", ".join(INTERVAL_UNITS), repr(self.unit)
 			)
-		check_int(self.count, "The interval")
+		check_int(self.count, _("The interval"))
 		if self.count < 1:
-			raise ValidationError(f"The interval must be at least 1, got {self.count}.")
+			raise ValidationError(_("The interval must be at least 1, got {0}."), self.count)
 
 
 def occurrence(schedule: Schedule, k: int) -> date:
 	"""Return occurrence k (k >= 0) of the schedule, computed directly from the first date."""
-	check_int(k, "The occurrence index")
+	check_int(k, _("The occurrence index"))
 	if k < 0:
-		raise ValidationError(f"The occurrence index must not be negative, got {k}.")
+		raise ValidationError(_("The occurrence index must not be negative, got {0}."), k)
 	step = k * schedule.count
 	try:
 		if schedule.unit in _DAYS_PER_UNIT:
@@ -48,13 +48,13 @@ def occurrence(schedule: Schedule, k: int) -> date:
 		return schedule.first_date + relativedelta(months=step * _MONTHS_PER_UNIT[schedule.unit])
 	except (OverflowError, ValueError):
 		raise ValidationError(
-			f"Occurrence {k} of this schedule is beyond the supported date range (year 9999)."
+			_("Occurrence {0} of this schedule is beyond the supported date range (year 9999)."), k
 		) from None
 
 
 def index_on_or_after(schedule: Schedule, d: date) -> int:
 	"""Return the smallest k with occurrence(k) >= d (0 if d is on or before the first date)."""
-	check_date(d, "The date")
+	check_date(d, _("The date"))
 	first = schedule.first_date
 	if d <= first:
 		return 0
@@ -89,8 +89,8 @@ def first_after(schedule: Schedule, d: date) -> date:
 
 def occurrences_between(schedule: Schedule, start: date, end: date) -> list[date]:
 	"""Return the occurrences o with start <= o < end, in order."""
-	check_date(start, "The start date")
-	check_date(end, "The end date")
+	check_date(start, _("The start date"))
+	check_date(end, _("The end date"))
 	result: list[date] = []
 	if end <= start:
 		return result

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from accumulating_billing.engine._checks import check_date, check_int
 from accumulating_billing.engine.amounts import net_total, to_decimal
-from accumulating_billing.engine.errors import ValidationError
+from accumulating_billing.engine.errors import Term, ValidationError, _
 from accumulating_billing.engine.schedule import (
 	Schedule,
 	first_after,
@@ -89,23 +89,26 @@ def validate_settings(
 	"""Raise ValidationError if the end condition or minimum amount settings are inconsistent."""
 	if end_condition not in END_CONDITIONS:
 		raise ValidationError(
-			f"End condition must be one of {', '.join(END_CONDITIONS)}, got {end_condition!r}."
+			_("End condition must be one of {0}, got {1}."), ", ".join(END_CONDITIONS), repr(end_condition)
 		)
 	if end_condition == END_AFTER_N:
-		check_int(end_after_invoices, "The number of invoices")
+		check_int(end_after_invoices, _("The number of invoices"))
 		if end_after_invoices < 1:
-			raise ValidationError(f"'After N Invoices' needs at least 1 invoice, got {end_after_invoices}.")
+			raise ValidationError(
+				_("'After N Invoices' needs at least 1 invoice, got {0}."), end_after_invoices
+			)
 	if end_condition == END_ON_DATE:
 		if end_date is None:
-			raise ValidationError("'On Date' needs an end date.")
-		check_date(end_date, "The end date")
+			raise ValidationError(_("'On Date' needs an end date."))
+		check_date(end_date, _("The end date"))
 		if end_date < schedule.first_date:
 			raise ValidationError(
-				f"The end date {end_date.isoformat()} is before the first creation date "
-				f"{schedule.first_date.isoformat()}."
+				_("The end date {0} is before the first creation date {1}."),
+				end_date.isoformat(),
+				schedule.first_date.isoformat(),
 			)
-	if to_decimal(minimum_amount, "Minimum amount") < 0:
-		raise ValidationError(f"Minimum amount must not be negative, got {minimum_amount}.")
+	if to_decimal(minimum_amount, _("Minimum amount")) < 0:
+		raise ValidationError(_("Minimum amount must not be negative, got {0}."), minimum_amount)
 
 
 def _validate_state(state: GeneratorState) -> None:
@@ -122,13 +125,13 @@ def _validate_state(state: GeneratorState) -> None:
 def _end_date(state: GeneratorState) -> date:
 	"""Return the end date of an 'On Date' generator (ValidationError if it is missing)."""
 	if state.end_date is None:
-		raise ValidationError("'On Date' needs an end date.")
-	return check_date(state.end_date, "The end date")
+		raise ValidationError(_("'On Date' needs an end date."))
+	return check_date(state.end_date, _("The end date"))
 
 
 def next_run_after(state: GeneratorState, d: date) -> date | None:
 	"""Return the run date that follows run date d, or None after the final run of an 'On Date' generator."""
-	check_date(d, "The run date")
+	check_date(d, _("The run date"))
 	if state.end_condition != END_ON_DATE:
 		return first_after(state.schedule, d)
 	end = _end_date(state)
@@ -152,10 +155,10 @@ def is_final_run(state: GeneratorState, run_date: date) -> bool:
 
 def due_runs(state: GeneratorState, as_of: date, cap: int = CATCH_UP_CAP) -> list[date]:
 	"""Return the candidate run dates due as of as_of, oldest first, at most `cap`, ending at a final run."""
-	check_date(as_of, "The 'as of' date")
-	check_int(cap, "The catch-up cap")
+	check_date(as_of, _("The 'as of' date"))
+	check_int(cap, _("The catch-up cap"))
 	if cap < 1:
-		raise ValidationError(f"The catch-up cap must be at least 1, got {cap}.")
+		raise ValidationError(_("The catch-up cap must be at least 1, got {0}."), cap)
 	if state.status != ACTIVE or state.next_creation_date is None:
 		return []
 	runs: list[date] = []
@@ -219,13 +222,13 @@ def decide_run(
 
 	`measured_net_total`, when given, is the net total ERPNext computed for these items (needed when a
 	discount on the Grand Total is spread into the net total through taxes the engine does not know)."""
-	check_date(run_date, "The run date")
+	check_date(run_date, _("The run date"))
 	if state.status != ACTIVE:
-		raise ValidationError(f"Only an Active generator can run; this one is {state.status}.")
+		raise ValidationError(_("Only an Active generator can run; this one is {0}."), Term(state.status))
 	if run_date != state.next_creation_date:
 		expected = state.next_creation_date.isoformat() if state.next_creation_date else "none"
 		raise ValidationError(
-			f"The run on {run_date.isoformat()} is not the next scheduled run (next run: {expected})."
+			_("The run on {0} is not the next scheduled run (next run: {1})."), run_date.isoformat(), expected
 		)
 	_validate_state(state)
 	final = is_final_run(state, run_date)
@@ -239,7 +242,7 @@ def decide_run(
 		rounding,
 	)
 	if measured_net_total is not None:
-		total = to_decimal(measured_net_total, "Measured net total")
+		total = to_decimal(measured_net_total, _("Measured net total"))
 	if not items:
 		action, reason = SKIP_EMPTY, REASON_NO_ITEMS
 	elif total < 0:
@@ -270,7 +273,7 @@ def decide_run(
 
 def resume_next_date(state: GeneratorState, resume_date: date) -> date | None:
 	"""Return the next run date after resuming on resume_date: the first occurrence on or after it."""
-	check_date(resume_date, "The resume date")
+	check_date(resume_date, _("The resume date"))
 	following = first_on_or_after(state.schedule, resume_date)
 	if state.end_condition == END_ON_DATE:
 		end = _end_date(state)

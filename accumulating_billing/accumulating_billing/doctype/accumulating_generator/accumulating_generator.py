@@ -9,6 +9,7 @@ from frappe.utils import cint, getdate
 from accumulating_billing import engine
 from accumulating_billing.billing import settings_checks, sources
 from accumulating_billing.billing.state import schedule_of, state_of, to_decimal
+from accumulating_billing.i18n import engine_message
 
 USER_STATUSES = ("Draft", "Active")
 STATE_FIELDS = (
@@ -125,7 +126,7 @@ class AccumulatingGenerator(Document):
 				to_decimal(self.minimum_amount),
 			)
 		except engine.ValidationError as e:
-			frappe.throw(_(str(e)), title=_("Invalid schedule"))
+			frappe.throw(engine_message(e), title=_("Invalid schedule"))
 
 	def validate_status_change(self):
 		before = self.get_doc_before_save()

@@ -1,3 +1,5 @@
+from frappe import _
+
 from accumulating_billing.billing.kickoff import offered_templates
 
 
@@ -8,3 +10,7 @@ def get_context(context):
 		if field.get("fieldname") == "template":
 			field["options"] = [{"value": "", "label": ""}, *plans]
 	context.no_cache = 1
+	# Frappe renders a Web Form's introduction as written; the catalogue has it, so the visitor reads it in
+	# their language like the rest of the form
+	if context.get("introduction_text"):
+		context.introduction_text = _(context.introduction_text)

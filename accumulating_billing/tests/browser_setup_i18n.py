@@ -1,0 +1,67 @@
+"""Server-side data for browser_tests/test_i18n.py (not a test module). Called as
+
+	bench --site SITE execute accumulating_billing.tests.browser_setup_i18n.prepare
+
+it commits and returns the names the tests use: a desk user whose language is German with a generator to
+open, and an Arabic-speaking portal user whose customer has a running tab. Fresh records on every call."""
+
+import frappe
+from frappe.utils import add_months, get_first_day, getdate, nowdate
+from frappe.utils.password import update_password
+
+from accumulating_billing.i18n import compile_catalogues
+from accumulating_billing.tests.utils import (
+	add,
+	ensure_fiscal_years,
+	make_customer,
+	make_generator,
+	make_item,
+	make_user,
+)
+
+PASSWORD = "Ab-Browser-I18n-2026!"
+
+
+def prepare() -> dict:
+	if not frappe.is_setup_complete():
+		from erpnext.setup.utils import before_tests
+
+		before_tests()
+	compile_catalogues()
+	today = getdate(nowdate())
+	ensure_fiscal_years(today.year, today.year + 1)
+	run = frappe.generate_hash(length=6)
+	next_month = get_first_day(add_months(today, 1))
+	item = make_item(f"_AB I18n Service {run}", price=40)
+
+	desk_user = make_user(["Accounts Manager", "System Manager"], f"ab-i18n-desk-{run.lower()}@example.com")
+	frappe.db.set_value("User", desk_user, "language", "de")
+	update_password(desk_user, PASSWORD)
+	gen = make_generator(
+		make_customer(f"_AB I18n Kunde {run}", language="de"),
+		first_creation_date=next_month,
+		title=f"Wartung {run}",
+	)
+	add(gen.name, item, qty=2, rate=40, service_date=today, description=f"Sicherung {run}")
+
+	portal_user = make_user(
+		["Customer"], f"ab-i18n-portal-{run.lower()}@example.com", user_type="Website User"
+	)
+	frappe.db.set_value("User", portal_user, "language", "ar")
+	update_password(portal_user, PASSWORD)
+	customer = make_customer(f"_AB I18n Arabic {run}", language="ar")
+	doc = frappe.get_doc("Customer", customer)
+	doc.append("portal_users", {"user": portal_user})
+	doc.save(ignore_permissions=True)
+	portal_gen = make_generator(customer, first_creation_date=next_month, title=f"Maintenance {run}")
+	add(portal_gen.name, item, qty=1, rate=25, service_date=today, description=f"Update {run}")
+	add(portal_gen.name, item, qty=3, rate=15, service_date=today, description=f"Refresh {run}")
+	frappe.db.commit()
+	return {
+		"run": run,
+		"password": PASSWORD,
+		"desk_user": desk_user,
+		"generator": gen.name,
+		"portal_user": portal_user,
+		"portal_generator": portal_gen.name,
+	}
