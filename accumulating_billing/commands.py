@@ -78,7 +78,9 @@ def demo(context, remove=False, force=False):
 		if remove:
 			counts = demo_data.remove(echo=click.echo, progress=progress)
 			click.echo(
-				f"Demo removed ({sum(counts.values())} record(s))." if counts else "No demo on this site."
+				frappe._("Demo removed ({0} record(s)).").format(sum(counts.values()))
+				if counts
+				else frappe._("No demo on this site.")
 			)
 			return
 		result = demo_data.make(force=force, echo=click.echo, progress=progress)

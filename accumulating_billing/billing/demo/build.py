@@ -199,7 +199,7 @@ def templates_and_rule(demo: Demo) -> None:
 		{"template_name": CARE_TEMPLATE},
 		{
 			**common,
-			"title": "Website care",
+			"title": _("Website care"),
 			"first_date_rule": "Day Of Month",
 			"first_date_day_of_month": 1,
 		},
@@ -210,7 +210,7 @@ def templates_and_rule(demo: Demo) -> None:
 		{"template_name": STARTER_TEMPLATE},
 		{
 			**common,
-			"title": "Starter plan",
+			"title": _("Starter plan"),
 			"first_date_rule": "Days After Assignment",
 			"first_date_days": 14,
 			"offered_at_kickoff": 1,

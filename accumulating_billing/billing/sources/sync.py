@@ -185,5 +185,5 @@ def sync_all(echo=None) -> dict[str, list[str]]:
 		result[name] = sync_generator(name)
 		frappe.db.commit()
 		if echo:
-			echo(f"{name}: added {len(result[name])} item(s)")
+			echo(_("{0}: added {1} item(s)").format(name, len(result[name])))
 	return result
