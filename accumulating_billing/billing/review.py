@@ -109,6 +109,12 @@ def keep_occurrence(name: str, run_date):
 		frappe.clear_last_message()
 		frappe.log_error(title=_("Accumulating Generator {0}: not kept for review").format(name))
 		return None
+	note = invoice.flags.accumulating_credit_note
+	if note:
+		# a credit note of returns billed before is no credit: submitted now (else by the hourly sweep)
+		from accumulating_billing.billing.two_step import finalize
+
+		finalize(name, note)
 	return invoice, line
 
 
@@ -162,16 +168,12 @@ def keep_reserved(generator: str, invoice: str) -> bool:
 
 
 def keep(generator: str, invoice, occurrence, reason: str) -> str:
-	"""Mark the invoice (and its credit note) kept for review, and say so: a comment on the invoice, a line in the
-	generation log, a notification to the generator's owner and the Accounts Managers. In the caller's
-	transaction. Returns the log line."""
+	"""Mark the invoice kept for review, and say so: a comment on the invoice, a line in the generation log, a
+	notification to the generator's owner and the Accounts Managers. In the caller's transaction. Returns the log
+	line."""
 	from accumulating_billing.billing.generation_log import write_log
 
-	names = [invoice.name]
-	if invoice.flags.accumulating_credit_note:
-		names.append(invoice.flags.accumulating_credit_note)
-	for name in names:
-		frappe.db.set_value(INVOICE, name, "accumulating_review", 1, update_modified=False)
+	frappe.db.set_value(INVOICE, invoice.name, "accumulating_review", 1, update_modified=False)
 	invoice.accumulating_review = 1
 	count = frappe.db.count(
 		"Accumulating Generator Item", {"sales_invoice": invoice.name, "status": "Billed"}

@@ -37,7 +37,7 @@ def make_failing_notification(tag: str, **kw) -> str:
 	return name
 
 
-def make_slack_notification(tag: str, url: str) -> str:
+def make_slack_notification(tag: str, url: str, **kw) -> str:
 	hook = frappe.get_doc(
 		{"doctype": "Slack Webhook URL", "webhook_name": f"_AB Slack {tag}", "webhook_url": url}
 	).insert(ignore_permissions=True)
@@ -53,6 +53,7 @@ def make_slack_notification(tag: str, url: str) -> str:
 			"slack_webhook_url": hook.name,
 			"message": f"AB slack {tag} {{{{ doc.name }}}}",
 			"enabled": 1,
+			**kw,
 		}
 	).insert(ignore_permissions=True)
 	return name
@@ -112,6 +113,31 @@ class TestSlackAfterCommit(AutomationTestCase):
 		# a worker that died after the send (the run still owed) fires it again: Slack is not sent twice
 		frappe.db.set_value(automations.RUN, run.name, "status", automations.SENDING)
 		frappe.db.commit()
+		self.assertEqual(automations.fire(run.name), "Done")
+		self.assertEqual(self.receiver.hits_for(invoice), 1)
+
+	def test_a_site_wide_slack_notification_is_sent_after_the_commit_too(self):
+		slack = make_slack_notification(
+			frappe.generate_hash(length=6),
+			self.receiver.url,
+			event="Method",
+			method="on_accumulating_invoice_generated",
+		)
+		self.addCleanup(disable_notification, slack)
+		frappe.db.commit()
+		invoice = self.invoice_of()
+		[run] = runs_of(invoice)
+		real = automations.fire_in_transaction
+
+		def dies_before_the_commit(*args, **kwargs):
+			real(*args, **kwargs)
+			raise Crash
+
+		with patch.object(automations, "fire_in_transaction", dies_before_the_commit):
+			with self.assertRaises(Crash):
+				automations.fire(run.name)
+		frappe.db.rollback()
+		self.assertEqual(self.receiver.hits_for(invoice), 0)
 		self.assertEqual(automations.fire(run.name), "Done")
 		self.assertEqual(self.receiver.hits_for(invoice), 1)
 

@@ -218,3 +218,36 @@ class TestCreditLimitInTwoSteps(CreditLimitTestCase):
 		self.assertEqual(two_step.reserved_invoices(gen.name), [reserved.name])
 		gen.reload()
 		self.assertEqual(gen.consecutive_failures, 1)
+
+
+class TestCreditLimitWithReturns(CreditLimitTestCase):
+	def test_the_credit_note_of_a_kept_occurrence_is_submitted(self):
+		"""Returns billed before go on a credit note in the same occurrence: it credits the customer, so it is
+		submitted while the invoice waits for review."""
+		from erpnext.selling.doctype.customer.customer import get_customer_outstanding
+
+		from accumulating_billing.tests.source_docs import make_delivery_note, make_return, stock_item
+
+		router = stock_item()
+		customer = make_customer()
+		gen = make_generator(customer, first_creation_date="2026-02-01", accumulate_delivery_notes=1)
+		dn = make_delivery_note(customer, [{"item_code": router, "qty": 4, "rate": 25}], "2026-01-05")
+		frappe.db.commit()
+		self.assertEqual(len(run_generator(gen.name, "2026-02-01").invoices), 1)
+		make_return(dn, "2026-02-10", {router: 1})
+		add(gen.name, self.listing, qty=2, rate=80, service_date="2026-02-12")
+		frappe.db.commit()
+		limit_credit(customer, get_customer_outstanding(customer, company()) + 10)
+		result = run_generator(gen.name, "2026-03-01")
+		self.assertIsNone(result.error)
+		march = frappe.get_all(
+			SI,
+			filters={"accumulating_generator": gen.name, "posting_date": "2026-03-01"},
+			fields=["name", "is_return", "docstatus", "accumulating_review", "grand_total"],
+			order_by="is_return asc",
+		)
+		self.assertEqual(
+			[(r.is_return, r.docstatus, r.accumulating_review, r.grand_total) for r in march],
+			[(0, 0, 1, 160), (1, 1, 0, -25)],
+		)
+		self.assertEqual(result.invoices, [march[0].name])
