@@ -67,6 +67,7 @@ doc_events = {
 		"before_cancel": "accumulating_billing.billing.events.lock_generator_of_invoice",
 		"on_cancel": [
 			"accumulating_billing.billing.events.release_items_of_invoice",
+			"accumulating_billing.billing.events.restore_marks_after_cancel",
 			"accumulating_billing.billing.late_fees.withdraw_on_cancel",
 			"accumulating_billing.billing.payments.cancel_payment_requests",
 			_HAND_BILLED + "restore_lines_of_cancelled",

@@ -79,6 +79,22 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"print_hide": 1,
 				"search_index": 1,
 			},
+			{
+				# ERPNext's credit limit refused its submit: a Draft a person decides on; no run submits it
+				# (billing/review.py). Cleared when it is submitted.
+				"fieldname": "accumulating_review",
+				"fieldtype": "Check",
+				"label": _("Kept for Review"),
+				"insert_after": "accumulating_finalize",
+				"read_only": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+				"depends_on": "accumulating_review",
+				"description": _(
+					"ERPNext refused to submit this generated invoice (its credit limit). Its items are billed on "
+					"it: submit it, or edit or delete it (its items go back to the tab)."
+				),
+			},
 		],
 		"Sales Invoice Item": [
 			{

@@ -23,6 +23,8 @@ import frappe
 from frappe import _
 from frappe.utils import flt, now_datetime
 
+from accumulating_billing.billing import notifications
+
 GENERATOR = "Accumulating Generator"
 RUN = "Accumulating Automation Run"
 LOG = "Accumulating Generation Log"
@@ -221,10 +223,14 @@ def fire(run: str) -> str | None:
 	invoice = frappe.get_doc("Sales Invoice", doc.sales_invoice)
 	rows = automations_of(doc.generator, doc.event)
 	failures = json.loads(doc.error) if doc.error and doc.error.startswith("[") else []
+	# Slack and SMS leave the site when sent: after the commit, each once (notifications.py)
+	after_commit = sent_after_commit(doc.event, rows)
 	if doc.status == "Pending":
-		failures += fire_in_transaction(doc, invoice, rows)
+		failures += fire_in_transaction(doc, invoice, rows, after_commit)
 		doc.db_set({"status": SENDING, "fired_on": now_datetime(), "error": json.dumps(failures)})
 		frappe.db.commit()
+	for notification in after_commit:
+		notifications.send_once(doc, invoice, notification, failures)
 	for row in rows:
 		if row.webhook:
 			failure = send_webhook_once(doc, invoice, row.webhook)
@@ -248,11 +254,22 @@ def automations_of(generator: str | None, event: str) -> list:
 	]
 
 
-def fire_in_transaction(run, invoice, rows: list) -> list[str]:
-	"""The site-wide method, the Notifications and the assignments, each in its own savepoint."""
-	steps = [(_("method {0}").format(METHODS[run.event]), lambda: invoice.run_method(METHODS[run.event]))]
+def sent_after_commit(event: str, rows: list) -> list[str]:
+	"""The Notifications of the run that cannot be taken back (Slack, SMS): the generator's, then the site-wide
+	ones on the event's method."""
+	own = [
+		row.notification for row in rows if row.notification and notifications.irreversible(row.notification)
+	]
+	site = notifications.site_wide_irreversible(METHODS[event]) if site_listens(event) else []
+	return list(dict.fromkeys(own + site))
+
+
+def fire_in_transaction(run, invoice, rows: list, after_commit: list[str] = ()) -> list[str]:
+	"""The site-wide method, the Notifications and the assignments, each in its own savepoint (the Notifications
+	in `after_commit` are left to after the commit)."""
+	steps = [(_("method {0}").format(METHODS[run.event]), run_method(invoice, run.event, after_commit))]
 	for row in rows:
-		if row.notification:
+		if row.notification and row.notification not in after_commit:
 			steps.append((_("Notification {0}").format(row.notification), notify(invoice, row.notification)))
 		if row.assign_template:
 			steps.append(
@@ -272,16 +289,24 @@ def fire_in_transaction(run, invoice, rows: list) -> list[str]:
 	return failures
 
 
+def run_method(invoice, event: str, after_commit):
+	"""The site-wide document method. Frappe fires the Notifications with Event = Method on it and logs (never
+	raises) what fails in them: an error logged meanwhile is this step's failure. The Slack and SMS ones are left
+	to after the commit (Frappe skips the Notifications a document lists as executed)."""
+
+	def method():
+		invoice.flags.notifications_executed = list(after_commit)
+		with notifications.errors_logged() as logged:
+			invoice.run_method(METHODS[event])
+		if logged:
+			raise notifications.NotificationFailed("; ".join(dict.fromkeys(logged)))
+
+	return method
+
+
 def notify(invoice, notification: str):
 	def send():
-		from frappe.email.doctype.notification.notification import get_context
-
-		alert = frappe.get_doc("Notification", notification)
-		if not alert.enabled:
-			frappe.throw(_("Notification {0} is disabled.").format(notification))
-		if alert.condition and not frappe.safe_eval(alert.condition, None, get_context(invoice)):
-			return
-		alert.send(invoice)
+		notifications.send(invoice, notification)
 
 	return send
 

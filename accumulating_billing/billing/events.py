@@ -255,8 +255,70 @@ def settle_timesheet_logs(doc, method=None) -> None:
 				log.sales_invoice = wanted
 				changed = True
 		if changed:
-			timesheet.calculate_total_amounts()
-			timesheet.calculate_percentage_billed()
-			timesheet.flags.ignore_validate_update_after_submit = True
-			timesheet.set_status()
-			timesheet.db_update_all()
+			update_timesheet(timesheet)
+
+
+def update_timesheet(timesheet) -> None:
+	"""Write a submitted Timesheet whose logs' marks changed, with ERPNext's totals and status after them."""
+	timesheet.calculate_total_amounts()
+	timesheet.calculate_percentage_billed()
+	timesheet.flags.ignore_validate_update_after_submit = True
+	timesheet.set_status()
+	timesheet.db_update_all()
+
+
+def restore_marks_after_cancel(doc, method=None) -> None:
+	"""on_cancel of a generated invoice with timesheet rows (after its items are released). ERPNext unmarks the
+	invoice's logs in its before_cancel by rewriting every log of each listed Timesheet from this transaction's
+	snapshot, which can be older than a mark another billing job committed meanwhile (another log of the same
+	Timesheet, billed by another run): that mark would be lost. Each log with a tab item gets the mark its item
+	says, read with locking reads (the latest committed): the invoice that bills it once that invoice is
+	submitted, else none. Rows another transaction holds are skipped, never waited for (SKIP LOCKED): that
+	transaction is billing or submitting them, and writes the latest marks itself when this one commits
+	(capture_timesheet_marks waits for this cancel's locks on the logs)."""
+	if not doc.get("accumulating_generator") or not doc.get("timesheets"):
+		return
+	parents = sorted({row.time_sheet for row in doc.timesheets if row.time_sheet})
+	logs = frappe.get_all(
+		"Timesheet Detail", filters={"parent": ("in", parents)}, fields=["name", "parent", "sales_invoice"]
+	)
+	Item = frappe.qb.DocType(ITEM)
+	items = (
+		frappe.qb.from_(Item)
+		.select(Item.source_detail, Item.status, Item.sales_invoice)
+		.where(
+			(Item.source_doctype == "Timesheet") & Item.source_detail.isin([log.name for log in logs] or [""])
+		)
+		.for_update(skip_locked=True)
+		.run(as_dict=True)
+	)
+	billed_on = sorted(
+		{item.sales_invoice for item in items if item.status == "Billed" and item.sales_invoice}
+	)
+	SI = frappe.qb.DocType("Sales Invoice")
+	docstatus = dict(
+		frappe.qb.from_(SI)
+		.select(SI.name, SI.docstatus)
+		.where(SI.name.isin(billed_on))
+		.for_update(skip_locked=True)
+		.run()
+		if billed_on
+		else []
+	)
+	truth = {}
+	for item in items:
+		if item.status == "Billed" and item.sales_invoice:
+			if item.sales_invoice in docstatus:  # else held by a submit or cancel under way: its own to mark
+				truth[item.source_detail] = item.sales_invoice if docstatus[item.sales_invoice] == 1 else None
+		else:
+			truth[item.source_detail] = None
+	by_parent = defaultdict(dict)
+	for log in logs:
+		if log.name in truth and (log.sales_invoice or None) != truth[log.name]:
+			by_parent[log.parent][log.name] = truth[log.name]
+	for name, wanted in by_parent.items():
+		timesheet = frappe.get_doc("Timesheet", name)
+		for log in timesheet.time_logs:
+			if log.name in wanted:
+				log.sales_invoice = wanted[log.name]
+		update_timesheet(timesheet)

@@ -13,7 +13,7 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import two_step
+from accumulating_billing.billing import review, two_step
 from accumulating_billing.billing.automations import record_run
 from accumulating_billing.billing.generation_log import record_failure, write_log
 from accumulating_billing.billing.invoice import build_sales_invoice, invoice_totals
@@ -87,6 +87,13 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 				frappe.db.commit()
 				result.log.append(line)
 				done += 1
+				continue
+			kept = review.keep_occurrence(name, run_date) if run_date else None
+			if kept:
+				# ERPNext's credit limit refused the invoice: a person decides, the run goes on (review.py)
+				done += 1
+				result.invoices.append(kept[0].name)
+				result.log.append(kept[1])
 				continue
 			result.error = record_failure(name, run_date, e)
 			frappe.db.commit()

@@ -42,7 +42,7 @@ def write_log(
 
 def record_failure(name: str, run_date: date | None, error: Exception) -> str:
 	"""Keep next_creation_date; count the failure, keep the message, write an Error Log; flag after 5."""
-	message = frappe.utils.strip_html(str(error)) or error.__class__.__name__
+	message = failure_message(error)
 	frappe.log_error(
 		title=_("Accumulating Generator {0} failed").format(name),
 		reference_doctype=GENERATOR,
@@ -61,11 +61,35 @@ def record_failure(name: str, run_date: date | None, error: Exception) -> str:
 		name,
 		run_date or getdate(nowdate()),
 		"Failed",
-		_("{0}: failed, will retry on the next run: {1}").format(run_date, message[:500]),
+		failure_line(run_date, message),
 	)
 	if failures == FAILING_AFTER:
 		notify_failing(name, message)
 	return message
+
+
+def failure_message(error: Exception) -> str:
+	return frappe.utils.strip_html(str(error)) or error.__class__.__name__
+
+
+def failure_line(run_date: date | None, message: str) -> str:
+	"""The generation log's reason for a failed occurrence."""
+	return _("{0}: failed, will retry on the next run: {1}").format(run_date, message[:500])
+
+
+def failure_recorded(name: str, run_date: date, error: Exception) -> bool:
+	"""Whether this very failure (the same message for the same occurrence) is in the generation log already."""
+	return bool(
+		frappe.db.exists(
+			LOG,
+			{
+				"generator": name,
+				"occurrence_date": run_date,
+				"outcome": "Failed",
+				"reason": failure_line(run_date, failure_message(error)),
+			},
+		)
+	)
 
 
 def notify_failing(name: str, message: str) -> None:

@@ -13,7 +13,15 @@ from accumulating_billing.billing.invoice import invoice_totals
 from accumulating_billing.billing.state import state_of
 from accumulating_billing.billing.tab import unbilled_items
 
-HISTORY_OUTCOMES = ("Skipped", "Failed", "Missed", "Released", "Automation Failed", "Late Fee")
+HISTORY_OUTCOMES = (
+	"Skipped",
+	"Failed",
+	"Missed",
+	"Released",
+	"Automation Failed",
+	"Late Fee",
+	"Kept for Review",
+)
 HISTORY_ROWS = 20
 
 

@@ -25,7 +25,8 @@ import frappe
 from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
-from accumulating_billing.billing.generation_log import record_failure
+from accumulating_billing.billing import review
+from accumulating_billing.billing.generation_log import failure_message, failure_recorded, record_failure
 
 GENERATOR = "Accumulating Generator"
 SETTINGS = "Accumulating Billing Settings"
@@ -38,7 +39,11 @@ def enabled() -> bool:
 
 
 def reserves(generator) -> bool:
-	"""Whether an occurrence of `generator` is billed in two steps (only invoices that are submitted are)."""
+	"""Whether an occurrence of `generator` is billed in two steps (only invoices that are submitted are), or
+	kept as a Draft for a person to review (review.py), which is reserved the same way but never submitted by a
+	run."""
+	if generator.flags.accumulating_keep_for_review:
+		return True
 	return generator.generate_as in ("Open", "Open and Email") and enabled()
 
 
@@ -46,7 +51,12 @@ def reserved_invoices(generator: str) -> list[str]:
 	"""The generator's reserved drafts, oldest first (the invoice before its credit note)."""
 	return frappe.get_all(
 		"Sales Invoice",
-		filters={"accumulating_generator": generator, "accumulating_finalize": 1, "docstatus": 0},
+		filters={
+			"accumulating_generator": generator,
+			"accumulating_finalize": 1,
+			"accumulating_review": 0,  # kept for a person (review.py): no run submits it
+			"docstatus": 0,
+		},
 		pluck="name",
 		order_by="creation asc, name asc",
 	)
@@ -79,11 +89,16 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		current = frappe.db.get_value(
 			"Sales Invoice",
 			invoice,
-			["docstatus", "accumulating_finalize", "modified"],
+			["docstatus", "accumulating_finalize", "accumulating_review", "modified"],
 			as_dict=True,
 			for_update=True,  # a person submitting or deleting it from the desk meanwhile waits, or went first
 		)
-		if not current or current.docstatus != 0 or not current.accumulating_finalize:
+		if (
+			not current
+			or current.docstatus != 0
+			or not current.accumulating_finalize
+			or current.accumulating_review  # kept for a person (review.py)
+		):
 			frappe.db.rollback()  # submitted by another run or the sweep, or deleted: nothing owed here
 			return None
 		reused = doc is not None and str(doc.modified) == str(current.modified)
@@ -103,12 +118,23 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		frappe.db.rollback()
 		if retry and is_transient(e):
 			return submit_reserved(generator, invoice, None, False, wait)
+		if review.keep_reserved(generator, invoice):
+			return None  # ERPNext's credit limit refused it: kept as a Draft for a person to decide
 		occurrence = frappe.db.get_value("Sales Invoice", invoice, "accumulating_occurrence")
-		error = record_failure(generator, occurrence, e)
+		error = record_submit_failure(generator, occurrence, e)
 		frappe.db.commit()
 		compute_draft(invoice)
 		return error
 	return None
+
+
+def record_submit_failure(generator: str, occurrence, error: Exception) -> str:
+	"""A reserved invoice's submit failed: one failure per distinct error. The hourly sweep (and each later run of
+	the generator) tries it again; the same refusal for the same occurrence, already in the generation log, is
+	not another failure: it is not counted, logged or alerted again. A different error counts."""
+	if occurrence and failure_recorded(generator, occurrence, error):
+		return failure_message(error)
+	return record_failure(generator, occurrence, error)
 
 
 def compute_draft(invoice: str) -> None:
@@ -187,7 +213,7 @@ def finish_reserved(doc, method=None) -> None:
 	from accumulating_billing.billing.email import set_email_status
 	from accumulating_billing.billing.payments import request_payment_or_note
 
-	doc.db_set("accumulating_finalize", 0, update_modified=False)
+	doc.db_set({"accumulating_finalize": 0, "accumulating_review": 0}, update_modified=False)
 	if doc.is_return:  # a credit note of returns owes nothing more
 		return
 	generator = frappe.get_doc(GENERATOR, doc.accumulating_generator)
@@ -223,6 +249,7 @@ def sweep_reserved() -> list[str]:
 		.distinct()
 		.where(
 			(SI.accumulating_finalize == 1)
+			& (SI.accumulating_review == 0)
 			& (SI.docstatus == 0)
 			& (SI.creation < add_to_date(now_datetime(), minutes=-SWEEP_AFTER_MINUTES))
 		)

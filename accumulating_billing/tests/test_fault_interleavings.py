@@ -16,11 +16,12 @@ from datetime import date, timedelta
 import frappe
 from frappe.utils import strip_html
 
-from accumulating_billing.tests.faults import OPERATIONS, SEED, Connection, check_invariants
-from accumulating_billing.tests.source_docs import service_item
+from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.faults import ITEM, OPERATIONS, SEED, Connection, check_invariants
+from accumulating_billing.tests.source_docs import make_timesheet, service_item
 from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.test_two_step import set_two_step
-from accumulating_billing.tests.utils import make_generator, make_item
+from accumulating_billing.tests.utils import make_customer, make_generator, make_item
 
 ROUNDS = 300
 ROUNDS_TWO_STEP = 120
@@ -149,3 +150,44 @@ class TestInterleavings(GenerationTestCase):
 			f"first messages {samples}"
 		)
 		self.assertGreater(len(invoices), 20)
+
+
+class TestCancelRacingARun(GenerationTestCase):
+	"""Issue 19 §4: cancelling a generated invoice while a job bills another log of the same Timesheet. ERPNext
+	unmarks the cancelled invoice's logs by rewriting every log of the Timesheet from the cancel's snapshot;
+	a mark the job committed after that snapshot was lost. It always comes back (events.restore_marks_after_cancel).
+	"""
+
+	def test_the_mark_of_a_run_committed_during_a_cancel_comes_back(self):
+		customer = make_customer()
+		gen = make_generator(
+			customer, first_creation_date="2026-02-01", accumulate_timesheets=1, timesheet_item=service_item()
+		)
+		ts = make_timesheet(
+			[{"start": "2026-01-30 09:00", "hours": 2}, {"start": "2026-02-02 09:00", "hours": 1}],
+			customer=customer,
+		)
+		frappe.db.commit()
+		[first] = run_generator(gen.name, "2026-02-01").invoices
+		added = set(frappe.get_all(ITEM, filters={"generator": gen.name}, pluck="name"))
+		frappe.db.commit()
+		connection = Connection(frappe.local.site, "ab-cancel-race")
+		try:
+			# the cancel's transaction has its snapshot (a person opened the invoice) ...
+			invoice = frappe.get_doc("Sales Invoice", first)
+			frappe.get_doc("Timesheet", ts.name)
+			# ... when a billing job bills the Timesheet's other log and commits
+			[second] = connection.run(OPERATIONS["generate"], gen.name, date(2026, 3, 1)).invoices
+			invoice.cancel()
+			frappe.db.commit()
+		finally:
+			connection.close()
+		marks = dict(
+			frappe.get_all(
+				"Timesheet Detail", filters={"parent": ts.name}, fields=["idx", "sales_invoice"], as_list=True
+			)
+		)
+		self.assertEqual(marks, {1: None, 2: second})
+		# ERPNext's own figure follows the marks: the second log's 50 of the Timesheet's 150 is billed
+		self.assertAlmostEqual(frappe.db.get_value("Timesheet", ts.name, "per_billed"), 100 / 3, places=4)
+		check_invariants([gen.name], added)

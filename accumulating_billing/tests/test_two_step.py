@@ -63,6 +63,19 @@ def failing_submit(times: int):
 	return patch.object(controller, "submit", submit)
 
 
+def refused_submit(message: str):
+	"""Sales Invoice submit of a generated invoice always refused with `message`."""
+	controller = get_controller("Sales Invoice")
+	real = controller.submit
+
+	def submit(self, *args, **kwargs):
+		if self.get("accumulating_generator"):
+			frappe.throw(message)
+		return real(self, *args, **kwargs)
+
+	return patch.object(controller, "submit", submit)
+
+
 class TwoStepTestCase(GenerationTestCase):
 	def setUp(self):
 		super().setUp()
@@ -130,7 +143,7 @@ class TestTwoStepRun(TwoStepTestCase):
 			self.assertIn("credit limit crossed", result.error)
 			self.assertEqual(len(invoices_of(gen.name)), 1)
 			gen.reload()
-			self.assertEqual(gen.consecutive_failures, 2)
+			self.assertEqual(gen.consecutive_failures, 1)  # the same refusal again is not another failure
 		# the refusal is lifted: the reserved invoice is submitted, then March is billed
 		result = run_generator(gen.name, "2026-03-01")
 		self.assertIsNone(result.error)
@@ -143,6 +156,35 @@ class TestTwoStepRun(TwoStepTestCase):
 		gen.reload()
 		self.assertEqual((gen.consecutive_failures, gen.last_error), (0, None))
 		self.assertEqual(frappe.db.count(RUN, {"generator": gen.name, "event": "Generated"}), 2)
+
+	def test_the_sweep_counts_one_failure_per_distinct_error(self):
+		"""The hourly sweep tries a reserved invoice whose submit keeps failing every hour: the same error counts
+		once (one failure, one log line, no alert after five hours); another error counts again."""
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-10")
+		frappe.db.commit()
+		with failing_submit(times=100):
+			self.assertIn("credit limit crossed", run_generator(gen.name, "2026-02-01").error)
+			with patch.object(two_step, "SWEEP_AFTER_MINUTES", -1):
+				for _hour in range(6):
+					self.assertNotIn(gen.name, two_step.sweep_reserved())
+		gen.reload()
+		self.assertEqual((gen.consecutive_failures, gen.last_error), (1, "credit limit crossed"))
+		self.assertEqual(frappe.db.count(LOG, {"generator": gen.name, "outcome": "Failed"}), 1)
+		self.assertFalse(frappe.db.exists("Notification Log", {"document_name": gen.name}))
+		with (
+			refused_submit("the posting period is closed"),
+			patch.object(two_step, "SWEEP_AFTER_MINUTES", -1),
+		):
+			two_step.sweep_reserved()
+			two_step.sweep_reserved()
+		gen.reload()
+		self.assertEqual((gen.consecutive_failures, gen.last_error), (2, "the posting period is closed"))
+		self.assertEqual(frappe.db.count(LOG, {"generator": gen.name, "outcome": "Failed"}), 2)
+		with patch.object(two_step, "SWEEP_AFTER_MINUTES", -1):
+			self.assertIn(gen.name, two_step.sweep_reserved())  # the refusal is lifted
+		gen.reload()
+		self.assertEqual((gen.consecutive_failures, gen.last_error), (0, None))
 
 	def test_the_sweep_submits_what_a_crash_left_reserved(self):
 		gen = listened(make_emailing_generator(self.listing))
