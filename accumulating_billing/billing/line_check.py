@@ -162,6 +162,46 @@ def uom_refusal(line, item, whole_uoms: set, converts: set) -> str | None:
 	return None
 
 
+# ------------------------------------------------------------------------------------------ the Sales Order
+
+
+def sales_order_refusals(lines: Iterable) -> dict:
+	"""{line key: ERPNext's reason} for the Delivery Note lines (`source_doctype`, `source_detail`) whose Sales
+	Order is now Closed or On Hold: ERPNext refuses to invoice them
+	(`SellingController.check_sales_order_on_hold_or_close`). One read for all the lines; ERPNext's check runs
+	only for the lines that read finds. A returned line (negative qty, billed on a credit note) is not checked,
+	as ERPNext does not check a return."""
+	keys = {
+		line.get("source_detail"): line_key(line, position)
+		for position, line in enumerate(lines)
+		if line.get("source_doctype") == "Delivery Note"
+		and line.get("source_detail")
+		and flt(line.get("qty")) > 0
+	}
+	if not keys:
+		return {}
+	DNItem, SalesOrder = frappe.qb.DocType("Delivery Note Item"), frappe.qb.DocType("Sales Order")
+	rows = (
+		frappe.qb.from_(DNItem)
+		.join(SalesOrder)
+		.on(SalesOrder.name == DNItem.against_sales_order)
+		.select(DNItem.name, DNItem.against_sales_order)
+		.where(DNItem.name.isin(sorted(keys)) & SalesOrder.status.isin(("Closed", "On Hold")))
+		.run(as_dict=True)
+	)
+	if not rows:
+		return {}
+	from erpnext.controllers.selling_controller import SellingController
+
+	found = {}
+	for row in rows:
+		invoice = frappe._dict(items=[frappe._dict(sales_order=row.against_sales_order)], is_return=0)
+		reason = erpnext_reason(SellingController.check_sales_order_on_hold_or_close, invoice, "sales_order")
+		if reason:
+			found[keys[row.name]] = reason
+	return found
+
+
 # ------------------------------------------------------------------------------------------ ERPNext's message
 
 
