@@ -34,6 +34,7 @@ OWN_FIELDS = frozenset(
 		"resume_date",
 		"consecutive_failures",
 		"last_error",
+		"lines_on_hold",
 	)
 )
 

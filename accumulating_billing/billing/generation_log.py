@@ -95,3 +95,15 @@ def notify_failing(name: str, message: str) -> None:
 			),
 		},
 	)
+
+
+def accounts_managers() -> list[str]:
+	"""The users with the Accounts Manager role (never Administrator or Guest): the people alerted, with a
+	generator's owner, for its held lines (held.py; notify_failing reads the same)."""
+	managers = frappe.get_all(
+		"Has Role",
+		filters={"role": "Accounts Manager", "parenttype": "User"},
+		pluck="parent",
+		distinct=True,
+	)
+	return [u for u in managers if u not in ("Administrator", "Guest")]

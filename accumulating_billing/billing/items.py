@@ -106,7 +106,7 @@ def line_amount(qty, rate, discount_percentage, currency: str | None, allow_retu
 	)
 
 
-PROTECTED_FIELDS = ("status", "sales_invoice", "added_by", "customer")
+PROTECTED_FIELDS = ("status", "sales_invoice", "added_by", "customer", "hold_reason")
 SOURCE_FIELDS = ("source_doctype", "source_name", "source_detail")
 
 

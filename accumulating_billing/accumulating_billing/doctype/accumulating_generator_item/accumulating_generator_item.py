@@ -4,7 +4,7 @@
 import frappe
 from frappe.model.document import Document
 
-from accumulating_billing.billing import items
+from accumulating_billing.billing import held, items
 
 
 class AccumulatingGeneratorItem(Document):
@@ -16,6 +16,7 @@ class AccumulatingGeneratorItem(Document):
 		if not self.flags.from_generation:
 			self.status = "Unbilled"
 			self.sales_invoice = None
+			self.hold_reason = None
 
 	def validate(self):
 		if not self.is_new():
@@ -26,6 +27,10 @@ class AccumulatingGeneratorItem(Document):
 	def on_trash(self):
 		items.guard_billed(self, "delete")
 		items.guard_source(self, "deleted")
+
+	def after_delete(self):
+		if self.status == "On Hold":
+			held.update_held_count(self.generator)  # the generator's "n on hold"
 
 
 def on_doctype_update():
