@@ -20,6 +20,7 @@ a tab of thousands of lines costs a handful of queries.
 """
 
 from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 
 import frappe
 from frappe import _
@@ -89,7 +90,8 @@ def item_refusal(item_code: str | None, item, company: str | None) -> str | None
 	row = frappe._dict(item, end_of_life=item.end_of_life or "0000-00-00", disabled=cint(item.disabled))
 	reason = erpnext_reason(validate_item_details, args, row)
 	if not reason and not cint(item.is_sales_item):
-		doc = frappe._dict(items=[frappe._dict(item_code=item.name)])
+		# not a frappe._dict: the validator reads `doc.items`, which on a dict is its items() method
+		doc = SimpleNamespace(items=[frappe._dict(item_code=item.name)])
 		reason = erpnext_reason(validate_item_type, doc, "is_sales_item", "sales")
 	return reason
 
