@@ -216,7 +216,6 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 			frappe.throw(_("Generator {0} is Archived. Restore it first.").format(name))
 		unbilled = lock_unbilled_items(name, None, upto=posting_date)
 		unbilled, held = hold_refused(generator, unbilled)
-		note = held_note(held)
 		if not unbilled:
 			return nothing_billed(
 				name,
@@ -224,8 +223,7 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 				held,
 				_("Nothing to bill: the tab has no unbilled items dated up to {0}.").format(
 					frappe.format(posting_date, "Date")
-				)
-				+ note,
+				),
 			)
 		total = sum(to_decimal(row.amount) for row in unbilled)
 		if total < 0:
@@ -235,8 +233,7 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 				held,
 				_(
 					"Nothing billed: the unbilled items dated up to {0} total {1}; returns outweigh the rest."
-				).format(frappe.format(posting_date, "Date"), total)
-				+ note,
+				).format(frappe.format(posting_date, "Date"), total),
 			)
 		invoice = create_invoice(generator, unbilled, posting_date, None)
 		line = _("Generate now on {0}: billed {1} item(s) on {2}").format(
@@ -244,7 +241,7 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 		)
 		if invoice.flags.accumulating_credit_note:
 			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
-		line += note
+		line += held_note(held)
 		write_log(name, posting_date, "Billed", line, invoice.name, len(unbilled), email_status(generator))
 		frappe.db.set_value(GENERATOR, name, "last_creation_date", posting_date)
 		clear_one_time_settings(generator)
@@ -259,6 +256,7 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 def nothing_billed(name: str, posting_date: date, held: list, message: str) -> tuple[None, str]:
 	"""Generate Now bills nothing: the lines it held stay held (logged, committed), else nothing changes."""
 	if held:
+		message = message.rstrip(".") + held_note(held)
 		write_log(name, posting_date, "Skipped", message)
 		frappe.db.commit()
 	else:

@@ -106,7 +106,7 @@ def held_note(held: list) -> str:
 	for row in held:
 		by_reason[row.hold_reason].append(f"{row.name} ({row.item_code})")
 	reasons = "; ".join(f"{', '.join(lines)}: {reason}" for reason, lines in by_reason.items())
-	return " " + _("Held {0} line(s) ERPNext refuses, not billed: {1}").format(len(held), reasons)
+	return "; " + _("held {0} line(s) ERPNext refuses, not billed: {1}").format(len(held), reasons)
 
 
 def update_held_count(generator: str) -> None:
