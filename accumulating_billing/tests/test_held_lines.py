@@ -120,6 +120,20 @@ class TestHoldOnBillingDay(HeldLinesTestCase):
 		# released twice (a double click): the second finds nothing held
 		self.assertEqual(api.release_held(gen.name, line), [])
 
+	def test_the_owner_is_alerted_once_per_held_line(self):
+		owner = make_user(["Accounts User"])
+		gen = make_generator()
+		frappe.db.set_value(GENERATOR, gen.name, "owner", owner)
+		doomed = self.fresh_item()
+		lines = [add(gen.name, doomed, service_date=f"2026-01-1{k}").name for k in range(2)]
+		frappe.db.commit()
+		set_item(doomed, disabled=1)
+		run_generator(gen.name, "2026-02-01")
+		for user in (owner, self.manager):
+			alerts = alerts_for(user, gen.name)
+			self.assertEqual(len(alerts), 2, user)
+			self.assertEqual({line for line in lines for a in alerts if line in a}, set(lines))
+
 	def test_fraction_in_a_unit_made_whole_number_after_entry(self):
 		uom = f"_AB Visit {frappe.generate_hash(length=4)}"
 		frappe.get_doc({"doctype": "UOM", "uom_name": uom, "must_be_whole_number": 0}).insert()
