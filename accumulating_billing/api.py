@@ -7,6 +7,7 @@ from frappe.utils import getdate, nowdate
 from accumulating_billing.billing import (
 	assignment,
 	generation,
+	held,
 	items,
 	lifecycle,
 	onboarding,
@@ -159,11 +160,54 @@ def get_tab(generator: str) -> dict:
 		"currency": doc.currency,
 		"next_creation_date": doc.next_creation_date,
 		"history": preview.history(generator),
+		# the lines a billing day held, with ERPNext's reason (staff only: the portal never shows them)
+		"held": held.held_lines(generator),
 		# the customer's payments only for those who may read payments (not, e.g., contributors)
 		"advance": payments.advance_balance(doc.customer, doc.company)
 		if frappe.has_permission("Payment Entry", "read")
 		else None,
 	}
+
+
+@frappe.whitelist(methods=["POST"])
+def release_held(generator: str, items: list[str] | str | None = None) -> list[str]:
+	"""Check held lines of the generator again (`items`: their names; none = all of them) and put back to
+	Unbilled the ones ERPNext now accepts: the next invoice bills them. Returns the names released; the lines
+	still refused stay On Hold, with ERPNext's reason as it is now (shown as a message)."""
+	if (
+		not generator
+		or not isinstance(generator, str)
+		or not frappe.db.exists(GENERATOR, generator)
+		or not (frappe.has_permission(GENERATOR, "write", generator))
+	):
+		# the same answer for a generator that does not exist and one the user may not change
+		frappe.throw(
+			_("Accumulating Generator {0} does not exist, or you may not change it.").format(generator),
+			frappe.PermissionError,
+		)
+	names = parse_names(items)
+	released, refused = held.release(generator, names)
+	if refused:
+		frappe.msgprint(
+			"<br>".join(frappe.utils.escape_html(f"{name}: {reason}") for name, reason in refused.items()),
+			title=_("{0} line(s) still refused by ERPNext").format(len(refused)),
+			indicator="orange",
+		)
+	return released
+
+
+def parse_names(items: list[str] | str | None) -> list[str] | None:
+	"""The item names of `items`: a list, a JSON list or one name; None (or empty) means all of them."""
+	if items in (None, "", []):
+		return None
+	if isinstance(items, str):
+		try:
+			items = frappe.parse_json(items) if items.strip().startswith("[") else [items]
+		except ValueError:
+			items = None
+	if not isinstance(items, list) or not all(isinstance(name, str) and name for name in items):
+		frappe.throw(_("Items must be a list of line names."))
+	return list(dict.fromkeys(items))
 
 
 @frappe.whitelist(methods=["POST"])

@@ -62,6 +62,37 @@ def test_generator_list_indicators(page, data, screenshot):
 	screenshot(page)
 
 
+def test_held_line_indicator_and_release(page, data, screenshot):
+	"""A line ERPNext refused on a billing day: the list says "1 on hold" (orange), the form lists the line with
+	ERPNext's reason, and its Release puts it back on the running tab."""
+	page.goto("/app/accumulating-generator")
+	page.wait_for_selector(".frappe-list .result")
+	wait_idle(page)
+	fill_link(page, page, "customer", data["held_customer"])
+	rows = page.locator(".list-row-container:visible")
+	expect(rows).to_have_count(1)
+	pill = rows.first.locator(".indicator-pill").first
+	expect(pill).to_have_text("1 on hold")
+	expect(pill).to_have_class(re.compile(r"\borange\b"))
+	screenshot(page, "list")
+
+	open_form(page, GENERATOR, data["held_generator"])
+	held = page.locator("table.ab-held")
+	expect(held).to_contain_text("is disabled")
+	expect(held).to_contain_text(data["held_line"])
+	screenshot(page, "held")
+	held.get_by_role("button", name="Release").click()
+	expect(page.locator("table.ab-held")).to_have_count(0)
+	expect(page.locator("table.ab-running-tab")).to_contain_text("Retired service")
+	assert rest_list(
+		page,
+		"Accumulating Generator Item",
+		[["name", "=", data["held_line"]], ["status", "=", "Unbilled"]],
+	)
+	assert rest_doc(page, GENERATOR, data["held_generator"])["lines_on_hold"] == 0
+	screenshot(page)
+
+
 def test_create_generator_add_item_generate_now(page, data, screenshot):
 	"""Create and activate a generator in the form, add an item through Add Item, see the running tab and
 	the next invoice, then Actions ▸ Generate Now lands on the Sales Invoice with that item."""

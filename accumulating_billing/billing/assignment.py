@@ -35,6 +35,7 @@ OWN_FIELDS = frozenset(
 		"resume_date",
 		"consecutive_failures",
 		"last_error",
+		"lines_on_hold",
 	)
 )
 

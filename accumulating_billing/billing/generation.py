@@ -16,6 +16,7 @@ from accumulating_billing import engine
 from accumulating_billing.billing import review, two_step
 from accumulating_billing.billing.automations import record_run
 from accumulating_billing.billing.generation_log import record_failure, write_log
+from accumulating_billing.billing.held import held_note, hold_refused
 from accumulating_billing.billing.invoice import build_sales_invoice, invoice_totals
 from accumulating_billing.billing.lifecycle import resume_if_due
 from accumulating_billing.billing.money import amount_precision, rounding
@@ -133,6 +134,9 @@ def run_occurrence(generator, run_date: date):
 	state = state_of(generator)
 	final = engine.is_final_run(state, run_date)
 	unbilled = lock_unbilled_items(generator.name, None if final else run_date)
+	# the lines ERPNext would refuse now are held (not billed); the invoice bills the rest
+	unbilled, held = hold_refused(generator, unbilled)
+	note = held_note(held)
 	decision = engine.decide_run(
 		state,
 		run_date,
@@ -154,6 +158,7 @@ def run_occurrence(generator, run_date: date):
 		line = _("{0}: billed {1} item(s) on {2}").format(run_date, len(swept), invoice.name)
 		if invoice.flags.accumulating_credit_note:
 			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
+		line += note
 		# a reserved invoice owes its email from its submit on (two_step.finish_reserved)
 		owed = None if reserve else email_status(generator)
 		write_log(generator.name, run_date, "Billed", line, invoice.name, len(swept), owed)
@@ -161,14 +166,16 @@ def run_occurrence(generator, run_date: date):
 		line = _(
 			"{0}: skipped, net total {1} is negative (returns outweigh the rest); {2} item(s) carry over"
 		).format(run_date, decision.net_total, len(unbilled))
+		line += note
 		write_log(generator.name, run_date, "Skipped", line, items_count=len(unbilled))
 	elif decision.action == "skip_minimum":
 		line = _(
 			"{0}: skipped, net total {1} is below the minimum amount {2}; {3} item(s) carry over"
 		).format(run_date, decision.net_total, generator.minimum_amount, len(unbilled))
+		line += note
 		write_log(generator.name, run_date, "Skipped", line, items_count=len(unbilled))
 	else:
-		line = _("{0}: skipped, nothing to bill").format(run_date)
+		line = _("{0}: skipped, nothing to bill").format(run_date) + note
 		write_log(generator.name, run_date, "Skipped", line)
 
 	values = {
@@ -215,23 +222,33 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 		if generator.status in (engine.ARCHIVED,):
 			frappe.throw(_("Generator {0} is Archived. Restore it first.").format(name))
 		unbilled = lock_unbilled_items(name, None, upto=posting_date)
+		unbilled, held = hold_refused(generator, unbilled)
 		if not unbilled:
-			frappe.db.rollback()
-			return None, _("Nothing to bill: the tab has no unbilled items dated up to {0}.").format(
-				frappe.format(posting_date, "Date")
+			return nothing_billed(
+				name,
+				posting_date,
+				held,
+				_("Nothing to bill: the tab has no unbilled items dated up to {0}.").format(
+					frappe.format(posting_date, "Date")
+				),
 			)
 		total = sum(to_decimal(row.amount) for row in unbilled)
 		if total < 0:
-			frappe.db.rollback()
-			return None, _(
-				"Nothing billed: the unbilled items dated up to {0} total {1}; returns outweigh the rest."
-			).format(frappe.format(posting_date, "Date"), total)
+			return nothing_billed(
+				name,
+				posting_date,
+				held,
+				_(
+					"Nothing billed: the unbilled items dated up to {0} total {1}; returns outweigh the rest."
+				).format(frappe.format(posting_date, "Date"), total),
+			)
 		invoice = create_invoice(generator, unbilled, posting_date, None)
 		line = _("Generate now on {0}: billed {1} item(s) on {2}").format(
 			posting_date, len(unbilled), invoice.name
 		)
 		if invoice.flags.accumulating_credit_note:
 			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
+		line += held_note(held)
 		write_log(name, posting_date, "Billed", line, invoice.name, len(unbilled), email_status(generator))
 		frappe.db.set_value(GENERATOR, name, "last_creation_date", posting_date)
 		clear_one_time_settings(generator)
@@ -241,6 +258,17 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 		raise
 	after_invoice_committed(generator, invoice)
 	return invoice.name, line
+
+
+def nothing_billed(name: str, posting_date: date, held: list, message: str) -> tuple[None, str]:
+	"""Generate Now bills nothing: the lines it held stay held (logged, committed), else nothing changes."""
+	if held:
+		message = message.rstrip(".") + held_note(held)
+		write_log(name, posting_date, "Skipped", message)
+		frappe.db.commit()
+	else:
+		frappe.db.rollback()
+	return None, message
 
 
 # ------------------------------------------------------------------------------------------ pieces

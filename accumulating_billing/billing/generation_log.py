@@ -95,17 +95,7 @@ def failure_recorded(name: str, run_date: date, error: Exception) -> bool:
 def notify_failing(name: str, message: str) -> None:
 	from frappe.desk.doctype.notification_log.notification_log import enqueue_create_notification
 
-	managers = frappe.get_all(
-		"Has Role",
-		filters={"role": "Accounts Manager", "parenttype": "User"},
-		pluck="parent",
-		distinct=True,
-	)
-	users = [
-		u
-		for u in managers
-		if u not in ("Administrator", "Guest") and frappe.db.get_value("User", u, "enabled")
-	]
+	users = people_to_alert()
 	if not users:
 		return
 	enqueue_create_notification(
@@ -119,3 +109,19 @@ def notify_failing(name: str, message: str) -> None:
 			),
 		},
 	)
+
+
+def people_to_alert(owner: str | None = None) -> list[str]:
+	"""The people the app alerts about a generator: the Accounts Managers (Failing) and, when given, the
+	generator's owner too (held lines, invoices kept for review); enabled users, never Administrator or Guest.
+	Frappe itself leaves out a user who turned notifications off."""
+	managers = frappe.get_all(
+		"Has Role",
+		filters={"role": "Accounts Manager", "parenttype": "User"},
+		pluck="parent",
+		distinct=True,
+	)
+	users = {u for u in [owner, *managers] if u and u not in ("Administrator", "Guest")}
+	if not users:
+		return []
+	return sorted(frappe.get_all("User", filters={"name": ("in", sorted(users)), "enabled": 1}, pluck="name"))

@@ -17,6 +17,7 @@ from frappe import _
 from frappe.utils import add_days, flt, getdate, nowdate
 
 from accumulating_billing.billing import items as item_rules
+from accumulating_billing.billing.held_count import update_held_count, update_held_counts
 from accumulating_billing.billing.money import amount_precision
 from accumulating_billing.billing.payments import outstanding_in_invoice_currency
 
@@ -161,6 +162,7 @@ def add_fee_item(si, generator, day: date) -> str:
 	if not added:
 		frappe.throw(_("Sales Invoice {0} already has a late fee on a tab.").format(si.name))
 	if held:
+		update_held_count(generator.name)
 		generator.add_comment(
 			"Comment",
 			_(
@@ -211,6 +213,7 @@ def withdraw_fee(invoice: str, why: str) -> None:
 			"Info",
 			_("The late fee of Sales Invoice {0} left the tab: the invoice was {1}.").format(invoice, why),
 		)
+	update_held_counts(fee.generator for fee in fees)  # a held fee may have left the tab
 	Row, Dunning = frappe.qb.DocType("Overdue Payment"), frappe.qb.DocType("Dunning")
 	drafts = (
 		frappe.qb.from_(Row)

@@ -9,6 +9,7 @@ from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
 from accumulating_billing.billing.generation_log import LOG
+from accumulating_billing.billing.held import holds, refused_lines
 from accumulating_billing.billing.invoice import invoice_totals
 from accumulating_billing.billing.state import state_of
 from accumulating_billing.billing.tab import unbilled_items
@@ -51,7 +52,18 @@ def next_invoice(doc) -> dict:
 		"grand_total": 0.0,
 		"below_minimum": False,
 		"error": None,
+		"to_hold": [],
 	}
+	if rows and holds(doc):
+		# what that billing day will hold (ERPNext refuses it now): the invoice shown is the rest
+		refused = refused_lines(rows, doc.company)
+		preview["to_hold"] = [
+			{"name": row.name, "item_code": row.item_code, "reason": refused[row.name]}
+			for row in rows
+			if row.name in refused
+		]
+		rows = [row for row in rows if row.name not in refused]
+		preview["lines"] = len(rows)
 	if not rows:
 		return preview
 	try:

@@ -17,6 +17,8 @@ import frappe
 from frappe import _
 from frappe.utils import flt, strip_html
 
+from accumulating_billing.billing.generation_log import people_to_alert
+
 GENERATOR = "Accumulating Generator"
 INVOICE = "Sales Invoice"
 OPEN = ("Open", "Open and Email")
@@ -194,21 +196,10 @@ def keep(generator: str, invoice, occurrence, reason: str) -> str:
 	return line
 
 
-def reviewers(generator: str) -> list[str]:
-	"""The people alerted about a generator: its owner and the Accounts Managers, enabled, not the system users."""
-	owner = frappe.db.get_value(GENERATOR, generator, "owner")
-	managers = frappe.get_all(
-		"Has Role", filters={"role": "Accounts Manager", "parenttype": "User"}, pluck="parent", distinct=True
-	)
-	users = sorted({u for u in [owner, *managers] if u and u not in ("Administrator", "Guest")})
-	enabled = set(frappe.get_all("User", filters={"name": ("in", users or [""]), "enabled": 1}, pluck="name"))
-	return [u for u in users if u in enabled]
-
-
 def notify_reviewers(generator: str, invoice: str, reason: str) -> None:
 	from frappe.desk.doctype.notification_log.notification_log import enqueue_create_notification
 
-	users = reviewers(generator)
+	users = people_to_alert(frappe.db.get_value(GENERATOR, generator, "owner"))
 	if not users:
 		return
 	enqueue_create_notification(

@@ -72,6 +72,7 @@ def prepare() -> dict:
 
 	out.update(portal(run, item, next_month, today))
 	out.update(first_hour(run, next_month))
+	out.update(held_line(run, today))
 	frappe.db.commit()
 	return out
 
@@ -102,6 +103,26 @@ def reset_onboarding() -> None:
 	frappe.db.set_value("Module Onboarding", onboarding.ONBOARDING, "is_complete", 0, update_modified=False)
 	frappe.db.set_single_value("System Settings", "enable_onboarding", 1)
 	frappe.db.commit()
+
+
+def held_line(run: str, today) -> dict:
+	"""A generator whose billing day held a line (its item was disabled after it was added), the item enabled
+	again since: its list indicator says "1 on hold", and the form's Release puts the line back on the tab."""
+	customer = make_customer(f"_AB Browser Held {run}")
+	gen = make_generator(customer, first_creation_date=today, title=f"Held {run}", generate_as="Draft")
+	code = make_item(f"_AB Browser Retired {run}")
+	line = add(
+		gen.name, code, qty=1, rate=25, service_date=add_days(today, -3), description="Retired service"
+	)
+	item = frappe.get_doc("Item", code)
+	item.disabled = 1
+	item.save(ignore_permissions=True)
+	frappe.db.commit()
+	generation.run_generator(gen.name, today)
+	item.reload()
+	item.disabled = 0
+	item.save(ignore_permissions=True)
+	return {"held_customer": customer, "held_generator": gen.name, "held_line": line.name}
 
 
 def list_generators(customer: str, first_date, today) -> dict:

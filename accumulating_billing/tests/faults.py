@@ -14,7 +14,8 @@ therefore in `.ci/run`.
 - test_fault_bad_inputs: a catalogue of bad inputs (API, forms, web form, CLI), each refused clearly.
 
 This module holds what they share: the constants, the extra database connections (`Connection`), the
-operations (`op_*`) and the bookkeeping invariants (`check_invariants`), crash injection (`Crash`, `Kill`,
+operations (`op_*`) and the bookkeeping invariants (`check_invariants`: every item billed exactly once,
+unbilled, or on hold), crash injection (`Crash`, `Kill`,
 `Injector`, `after`, `before`, `at_commit`) with the email-queue capture (`capture_enqueue`,
 `run_email_jobs`), a generator's outcome without names (`outcome_of`), row counts (`row_counts`), and calling
 as another user or through the bench command (`as_user`, `cli_command`). It has no tests of its own.
@@ -158,7 +159,16 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 	items = frappe.get_all(
 		ITEM,
 		filters={"generator": ("in", generators)},
-		fields=["name", "status", "sales_invoice", "qty", "amount", "source_doctype", "source_detail"],
+		fields=[
+			"name",
+			"status",
+			"sales_invoice",
+			"qty",
+			"amount",
+			"source_doctype",
+			"source_detail",
+			"hold_reason",
+		],
 	)
 	SI = frappe.qb.DocType("Sales Invoice")
 	SII = frappe.qb.DocType("Sales Invoice Item")
@@ -198,7 +208,12 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 		check(
 			len(billed_on) <= 1, f"{item.name} billed {len(billed_on)} times: {[b.parent for b in billed_on]}"
 		)
-		check(item.status in ("Billed", "Unbilled"), f"{item.name} has status {item.status}")
+		check(item.status in ("Billed", "Unbilled", "On Hold"), f"{item.name} has status {item.status}")
+		# a held line (ERPNext refused it on a billing day) is on no invoice and says why
+		check(
+			(item.status == "On Hold") == bool(item.hold_reason),
+			f"{item.name} is {item.status} with hold reason {item.hold_reason!r}",
+		)
 		if item.status == "Billed":
 			check(
 				[b.parent for b in billed_on] == [item.sales_invoice],
@@ -238,7 +253,23 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 			)
 	billed = sum(1 for i in items if i.status == "Billed")
 	unbilled = sum(1 for i in items if i.status == "Unbilled")
-	check(billed + unbilled == len(added), f"invoiced {billed} + unbilled {unbilled} != {len(added)} added")
+	held = sum(1 for i in items if i.status == "On Hold")
+	check(
+		billed + unbilled + held == len(added),
+		f"invoiced {billed} + unbilled {unbilled} + on hold {held} != {len(added)} added",
+	)
+	# each generator's "n on hold" counts its held lines
+	counts = dict(
+		frappe.get_all(
+			GENERATOR, filters={"name": ("in", generators)}, fields=["name", "lines_on_hold"], as_list=True
+		)
+	)
+	for generator in generators:
+		held_here = frappe.db.count(ITEM, {"generator": generator, "status": "On Hold"})
+		check(
+			counts.get(generator) == held_here,
+			f"{generator} says {counts.get(generator)} on hold, its tab holds {held_here}",
+		)
 	occurrences = {
 		(line.accumulating_generator, line.parent, line.accumulating_occurrence)
 		for line in lines

@@ -220,7 +220,8 @@ class TestCrashAndFailure(GenerationTestCase):
 
 	def test_erpnext_validation_failure_keeps_next_date_then_bills_after_fix(self):
 		code = make_item(f"_AB Soon Disabled {frappe.generate_hash(length=5)}")
-		gen = make_generator(first_creation_date="2026-02-01")
+		# Stop the Invoice: ERPNext's refusal fails the occurrence (the default holds the line, issue 19)
+		gen = make_generator(first_creation_date="2026-02-01", on_refused_line="Stop the Invoice")
 		add(gen.name, code, service_date="2026-01-05")
 		frappe.db.set_value("Item", code, "disabled", 1)
 		frappe.db.commit()

@@ -193,7 +193,8 @@ class TestFailingNotification(GenerationTestCase):
 	def test_accounts_managers_are_notified_at_the_fifth_failure_in_a_row(self):
 		manager = make_user(["Accounts Manager"])
 		code = make_item(f"_AB Always Disabled {frappe.generate_hash(length=5)}")
-		gen = make_generator(first_creation_date="2026-02-01")
+		# Stop the Invoice: ERPNext's refusal of the disabled item fails the run (held otherwise, issue 19)
+		gen = make_generator(first_creation_date="2026-02-01", on_refused_line="Stop the Invoice")
 		add(gen.name, code, service_date="2026-01-05")
 		frappe.db.set_value("Item", code, "disabled", 1)
 		frappe.db.commit()

@@ -7,6 +7,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, strip_html
 
+from accumulating_billing.billing.held_count import ON_HOLD, update_held_counts
 from accumulating_billing.billing.sources.base import DELIVERY_NOTE, GENERATOR, TIMESHEET, SourceLine
 from accumulating_billing.billing.sources.delivery_notes import delivery_note_lines, unsynced_delivery_notes
 from accumulating_billing.billing.sources.routing import (
@@ -94,6 +95,9 @@ def sync_document(doc, only_generator: str | None = None) -> list[str]:
 	newly_held += [values for values in held if values.get("name") in set(added)]
 	comment_refused(doc, refused)
 	comment_held(doc, newly_held)
+	if held or any(row.status == ON_HOLD for row in existing.values()):
+		# a line held, released by an edit, moved or removed: the generators' "n on hold" follow
+		update_held_counts([row.generator for row in existing.values()] + list(new))
 	if added or removed or changed:
 		frappe.clear_document_cache(doctype, doc.name)
 	return added

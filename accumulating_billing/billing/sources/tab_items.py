@@ -9,6 +9,7 @@ from frappe.utils import flt, now_datetime
 
 from accumulating_billing.billing import items as item_rules
 from accumulating_billing.billing import line_check
+from accumulating_billing.billing.held_count import update_held_counts
 from accumulating_billing.billing.sources.base import GENERATOR, ITEM, SOURCE_DOCTYPES, SourceLine
 
 NOT_BILLED = ("Unbilled", "On Hold")
@@ -170,6 +171,7 @@ def take_off_tabs(rows: list, note) -> None:
 	for generator, names in by_generator.items():
 		delete_unbilled(names)
 		frappe.get_doc(GENERATOR, generator).add_comment("Info", note(len(names)))
+	update_held_counts(by_generator)  # a held line may have left the tab
 
 
 def check_settings_change(generator) -> None:

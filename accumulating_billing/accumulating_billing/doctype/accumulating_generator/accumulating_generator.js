@@ -39,6 +39,9 @@ frappe.ui.form.on("Accumulating Generator", {
 		if (!archived) {
 			frm.add_custom_button(__("Generate Now"), () => generate_now(frm), __("Actions"));
 		}
+		if (cint(frm.doc.lines_on_hold)) {
+			frm.add_custom_button(__("Release All"), () => release_held(frm, null), __("Actions"));
+		}
 		if (open && (frm.doc.accumulate_timesheets || frm.doc.accumulate_delivery_notes)) {
 			frm.add_custom_button(__("Sync"), () => sync_sources(frm), __("Actions"));
 		}
@@ -61,6 +64,15 @@ frappe.ui.form.on("Accumulating Generator", {
 			() => archive_or_restore(frm, archived),
 			__("Actions")
 		);
+		if (cint(frm.doc.lines_on_hold)) {
+			frm.dashboard.add_comment(
+				__("{0} line(s) on hold: ERPNext refused them on a billing day and they were not billed. Fix the cause, then Release.", [
+					cint(frm.doc.lines_on_hold),
+				]),
+				"orange",
+				true
+			);
+		}
 		if (frm.doc.status === "Active" && cint(frm.doc.consecutive_failures) >= 5) {
 			frm.dashboard.set_headline_alert(
 				__("Failing: {0} failures in a row. Last error: {1}", [
@@ -117,7 +129,7 @@ function render_tab(frm) {
 						<td>${esc(__(h.outcome))}</td><td>${esc(h.reason || "")}</td></tr>`
 				)
 				.join("");
-			frm.get_field("tab_html").$wrapper.html(`
+			frm.get_field("tab_html").$wrapper.html(`${held_table(frm, tab)}
 				<table class="table table-sm table-bordered ab-running-tab">
 					<thead><tr><th>${__("Service Date")}</th><th>${__("Item")}</th>
 						<th class="text-right">${__("Qty")}</th><th class="text-right">${__("Rate")}</th>
@@ -136,6 +148,61 @@ function render_tab(frm) {
 				</table>
 				${history ? `<h6 class="mt-3">${__("Skipped, failed and missed occurrences")}</h6>
 				<table class="table table-sm table-bordered ab-history"><tbody>${history}</tbody></table>` : ""}`);
+		},
+	});
+}
+
+function held_table(frm, tab) {
+	// lines a billing day held (ERPNext refused them), and those the next one will hold
+	const esc = frappe.utils.escape_html;
+	const can_write = frm.perm[0] && frm.perm[0].write;
+	const held = (tab.held || [])
+		.map(
+			(i) => `<tr>
+				<td>${frappe.datetime.str_to_user(i.service_date)}</td>
+				<td>${esc(i.item_name || i.item_code)} <span class="text-muted small">${esc(i.name)}</span>${source_link(i)}</td>
+				<td class="text-right">${i.qty}</td>
+				<td class="text-right">${format_currency(i.amount, tab.currency)}</td>
+				<td class="text-danger small">${esc(i.hold_reason || "")}</td>
+				<td>${can_write ? `<button class="btn btn-xs btn-default ab-release" data-item="${esc(i.name)}">${__("Release")}</button>` : ""}</td>
+			</tr>`
+		)
+		.join("");
+	const to_hold = (tab.to_hold || [])
+		.map(
+			(i) => `<tr><td colspan="4">${esc(i.item_code)} <span class="text-muted small">${esc(i.name)}</span></td>
+				<td class="text-warning small">${esc(i.reason)}</td><td></td></tr>`
+		)
+		.join("");
+	if (!held && !to_hold) return "";
+	setTimeout(() => {
+		frm.get_field("tab_html").$wrapper.find(".ab-release").on("click", (e) => {
+			release_held(frm, [$(e.currentTarget).attr("data-item")]);
+		});
+	});
+	return `<h6 class="text-danger">${__("On Hold: not billed until released")}</h6>
+		<table class="table table-sm table-bordered ab-held">
+			<thead><tr><th>${__("Service Date")}</th><th>${__("Item")}</th><th class="text-right">${__("Qty")}</th>
+				<th class="text-right">${__("Amount")}</th><th>${__("Why ERPNext refuses it")}</th><th></th></tr></thead>
+			<tbody>${held}${
+				to_hold
+					? `<tr><td colspan="6" class="text-muted small">${__("The next invoice will hold these lines unless they are fixed first:")}</td></tr>${to_hold}`
+					: ""
+			}</tbody>
+		</table>`;
+}
+
+function release_held(frm, items) {
+	frappe.call({
+		method: `${AB_API}.release_held`,
+		args: { generator: frm.doc.name, items: items ? JSON.stringify(items) : null },
+		freeze: true,
+		callback({ message: released }) {
+			frappe.show_alert({
+				message: __("{0} line(s) released: the next invoice bills them.", [(released || []).length]),
+				indicator: (released || []).length ? "green" : "orange",
+			});
+			frm.reload_doc();
 		},
 	});
 }

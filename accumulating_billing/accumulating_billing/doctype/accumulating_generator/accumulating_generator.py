@@ -19,6 +19,7 @@ STATE_FIELDS = (
 	"consecutive_failures",
 	"last_error",
 	"resume_date",
+	"lines_on_hold",
 )
 SCHEDULE_FIELDS = ("first_creation_date", "interval_unit", "interval_count", "end_condition", "end_date")
 
@@ -60,7 +61,8 @@ class AccumulatingGenerator(Document):
 		for fieldname in STATE_FIELDS:
 			if fieldname == "next_creation_date" and self.flags.keep_next_creation_date:
 				continue
-			self.set(fieldname, 0 if fieldname in ("invoices_generated", "consecutive_failures") else None)
+			counts = ("invoices_generated", "consecutive_failures", "lines_on_hold")
+			self.set(fieldname, 0 if fieldname in counts else None)
 
 	def set_defaults(self):
 		if self.customer:

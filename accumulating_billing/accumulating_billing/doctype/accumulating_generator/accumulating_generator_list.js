@@ -19,6 +19,7 @@ frappe.listview_settings["Accumulating Generator"] = {
 		"end_date",
 		"invoices_generated",
 		"next_creation_date",
+		"lines_on_hold",
 	],
 	// Archived generators are hidden until the filter is removed
 	filters: [["status", "!=", "Archived"]],
@@ -27,6 +28,10 @@ frappe.listview_settings["Accumulating Generator"] = {
 	get_indicator(doc) {
 		if (doc.status === "Active" && cint(doc.consecutive_failures) >= AB_FAILING_AFTER) {
 			return [__("Failing"), "red", "consecutive_failures,>=," + AB_FAILING_AFTER];
+		}
+		if (cint(doc.lines_on_hold) && doc.status !== "Archived") {
+			// lines ERPNext refused on a billing day wait for a person: they are not billed until released
+			return [__("{0} on hold", [cint(doc.lines_on_hold)]), "orange", "lines_on_hold,>,0"];
 		}
 		return [__(doc.status), AB_STATUS_COLOURS[doc.status] || "gray", "status,=," + doc.status];
 	},

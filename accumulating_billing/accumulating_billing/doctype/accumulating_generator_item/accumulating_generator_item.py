@@ -5,6 +5,7 @@ import frappe
 from frappe.model.document import Document
 
 from accumulating_billing.billing import items
+from accumulating_billing.billing.held_count import ON_HOLD, update_held_count
 
 
 class AccumulatingGeneratorItem(Document):
@@ -16,6 +17,7 @@ class AccumulatingGeneratorItem(Document):
 		if not self.flags.from_generation:
 			self.status = "Unbilled"
 			self.sales_invoice = None
+			self.hold_reason = None
 
 	def validate(self):
 		if not self.is_new():
@@ -23,9 +25,18 @@ class AccumulatingGeneratorItem(Document):
 		items.protect_item(self)
 		items.validate_item(self)
 
+	def on_update(self):
+		before = self.get_doc_before_save()
+		if before and ON_HOLD in (before.status, self.status) and before.status != self.status:
+			update_held_count(self.generator)  # a held line corrected by hand is back on the tab
+
 	def on_trash(self):
 		items.guard_billed(self, "delete")
 		items.guard_source(self, "deleted")
+
+	def after_delete(self):
+		if self.status == ON_HOLD:
+			update_held_count(self.generator)  # the generator's "n on hold"
 
 
 def on_doctype_update():

@@ -1,0 +1,215 @@
+"""Held lines (issue 19 §2): on billing day, a line ERPNext would refuse is held, and the rest is billed.
+
+Something changed since the line was entered: its item was disabled, the Sales Order behind its Delivery Note
+was closed, its unit became *Must be Whole Number*. The line check of entry (`line_check`) runs again on the
+occurrence's lines as they are now, in the occurrence's transaction, before the invoice is built:
+
+- each line it refuses is **held**: status *On Hold*, ERPNext's message in `hold_reason`, not billed;
+- the invoice is made from the other lines of the same occurrence;
+- the occurrence's log line names each held line and its reason, and the generator's owner and the Accounts
+  Managers get one notification per held line, written in that same transaction (a crash or a rollback takes
+  the hold and its notifications back together: never lost, never twice).
+
+A generator set to *Stop the Invoice* runs no check: ERPNext refuses the invoice and the occurrence fails and
+retries, as it did before held lines existed. Where ERPNext refuses the invoice for a reason no line check
+explains (a disabled customer, a frozen period), the occurrence fails and retries in both modes.
+
+*Release* checks held lines again and puts back to Unbilled the ones that pass; the next occurrence bills them.
+"""
+
+from collections import defaultdict
+
+import frappe
+from frappe import _
+from frappe.utils import getdate, now_datetime, nowdate
+
+from accumulating_billing.billing import line_check
+from accumulating_billing.billing.generation_log import people_to_alert, write_log
+from accumulating_billing.billing.held_count import update_held_count
+from accumulating_billing.billing.tab import item_fields, with_net_rates
+
+GENERATOR = "Accumulating Generator"
+ITEM = "Accumulating Generator Item"
+ON_HOLD = "On Hold"
+UNBILLED = "Unbilled"
+HOLD = "Hold the Line and Bill the Rest"
+STOP = "Stop the Invoice"
+
+
+def holds(generator) -> bool:
+	"""Whether a billing day of `generator` holds refused lines (the default) or stops the invoice."""
+	return (generator.get("on_refused_line") or HOLD) != STOP
+
+
+def refused_lines(rows: list, company: str | None) -> dict:
+	"""{item name: ERPNext's reason} for the rows ERPNext would refuse on a Sales Invoice now: the line check
+	of entry (the Sales Order behind a Delivery Note line included) on the lines as they are. A few reads per
+	tab, none per line."""
+	if not rows:
+		return {}
+	return line_check.refusals(rows, company=company)
+
+
+# ------------------------------------------------------------------------------------------ billing day
+
+
+def hold_refused(generator, rows: list) -> tuple[list, list]:
+	"""In the caller's transaction (the generator and `rows` locked): hold the rows ERPNext would refuse and
+	notify. Returns (the rows to bill, the held rows, each with its `hold_reason`)."""
+	if not rows or not holds(generator):
+		return rows, []
+	refused = refused_lines(rows, generator.company)
+	if not refused:
+		return rows, []
+	held = [row for row in rows if row.name in refused]
+	for row in held:
+		row.hold_reason = refused[row.name]
+	set_on_hold(held)
+	update_held_count(generator.name)
+	notify_held(generator, held)
+	return [row for row in rows if row.name not in refused], held
+
+
+def set_on_hold(rows: list) -> None:
+	"""Move exactly `rows` from Unbilled to On Hold with their reasons (one update per distinct reason). The rows
+	are locked by the caller: one that is no longer Unbilled refuses the whole occurrence (rolled back)."""
+	by_reason = defaultdict(list)
+	for row in rows:
+		by_reason[row.hold_reason].append(row.name)
+	moved = sum(move(names, UNBILLED, ON_HOLD, reason) for reason, names in by_reason.items())
+	if moved != len(rows):
+		raise frappe.ValidationError(
+			_("Expected to hold {0} line(s) but {1} were still unbilled.").format(len(rows), moved)
+		)
+
+
+def move(names: list[str], from_status: str, to_status: str, reason: str | None) -> int:
+	"""Move the named items that are in `from_status` to `to_status` with `reason`; returns how many moved."""
+	Item = frappe.qb.DocType(ITEM)
+	(
+		frappe.qb.update(Item)
+		.set(Item.status, to_status)
+		.set(Item.hold_reason, reason)
+		.set(Item.modified, now_datetime())
+		.where(Item.name.isin(names) & (Item.status == from_status))
+	).run()
+	return frappe.db._cursor.rowcount
+
+
+def held_note(held: list) -> str:
+	"""What the occurrence's log line adds: each held line by name and item, grouped by ERPNext's reason."""
+	if not held:
+		return ""
+	by_reason = defaultdict(list)
+	for row in held:
+		by_reason[row.hold_reason].append(f"{row.name} ({row.item_code})")
+	reasons = "; ".join(f"{', '.join(lines)}: {reason}" for reason, lines in by_reason.items())
+	return "; " + _("held {0} line(s) ERPNext refuses, not billed: {1}").format(len(held), reasons)
+
+
+def notify_held(generator, held: list) -> None:
+	"""One Alert per held line to the generator's owner and the Accounts Managers, in this transaction."""
+	from frappe.desk.doctype.notification_settings.notification_settings import is_notifications_enabled
+
+	# written here, in the hold's transaction (not enqueued): Frappe's own filter applied by hand
+	users = [user for user in people_to_alert(generator.owner) if is_notifications_enabled(user)]
+	for row in held:
+		subject = _(
+			"Accumulating Generator {0} ({1}): line {2} ({3}) is on hold and was not billed: {4}"
+		).format(generator.name, generator.customer, row.name, row.item_code, (row.hold_reason or "")[:300])
+		for user in users:
+			log = frappe.new_doc("Notification Log")
+			log.update(
+				{
+					"type": "Alert",
+					"document_type": GENERATOR,
+					"document_name": generator.name,
+					"subject": subject,
+					"for_user": user,
+				}
+			)
+			log.insert(ignore_permissions=True)
+
+
+# ------------------------------------------------------------------------------------------ release
+
+
+def release(generator: str, names: list[str] | None = None) -> tuple[list[str], dict]:
+	"""Check the generator's held lines (all, or `names`) again; put back to Unbilled the ones ERPNext now
+	accepts. Returns (the names released, {name: reason} of the lines still refused, their reason refreshed).
+
+	Under the generator's lock, as a run: a release waits for a run of the generator to commit (or the run
+	finds the generator busy), so a line is never both released and billed by a run that read it held."""
+	values = frappe.db.get_value(GENERATOR, generator, ["name", "company"], as_dict=True, for_update=True)
+	Item = frappe.qb.DocType(ITEM)
+	query = (
+		frappe.qb.from_(Item)
+		.select(*item_fields(Item))
+		.where((Item.generator == values.name) & (Item.status == ON_HOLD))
+		.orderby(Item.service_date)
+		.orderby(Item.name)
+		.for_update()
+	)
+	if names is not None:
+		check_lines_of(values.name, names)
+		if not names:
+			return [], {}
+		query = query.where(Item.name.isin(names))
+	rows = with_net_rates(query.run(as_dict=True))
+	if not rows:
+		return [], {}
+	refused = refused_lines(rows, values.company)
+	released = [row.name for row in rows if row.name not in refused]
+	if released:
+		move(released, ON_HOLD, UNBILLED, None)
+	by_reason = defaultdict(list)
+	for name, reason in refused.items():
+		by_reason[reason].append(name)
+	for reason, still in by_reason.items():
+		move(still, ON_HOLD, ON_HOLD, reason)  # the reason as it is now
+	update_held_count(values.name)
+	line = _("{0} held line(s) released by {1}: {2}").format(
+		len(released), frappe.session.user, ", ".join(released) or "-"
+	)
+	if refused:
+		line += " " + _("{0} still refused: {1}").format(
+			len(refused), "; ".join(f"{name}: {reason}" for name, reason in refused.items())
+		)
+	write_log(values.name, getdate(nowdate()), "Released", line, items_count=len(released))
+	return released, refused
+
+
+def check_lines_of(generator: str, names: list[str]) -> None:
+	"""Every name is a line of this generator (held or not): anything else is refused, and nothing changes."""
+	found = set(
+		frappe.get_all(ITEM, filters={"generator": generator, "name": ("in", names or [""])}, pluck="name")
+	)
+	missing = [name for name in names if name not in found]
+	if missing:
+		frappe.throw(
+			_("{0} is not a line of Accumulating Generator {1}.").format(", ".join(missing), generator),
+			title=_("Unknown line"),
+		)
+
+
+def held_lines(generator: str) -> list[dict]:
+	"""The generator's lines on hold, oldest first, with ERPNext's reason (for the desk; never the portal)."""
+	return frappe.get_all(
+		ITEM,
+		filters={"generator": generator, "status": ON_HOLD},
+		fields=[
+			"name",
+			"service_date",
+			"item_code",
+			"item_name",
+			"description",
+			"qty",
+			"uom",
+			"rate",
+			"amount",
+			"hold_reason",
+			"source_doctype",
+			"source_name",
+		],
+		order_by="service_date asc, name asc",
+	)
