@@ -199,12 +199,12 @@ class TestWebFormGuard(FrappeTestCase):
 			response = self.post({"doctype": REQUEST, "name": request.name, **self.kickoff()})
 			self.assertEqual(response.status_code, 403, response.get_data(as_text=True))
 
-	def test_every_web_form_of_the_site_is_guarded(self):
+	def notes_form(self) -> str:
+		"""A second public Web Form (ToDo, one field), deleted with its notes after the test."""
 		form = frappe.get_doc(
 			{
 				"doctype": "Web Form",
-				"title": "_AB Guard Notes",
-				"route": "ab-guard-notes",
+				"title": f"_AB Guard Notes {frappe.generate_hash(length=6)}",
 				"doc_type": "ToDo",
 				"module": "Accumulating Billing",
 				"is_standard": 0,
@@ -216,22 +216,44 @@ class TestWebFormGuard(FrappeTestCase):
 			}
 		).insert(ignore_permissions=True)
 		frappe.db.commit()
-		try:
-			for doctype in ("Contact", "User", "Lead"):
-				with self.subTest(doctype=doctype):
-					note = f"_AB guarded note {frappe.generate_hash(length=8)}"
-					before = counts()
-					response = self.post(
-						{"doctype": doctype, "description": note, "first_name": "M"}, web_form=form.name
-					)
-					self.assertEqual(response.status_code, 200, response.get_data(as_text=True))
-					self.assertEqual(response.json["message"]["doctype"], "ToDo")
-					written = delta(before, counts())
-					self.assertEqual(written.get("ToDo"), 1)
-					self.assertNotIn(doctype, written)
-					self.assertTrue(frappe.db.exists("ToDo", {"description": ("like", f"%{note}%")}))
-		finally:
+
+		def cleanup():
 			frappe.db.rollback()
 			frappe.db.delete("ToDo", {"description": ("like", "%_AB guarded note%")})
 			frappe.delete_doc("Web Form", form.name, ignore_permissions=True, force=True)
 			frappe.db.commit()
+
+		self.addCleanup(cleanup)
+		return form.name
+
+	def test_every_web_form_of_the_site_is_guarded(self):
+		form = self.notes_form()
+		for doctype in ("Contact", "User", "Lead"):
+			with self.subTest(doctype=doctype):
+				note = f"_AB guarded note {frappe.generate_hash(length=8)}"
+				before = counts()
+				response = self.post(
+					{"doctype": doctype, "description": note, "first_name": "M"}, web_form=form
+				)
+				self.assertEqual(response.status_code, 200, response.get_data(as_text=True))
+				self.assertEqual(response.json["message"]["doctype"], "ToDo")
+				written = delta(before, counts())
+				self.assertEqual(written.get("ToDo"), 1)
+				self.assertNotIn(doctype, written)
+				self.assertTrue(frappe.db.exists("ToDo", {"description": ("like", f"%{note}%")}))
+
+	def test_the_endpoint_keeps_the_limit_of_the_accept_behind_it(self):
+		"""Per address and form and minute: 10 with Frappe's accept, 5 with the payments app's."""
+		form = self.notes_form()
+		limit = 5 if inner_accept() == PAYMENTS_ACCEPT else 10
+		headers = {"X-Forwarded-For": "10.31.0.1"}
+		body = {"web_form": form, "data": json.dumps({"description": "_AB guarded note limit"})}
+		statuses = [
+			fetch(self.guest, f"/api/method/{ACCEPT}", "post", data=body, headers=headers).status_code
+			for _ in range(limit + 1)
+		]
+		self.assertEqual(statuses, [200] * limit + [429])
+		frappe.db.rollback()
+		self.assertEqual(
+			frappe.db.count("ToDo", {"description": ("like", "%_AB guarded note limit%")}), limit
+		)
