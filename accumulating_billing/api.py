@@ -15,6 +15,7 @@ from accumulating_billing.billing import (
 	preview,
 	sources,
 )
+from accumulating_billing.billing.permissions import permitted_generator
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -36,12 +37,8 @@ def add_item(
 ) -> str:
 	"""Add a billable item to a generator's running tab; returns the item's name.
 	The same `client_ref` on the same generator returns the existing item instead of adding it twice."""
-	values = items.generator_values(generator) if generator else None
-	if not values:
-		frappe.throw(
-			_("Accumulating Generator {0} does not exist.").format(generator), frappe.DoesNotExistError
-		)
 	check_can_add(generator)
+	values = items.generator_values(generator)
 	client_ref = (client_ref or "").strip() or None
 	if client_ref:
 		existing = frappe.db.get_value(ITEM, {"generator": generator, "client_ref": client_ref})
@@ -78,22 +75,17 @@ def add_item(
 
 
 def check_can_add(generator: str) -> None:
-	"""Create on items, and the generator visible to the user (user permissions on Customer/Generator)."""
+	"""Create on items, and the generator visible to the user (user permissions on Customer/Generator); an
+	unknown generator is refused like a forbidden one (permitted_generator)."""
 	frappe.has_permission(ITEM, "create", throw=True)
-	if not frappe.has_permission(GENERATOR, "select", generator) and not frappe.has_permission(
-		GENERATOR, "read", generator
-	):
-		frappe.throw(
-			_("You are not permitted to add items to {0}.").format(generator), frappe.PermissionError
-		)
+	permitted_generator(generator, "select", "read")
 
 
 @frappe.whitelist(methods=["POST"])
 def generate_now(generator: str, posting_date: str | None = None) -> str | None:
 	"""Bill the unbilled items dated up to today (or `posting_date`) now; returns the Sales Invoice name, or None
 	with the reason shown as a message."""
-	doc = frappe.get_doc(GENERATOR, generator)
-	doc.check_permission("write")
+	permitted_generator(generator, "write")
 	frappe.has_permission("Sales Invoice", "create", throw=True)
 	if (
 		posting_date
@@ -113,13 +105,13 @@ def generate_now(generator: str, posting_date: str | None = None) -> str | None:
 
 @frappe.whitelist(methods=["POST"])
 def pause(generator: str, resume_date: str | None = None) -> None:
-	frappe.get_doc(GENERATOR, generator).check_permission("write")
+	permitted_generator(generator, "write")
 	lifecycle.pause(generator, resume_date)
 
 
 @frappe.whitelist(methods=["POST"])
 def resume(generator: str, resume_date: str) -> str | None:
-	frappe.get_doc(GENERATOR, generator).check_permission("write")
+	permitted_generator(generator, "write")
 	if not resume_date or getdate(resume_date) < getdate(nowdate()):
 		frappe.throw(_("The resume date cannot be in the past: paused occurrences are not caught up."))
 	next_date = lifecycle.resume(generator, resume_date)
@@ -130,8 +122,7 @@ def resume(generator: str, resume_date: str) -> str | None:
 def get_tab(generator: str) -> dict:
 	"""The running tab: all unbilled items, the next invoice as ERPNext would build it, and the history of
 	skipped, failed and missed occurrences."""
-	doc = frappe.get_doc(GENERATOR, generator)
-	doc.check_permission("read")
+	doc = permitted_generator(generator, "read")
 	rows = frappe.get_list(
 		ITEM,
 		filters={"generator": generator, "status": "Unbilled"},
@@ -174,17 +165,7 @@ def release_held(generator: str, items: list[str] | str | None = None) -> list[s
 	"""Check held lines of the generator again (`items`: their names; none = all of them) and put back to
 	Unbilled the ones ERPNext now accepts: the next invoice bills them. Returns the names released; the lines
 	still refused stay On Hold, with ERPNext's reason as it is now (shown as a message)."""
-	if (
-		not generator
-		or not isinstance(generator, str)
-		or not frappe.db.exists(GENERATOR, generator)
-		or not (frappe.has_permission(GENERATOR, "write", generator))
-	):
-		# the same answer for a generator that does not exist and one the user may not change
-		frappe.throw(
-			_("Accumulating Generator {0} does not exist, or you may not change it.").format(generator),
-			frappe.PermissionError,
-		)
+	permitted_generator(generator, "write")
 	names = parse_names(items)
 	released, refused = held.release(generator, names)
 	if refused:
@@ -214,8 +195,7 @@ def parse_names(items: list[str] | str | None) -> list[str] | None:
 def sync_sources(generator: str) -> list[str]:
 	"""Add the submitted, unbilled Timesheet logs and Delivery Note lines this generator receives and no tab
 	holds yet (documents from before the setting was turned on); returns the names of the items added."""
-	doc = frappe.get_doc(GENERATOR, generator)
-	doc.check_permission("write")
+	doc = permitted_generator(generator, "write")
 	# it reads the customer's Timesheets and Delivery Notes and copies their descriptions onto the tab
 	if doc.accumulate_timesheets:
 		frappe.has_permission("Timesheet", "read", throw=True)
@@ -232,14 +212,14 @@ def sync_sources(generator: str) -> list[str]:
 @frappe.whitelist(methods=["POST"])
 def archive(generator: str) -> None:
 	"""Archive a generator: it stops billing and leaves the default list; its invoices and items stay."""
-	frappe.get_doc(GENERATOR, generator).check_permission("write")
+	permitted_generator(generator, "write")
 	lifecycle.set_archived(generator, True)
 
 
 @frappe.whitelist(methods=["POST"])
 def restore(generator: str) -> str:
 	"""Restore an Archived generator to the status it had; returns that status."""
-	frappe.get_doc(GENERATOR, generator).check_permission("write")
+	permitted_generator(generator, "write")
 	return lifecycle.set_archived(generator, False)
 
 
@@ -260,9 +240,9 @@ def create_for_customers(
 	customers = frappe.parse_json(customers) if isinstance(customers, str) else customers
 	if not isinstance(customers, list) or not all(isinstance(c, str) for c in customers):
 		frappe.throw(_("Customers must be a list of customer names."))
-	if generator:
-		frappe.get_doc(GENERATOR, generator).check_permission("read")
 	check_can_assign(template, customers)
+	if generator:
+		permitted_generator(generator, "read")
 	title = _("Creating accumulating generators")
 
 	def progress(done, total, customer):

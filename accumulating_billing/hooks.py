@@ -137,6 +137,16 @@ scheduler_events = {
 	],
 }
 
+# every Web Form writes only its own DocType, whichever app overrides Frappe's endpoint (payments' copy takes the
+# DocType from the posted data); the before_request check covers an app installed after this one that
+# overrides it too (billing/web_form_guard.py)
+_WEB_FORM_GUARD = "accumulating_billing.billing.web_form_guard."
+override_whitelisted_methods = {
+	"frappe.website.doctype.web_form.web_form.accept": _WEB_FORM_GUARD + "accept",
+	"payments.overrides.payment_webform.accept": _WEB_FORM_GUARD + "accept",
+}
+before_request = [_WEB_FORM_GUARD + "check_request"]
+
 # the generation log keeps naming the invoices it made, even after a draft is deleted
 ignore_links_on_delete = ["Accumulating Generation Log", "Accumulating Automation Run"]
 

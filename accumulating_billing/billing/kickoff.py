@@ -3,11 +3,13 @@ Customer, its Contact (and Address, and a portal User when the settings ask for 
 template.
 
 The Web Form endpoint inserts with ignore_permissions, so everything is checked here, before anything is
-written; a refused submission writes nothing. Guests are also rate limited per IP address.
+written; a refused submission writes nothing. Submissions from the web are rate limited per IP address with
+Frappe's rate_limit (web_form_guard.py keeps the endpoint to this DocType).
 """
 
 import frappe
 from frappe import _
+from frappe.rate_limiter import rate_limit
 from frappe.utils import cint, validate_email_address
 
 from accumulating_billing.billing import assignment
@@ -44,8 +46,8 @@ def validate_request(doc) -> None:
 	"""Everything a submission must satisfy; throws a translated message and writes nothing."""
 	if not doc.is_new():
 		return
-	if frappe.session.user == "Guest":
-		check_rate_limit()
+	if frappe.flags.in_web_form:
+		count_web_submission()
 	for fieldname in TEXT_FIELDS:
 		doc.set(fieldname, (doc.get(fieldname) or "").strip())
 	for fieldname in RESULT_FIELDS:
@@ -74,19 +76,15 @@ def validate_request(doc) -> None:
 		)
 
 
-def check_rate_limit() -> None:
-	"""At most `kickoff_limit_per_hour` guest submissions per IP address per hour."""
-	limit = cint(frappe.db.get_single_value(SETTINGS, "kickoff_limit_per_hour")) or 5
-	ip = getattr(frappe.local, "request_ip", None) or "unknown"
-	key = frappe.cache.make_key(f"accumulating-kickoff:{ip}")
-	if not frappe.cache.get(key):
-		frappe.cache.setex(key, RATE_WINDOW, 0)
-	if frappe.cache.incrby(key, 1) > limit:
-		frappe.throw(
-			_("Too many submissions from your address. Please try again in an hour."),
-			frappe.RateLimitExceededError,
-			title=_("Too many requests"),
-		)
+def kickoff_limit() -> int:
+	"""Submissions per hour from one IP address (Accumulating Billing Settings, default 5)."""
+	return cint(frappe.db.get_single_value(SETTINGS, "kickoff_limit_per_hour")) or 5
+
+
+@rate_limit(limit=kickoff_limit, seconds=RATE_WINDOW)
+def count_web_submission() -> None:
+	"""One submission of the form from the web: Frappe's rate_limit refuses it (429) past `kickoff_limit` in
+	an hour from the same IP address, before anything is written."""
 
 
 def complete_request(doc) -> None:

@@ -94,6 +94,13 @@ def kickoff_form_published() -> bool:
 def update_onboarding_step(name: str, field: str, value: str | int) -> None:
 	"""Frappe's `frappe.desk.desktop.update_onboarding_step` (hooks: override_whitelisted_methods), except that
 	a step of this module is ticked complete only when the app recorded the real action. Skipping is free."""
+	if (
+		field not in ("is_complete", "is_skipped")
+		or frappe.session.user == "Guest"
+		or (frappe.get_cached_value("User", frappe.session.user, "user_type") != "System User")
+	):
+		# the widget sends only these two, and only desk users see it (Frappe's own method checks nothing)
+		frappe.throw(_("Not permitted"), frappe.PermissionError)
 	if name in STEPS and field == "is_complete" and cint(value):
 		if cint(frappe.db.get_value(STEP, name, "is_complete")):
 			return

@@ -4,7 +4,10 @@ Generator narrow what they may select. These hooks close the gap Frappe leaves o
 User Permission at all would otherwise reach every generator. Contributors are granted explicitly."""
 
 import frappe
+import frappe.permissions
+from frappe import _
 
+GENERATOR = "Accumulating Generator"
 CONTRIBUTOR = "Accumulating Billing Contributor"
 BILLING_ROLES = frozenset(("System Manager", "Accounts Manager", "Accounts User"))
 SCOPE_DOCTYPES = ("Customer", "Accumulating Generator")
@@ -37,3 +40,28 @@ def has_permission(doc, ptype=None, user=None, debug=False) -> bool | None:
 	if is_contributor_only(user) and not has_scope(user):
 		return False
 	return None
+
+
+def is_billing_staff(user: str | None = None) -> bool:
+	"""Users whose roles read every generator (System Manager, Accounts Manager, Accounts User)."""
+	user = user or frappe.session.user
+	return user == "Administrator" or bool(set(frappe.get_roles(user)) & BILLING_ROLES)
+
+
+def permitted_generator(name: str | None, *ptypes: str):
+	"""The generator `name` when the session user has one of `ptypes` on it. Whoever may not use it gets the
+	same refusal whether it exists or not, so nobody lists generator names by trying them; billing staff are
+	told when it does not exist."""
+	exists = bool(name) and isinstance(name, str) and frappe.db.exists(GENERATOR, name)
+	doc = frappe.get_doc(GENERATOR, name) if exists else None
+	# raise_exception=False: Frappe's explanation of a refusal names the linked customer
+	if doc and any(
+		frappe.permissions.has_permission(GENERATOR, ptype, doc, raise_exception=False) for ptype in ptypes
+	):
+		return doc
+	if not doc and is_billing_staff():
+		frappe.throw(_("Accumulating Generator {0} does not exist.").format(name), frappe.DoesNotExistError)
+	frappe.throw(
+		_("Accumulating Generator {0} does not exist or you are not permitted to use it.").format(name),
+		frappe.PermissionError,
+	)

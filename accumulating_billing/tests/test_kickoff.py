@@ -6,6 +6,9 @@ import frappe
 from frappe.tests.test_api import FrappeAPITestCase, make_request
 from frappe.utils import get_test_client
 
+from accumulating_billing.accumulating_billing.web_form.client_kickoff.client_kickoff import (
+	PAGE_LIMIT_PER_MINUTE,
+)
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	ensure_fiscal_years,
@@ -44,11 +47,12 @@ class TestClientKickoff(FrappeAPITestCase):
 		settings.save(ignore_permissions=True)
 		frappe.db.commit()
 
-	def submit(self, **values):
-		"""POST the form as a guest, exactly as the browser does (Frappe's web form script sends the doctype;
-		the payments app's override of `accept` reads it from the data). Frappe's per-minute limit on web
-		forms (10, or 5 with the payments app) is reset first: the app's own hourly limit is what is tested."""
-		frappe.cache.delete_keys("rl:")
+	def submit(self, ip: str | None = None, **values):
+		"""POST the form as a guest, exactly as the browser does (Frappe's web form script sends the doctype),
+		from `ip` or else an address of its own: Frappe's per-minute limit on web forms (10, or 5 with the
+		payments app) and the app's hourly limit count per address."""
+		type(self).submissions = getattr(type(self), "submissions", 0) + 1
+		ip = ip or f"10.40.{self.submissions // 250}.{self.submissions % 250}"
 		data = {
 			"doctype": REQUEST,
 			"company_name": f"_AB Kickoff {frappe.generate_hash(length=8)}",
@@ -59,7 +63,11 @@ class TestClientKickoff(FrappeAPITestCase):
 			"template": self.offered.name,
 			**values,
 		}
-		response = self.post(self.method(ACCEPT), {"web_form": "Client Kickoff", "data": json.dumps(data)})
+		response = self.post(
+			self.method(ACCEPT),
+			{"web_form": "Client Kickoff", "data": json.dumps(data)},
+			headers={"X-Forwarded-For": ip},
+		)
 		frappe.db.rollback()  # see what the request committed
 		return data, response
 
@@ -135,15 +143,40 @@ class TestClientKickoff(FrappeAPITestCase):
 				)
 
 	def test_guest_rate_limit(self):
+		"""Kickoff Submissions per Hour from one address (Frappe's rate_limit); another address is not held."""
 		self.set_settings(kickoff_limit_per_hour=2)
-		clear_rate_limits()
-		statuses = [self.submit()[1].status_code for _ in range(3)]
+		statuses = [self.submit(ip="10.41.0.1")[1].status_code for _ in range(3)]
 		for request in frappe.get_all(REQUEST, filters={"status": "Completed"}, pluck="generator"):
 			CREATED_GENERATORS.append(request)
-		self.assertEqual(statuses[:2], [200, 200])
-		self.assertEqual(statuses[2], 429)
+		self.assertEqual(statuses, [200, 200, 429])
+		self.assertIn(
+			f"rl:{ACCEPT}:10.41.0.1",
+			{key.decode().split("|", 1)[-1] for key in frappe.cache.get_keys("rl:")},
+		)
+		before = frappe.db.count(REQUEST)
+		_data, refused = self.submit(ip="10.41.0.1")
+		self.assertEqual(refused.status_code, 429)
+		self.assertEqual(frappe.db.count(REQUEST), before, "a refused submission wrote something")
+		self.assertEqual(self.submit(ip="10.41.0.2")[1].status_code, 200)
+
+	def test_form_page_rate_limit(self):
+		"""The public page queries the offered plans: PAGE_LIMIT_PER_MINUTE views per address and minute."""
+		headers = {"X-Forwarded-For": "10.42.0.1"}
+		statuses = [
+			make_request(
+				target=self.guest.get, args=("/client-kickoff/new",), kwargs={"headers": headers}
+			).status_code
+			for _ in range(PAGE_LIMIT_PER_MINUTE + 1)
+		]
+		self.assertEqual(statuses[:-1], [200] * PAGE_LIMIT_PER_MINUTE)
+		self.assertEqual(statuses[-1], 429)
+		other = make_request(
+			target=self.guest.get,
+			args=("/client-kickoff/new",),
+			kwargs={"headers": {"X-Forwarded-For": "10.42.0.2"}},
+		)
+		self.assertEqual(other.status_code, 200)
 
 
 def clear_rate_limits() -> None:
-	frappe.cache.delete_keys("accumulating-kickoff:")
 	frappe.cache.delete_keys("rl:")

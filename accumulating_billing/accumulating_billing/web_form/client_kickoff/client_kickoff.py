@@ -1,8 +1,13 @@
 from frappe import _
+from frappe.rate_limiter import rate_limit
 
 from accumulating_billing.billing.kickoff import offered_templates
 
+# the public page queries the offered templates: at most this many views per minute from one IP address
+PAGE_LIMIT_PER_MINUTE = 30
 
+
+@rate_limit(limit=PAGE_LIMIT_PER_MINUTE, seconds=60)
 def get_context(context):
 	"""Offer only the enabled templates marked "offered at kickoff" (the server re-checks the choice)."""
 	plans = offered_templates()
