@@ -144,13 +144,10 @@ _WEB_FORM_GUARD = "accumulating_billing.billing.web_form_guard."
 override_whitelisted_methods = {
 	"frappe.website.doctype.web_form.web_form.accept": _WEB_FORM_GUARD + "accept",
 	"payments.overrides.payment_webform.accept": _WEB_FORM_GUARD + "accept",
+	# Frappe's onboarding widget ticks some steps on a click; this module's steps only from the real action
+	"frappe.desk.desktop.update_onboarding_step": "accumulating_billing.billing.onboarding.update_onboarding_step",
 }
 before_request = [_WEB_FORM_GUARD + "check_request"]
 
 # the generation log keeps naming the invoices it made, even after a draft is deleted
 ignore_links_on_delete = ["Accumulating Generation Log", "Accumulating Automation Run"]
-
-# Frappe's onboarding widget ticks some steps on a click; this module's steps only from the real action
-override_whitelisted_methods = {
-	"frappe.desk.desktop.update_onboarding_step": "accumulating_billing.billing.onboarding.update_onboarding_step",
-}
