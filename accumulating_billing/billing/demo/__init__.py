@@ -176,8 +176,11 @@ def tour(result: dict) -> list[str]:
 	def url(path: str) -> str:
 		return get_url(path)
 
+	def link(words: str, path: str) -> str:
+		return f"  {words:<44} {url(path)}"
+
 	def gen_line(key: str, words: str) -> str:
-		return f"  {words:<44} {url('/app/accumulating-generator/' + gens[key])}"
+		return link(words, "/app/accumulating-generator/" + gens[key])
 
 	lines = [
 		_("Accumulating Billing demo (company {0}, billed up to {1})").format(
@@ -196,19 +199,22 @@ def tour(result: dict) -> list[str]:
 		),
 		"",
 		_("Open in the desk:"),
-		f"  {_('Workspace (guided start, number cards)'):<44} {url('/app/accumulating-billing')}",
+		link(_("Workspace (guided start, number cards)"), "/app/accumulating-billing"),
 		gen_line("retainer", _("Monthly, Open, with a Timesheet")),
 		gen_line("fortnightly", _("Every 2 weeks, Draft, minimum (skips)")),
 		gen_line("grouped", _("Grouped lines")),
 		gen_line("paused", _("Paused (Resume shows the date shortcuts)")),
 		gen_line("care", _("Assigned by the Assignment Rule")),
-		f"  {_('Invoices of the demo'):<44} {url('/app/sales-invoice?customer_name=' + quote(DEMO_LIKE))}",
-		f"  {_('Upcoming Accumulating Invoices'):<44} {url('/app/query-report/' + quote('Upcoming Accumulating Invoices'))}",
-		f"  {_('Assignment Rule'):<44} {url('/app/accumulating-assignment-rule/' + result['rule'])}",
+		link(_("Invoices of the demo"), "/app/sales-invoice?customer_name=" + quote(DEMO_LIKE)),
+		link(
+			_("Upcoming Accumulating Invoices"),
+			"/app/query-report/" + quote("Upcoming Accumulating Invoices"),  # i18n: not shown to people
+		),
+		link(_("Assignment Rule"), "/app/accumulating-assignment-rule/" + result["rule"]),
 		"",
 		_("Open in the portal:"),
-		f"  {_('Client Kickoff (offers the Starter Plan)'):<44} {url('/client-kickoff')}",
-		f"  {_('Running tab of Demo Northwind Studio'):<44} {url('/running-tab')}",
+		link(_("Client Kickoff (offers the Starter plan)"), "/client-kickoff"),
+		link(_("Running tab of Demo Northwind Studio"), "/running-tab"),
 		"    "
 		+ (
 			_("log in as {0} with the password {1}").format(result["client"], result["client_password"])
