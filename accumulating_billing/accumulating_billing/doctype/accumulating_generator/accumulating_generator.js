@@ -164,7 +164,7 @@ function held_table(frm, tab) {
 				<td class="text-right">${i.qty}</td>
 				<td class="text-right">${format_currency(i.amount, tab.currency)}</td>
 				<td class="text-danger small">${esc(i.hold_reason || "")}</td>
-				<td>${can_write ? `<button class="btn btn-xs btn-default ab-release" data-item="${esc(i.name)}">${__("Release")}</button>` : ""}</td>
+				<td>${can_write ? `<button class="btn btn-xs btn-default ab-release" data-item="${esc(i.name)}">${__("Release", null, "a held line")}</button>` : ""}</td>
 			</tr>`
 		)
 		.join("");
