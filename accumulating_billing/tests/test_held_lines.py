@@ -409,9 +409,18 @@ class TestWhoMayRelease(HeldLinesTestCase):
 				frappe.clear_messages()
 			return str(caught.exception).replace(generator, "<g>")
 
-		unknown = refusal(self.manager, "ACG-NO-SUCH")
+		# whoever may not change it gets one answer, whether it exists or not; billing staff are told it does not
+		unknown = refusal(portal, "ACG-NO-SUCH")
 		self.assertEqual(refusal(portal, gen.name), unknown)
 		self.assertEqual(refusal(reader, gen.name), unknown)
+		self.assertEqual(refusal(reader, "ACG-NO-SUCH"), unknown)
+		frappe.set_user(self.manager)
+		try:
+			with self.assertRaises(frappe.DoesNotExistError):
+				api.release_held("ACG-NO-SUCH")
+		finally:
+			frappe.set_user("Administrator")
+			frappe.clear_messages()
 		self.assertEqual(item_state(line)[0], "On Hold")
 		# bad input: refused, nothing changes
 		for bad in (elsewhere, json.dumps([line, "ACGI-NO-SUCH"]), "[1, 2]", "[not json"):
