@@ -25,13 +25,11 @@ from frappe.utils import getdate, now_datetime, nowdate
 
 from accumulating_billing.billing import line_check
 from accumulating_billing.billing.generation_log import people_to_alert, write_log
-from accumulating_billing.billing.held_count import update_held_count
+from accumulating_billing.billing.item_status import ON_HOLD, UNBILLED, update_held_count
 from accumulating_billing.billing.tab import item_fields, with_net_rates
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
-ON_HOLD = "On Hold"
-UNBILLED = "Unbilled"
 HOLD = "Hold the Line and Bill the Rest"
 STOP = "Stop the Invoice"
 

@@ -8,6 +8,7 @@ from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
 from accumulating_billing.billing import line_check
+from accumulating_billing.billing.item_status import ON_HOLD
 from accumulating_billing.billing.money import amount_precision, rate_precision, rounding
 from accumulating_billing.billing.state import to_decimal
 
@@ -78,7 +79,7 @@ def validate_item(doc) -> None:
 	reason = line_check.amount_refusal(doc)
 	if reason:
 		frappe.throw(reason, title=_("ERPNext would refuse this line"))
-	if doc.status == "On Hold" and not doc.flags.from_generation:
+	if doc.status == ON_HOLD and not doc.flags.from_generation:
 		# a held line a person corrected passes the check again: it is back on the tab, as Release puts it
 		doc.status, doc.hold_reason = "Unbilled", None
 

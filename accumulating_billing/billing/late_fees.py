@@ -17,7 +17,7 @@ from frappe import _
 from frappe.utils import add_days, flt, getdate, nowdate
 
 from accumulating_billing.billing import items as item_rules
-from accumulating_billing.billing.held_count import update_held_count, update_held_counts
+from accumulating_billing.billing.item_status import NOT_BILLED, update_held_count, update_held_counts
 from accumulating_billing.billing.money import amount_precision
 from accumulating_billing.billing.payments import outstanding_in_invoice_currency
 
@@ -25,7 +25,6 @@ GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
 SALES_INVOICE = "Sales Invoice"
 CLAIMED = "claimed"
-NOT_BILLED = ("Unbilled", "On Hold")
 
 
 def overdue_invoices(as_of: date) -> list:

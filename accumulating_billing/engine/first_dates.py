@@ -6,7 +6,7 @@ import calendar
 from datetime import date, timedelta
 
 from accumulating_billing.engine._checks import check_date, check_int
-from accumulating_billing.engine.errors import Term, ValidationError, _
+from accumulating_billing.engine.errors import ValidationError, _
 
 RULE_DAYS_AFTER, RULE_DAY_OF_MONTH = "Days After Assignment", "Day Of Month"
 FIRST_DATE_RULES = (RULE_DAYS_AFTER, RULE_DAY_OF_MONTH)

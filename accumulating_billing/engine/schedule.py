@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 
 from accumulating_billing.engine._checks import check_date, check_int
-from accumulating_billing.engine.errors import Term, ValidationError, _
+from accumulating_billing.engine.errors import ValidationError, _
 
 INTERVAL_UNITS = ("Day", "Week", "Month", "Year")
 

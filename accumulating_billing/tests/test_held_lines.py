@@ -18,7 +18,6 @@ from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	company,
-	invoices_of,
 	make_customer,
 	make_generator,
 	make_item,

@@ -17,7 +17,7 @@ from frappe.utils import add_days, get_url, getdate, nowdate
 
 from accumulating_billing.billing.demo import build
 from accumulating_billing.billing.demo.records import TAG, tagged
-from accumulating_billing.billing.demo.remove import remove
+from accumulating_billing.billing.demo.remove import remove as remove  # the command calls demo.remove
 
 GENERATOR = "Accumulating Generator"
 LOG = "Accumulating Generation Log"

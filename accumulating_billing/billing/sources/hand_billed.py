@@ -5,9 +5,10 @@ invoice gives its lines back to their tab."""
 import frappe
 from frappe import _
 
+from accumulating_billing.billing.item_status import NOT_BILLED
 from accumulating_billing.billing.sources.base import DELIVERY_NOTE, ITEM, SOURCE_DOCTYPES, TIMESHEET
 from accumulating_billing.billing.sources.sync import sync_document
-from accumulating_billing.billing.sources.tab_items import NOT_BILLED, take_off_tabs
+from accumulating_billing.billing.sources.tab_items import take_off_tabs
 
 
 def hand_billed_details(doc, submitted: bool = False) -> list[str]:

@@ -7,7 +7,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, strip_html
 
-from accumulating_billing.billing.held_count import ON_HOLD, update_held_counts
+from accumulating_billing.billing.item_status import NOT_BILLED, ON_HOLD, update_held_counts
 from accumulating_billing.billing.sources.base import DELIVERY_NOTE, GENERATOR, TIMESHEET, SourceLine
 from accumulating_billing.billing.sources.delivery_notes import delivery_note_lines, unsynced_delivery_notes
 from accumulating_billing.billing.sources.routing import (
@@ -18,7 +18,6 @@ from accumulating_billing.billing.sources.routing import (
 	route,
 )
 from accumulating_billing.billing.sources.tab_items import (
-	NOT_BILLED,
 	delete_unbilled,
 	existing_items,
 	hold_refused,
@@ -88,7 +87,7 @@ def sync_document(doc, only_generator: str | None = None) -> list[str]:
 	for current, values in updates:
 		if update_item(current, values):
 			changed += 1
-			if values["status"] == "On Hold" and values["hold_reason"] != current.hold_reason:
+			if values["status"] == ON_HOLD and values["hold_reason"] != current.hold_reason:
 				newly_held.append(values)
 	for values in new.values():
 		added += insert_items(values, doc.name)

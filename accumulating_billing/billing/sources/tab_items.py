@@ -9,10 +9,8 @@ from frappe.utils import flt, now_datetime
 
 from accumulating_billing.billing import items as item_rules
 from accumulating_billing.billing import line_check
-from accumulating_billing.billing.held_count import update_held_counts
+from accumulating_billing.billing.item_status import NOT_BILLED, ON_HOLD, UNBILLED, update_held_counts
 from accumulating_billing.billing.sources.base import GENERATOR, ITEM, SOURCE_DOCTYPES, SourceLine
-
-NOT_BILLED = ("Unbilled", "On Hold")
 
 
 def item_values(generator, doctype: str, line: SourceLine) -> dict:
@@ -52,7 +50,7 @@ def hold_refused(values: list[dict], company: str) -> list[dict]:
 	held = []
 	for position, value in enumerate(values):
 		reason = found.get(line_check.line_key(value, position))
-		value["status"], value["hold_reason"] = ("On Hold", reason) if reason else ("Unbilled", None)
+		value["status"], value["hold_reason"] = (ON_HOLD, reason) if reason else (UNBILLED, None)
 		if reason:
 			held.append(value)
 	return held

@@ -5,7 +5,7 @@ import frappe
 from frappe.model.document import Document
 
 from accumulating_billing.billing import items
-from accumulating_billing.billing.held_count import ON_HOLD, update_held_count
+from accumulating_billing.billing.item_status import ON_HOLD, update_held_count
 
 
 class AccumulatingGeneratorItem(Document):
