@@ -129,7 +129,8 @@ def add_fee_item(si, generator, day: date) -> str:
 	and Generate Now bills it), dated the day the invoice became late. A fee that ERPNext would refuse on the
 	invoice (its item disabled since the settings were saved, say) goes on the tab On Hold with ERPNext's reason
 	and a comment on the generator: the fee is charged once and not lost, and the job does not fail every day."""
-	from accumulating_billing.billing.sources.tab_items import hold_refused, insert_items
+	from accumulating_billing.billing.held import holds
+	from accumulating_billing.billing.sources.tab_items import hold_refused_at_entry, insert_items
 
 	item = item_rules.item_of(generator.late_fee_item) or frappe._dict(
 		name=generator.late_fee_item, item_name=generator.late_fee_item, stock_uom=None
@@ -156,7 +157,7 @@ def add_fee_item(si, generator, day: date) -> str:
 		"source_doctype": SALES_INVOICE,
 		"source_detail": si.name,
 	}
-	held = hold_refused([values], generator.company)
+	held = hold_refused_at_entry([values], generator.company, set() if holds(generator) else {generator.name})
 	added = insert_items([values], si.name)
 	if not added:
 		frappe.throw(_("Sales Invoice {0} already has a late fee on a tab.").format(si.name))

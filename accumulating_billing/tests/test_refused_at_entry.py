@@ -216,6 +216,29 @@ class TestFromSources(RefusedAtEntryTestCase):
 		self.assertIn(f"Item {code} is disabled", lines[0].hold_reason)
 		self.assertTrue(any("On Hold" in c for c in comments_on("Timesheet", ts.name)))
 
+	def test_stop_the_invoice_takes_the_line_unbilled_and_its_billing_day_fails(self):
+		"""All or nothing: a generator set to Stop the Invoice holds nothing at entry either; the line goes on the
+		tab Unbilled and its billing day fails, as before held lines existed."""
+		code = make_item(f"_AB Hours {frappe.generate_hash(length=5)}", stock_uom="Hour")
+		customer = make_customer()
+		gen = make_generator(
+			customer,
+			accumulate_timesheets=1,
+			timesheet_item=code,
+			on_refused_line="Stop the Invoice",
+			first_creation_date="2026-02-01",
+		)
+		item = frappe.get_doc("Item", code)
+		item.disabled = 1
+		item.save()
+		make_timesheet([{"start": "2026-01-05 09:00", "hours": 2}], customer=customer)
+		self.assertEqual([(line.status, line.hold_reason) for line in tab(gen.name)], [("Unbilled", None)])
+		frappe.db.commit()
+		run_generator(gen.name, "2026-02-01")
+		self.assertEqual([line.status for line in tab(gen.name)], ["Unbilled"])
+		self.assertEqual(frappe.db.get_value("Accumulating Generator", gen.name, "consecutive_failures"), 1)
+		self.assertFalse(frappe.db.exists("Sales Invoice", {"accumulating_generator": gen.name}))
+
 	def test_a_delivery_note_line_of_a_closed_sales_order_goes_on_hold(self):
 		"""Delivered while the Sales Order was open and before the tab took Delivery Notes; the Sales Order was
 		then closed: the generator's Sync brings the line On Hold, with ERPNext's reason."""

@@ -21,6 +21,7 @@ ROUTING_FIELDS = (
 	"timesheet_item",
 	"accumulate_timesheets",
 	"accumulate_delivery_notes",
+	"on_refused_line",
 )
 
 

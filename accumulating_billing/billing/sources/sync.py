@@ -7,6 +7,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, strip_html
 
+from accumulating_billing.billing.held import holds
 from accumulating_billing.billing.item_status import NOT_BILLED, ON_HOLD, update_held_counts
 from accumulating_billing.billing.sources.base import DELIVERY_NOTE, GENERATOR, TIMESHEET, SourceLine
 from accumulating_billing.billing.sources.delivery_notes import delivery_note_lines, unsynced_delivery_notes
@@ -20,7 +21,7 @@ from accumulating_billing.billing.sources.routing import (
 from accumulating_billing.billing.sources.tab_items import (
 	delete_unbilled,
 	existing_items,
-	hold_refused,
+	hold_refused_at_entry,
 	insert_items,
 	item_values,
 	update_item,
@@ -49,9 +50,10 @@ def sync_document(doc, only_generator: str | None = None) -> list[str]:
 		if line.customer:
 			by_customer[line.customer].append(line)
 	added, refused, changed = [], defaultdict(list), 0
-	updates, new = [], defaultdict(list)
+	updates, new, stopping = [], defaultdict(list), set()
 	for customer, customer_lines in by_customer.items():
 		generators = live_generators(customer, doc.company)
+		stopping |= {g.name for g in generators if not holds(g)}  # Stop the Invoice: all or nothing
 		uses_feature = any(cint(g[SETTING[doctype]]) for g in generators)
 		for line in customer_lines:
 			generator, why = route(generators, doctype, line)
@@ -80,8 +82,8 @@ def sync_document(doc, only_generator: str | None = None) -> list[str]:
 			else:
 				new[generator.name].append(values)
 	# what ERPNext would refuse on the invoice goes on the tab On Hold, with its reason (one check for all)
-	held = hold_refused(
-		[values for _c, values in updates] + [v for vs in new.values() for v in vs], doc.company
+	held = hold_refused_at_entry(
+		[values for _c, values in updates] + [v for vs in new.values() for v in vs], doc.company, stopping
 	)
 	newly_held = []
 	for current, values in updates:

@@ -16,7 +16,7 @@ from accumulating_billing.billing.sources.base import GENERATOR, ITEM, SOURCE_DO
 def item_values(generator, doctype: str, line: SourceLine) -> dict:
 	"""The tab item of one line on one generator; throws a translated message when the generator cannot
 	receive it (its currency, its end date). What ERPNext would refuse on the invoice is not checked here but by
-	`hold_refused`, for all the lines of a document at once: such a line goes on the tab On Hold."""
+	`hold_refused_at_entry`, for all the lines of a document at once: such a line goes on the tab On Hold."""
 	item_code = line.item_code or generator.timesheet_item
 	item = item_rules.item_of(item_code) or frappe._dict(name=item_code, item_name=item_code, stock_uom=None)
 	rate = converted_rate(generator, line)
@@ -43,13 +43,22 @@ def item_values(generator, doctype: str, line: SourceLine) -> dict:
 	}
 
 
-def hold_refused(values: list[dict], company: str) -> list[dict]:
+def hold_refused_at_entry(
+	values: list[dict], company: str, stopping: set | frozenset = frozenset()
+) -> list[dict]:
 	"""Mark On Hold, with ERPNext's reason, the tab items (values) that ERPNext would refuse on the invoice; the
-	others Unbilled. One batched line check for all of them. Returns the held ones."""
-	found = line_check.refusals(values, company=company)
+	others Unbilled. One batched line check for all of them. Returns the held ones.
+
+	`stopping`: the generators set to *Stop the Invoice* (all or nothing): their lines go on the tab Unbilled
+	unchecked, so that the billing day refuses the whole invoice, as it did before held lines existed."""
+	checked = [value for value in values if value["generator"] not in stopping]
+	found = line_check.refusals(checked, company=company)
+	reasons = {
+		id(value): found.get(line_check.line_key(value, position)) for position, value in enumerate(checked)
+	}
 	held = []
-	for position, value in enumerate(values):
-		reason = found.get(line_check.line_key(value, position))
+	for value in values:
+		reason = reasons.get(id(value))
 		value["status"], value["hold_reason"] = (ON_HOLD, reason) if reason else (UNBILLED, None)
 		if reason:
 			held.append(value)
