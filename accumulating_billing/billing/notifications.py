@@ -95,12 +95,15 @@ def site_wide_irreversible(method: str) -> list[str]:
 
 
 def send_once(run, invoice, notification: str, failures: list[str]) -> None:
-	"""After the run's commit: send a Slack or SMS Notification unless this run sent (or tried) it already, and
-	record it on the run, committed (with the failures so far), so that a run fired again never sends it twice.
-	A failure is added to `failures`."""
+	"""After the run's commit: send a Slack or SMS Notification unless this run sent (or tried) it already. The
+	attempt is recorded on the run and committed *before* the send, so that a run fired again after a crash at
+	any point never sends it twice (at most once: a worker dying mid-send loses that one message, never
+	repeats it); the failures so far are committed with the outcome. A failure is added to `failures`."""
 	sent = json.loads(run.get("sent_notifications") or "[]")
 	if notification in sent:
 		return
+	run.db_set({"sent_notifications": json.dumps([*sent, notification])})
+	frappe.db.commit()
 	savepoint = "accumulating_notification"
 	frappe.db.savepoint(savepoint)
 	try:
@@ -112,6 +115,5 @@ def send_once(run, invoice, notification: str, failures: list[str]) -> None:
 			_("Notification {0}: {1}").format(notification, strip_html(str(e)) or type(e).__name__)
 		)
 		frappe.log_error(title=_("Accumulating automation failed: Notification {0}").format(notification))
-	# tried is done: a Slack message or SMS may have left even when something after it failed
-	run.db_set({"sent_notifications": json.dumps([*sent, notification]), "error": json.dumps(failures)})
+	run.db_set({"error": json.dumps(failures)})
 	frappe.db.commit()

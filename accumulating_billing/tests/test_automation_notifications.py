@@ -17,6 +17,10 @@ class Crash(Exception):
 	"""The worker dies before the run's commit."""
 
 
+class WorkerDeath(BaseException):
+	"""The process is killed (a job timeout, an OOM kill): no `except Exception` sees it."""
+
+
 def make_failing_notification(tag: str, **kw) -> str:
 	"""An email Notification whose message cannot be rendered (a division by zero): Frappe logs and swallows it."""
 	name = f"_AB Failing {tag}"
@@ -114,6 +118,30 @@ class TestSlackAfterCommit(AutomationTestCase):
 		frappe.db.set_value(automations.RUN, run.name, "status", automations.SENDING)
 		frappe.db.commit()
 		self.assertEqual(automations.fire(run.name), "Done")
+		self.assertEqual(self.receiver.hits_for(invoice), 1)
+
+	def test_a_worker_dying_in_the_middle_of_a_slack_send_never_sends_it_again(self):
+		"""The attempt is committed before the send: a crash after the message left, before anything else was
+		written, and the run fired again sends nothing more (at most once)."""
+		from accumulating_billing.billing import notifications
+
+		slack = make_slack_notification(frappe.generate_hash(length=6), self.receiver.url)
+		invoice = self.invoice_of({"event": "Generated", "notification": slack})
+		[run] = runs_of(invoice)
+		real = notifications.send
+
+		def sends_then_dies(*args, **kwargs):
+			real(*args, **kwargs)
+			raise WorkerDeath
+
+		with patch.object(notifications, "send", sends_then_dies):
+			with self.assertRaises(WorkerDeath):
+				automations.fire(run.name)
+		frappe.db.rollback()
+		self.assertEqual(self.receiver.hits_for(invoice), 1)
+		frappe.db.set_value(automations.RUN, run.name, "status", automations.SENDING)
+		frappe.db.commit()
+		automations.fire(run.name)
 		self.assertEqual(self.receiver.hits_for(invoice), 1)
 
 	def test_a_site_wide_slack_notification_is_sent_after_the_commit_too(self):
