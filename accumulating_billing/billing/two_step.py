@@ -26,7 +26,13 @@ from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
 from accumulating_billing.billing import review
-from accumulating_billing.billing.generation_log import failure_message, failure_recorded, record_failure
+from accumulating_billing.billing.generation_log import (
+	failed_before,
+	failure_message,
+	failure_recorded,
+	notify_stalled,
+	record_failure,
+)
 
 GENERATOR = "Accumulating Generator"
 SETTINGS = "Accumulating Billing Settings"
@@ -134,7 +140,12 @@ def record_submit_failure(generator: str, occurrence, error: Exception) -> str:
 	not another failure: it is not counted, logged or alerted again. A different error counts."""
 	if occurrence and failure_recorded(generator, occurrence, error):
 		return failure_message(error)
-	return record_failure(generator, occurrence, error)
+	first = occurrence and not failed_before(generator, occurrence)
+	message = record_failure(generator, occurrence, error)
+	if first:
+		# the generator now waits for this invoice, and a repeated error is not counted again: tell them now
+		notify_stalled(generator, occurrence, message)
+	return message
 
 
 def compute_draft(invoice: str) -> None:

@@ -7,7 +7,7 @@ from unittest.mock import patch
 import frappe
 from frappe.model.base_document import get_controller
 
-from accumulating_billing.billing import email, tasks, two_step
+from accumulating_billing.billing import email, generation_log, tasks, two_step
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.ledger import make_notification
 from accumulating_billing.tests.test_generation import GenerationTestCase
@@ -16,6 +16,7 @@ from accumulating_billing.tests.utils import (
 	invoices_of,
 	make_emailing_generator,
 	make_generator,
+	make_user,
 	unbilled,
 )
 
@@ -159,7 +160,9 @@ class TestTwoStepRun(TwoStepTestCase):
 
 	def test_the_sweep_counts_one_failure_per_distinct_error(self):
 		"""The hourly sweep tries a reserved invoice whose submit keeps failing every hour: the same error counts
-		once (one failure, one log line, no alert after five hours); another error counts again."""
+		once (one failure, one log line); another error counts again. The generator waits for that invoice, so
+		the managers are alerted at its first failure, once (not after five)."""
+		make_user(["Accounts Manager"])
 		gen = make_generator(first_creation_date="2026-02-01")
 		add(gen.name, self.listing, service_date="2026-01-10")
 		frappe.db.commit()
@@ -171,7 +174,10 @@ class TestTwoStepRun(TwoStepTestCase):
 		gen.reload()
 		self.assertEqual((gen.consecutive_failures, gen.last_error), (1, "credit limit crossed"))
 		self.assertEqual(frappe.db.count(LOG, {"generator": gen.name, "outcome": "Failed"}), 1)
-		self.assertFalse(frappe.db.exists("Notification Log", {"document_name": gen.name}))
+		alerts = {"document_name": gen.name, "subject": ("like", "%waits%")}
+		managers = generation_log.people_to_alert()
+		self.assertTrue(managers)
+		self.assertEqual(frappe.db.count("Notification Log", alerts), len(managers))
 		with (
 			refused_submit("the posting period is closed"),
 			patch.object(two_step, "SWEEP_AFTER_MINUTES", -1),
@@ -181,6 +187,7 @@ class TestTwoStepRun(TwoStepTestCase):
 		gen.reload()
 		self.assertEqual((gen.consecutive_failures, gen.last_error), (2, "the posting period is closed"))
 		self.assertEqual(frappe.db.count(LOG, {"generator": gen.name, "outcome": "Failed"}), 2)
+		self.assertEqual(frappe.db.count("Notification Log", alerts), len(managers))  # told once
 		with patch.object(two_step, "SWEEP_AFTER_MINUTES", -1):
 			self.assertIn(gen.name, two_step.sweep_reserved())  # the refusal is lifted
 		gen.reload()
