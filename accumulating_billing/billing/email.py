@@ -135,8 +135,6 @@ def owed_invoices(limit: int = 500) -> list[str]:
 def enqueue_owed_emails() -> list[str]:
 	"""Hourly: enqueue every owed email again (a lost enqueue or a dead worker is retried; the job id keeps
 	one job per invoice and the job never sends twice). A cancelled invoice is no longer owed."""
-	from accumulating_billing.billing.generation import enqueue_invoice_email
-
 	invoices = []
 	for invoice in owed_invoices():
 		if frappe.db.get_value("Sales Invoice", invoice, "docstatus") != 1:
@@ -146,3 +144,14 @@ def enqueue_owed_emails() -> list[str]:
 		invoices.append(invoice)
 	frappe.db.commit()
 	return invoices
+
+
+def enqueue_invoice_email(invoice: str) -> None:
+	"""One job per invoice (deduplicated while queued or running); the job itself never sends twice."""
+	frappe.enqueue(
+		"accumulating_billing.billing.email.send_invoice_email",
+		queue="short",
+		job_id=f"accumulating-email-{invoice}",
+		deduplicate=True,
+		invoice=invoice,
+	)

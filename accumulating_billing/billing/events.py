@@ -7,8 +7,8 @@ import frappe
 from frappe import _
 from frappe.utils import flt
 
-from accumulating_billing.billing.generation import lock_generator
 from accumulating_billing.billing.generation_log import write_log
+from accumulating_billing.billing.locks import lock_generator
 from accumulating_billing.billing.tab import set_item_billing
 
 ITEM = "Accumulating Generator Item"

@@ -13,11 +13,16 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import review, two_step
+from accumulating_billing.billing import locks, review, two_step
 from accumulating_billing.billing.automations import record_run
+from accumulating_billing.billing.email import enqueue_invoice_email
 from accumulating_billing.billing.generation_log import record_failure, write_log
 from accumulating_billing.billing.held import held_note, hold_refused
-from accumulating_billing.billing.invoice import build_sales_invoice, invoice_totals
+from accumulating_billing.billing.invoice import (
+	build_sales_invoice,
+	forget_stale_item_defaults,
+	invoice_totals,
+)
 from accumulating_billing.billing.lifecycle import resume_if_due
 from accumulating_billing.billing.money import amount_precision, rounding
 from accumulating_billing.billing.payments import request_payment_or_note
@@ -60,7 +65,7 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 			break  # the occurrence just billed moved the schedule past as_of: no second lock and read for that
 		run_date = None
 		try:
-			if not lock_generator_or_skip(name) or (
+			if not locks.lock_generator_or_skip(name) or (
 				# two steps: an invoice another worker reserved meanwhile is submitted before anything later
 				two_step.enabled() and two_step.reserved_invoices(name)
 			):
@@ -78,7 +83,7 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 		except Exception as e:
 			frappe.db.rollback()
 			generator = None  # what it holds in memory may be ahead of what the rollback left
-			if run_date and run_date != retried and is_transient(e):
+			if run_date and run_date != retried and locks.is_transient(e):
 				# a deadlock or lock wait against a user's cancel or save: the rollback undid everything,
 				# so the occurrence is simply tried again, once
 				retried = run_date
@@ -89,7 +94,7 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 				result.log.append(line)
 				done += 1
 				continue
-			kept = review.keep_occurrence(name, run_date) if run_date else None
+			kept = keep_occurrence_for_review(name, run_date) if run_date else None
 			if kept:
 				# ERPNext's credit limit refused the invoice: a person decides, the run goes on (review.py)
 				done += 1
@@ -115,18 +120,49 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 	return result
 
 
-def lock_generator(name: str) -> None:
-	"""Lock the generator row for this transaction, waiting for whoever holds it (a run, a cancel)."""
-	frappe.db.get_value(GENERATOR, name, "name", for_update=True)
-
-
-def lock_generator_or_skip(name: str) -> bool:
-	"""Lock the generator row for this transaction, or return False at once when another worker holds it
-	(SKIP LOCKED): two ticks that enqueue overlapping work never wait on each other or count a failure."""
-	Gen = frappe.qb.DocType(GENERATOR)
-	return bool(
-		frappe.qb.from_(Gen).select(Gen.name).where(Gen.name == name).for_update(skip_locked=True).run()
-	)
+def keep_occurrence_for_review(name: str, run_date):
+	"""After an occurrence of an Open generator failed (and was rolled back): when ERPNext's credit limit is what
+	refuses its invoice, bill the occurrence again, this time on a Draft kept for review, in a transaction of its
+	own. Returns (invoice, log line), or None when the refusal is something else (nothing is changed then: the
+	caller records the failure as before). Costs one cached read on a generator without a credit limit."""
+	values = frappe.db.get_value(GENERATOR, name, ["customer", "company", "generate_as"], as_dict=True)
+	if (
+		not values
+		or values.generate_as not in review.OPEN
+		or not review.credit_limited(values.customer, values.company)
+	):
+		return None
+	try:
+		if not locks.lock_generator_or_skip(name):
+			frappe.db.rollback()
+			return None
+		generator = frappe.get_doc(GENERATOR, name)
+		runs = engine.due_runs(state_of(generator), run_date, cap=1)
+		if not runs or runs[0] != run_date:
+			frappe.db.rollback()
+			return None
+		# reserved as the two-step reserve does (two_step.reserves): nothing is owed before a person submits it
+		generator.flags.accumulating_keep_for_review = True
+		invoice, line = run_occurrence(generator, run_date)
+		reason = None
+		if invoice:
+			review.compute(invoice)
+			reason = review.refused_by_credit_limit(invoice)
+		if not reason:
+			frappe.db.rollback()
+			return None
+		line = review.keep(generator.name, invoice, run_date, reason) or line
+		frappe.db.commit()
+	except Exception:
+		frappe.db.rollback()
+		frappe.clear_last_message()
+		frappe.log_error(title=_("Accumulating Generator {0}: not kept for review").format(name))
+		return None
+	note = invoice.flags.accumulating_credit_note
+	if note:
+		# a credit note of returns billed before is no credit: submitted now (else by the hourly sweep)
+		two_step.finalize(name, note)
+	return invoice, line
 
 
 def run_occurrence(generator, run_date: date):
@@ -342,18 +378,6 @@ def run_before_save_of_one_pass(doc, method=None) -> None:
 		doc.run_method("before_save")
 
 
-def forget_stale_item_defaults(invoice) -> None:
-	"""ERPNext's validate writes the invoice's income account onto an Item Default row that has none, but
-	decides so from the cached Item, which that write does not refresh: until the Item is saved again, every
-	invoice of the item rewrites the row and holds its lock until commit, so parallel billing jobs queue on
-	it. Dropping the cached Item (now and after the commit) makes the write happen once."""
-	for code in {row.item_code for row in invoice.items}:
-		# only what is cached: loading the Item here would cache this transaction's uncommitted row
-		item = frappe.cache.get_value(frappe.get_document_cache_key("Item", code))
-		if item and any(d.company == invoice.company and not d.income_account for d in item.item_defaults):
-			frappe.clear_document_cache("Item", code)
-
-
 def clear_one_time_settings(generator) -> None:
 	"""Discounts and taxes apply to one invoice unless the generator keeps them (keep_discount / keep_taxes).
 	Nothing is written when there is nothing to clear."""
@@ -366,11 +390,6 @@ def clear_one_time_settings(generator) -> None:
 	if not cint(generator.keep_taxes) and (generator.taxes_and_charges or generator.get("taxes")):
 		frappe.db.set_value(GENERATOR, generator.name, "taxes_and_charges", None)
 		frappe.db.delete("Sales Taxes and Charges", {"parenttype": GENERATOR, "parent": generator.name})
-
-
-def is_transient(error: Exception) -> bool:
-	"""The database gave up on this transaction's locks (deadlock victim, lock wait timeout)."""
-	return isinstance(error, frappe.QueryDeadlockError | frappe.QueryTimeoutError)
 
 
 def is_occurrence_conflict(error: Exception) -> bool:
@@ -409,14 +428,3 @@ def after_invoice_committed(generator, invoice) -> None:
 	"""Side effects run after the commit, once per invoice."""
 	if generator.generate_as == "Open and Email":
 		enqueue_invoice_email(invoice.name)
-
-
-def enqueue_invoice_email(invoice: str) -> None:
-	"""One job per invoice (deduplicated while queued or running); the job itself never sends twice."""
-	frappe.enqueue(
-		"accumulating_billing.billing.email.send_invoice_email",
-		queue="short",
-		job_id=f"accumulating-email-{invoice}",
-		deduplicate=True,
-		invoice=invoice,
-	)

@@ -272,3 +272,15 @@ def invoice_totals(generator, items: list, posting_date):
 	si = build_sales_invoice(generator, items, posting_date)
 	si.calculate_taxes_and_totals()
 	return si
+
+
+def forget_stale_item_defaults(invoice) -> None:
+	"""ERPNext's validate writes the invoice's income account onto an Item Default row that has none, but
+	decides so from the cached Item, which that write does not refresh: until the Item is saved again, every
+	invoice of the item rewrites the row and holds its lock until commit, so parallel billing jobs queue on
+	it. Dropping the cached Item (now and after the commit) makes the write happen once."""
+	for code in {row.item_code for row in invoice.items}:
+		# only what is cached: loading the Item here would cache this transaction's uncommitted row
+		item = frappe.cache.get_value(frappe.get_document_cache_key("Item", code))
+		if item and any(d.company == invoice.company and not d.income_account for d in item.item_defaults):
+			frappe.clear_document_cache("Item", code)

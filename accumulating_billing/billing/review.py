@@ -17,6 +17,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt, strip_html
 
+from accumulating_billing.billing import locks
 from accumulating_billing.billing.generation_log import people_to_alert
 
 GENERATOR = "Accumulating Generator"
@@ -73,53 +74,6 @@ def posted_amount(invoice) -> float:
 # ------------------------------------------------------------------------------------------ one transaction
 
 
-def keep_occurrence(name: str, run_date):
-	"""After an occurrence of an Open generator failed (and was rolled back): when ERPNext's credit limit is what
-	refuses its invoice, bill the occurrence again, this time on a Draft kept for review, in a transaction of its
-	own. Returns (invoice, log line), or None when the refusal is something else (nothing is changed then: the
-	caller records the failure as before). Costs one cached read on a generator without a credit limit."""
-	from accumulating_billing import engine
-	from accumulating_billing.billing.generation import lock_generator_or_skip, run_occurrence
-	from accumulating_billing.billing.state import state_of
-
-	values = frappe.db.get_value(GENERATOR, name, ["customer", "company", "generate_as"], as_dict=True)
-	if not values or values.generate_as not in OPEN or not credit_limited(values.customer, values.company):
-		return None
-	try:
-		if not lock_generator_or_skip(name):
-			frappe.db.rollback()
-			return None
-		generator = frappe.get_doc(GENERATOR, name)
-		runs = engine.due_runs(state_of(generator), run_date, cap=1)
-		if not runs or runs[0] != run_date:
-			frappe.db.rollback()
-			return None
-		# reserved as the two-step reserve does (two_step.reserves): nothing is owed before a person submits it
-		generator.flags.accumulating_keep_for_review = True
-		invoice, line = run_occurrence(generator, run_date)
-		reason = None
-		if invoice:
-			compute(invoice)
-			reason = refused_by_credit_limit(invoice)
-		if not reason:
-			frappe.db.rollback()
-			return None
-		line = keep(generator.name, invoice, run_date, reason) or line
-		frappe.db.commit()
-	except Exception:
-		frappe.db.rollback()
-		frappe.clear_last_message()
-		frappe.log_error(title=_("Accumulating Generator {0}: not kept for review").format(name))
-		return None
-	note = invoice.flags.accumulating_credit_note
-	if note:
-		# a credit note of returns billed before is no credit: submitted now (else by the hourly sweep)
-		from accumulating_billing.billing.two_step import finalize
-
-		finalize(name, note)
-	return invoice, line
-
-
 def compute(invoice) -> None:
 	"""Save a draft stored as built once, validated: ERPNext's totals, accounts and taxes (the desk shows them)."""
 	invoice.flags.ignore_permissions = True
@@ -134,13 +88,11 @@ def compute(invoice) -> None:
 def keep_reserved(generator: str, invoice: str) -> bool:
 	"""After the submit of a reserved invoice failed (and was rolled back): when ERPNext's credit limit is what
 	refuses it, keep it as a Draft for review (True); else change nothing (False: the failure is recorded)."""
-	from accumulating_billing.billing.generation import lock_generator
-
 	customer, company = frappe.db.get_value(INVOICE, invoice, ["customer", "company"]) or (None, None)
 	if not customer or not credit_limited(customer, company):
 		return False
 	try:
-		lock_generator(generator)
+		locks.lock_generator(generator)
 		doc = frappe.get_doc(INVOICE, invoice, for_update=True)
 		if doc.docstatus != 0 or not doc.accumulating_finalize or doc.get("accumulating_review"):
 			frappe.db.rollback()

@@ -25,7 +25,8 @@ import frappe
 from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
-from accumulating_billing.billing import review
+from accumulating_billing.billing import locks, review
+from accumulating_billing.billing.email import enqueue_invoice_email
 from accumulating_billing.billing.generation_log import (
 	failed_before,
 	failure_message,
@@ -33,6 +34,7 @@ from accumulating_billing.billing.generation_log import (
 	notify_stalled,
 	record_failure,
 )
+from accumulating_billing.billing.invoice import forget_stale_item_defaults
 
 GENERATOR = "Accumulating Generator"
 SETTINGS = "Accumulating Billing Settings"
@@ -79,17 +81,10 @@ def finalize(generator: str, invoice: str, doc=None, retry: bool = True, wait: b
 
 
 def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) -> str | None:
-	from accumulating_billing.billing.generation import (
-		forget_stale_item_defaults,
-		is_transient,
-		lock_generator,
-		lock_generator_or_skip,
-	)
-
 	try:
 		if wait:
-			lock_generator(generator)
-		elif not lock_generator_or_skip(generator):
+			locks.lock_generator(generator)
+		elif not locks.lock_generator_or_skip(generator):
 			frappe.db.rollback()
 			return None
 		current = frappe.db.get_value(
@@ -122,7 +117,7 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		frappe.db.commit()
 	except Exception as e:
 		frappe.db.rollback()
-		if retry and is_transient(e):
+		if retry and locks.is_transient(e):
 			return submit_reserved(generator, invoice, None, False, wait)
 		if review.keep_reserved(generator, invoice):
 			return None  # ERPNext's credit limit refused it: kept as a Draft for a person to decide
@@ -239,8 +234,6 @@ def finish_reserved(doc, method=None) -> None:
 def enqueue_email_or_leave_owed(invoice: str) -> None:
 	"""After the submit's commit: a lost enqueue leaves the email owed (Pending) for the hourly sweep; it never
 	turns the committed submit into a failure."""
-	from accumulating_billing.billing.generation import enqueue_invoice_email
-
 	try:
 		enqueue_invoice_email(invoice)
 	except Exception:

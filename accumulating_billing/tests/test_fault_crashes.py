@@ -14,7 +14,7 @@ import frappe
 from frappe.model.base_document import BaseDocument, get_controller
 
 from accumulating_billing import engine
-from accumulating_billing.billing import email, generation, tasks, two_step
+from accumulating_billing.billing import email, generation, locks, tasks, two_step
 from accumulating_billing.tests.faults import (
 	EMAIL_COMMITTED_STEP,
 	ENQUEUE_STEP,
@@ -47,7 +47,7 @@ def sales_invoice_class():
 
 # step name -> patches that crash there; the steps of one occurrence in the order they happen
 STEPS = {
-	"lock the generator row": lambda i, w: after(generation, "lock_generator_or_skip", i, w),
+	"lock the generator row": lambda i, w: after(locks, "lock_generator_or_skip", i, w),
 	"re-check the occurrence is due": lambda i, w: after(engine, "due_runs", i, w),
 	"lock and read the unbilled items": lambda i, w: after(generation, "lock_unbilled_items", i, w),
 	"engine decides the run": lambda i, w: after(engine, "decide_run", i, w),
@@ -97,7 +97,7 @@ TWO_STEP_STEPS = {
 	"reserve: schedule advanced": STEPS["schedule advanced (set_value)"],
 	"reserve: commit": lambda i, w: at_commit(i, where=w),
 	"reserved, before the finalize": lambda i, w: before(two_step, "finalize", i, w),
-	"finalize: generator locked": lambda i, w: after(generation, "lock_generator", i, w),
+	"finalize: generator locked": lambda i, w: after(locks, "lock_generator", i, w),
 	"finalize: before submit": STEPS["validated, before submit"],
 	"finalize: GL entries posted": STEPS["submit: GL entries posted"],
 	"finalize: owed recorded (on_submit)": lambda i, w: after(two_step, "finish_reserved", i, w),

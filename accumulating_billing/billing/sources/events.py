@@ -5,7 +5,7 @@ live invoice."""
 import frappe
 from frappe import _
 
-from accumulating_billing.billing.generation import lock_generator
+from accumulating_billing.billing.locks import lock_generator
 from accumulating_billing.billing.sources.base import DELIVERY_NOTE, ITEM
 from accumulating_billing.billing.sources.sync import sync_document
 from accumulating_billing.billing.sources.tab_items import take_off_tabs
