@@ -75,6 +75,13 @@ class TestDemo(FrappeTestCase):
 		self.assertEqual(set(gens), {"retainer", "fortnightly", "grouped", "paused", "care"})
 		self.assertTrue(result["timesheet"])
 		self.assertTrue(bars, "progress bars for the long parts")
+		# beside real data (this test site, --force): nothing of the demo is public
+		self.assertTrue(demo.real_data())
+		starter = frappe.db.get_value(
+			"Accumulating Generator Template", result["templates"]["starter"], "offered_at_kickoff"
+		)
+		self.assertEqual(starter, 0)
+		self.assertIsNone(result["client_password"])
 
 		# the Assignment Rule assigned Website Care when the demo project was completed
 		care = frappe.get_doc(GENERATOR, gens["care"])

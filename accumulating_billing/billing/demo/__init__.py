@@ -59,7 +59,8 @@ def real_data() -> list[str]:
 	return found
 
 
-def check_site(force: bool) -> None:
+def check_site(force: bool) -> bool:
+	"""Refuse a site with real data unless forced; returns whether the demo runs beside real data."""
 	found = real_data()
 	if found and not force:
 		frappe.throw(
@@ -71,6 +72,7 @@ def check_site(force: bool) -> None:
 			RealDataError,
 			title=_("Real data on this site"),
 		)
+	return bool(found)
 
 
 def make(today: date | str | None = None, force: bool = False, echo=None, progress=None) -> dict:
@@ -79,9 +81,12 @@ def make(today: date | str | None = None, force: bool = False, echo=None, progre
 	echo = echo or (lambda _line: None)
 	today = getdate(today or nowdate())
 	company = default_company()
-	check_site(force)
+	beside_real_data = check_site(force)
 	demo = build.Demo(
-		today=today, company=company, currency=frappe.get_cached_value("Company", company, "default_currency")
+		today=today,
+		company=company,
+		currency=frappe.get_cached_value("Company", company, "default_currency"),
+		beside_real_data=beside_real_data,
 	)
 	frappe.flags.accumulating_demo = True  # the demo is not the person's onboarding (billing/onboarding.py)
 	try:
@@ -219,7 +224,10 @@ def tour(result: dict) -> list[str]:
 		+ (
 			_("log in as {0} with the password {1}").format(result["client"], result["client_password"])
 			if result["client_password"]
-			else _("log in as {0} (its password was printed when the demo was made)").format(result["client"])
+			else _(
+				"log in as {0} (its password was printed when the demo was made; beside real data none is set:"
+				" set one in the desk first)"
+			).format(result["client"])
 		),
 		"",
 		_("The items were added by {0} (role Accumulating Billing Contributor).").format(

@@ -58,6 +58,8 @@ class Demo:
 	generators: dict[str, str] = field(default_factory=dict)
 	timesheet: str | None = None
 	client_password: str | None = None  # only when the portal user was made by this run
+	# --force beside real data: nothing of the demo is public (no plan offered at kickoff, no portal password)
+	beside_real_data: bool = False
 	created: list[tuple[str, str]] = field(default_factory=list)  # (doctype, name) made by this run
 
 
@@ -173,10 +175,11 @@ def users(demo: Demo) -> None:
 	)
 	made(demo, "User", name, created)
 	if created:
-		from frappe.utils.password import update_password
+		if not demo.beside_real_data:
+			from frappe.utils.password import update_password
 
-		demo.client_password = frappe.generate_hash(length=12)
-		update_password(CLIENT, demo.client_password)
+			demo.client_password = frappe.generate_hash(length=12)
+			update_password(CLIENT, demo.client_password)
 		customer = frappe.get_doc("Customer", demo.customers["northwind"])
 		customer.append("portal_users", {"user": CLIENT})
 		customer.save(ignore_permissions=True)
@@ -213,7 +216,7 @@ def templates_and_rule(demo: Demo) -> None:
 			"title": _("Starter plan"),
 			"first_date_rule": "Days After Assignment",
 			"first_date_days": 14,
-			"offered_at_kickoff": 1,
+			"offered_at_kickoff": 0 if demo.beside_real_data else 1,
 		},
 	)
 	demo.templates["starter"] = made(demo, TEMPLATE, name, created)
