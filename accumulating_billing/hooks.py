@@ -94,6 +94,7 @@ doc_events = {
 		"on_update": _ONBOARDING + "on_template_saved",
 	},
 	"Accumulating Generator Item": {"after_insert": _ONBOARDING + "on_item_added"},
+	"Onboarding Step": {"on_update": _ONBOARDING + "forget_ticks"},
 	# every change of what is paid on an invoice goes through ERPNext's Payment Ledger (billing/automations.py)
 	"Payment Ledger Entry": {
 		"on_submit": "accumulating_billing.billing.automations.watch_ledger_entry",

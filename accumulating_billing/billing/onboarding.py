@@ -24,6 +24,7 @@ GENERATE_NOW = "Generate an Invoice Now"
 KICKOFF = "Set Up the Client Kickoff Form"
 
 STEPS = (CREATE, ADD_ITEM, PREVIEW, GENERATE_NOW, KICKOFF)
+TICKED = "accumulating_onboarding_ticked::"  # site cache key prefix: a step known to be ticked
 
 
 def what_ticks(step: str) -> str:
@@ -48,7 +49,12 @@ def complete(step: str) -> bool:
 	"""Tick `step` (once); returns whether this call ticked it."""
 	if step not in STEPS or not_a_person_at_work():
 		return False
+	# a ticked step stays ticked: remembered in the site cache, so adding an item does not read it every time
+	ticked_key = TICKED + step
+	if frappe.cache.get_value(ticked_key):
+		return False
 	if cint(frappe.db.get_value(STEP, step, "is_complete", cache=False)) or not frappe.db.exists(STEP, step):
+		frappe.cache.set_value(ticked_key, 1, expires_in_sec=3600)
 		return False
 	# no new `modified`: `bench migrate` then keeps the tick (Frappe keeps is_complete on import anyway)
 	frappe.db.set_value(STEP, step, "is_complete", 1, update_modified=False)
@@ -56,6 +62,12 @@ def complete(step: str) -> bool:
 	if request is not None and request.method == "GET":
 		frappe.local.flags.commit = True  # a read request is rolled back otherwise
 	return True
+
+
+def forget_ticks(doc=None, method=None) -> None:
+	"""Forget what the cache remembers as ticked (an Onboarding Step saved, e.g. un-ticked in the desk)."""
+	for step in STEPS:
+		frappe.cache.delete_value(TICKED + step)
 
 
 def not_a_person_at_work() -> bool:
@@ -90,7 +102,7 @@ def kickoff_form_published() -> bool:
 # ------------------------------------------------------------------------------------------ the widget
 
 
-@frappe.whitelist()
+@frappe.whitelist(methods=["POST"])
 def update_onboarding_step(name: str, field: str, value: str | int) -> None:
 	"""Frappe's `frappe.desk.desktop.update_onboarding_step` (hooks: override_whitelisted_methods), except that
 	a step of this module is ticked complete only when the app recorded the real action. Skipping is free."""

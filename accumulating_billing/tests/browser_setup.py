@@ -103,6 +103,7 @@ def reset_onboarding() -> None:
 	frappe.db.set_value("Module Onboarding", onboarding.ONBOARDING, "is_complete", 0, update_modified=False)
 	frappe.db.set_single_value("System Settings", "enable_onboarding", 1)
 	frappe.db.commit()
+	onboarding.forget_ticks()
 
 
 def held_line(run: str, today) -> dict:

@@ -41,6 +41,7 @@ class TestOnboarding(FrappeTestCase):
 		frappe.db.set_value(
 			"Module Onboarding", onboarding.ONBOARDING, "is_complete", 0, update_modified=False
 		)
+		onboarding.forget_ticks()
 
 	def tearDown(self):
 		frappe.db.rollback()
