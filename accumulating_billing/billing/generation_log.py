@@ -98,44 +98,38 @@ def failed_before(name: str, run_date: date) -> bool:
 
 
 def notify_failing(name: str, message: str) -> None:
-	from frappe.desk.doctype.notification_log.notification_log import enqueue_create_notification
-
-	users = people_to_alert()
-	if not users:
-		return
-	enqueue_create_notification(
-		users,
-		{
-			"type": "Alert",
-			"document_type": GENERATOR,
-			"document_name": name,
-			"subject": _("Accumulating Generator {0} is failing ({1} failures in a row): {2}").format(
-				name, FAILING_AFTER, message[:200]
-			),
-		},
+	alert(
+		people_to_alert(),
+		GENERATOR,
+		name,
+		_("Accumulating Generator {0} is failing ({1} failures in a row): {2}").format(
+			name, FAILING_AFTER, message[:200]
+		),
 	)
 
 
 def notify_stalled(name: str, run_date: date, message: str) -> None:
 	"""A reserved invoice's submit failed for the first time: the generator bills nothing later until it is
 	submitted, and the same error is counted once, so the managers are told now, not after 5 failures."""
+	alert(
+		people_to_alert(frappe.db.get_value(GENERATOR, name, "owner")),
+		GENERATOR,
+		name,
+		_(
+			"Accumulating Generator {0} waits: the invoice reserved for {1} cannot be submitted ({2}). No later"
+			" occurrence is billed until it is submitted or deleted."
+		).format(name, frappe.format(run_date, "Date"), message[:200]),
+	)
+
+
+def alert(users: list[str], doctype: str, name: str, subject: str) -> None:
+	"""One system Alert to each of `users` about a document (enqueued: Frappe writes it after the commit)."""
 	from frappe.desk.doctype.notification_log.notification_log import enqueue_create_notification
 
-	users = people_to_alert(frappe.db.get_value(GENERATOR, name, "owner"))
-	if not users:
-		return
-	enqueue_create_notification(
-		users,
-		{
-			"type": "Alert",
-			"document_type": GENERATOR,
-			"document_name": name,
-			"subject": _(
-				"Accumulating Generator {0} waits: the invoice reserved for {1} cannot be submitted ({2}). No later"
-				" occurrence is billed until it is submitted or deleted."
-			).format(name, frappe.format(run_date, "Date"), message[:200]),
-		},
-	)
+	if users:
+		enqueue_create_notification(
+			users, {"type": "Alert", "document_type": doctype, "document_name": name, "subject": subject}
+		)
 
 
 def people_to_alert(owner: str | None = None) -> list[str]:

@@ -18,7 +18,7 @@ from frappe import _
 from frappe.utils import flt, strip_html
 
 from accumulating_billing.billing import locks
-from accumulating_billing.billing.generation_log import people_to_alert
+from accumulating_billing.billing.generation_log import alert, people_to_alert
 
 GENERATOR = "Accumulating Generator"
 INVOICE = "Sales Invoice"
@@ -149,19 +149,11 @@ def keep(generator: str, invoice, occurrence, reason: str) -> str:
 
 
 def notify_reviewers(generator: str, invoice: str, reason: str) -> None:
-	from frappe.desk.doctype.notification_log.notification_log import enqueue_create_notification
-
-	users = people_to_alert(frappe.db.get_value(GENERATOR, generator, "owner"))
-	if not users:
-		return
-	enqueue_create_notification(
-		users,
-		{
-			"type": "Alert",
-			"document_type": INVOICE,
-			"document_name": invoice,
-			"subject": _(
-				"Review Sales Invoice {0} of {1}: kept as a Draft, ERPNext refused its submit: {2}"
-			).format(invoice, generator, reason[:200]),
-		},
+	alert(
+		people_to_alert(frappe.db.get_value(GENERATOR, generator, "owner")),
+		INVOICE,
+		invoice,
+		_("Review Sales Invoice {0} of {1}: kept as a Draft, ERPNext refused its submit: {2}").format(
+			invoice, generator, reason[:200]
+		),
 	)

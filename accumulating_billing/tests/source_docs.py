@@ -188,3 +188,11 @@ def deliver_sales_order(so, posting_date: str):
 	dn.insert(ignore_permissions=True)
 	dn.submit()
 	return dn
+
+
+def comments_on(doctype: str, name: str) -> list[str]:
+	return frappe.get_all(
+		"Comment",
+		filters={"reference_doctype": doctype, "reference_name": name, "comment_type": "Comment"},
+		pluck="content",
+	)

@@ -96,52 +96,47 @@ class TestFailingNotifications(AutomationTestCase):
 
 
 class TestSlackAfterCommit(AutomationTestCase):
-	def test_slack_is_sent_after_the_commit_and_never_twice(self):
+	def slack_run(self, target, attribute: str, death: type[BaseException]):
+		"""An invoice whose Generated run sends a Slack message, fired once with `target.attribute` dying (`death`)
+		right after it ran. Returns (invoice, run)."""
 		slack = make_slack_notification(frappe.generate_hash(length=6), self.receiver.url)
 		invoice = self.invoice_of({"event": "Generated", "notification": slack})
 		[run] = runs_of(invoice)
-		real = automations.fire_in_transaction
+		real = getattr(target, attribute)
 
-		def dies_before_the_commit(*args, **kwargs):
+		def runs_then_dies(*args, **kwargs):
 			real(*args, **kwargs)
-			raise Crash
+			raise death
 
-		with patch.object(automations, "fire_in_transaction", dies_before_the_commit):
-			with self.assertRaises(Crash):
+		with patch.object(target, attribute, runs_then_dies):
+			with self.assertRaises(death):
 				automations.fire(run.name)
 		frappe.db.rollback()
+		return invoice, run
+
+	def fire_again_after_a_dead_worker(self, run) -> str:
+		"""A worker that died after the send (the run still owed) fires it again."""
+		frappe.db.set_value(automations.RUN, run.name, "status", automations.SENDING)
+		frappe.db.commit()
+		return automations.fire(run.name)
+
+	def test_slack_is_sent_after_the_commit_and_never_twice(self):
+		invoice, run = self.slack_run(automations, "fire_in_transaction", Crash)
 		self.assertEqual(self.receiver.hits_for(invoice), 0)  # nothing left the site before the commit
 		self.assertEqual(runs_of(invoice)[0].status, "Pending")
 		self.assertEqual(automations.fire(run.name), "Done")
 		self.assertEqual(self.receiver.hits_for(invoice), 1)
-		# a worker that died after the send (the run still owed) fires it again: Slack is not sent twice
-		frappe.db.set_value(automations.RUN, run.name, "status", automations.SENDING)
-		frappe.db.commit()
-		self.assertEqual(automations.fire(run.name), "Done")
-		self.assertEqual(self.receiver.hits_for(invoice), 1)
+		self.assertEqual(self.fire_again_after_a_dead_worker(run), "Done")
+		self.assertEqual(self.receiver.hits_for(invoice), 1)  # Slack is not sent twice
 
 	def test_a_worker_dying_in_the_middle_of_a_slack_send_never_sends_it_again(self):
 		"""The attempt is committed before the send: a crash after the message left, before anything else was
 		written, and the run fired again sends nothing more (at most once)."""
 		from accumulating_billing.billing import notifications
 
-		slack = make_slack_notification(frappe.generate_hash(length=6), self.receiver.url)
-		invoice = self.invoice_of({"event": "Generated", "notification": slack})
-		[run] = runs_of(invoice)
-		real = notifications.send
-
-		def sends_then_dies(*args, **kwargs):
-			real(*args, **kwargs)
-			raise WorkerDeath
-
-		with patch.object(notifications, "send", sends_then_dies):
-			with self.assertRaises(WorkerDeath):
-				automations.fire(run.name)
-		frappe.db.rollback()
+		invoice, run = self.slack_run(notifications, "send", WorkerDeath)
 		self.assertEqual(self.receiver.hits_for(invoice), 1)
-		frappe.db.set_value(automations.RUN, run.name, "status", automations.SENDING)
-		frappe.db.commit()
-		automations.fire(run.name)
+		self.fire_again_after_a_dead_worker(run)
 		self.assertEqual(self.receiver.hits_for(invoice), 1)
 
 	def test_a_site_wide_slack_notification_is_sent_after_the_commit_too(self):

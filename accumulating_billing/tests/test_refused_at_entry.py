@@ -14,6 +14,7 @@ from accumulating_billing import api
 from accumulating_billing.billing import late_fees, line_check
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.source_docs import (
+	comments_on,
 	deliver_sales_order,
 	make_delivery_note,
 	make_sales_order,
@@ -42,14 +43,6 @@ def tab(generator: str) -> list:
 		filters={"generator": generator},
 		fields=["name", "qty", "status", "hold_reason", "source_name", "service_date"],
 		order_by="service_date asc",
-	)
-
-
-def comments_on(doctype: str, name: str) -> list[str]:
-	return frappe.get_all(
-		"Comment",
-		filters={"reference_doctype": doctype, "reference_name": name, "comment_type": "Comment"},
-		pluck="content",
 	)
 
 

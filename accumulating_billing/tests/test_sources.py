@@ -8,6 +8,7 @@ from accumulating_billing import api
 from accumulating_billing.billing import sources
 from accumulating_billing.billing.generation import generate_now, run_generator
 from accumulating_billing.tests.source_docs import (
+	comments_on,
 	make_delivery_note,
 	make_project,
 	make_return,
@@ -34,14 +35,6 @@ def tab_items(generator: str, **filters) -> list:
 		filters={"generator": generator, **filters},
 		fields=["name", "qty", "rate", "amount", "status", "service_date", "source_doctype", "source_name"],
 		order_by="service_date asc",
-	)
-
-
-def comments_on(doctype: str, name: str) -> list[str]:
-	return frappe.get_all(
-		"Comment",
-		filters={"reference_doctype": doctype, "reference_name": name, "comment_type": "Comment"},
-		pluck="content",
 	)
 
 
