@@ -60,6 +60,17 @@ class HeldLinesTestCase(GenerationTestCase):
 	def fresh_item(self, **kw) -> str:
 		return make_item(f"_AB Held {frappe.generate_hash(length=6)}", **kw)
 
+	def held_line(self, *args, **kwargs):
+		"""A generator (made with these arguments) whose billing day of 2026-02-01 held its one line: the line's
+		item was disabled after it was added. Returns (generator, line, item)."""
+		gen = make_generator(*args, **kwargs)
+		doomed = self.fresh_item()
+		line = add(gen.name, doomed, service_date="2026-01-10").name
+		frappe.db.commit()
+		set_item(doomed, disabled=1)
+		run_generator(gen.name, "2026-02-01")
+		return gen, line, doomed
+
 
 class TestHoldOnBillingDay(HeldLinesTestCase):
 	def test_disabled_item_is_held_the_rest_billed_then_released_and_billed(self):
@@ -153,12 +164,7 @@ class TestHoldOnBillingDay(HeldLinesTestCase):
 		check_invariants([gen.name], {line, whole})
 
 	def test_a_line_refused_again_after_release_keeps_the_new_reason(self):
-		gen = make_generator()
-		doomed = self.fresh_item()
-		line = add(gen.name, doomed, service_date="2026-01-10").name
-		frappe.db.commit()
-		set_item(doomed, disabled=1)
-		run_generator(gen.name, "2026-02-01")
+		gen, line, doomed = self.held_line()
 		self.assertEqual(item_state(line)[0], "On Hold")
 		# the item is enabled but is no longer a sales item: the reason follows ERPNext's refusal as it is now
 		set_item(doomed, disabled=0, is_sales_item=0)
@@ -368,12 +374,7 @@ class TestWhatShowsHeldLines(HeldLinesTestCase):
 		self.assertEqual(tabs[0]["total"], 15)
 
 	def test_deleting_a_held_line_counts_it_off(self):
-		gen = make_generator()
-		doomed = self.fresh_item()
-		line = add(gen.name, doomed, service_date="2026-01-10").name
-		frappe.db.commit()
-		set_item(doomed, disabled=1)
-		run_generator(gen.name, "2026-02-01")
+		gen, line, _item = self.held_line()
 		self.assertEqual(frappe.db.get_value(GENERATOR, gen.name, "lines_on_hold"), 1)
 		frappe.delete_doc(ITEM, line)
 		self.assertEqual(frappe.db.get_value(GENERATOR, gen.name, "lines_on_hold"), 0)
