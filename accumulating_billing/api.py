@@ -122,7 +122,7 @@ def resume(generator: str, resume_date: str) -> str | None:
 def get_tab(generator: str) -> dict:
 	"""The running tab: all unbilled items, the next invoice as ERPNext would build it, and the history of
 	skipped, failed and missed occurrences."""
-	doc = permitted_generator(generator, "read")
+	doc = frappe.get_doc(GENERATOR, permitted_generator(generator, "read"))
 	rows = frappe.get_list(
 		ITEM,
 		filters={"generator": generator, "status": "Unbilled"},
@@ -195,7 +195,7 @@ def parse_names(items: list[str] | str | None) -> list[str] | None:
 def sync_sources(generator: str) -> list[str]:
 	"""Add the submitted, unbilled Timesheet logs and Delivery Note lines this generator receives and no tab
 	holds yet (documents from before the setting was turned on); returns the names of the items added."""
-	doc = permitted_generator(generator, "write")
+	doc = frappe.get_doc(GENERATOR, permitted_generator(generator, "write"))
 	# it reads the customer's Timesheets and Delivery Notes and copies their descriptions onto the tab
 	if doc.accumulate_timesheets:
 		frappe.has_permission("Timesheet", "read", throw=True)
