@@ -18,6 +18,7 @@ from frappe.utils import add_days, flt, getdate, nowdate
 
 from accumulating_billing.billing import items as item_rules
 from accumulating_billing.billing.item_status import NOT_BILLED, update_held_count, update_held_counts
+from accumulating_billing.billing.locks import lock_generator
 from accumulating_billing.billing.money import amount_precision
 from accumulating_billing.billing.payments import outstanding_in_invoice_currency
 
@@ -207,6 +208,8 @@ def withdraw_fee(invoice: str, why: str) -> None:
 		)
 		.run(as_dict=True)
 	)
+	for generator in sorted({fee.generator for fee in fees}):
+		lock_generator(generator)  # the generator before its items, as a billing run takes them
 	for fee in fees:
 		frappe.qb.from_(Item).delete().where((Item.name == fee.name) & Item.status.isin(NOT_BILLED)).run()
 		frappe.get_doc(GENERATOR, fee.generator).add_comment(

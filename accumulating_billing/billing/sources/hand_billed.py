@@ -6,6 +6,7 @@ import frappe
 from frappe import _
 
 from accumulating_billing.billing.item_status import NOT_BILLED
+from accumulating_billing.billing.locks import lock_generator
 from accumulating_billing.billing.sources.base import DELIVERY_NOTE, ITEM, SOURCE_DOCTYPES, TIMESHEET
 from accumulating_billing.billing.sources.sync import sync_document
 from accumulating_billing.billing.sources.tab_items import take_off_tabs
@@ -45,6 +46,18 @@ def refuse_lines_billed_on_a_tab(doc, method=None) -> None:
 	if not details:
 		return
 	Item, SI = frappe.qb.DocType(ITEM), frappe.qb.DocType("Sales Invoice")
+	# the generators first, then their items, as a billing run takes them (no lock-order deadlock with a run,
+	# and the on_submit that takes these lines off their tabs writes the generators' held count in that order)
+	for generator in sorted(
+		set(
+			frappe.get_all(
+				ITEM,
+				filters={"source_detail": ("in", details), "source_doctype": ("in", SOURCE_DOCTYPES)},
+				pluck="generator",
+			)
+		)
+	):
+		lock_generator(generator)
 	billed = (
 		frappe.qb.from_(Item)
 		.select(Item.source_doctype, Item.source_name, Item.sales_invoice)
