@@ -31,17 +31,23 @@ class NotificationFailed(frappe.ValidationError):
 
 @contextmanager
 def errors_logged():
-	"""The errors Frappe logs (`frappe.log_error`) in this thread while the block runs: a list of messages."""
+	"""The errors Frappe logs (`frappe.log_error`) in this thread while the block runs: a list of messages.
+
+	The recorder is installed on `frappe.log_error` once per process and never taken off, so threads that overlap
+	cannot leave a wrapper behind or miss one; outside such a block (a thread-local list) it only passes through."""
+	install_recorder()
 	logged: list[str] = []
 	outer = getattr(frappe.local, "accumulating_logged_errors", None)
 	frappe.local.accumulating_logged_errors = logged
-	real = frappe.log_error
-	frappe.log_error = recording(real)
 	try:
 		yield logged
 	finally:
-		frappe.log_error = real
 		frappe.local.accumulating_logged_errors = outer
+
+
+def install_recorder() -> None:
+	if not getattr(frappe.log_error, "accumulating_recorder", False):
+		frappe.log_error = recording(frappe.log_error)
 
 
 def recording(real):
@@ -52,6 +58,7 @@ def recording(real):
 			logged.append(strip_html(str(error)) if error else strip_html(str(title or message or "")))
 		return real(title, message, *args, **kwargs)
 
+	log_error.accumulating_recorder = True
 	return log_error
 
 
