@@ -198,9 +198,14 @@ function release_held(frm, items) {
 		args: { generator: frm.doc.name, items: items ? JSON.stringify(items) : null },
 		freeze: true,
 		callback({ message: released }) {
+			const count = (released || []).length;
 			frappe.show_alert({
-				message: __("{0} line(s) released: the next invoice bills them.", [(released || []).length]),
-				indicator: (released || []).length ? "green" : "orange",
+				// a Completed generator has no next occurrence: Generate Now bills what was released
+				message:
+					frm.doc.status === "Completed"
+						? __("{0} line(s) released: the schedule has ended, so Generate Now bills them.", [count])
+						: __("{0} line(s) released: the next invoice bills them.", [count]),
+				indicator: count ? "green" : "orange",
 			});
 			frm.reload_doc();
 		},
