@@ -15,6 +15,7 @@ from accumulating_billing.billing import (
 	preview,
 	sources,
 )
+from accumulating_billing.billing.item_status import SHOWN_FIELDS, UNBILLED
 from accumulating_billing.billing.permissions import permitted_generator
 
 GENERATOR = "Accumulating Generator"
@@ -125,20 +126,8 @@ def get_tab(generator: str) -> dict:
 	doc = frappe.get_doc(GENERATOR, permitted_generator(generator, "read"))
 	rows = frappe.get_list(
 		ITEM,
-		filters={"generator": generator, "status": "Unbilled"},
-		fields=[
-			"name",
-			"service_date",
-			"item_code",
-			"item_name",
-			"description",
-			"qty",
-			"rate",
-			"amount",
-			"added_by",
-			"source_doctype",
-			"source_name",
-		],
+		filters={"generator": generator, "status": UNBILLED},
+		fields=[*SHOWN_FIELDS, "added_by"],
 		order_by="service_date asc, name asc",
 		limit_page_length=0,
 	)

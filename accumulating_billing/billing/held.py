@@ -25,7 +25,7 @@ from frappe.utils import getdate, now_datetime, nowdate
 
 from accumulating_billing.billing import line_check
 from accumulating_billing.billing.generation_log import people_to_alert, write_log
-from accumulating_billing.billing.item_status import ON_HOLD, UNBILLED, update_held_count
+from accumulating_billing.billing.item_status import ON_HOLD, SHOWN_FIELDS, UNBILLED, update_held_count
 from accumulating_billing.billing.tab import item_fields, with_net_rates
 
 GENERATOR = "Accumulating Generator"
@@ -195,19 +195,6 @@ def held_lines(generator: str) -> list[dict]:
 	return frappe.get_all(
 		ITEM,
 		filters={"generator": generator, "status": ON_HOLD},
-		fields=[
-			"name",
-			"service_date",
-			"item_code",
-			"item_name",
-			"description",
-			"qty",
-			"uom",
-			"rate",
-			"amount",
-			"hold_reason",
-			"source_doctype",
-			"source_name",
-		],
+		fields=[*SHOWN_FIELDS, "uom", "hold_reason"],
 		order_by="service_date asc, name asc",
 	)

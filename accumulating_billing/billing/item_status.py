@@ -19,6 +19,19 @@ UNBILLED = "Unbilled"
 ON_HOLD = "On Hold"
 BILLED = "Billed"
 NOT_BILLED = (UNBILLED, ON_HOLD)
+# what the desk shows of a line waiting on a tab (the running tab, the held lines)
+SHOWN_FIELDS = (
+	"name",
+	"service_date",
+	"item_code",
+	"item_name",
+	"description",
+	"qty",
+	"rate",
+	"amount",
+	"source_doctype",
+	"source_name",
+)
 
 
 def update_held_count(generator: str) -> None:

@@ -6,12 +6,11 @@ until a person submits it, and no failure is counted or retried. Any other refus
 from unittest.mock import patch
 
 import frappe
-from frappe.model.base_document import get_controller
 
 from accumulating_billing.billing import two_step
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.test_generation import GenerationTestCase
-from accumulating_billing.tests.test_two_step import failing_submit, listened, set_two_step
+from accumulating_billing.tests.test_two_step import failing_submit, listened, refused_submit, set_two_step
 from accumulating_billing.tests.utils import (
 	add,
 	company,
@@ -44,15 +43,7 @@ def limit_credit(customer: str, amount: float) -> None:
 
 def refused_on_submit(message: str):
 	"""ERPNext's on_submit of a generated invoice refuses it (a stand-in for a closed period, a frozen account)."""
-	controller = get_controller(SI)
-	real = controller.on_submit
-
-	def on_submit(self, *args, **kwargs):
-		if self.get("accumulating_generator"):
-			frappe.throw(message)
-		return real(self, *args, **kwargs)
-
-	return patch.object(controller, "on_submit", on_submit)
+	return refused_submit(message, "on_submit")
 
 
 def kept_state(invoice: str) -> tuple:

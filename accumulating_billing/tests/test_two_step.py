@@ -64,17 +64,18 @@ def failing_submit(times: int):
 	return patch.object(controller, "submit", submit)
 
 
-def refused_submit(message: str):
-	"""Sales Invoice submit of a generated invoice always refused with `message`."""
+def refused_submit(message: str, method: str = "submit"):
+	"""The Sales Invoice `method` (submit; on_submit: ERPNext's own refusal, a closed period, a frozen account) of
+	a generated invoice always refused with `message`."""
 	controller = get_controller("Sales Invoice")
-	real = controller.submit
+	real = getattr(controller, method)
 
-	def submit(self, *args, **kwargs):
+	def refusing(self, *args, **kwargs):
 		if self.get("accumulating_generator"):
 			frappe.throw(message)
 		return real(self, *args, **kwargs)
 
-	return patch.object(controller, "submit", submit)
+	return patch.object(controller, method, refusing)
 
 
 class TwoStepTestCase(GenerationTestCase):
