@@ -9,7 +9,7 @@ from frappe.utils import getdate
 
 from accumulating_billing import api
 from accumulating_billing.billing import assignment, rules
-from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	company,

@@ -7,8 +7,9 @@ from unittest.mock import patch
 import frappe
 
 from accumulating_billing.billing import automations
+from accumulating_billing.tests.automation_utils import disable_notification, runs_of
+from accumulating_billing.tests.base import AutomationTestCase
 from accumulating_billing.tests.ledger import make_notification
-from accumulating_billing.tests.test_automations import AutomationTestCase, disable_notification, runs_of
 
 LOG = "Accumulating Generation Log"
 

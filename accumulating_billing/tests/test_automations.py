@@ -6,9 +6,9 @@ from unittest.mock import patch
 import frappe
 
 from accumulating_billing.billing import automations
-from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.automation_utils import disable_notification, fire_owed, runs_of
+from accumulating_billing.tests.base import AutomationTestCase
 from accumulating_billing.tests.ledger import (
-	Receiver,
 	credit_in_full,
 	emails_with,
 	make_notification,
@@ -16,81 +16,10 @@ from accumulating_billing.tests.ledger import (
 	pay_with_journal_entry,
 	pay_with_payment_entry,
 )
-from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
-	add,
-	ensure_outgoing_email_account,
 	generators_of,
-	make_customer,
-	make_generator,
 	make_template,
 )
-
-RUN = "Accumulating Automation Run"
-
-
-def runs_of(invoice: str, event: str | None = None) -> list:
-	filters = {"sales_invoice": invoice}
-	if event:
-		filters["event"] = event
-	return frappe.get_all(
-		RUN,
-		filters=filters,
-		fields=["name", "event", "transition", "status", "error"],
-		order_by="creation asc",
-	)
-
-
-def disable_notification(name: str) -> None:
-	"""Through the document, so Frappe's cache of the site's notifications forgets it."""
-	notification = frappe.get_doc("Notification", name)
-	notification.enabled = 0
-	notification.save(ignore_permissions=True)
-	frappe.db.commit()
-
-
-def disable_test_webhooks() -> None:
-	"""The tests' Webhooks are Frappe Webhooks on Sales Invoice (on_trash): left enabled, every later deletion of
-	an invoice on the site would post to a closed receiver and wait for its timeout."""
-	for name in frappe.get_all(
-		"Webhook", filters={"name": ("like", "_AB Hook %"), "enabled": 1}, pluck="name"
-	):
-		hook = frappe.get_doc("Webhook", name)
-		hook.enabled = 0
-		hook.save(ignore_permissions=True)
-	frappe.db.commit()
-
-
-def fire_owed() -> list[str]:
-	"""Play the hourly sweep and the short-queue worker: settle and fire every owed run."""
-	with patch.object(automations, "enqueue_run", lambda run: None):
-		owed = automations.enqueue_owed_runs()
-	return [automations.fire(run) for run in owed]
-
-
-class AutomationTestCase(GenerationTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_outgoing_email_account()
-		frappe.db.commit()
-
-	def setUp(self):
-		self.receiver = Receiver()
-		self.addCleanup(self.receiver.close)
-		self.addCleanup(disable_test_webhooks)
-		fire_owed()  # what earlier tests left owed is not this test's
-
-	def invoice_of(self, *automation_rows, **settings) -> str:
-		"""A generator with these automations and one item, billed on 1 Feb 2026 (Open); committed."""
-		gen = make_generator(
-			make_customer(), automations=[dict(row) for row in automation_rows], due_days=10, **settings
-		)
-		add(gen.name, self.listing, qty=2, rate=50, service_date="2026-01-10")
-		frappe.db.commit()
-		invoices = run_generator(gen.name, "2026-02-01").invoices
-		self.assertEqual(len(invoices), 1)
-		return invoices[0]
 
 
 class TestGenerated(AutomationTestCase):

@@ -9,8 +9,8 @@ import frappe
 
 from accumulating_billing.billing import two_step
 from accumulating_billing.billing.generation import run_generator
-from accumulating_billing.tests.test_generation import GenerationTestCase
-from accumulating_billing.tests.test_two_step import failing_submit, listened, refused_submit, set_two_step
+from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.two_step_utils import failing_submit, listened, refused_submit, set_two_step
 from accumulating_billing.tests.utils import (
 	add,
 	company,

@@ -7,7 +7,7 @@ import frappe
 
 from accumulating_billing.billing import generation, generation_log, tab
 from accumulating_billing.billing.generation import run_generator
-from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import add, invoices_of, make_generator, make_item, unbilled
 
 

@@ -15,6 +15,7 @@ from frappe.model.base_document import BaseDocument, get_controller
 
 from accumulating_billing import engine
 from accumulating_billing.billing import email, generation, locks, tasks, two_step
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults import (
 	EMAIL_COMMITTED_STEP,
 	ENQUEUE_STEP,
@@ -31,7 +32,6 @@ from accumulating_billing.tests.faults import (
 	run_email_jobs,
 )
 from accumulating_billing.tests.source_docs import make_timesheet, service_item
-from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	ensure_outgoing_email_account,

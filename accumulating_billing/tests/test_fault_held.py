@@ -18,6 +18,7 @@ import frappe
 
 from accumulating_billing import api
 from accumulating_billing.billing import generation, tasks
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults import (
 	GENERATOR,
 	ITEM,
@@ -31,7 +32,6 @@ from accumulating_billing.tests.faults import (
 	before,
 	check_invariants,
 )
-from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import add, make_generator, make_item, make_user
 
 RUN_DATE = "2026-02-01"

@@ -17,10 +17,10 @@ import frappe
 from frappe.utils import strip_html
 
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults import ITEM, OPERATIONS, SEED, Connection, check_invariants
 from accumulating_billing.tests.source_docs import make_timesheet, service_item
-from accumulating_billing.tests.test_generation import GenerationTestCase
-from accumulating_billing.tests.test_two_step import set_two_step
+from accumulating_billing.tests.two_step_utils import set_two_step
 from accumulating_billing.tests.utils import make_customer, make_generator, make_item
 
 ROUNDS = 300

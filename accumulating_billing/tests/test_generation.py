@@ -1,36 +1,20 @@
 """Generation end to end on a real site: items accumulate, runs bill them exactly once (DESIGN §4-§5)."""
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import getdate
 
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.tasks import process_due
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	company,
-	ensure_fiscal_years,
 	invoices_of,
 	make_customer,
 	make_generator,
 	make_item,
-	retire_created_generators,
 	unbilled,
 )
-
-
-class GenerationTestCase(FrappeTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_fiscal_years(2025, 2026, 2027)
-		cls.backup = make_item("_AB Backup", price=40)
-		cls.listing = make_item("_AB Listing Update")
-		frappe.db.commit()
-
-	def tearDown(self):
-		frappe.set_user("Administrator")
-		retire_created_generators()
 
 
 class TestBobExample(GenerationTestCase):

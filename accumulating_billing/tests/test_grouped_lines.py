@@ -11,14 +11,14 @@ from accumulating_billing import api
 from accumulating_billing.billing import two_step
 from accumulating_billing.billing.assignment import assign
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.source_docs import (
 	make_delivery_note,
 	make_timesheet,
 	service_item,
 	stock_item,
 )
-from accumulating_billing.tests.test_generation import GenerationTestCase
-from accumulating_billing.tests.test_two_step import set_two_step
+from accumulating_billing.tests.two_step_utils import set_two_step
 from accumulating_billing.tests.utils import (
 	add,
 	make_customer,

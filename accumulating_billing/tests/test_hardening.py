@@ -8,7 +8,7 @@ import frappe
 from accumulating_billing import api
 from accumulating_billing.billing import cli, email
 from accumulating_billing.billing.generation import run_generator
-from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	make_customer,

@@ -12,9 +12,9 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import held
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults import check_invariants
 from accumulating_billing.tests.source_docs import stock_item, warehouse
-from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	company,
@@ -332,7 +332,7 @@ class TestWhatShowsHeldLines(HeldLinesTestCase):
 		from frappe.desk.doctype.number_card.number_card import get_result
 
 		from accumulating_billing.billing.portal import running_tabs
-		from accumulating_billing.tests.test_permissions import portal_user_for
+		from accumulating_billing.tests.utils import portal_user_for
 
 		card = frappe.get_doc("Number Card", "Accumulating Lines On Hold")
 		count = lambda: get_result(card, json.dumps(json.loads(card.filters_json)))  # noqa: E731
@@ -383,7 +383,7 @@ class TestWhatShowsHeldLines(HeldLinesTestCase):
 
 class TestWhoMayRelease(HeldLinesTestCase):
 	def test_release_is_for_those_who_may_change_the_generator(self):
-		from accumulating_billing.tests.test_permissions import portal_user_for
+		from accumulating_billing.tests.utils import portal_user_for
 
 		customer = make_customer()
 		gen = make_generator(customer)

@@ -8,7 +8,7 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import cli, email, generation, lifecycle, tasks
 from accumulating_billing.billing.generation import run_generator
-from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	ensure_fiscal_years,

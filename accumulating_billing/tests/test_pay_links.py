@@ -9,8 +9,8 @@ import frappe
 
 from accumulating_billing.billing import email, generation, payments
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.ledger import stripe_gateway_account
-from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import add, make_emailing_generator, make_generator
 
 REQUEST = "Payment Request"
@@ -110,7 +110,7 @@ class TestPaymentRequests(PayLinkTestCase):
 
 	def test_the_portal_shows_what_is_due_now_with_its_pay_link(self):
 		from accumulating_billing.billing.portal import running_tabs
-		from accumulating_billing.tests.test_permissions import portal_user_for
+		from accumulating_billing.tests.utils import portal_user_for
 
 		_gen, invoice = self.invoice_of(
 			payment_terms_template=halves_terms(), allow_partial_payments=1, title="Half now"
@@ -123,7 +123,7 @@ class TestPaymentRequests(PayLinkTestCase):
 		)
 
 	def test_an_invoice_settled_by_advances_asks_for_nothing(self):
-		from accumulating_billing.tests.test_retainers import receive_advance
+		from accumulating_billing.tests.ledger import receive_advance
 		from accumulating_billing.tests.utils import make_customer
 
 		customer = make_customer()

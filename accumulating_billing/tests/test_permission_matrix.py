@@ -4,19 +4,26 @@ by a guest, the portal user of another customer, a contributor and an Accounts U
 in permission_matrix.py; the methods and DocTypes are read from the code, so a new one without a line fails.
 A refused call must write nothing, and an unknown generator must be refused exactly like a forbidden one."""
 
-import importlib
-import json
-import pkgutil
 from urllib.parse import quote
 
 import frappe
-from frappe.query_builder.functions import Count, Max
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import get_test_client
 
-import accumulating_billing
-from accumulating_billing.tests.permission_matrix import CALLERS, DOCTYPES, METHODS, OPERATIONS, STATUS
-from accumulating_billing.tests.test_permissions import portal_user_for
+from accumulating_billing.tests.permission_matrix import (
+	CALLERS,
+	DOCTYPES,
+	GENERATOR,
+	METHODS,
+	OPERATIONS,
+	SETTINGS,
+	STATUS,
+	UNKNOWN,
+	answer,
+	app_doctypes,
+	app_whitelisted_methods,
+	fingerprint,
+)
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	add,
@@ -29,66 +36,9 @@ from accumulating_billing.tests.utils import (
 	make_item,
 	make_template,
 	make_user,
+	portal_user_for,
 	retire_created_generators,
 )
-
-GENERATOR = "Accumulating Generator"
-SETTINGS = "Accumulating Billing Settings"
-UNKNOWN = "_AB-MATRIX-NO-SUCH-GENERATOR"
-# besides the app's own DocTypes: what a careless endpoint could write
-WATCHED = (
-	"Customer",
-	"Contact",
-	"Address",
-	"Lead",
-	"User",
-	"Has Role",
-	"User Permission",
-	"ToDo",
-	"Sales Invoice",
-	"Payment Request",
-	"Comment",
-	"Version",
-	"File",
-	"DocShare",
-)
-
-
-def app_whitelisted_methods() -> set[str]:
-	"""Every whitelisted function of the app (its modules imported first; the tests' are not the app's)."""
-	for module in pkgutil.walk_packages(accumulating_billing.__path__, "accumulating_billing."):
-		if not module.name.startswith("accumulating_billing.tests"):
-			importlib.import_module(module.name)
-	return {
-		f"{fn.__module__}.{fn.__qualname__}"
-		for fn in frappe.whitelisted
-		if fn.__module__.startswith("accumulating_billing.")
-		and not fn.__module__.startswith("accumulating_billing.tests")
-	}
-
-
-def app_doctypes() -> set[str]:
-	modules = frappe.get_all("Module Def", filters={"app_name": "accumulating_billing"}, pluck="name")
-	return set(frappe.get_all("DocType", filters={"module": ("in", modules)}, pluck="name"))
-
-
-def fingerprint() -> dict:
-	"""Row count and last modification of every watched table, as committed (the requests commit)."""
-	frappe.db.rollback()
-	doctypes = sorted(app_doctypes() - {SETTINGS}) + [d for d in WATCHED if frappe.db.table_exists(d)]
-	out = {}
-	for doctype in doctypes:
-		table = frappe.qb.DocType(doctype)
-		out[doctype] = tuple(frappe.qb.from_(table).select(Count(table.name), Max(table.modified)).run()[0])
-	out[SETTINGS] = frappe.db.get_singles_dict(SETTINGS)
-	return out
-
-
-def answer(response) -> tuple:
-	"""What a caller learns from a response: status, exception type and messages."""
-	body = response.get_json(silent=True) or {}
-	messages = [json.loads(m).get("message") for m in json.loads(body.get("_server_messages") or "[]")]
-	return response.status_code, body.get("exc_type"), messages
 
 
 class TestPermissionMatrix(FrappeTestCase):

@@ -6,7 +6,7 @@ from frappe.utils import get_test_client
 from accumulating_billing import api
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.portal import running_tabs
-from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	fetch,
@@ -15,19 +15,12 @@ from accumulating_billing.tests.utils import (
 	make_generator,
 	make_template,
 	make_user,
+	portal_user_for,
 )
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
 CONTRIBUTOR = "Accumulating Billing Contributor"
-
-
-def portal_user_for(customer: str) -> str:
-	email = make_user(["Customer"], user_type="Website User")
-	doc = frappe.get_doc("Customer", customer)
-	doc.append("portal_users", {"user": email})
-	doc.save(ignore_permissions=True)
-	return email
 
 
 class TestContributor(GenerationTestCase):

@@ -13,6 +13,7 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import late_fees, line_check
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.source_docs import (
 	comments_on,
 	deliver_sales_order,
@@ -22,7 +23,6 @@ from accumulating_billing.tests.source_docs import (
 	service_item,
 	stock_item,
 )
-from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
 	make_customer,

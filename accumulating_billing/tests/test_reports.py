@@ -8,7 +8,7 @@ from frappe.desk.doctype.number_card.number_card import get_result
 from accumulating_billing.accumulating_billing.report.upcoming_accumulating_invoices import (
 	upcoming_accumulating_invoices as report,
 )
-from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import add, make_customer, make_generator, make_user
 
 

@@ -2,91 +2,15 @@
 unallocated advance payments, oldest first, in the company currency and in the customer's currency."""
 
 import frappe
-from frappe.utils import flt, getdate
 
 from accumulating_billing import api
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.portal import running_tabs
-from accumulating_billing.tests.test_generation import GenerationTestCase
-from accumulating_billing.tests.test_permissions import portal_user_for
-from accumulating_billing.tests.utils import add, company, make_customer, make_generator
+from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.ledger import euro_customer, receive_advance
+from accumulating_billing.tests.utils import add, make_customer, make_generator, portal_user_for
 
 MONTHS = ("2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01")
-
-
-def receive_advance(
-	customer: str, amount: float, posting_date: str, account: str | None = None, rate: float = 1
-):
-	"""A Payment Entry received from the customer with no invoice to pay yet (a retainer). `account`: the
-	receivable account in the customer's currency; `rate`: its exchange rate to the company currency."""
-	comp = company()
-	cash = frappe.get_cached_value("Company", comp, "default_cash_account")
-	receivable = account or frappe.get_cached_value("Company", comp, "default_receivable_account")
-	pe = frappe.get_doc(
-		{
-			"doctype": "Payment Entry",
-			"payment_type": "Receive",
-			"company": comp,
-			"posting_date": getdate(posting_date),
-			"party_type": "Customer",
-			"party": customer,
-			"paid_from": receivable,
-			"paid_to": cash,
-			"paid_amount": amount,
-			"received_amount": flt(amount * rate, 2),
-			"source_exchange_rate": rate,
-			"target_exchange_rate": 1,
-			"reference_no": f"AB-RET-{frappe.generate_hash(length=6)}",
-			"reference_date": getdate(posting_date),
-		}
-	)
-	pe.insert(ignore_permissions=True)
-	pe.submit()
-	return pe
-
-
-def euro_customer() -> tuple[str, str]:
-	"""A customer billed in EUR, with a EUR receivable account and EUR prices; returns (customer, account)."""
-	comp = company()
-	account = frappe.db.get_value("Account", {"account_name": "_AB Debtors EUR", "company": comp})
-	if not account:
-		parent = frappe.db.get_value(
-			"Account",
-			frappe.get_cached_value("Company", comp, "default_receivable_account"),
-			"parent_account",
-		)
-		account = (
-			frappe.get_doc(
-				{
-					"doctype": "Account",
-					"account_name": "_AB Debtors EUR",
-					"company": comp,
-					"parent_account": parent,
-					"account_type": "Receivable",
-					"account_currency": "EUR",
-				}
-			)
-			.insert(ignore_permissions=True)
-			.name
-		)
-	if not frappe.db.exists("Currency Exchange", {"from_currency": "EUR", "to_currency": "USD"}):
-		frappe.get_doc(
-			{
-				"doctype": "Currency Exchange",
-				"date": "2025-01-01",
-				"from_currency": "EUR",
-				"to_currency": "USD",
-				"exchange_rate": 1.1,
-				"for_selling": 1,
-				"for_buying": 1,
-			}
-		).insert(ignore_permissions=True)
-	if not frappe.db.exists("Price List", "_AB EUR Selling"):
-		frappe.get_doc(
-			{"doctype": "Price List", "price_list_name": "_AB EUR Selling", "currency": "EUR", "selling": 1}
-		).insert(ignore_permissions=True)
-	customer = make_customer(default_currency="EUR", accounts=[{"company": comp, "account": account}])
-	return customer, account
 
 
 class TestRetainers(GenerationTestCase):

@@ -7,6 +7,7 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import sources
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.source_docs import (
 	comments_on,
 	make_delivery_note,
@@ -16,7 +17,6 @@ from accumulating_billing.tests.source_docs import (
 	service_item,
 	stock_item,
 )
-from accumulating_billing.tests.test_generation import GenerationTestCase
 from accumulating_billing.tests.utils import add, company, make_customer, make_generator, unbilled
 
 ITEM = "Accumulating Generator Item"
@@ -313,7 +313,7 @@ class TestSourceScreens(SourcesTestCase):
 		from frappe.desk.doctype.number_card.number_card import get_result
 
 		from accumulating_billing.billing.portal import running_tabs
-		from accumulating_billing.tests.test_permissions import portal_user_for
+		from accumulating_billing.tests.utils import portal_user_for
 
 		card = frappe.get_doc("Number Card", "Billable Hours on Tabs")
 		hours_before = get_result(card, json.dumps(json.loads(card.filters_json)))

@@ -5,12 +5,11 @@ it reserved first, and what a submitted invoice owes (Generated run, pay link, e
 from unittest.mock import patch
 
 import frappe
-from frappe.model.base_document import get_controller
 
 from accumulating_billing.billing import email, generation_log, tasks, two_step
 from accumulating_billing.billing.generation import run_generator
-from accumulating_billing.tests.ledger import make_notification
-from accumulating_billing.tests.test_generation import GenerationTestCase
+from accumulating_billing.tests.base import TwoStepTestCase
+from accumulating_billing.tests.two_step_utils import billed_on, failing_submit, listened, refused_submit
 from accumulating_billing.tests.utils import (
 	add,
 	invoices_of,
@@ -20,72 +19,8 @@ from accumulating_billing.tests.utils import (
 	unbilled,
 )
 
-SETTINGS = "Accumulating Billing Settings"
 RUN = "Accumulating Automation Run"
-ITEM = "Accumulating Generator Item"
 LOG = "Accumulating Generation Log"
-
-
-def set_two_step(on: bool) -> None:
-	frappe.db.set_single_value(SETTINGS, "two_step_billing", 1 if on else 0)
-	frappe.clear_document_cache(SETTINGS, SETTINGS)
-	frappe.db.commit()
-
-
-def billed_on(generator: str) -> list[tuple]:
-	return sorted(
-		(row.name, row.status, row.sales_invoice)
-		for row in frappe.get_all(
-			ITEM, filters={"generator": generator}, fields=["name", "status", "sales_invoice"]
-		)
-	)
-
-
-def listened(gen):
-	"""The generator's invoices owe a Generated run (an automation listens to it)."""
-	gen.append("automations", {"event": "Generated", "notification": make_notification("two-step")})
-	gen.save(ignore_permissions=True)
-	frappe.db.commit()
-	return gen
-
-
-def failing_submit(times: int):
-	"""Sales Invoice submit refused `times` times (as ERPNext refuses one over a credit limit), then allowed."""
-	controller = get_controller("Sales Invoice")
-	real = controller.submit
-	calls = {"n": 0}
-
-	def submit(self, *args, **kwargs):
-		if self.get("accumulating_generator") and calls["n"] < times:
-			calls["n"] += 1
-			frappe.throw("credit limit crossed")
-		return real(self, *args, **kwargs)
-
-	return patch.object(controller, "submit", submit)
-
-
-def refused_submit(message: str, method: str = "submit"):
-	"""The Sales Invoice `method` (submit; on_submit: ERPNext's own refusal, a closed period, a frozen account) of
-	a generated invoice always refused with `message`."""
-	controller = get_controller("Sales Invoice")
-	real = getattr(controller, method)
-
-	def refusing(self, *args, **kwargs):
-		if self.get("accumulating_generator"):
-			frappe.throw(message)
-		return real(self, *args, **kwargs)
-
-	return patch.object(controller, method, refusing)
-
-
-class TwoStepTestCase(GenerationTestCase):
-	def setUp(self):
-		super().setUp()
-		set_two_step(True)
-
-	def tearDown(self):
-		set_two_step(False)
-		super().tearDown()
 
 
 class TestTwoStepRun(TwoStepTestCase):

@@ -16,7 +16,7 @@ from accumulating_billing.billing.web_form_guard import (
 	inner_accept,
 	is_effective,
 )
-from accumulating_billing.tests.test_permission_matrix import WATCHED, app_doctypes
+from accumulating_billing.tests.permission_matrix import WATCHED, app_doctypes
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	ensure_fiscal_years,

@@ -328,3 +328,11 @@ def preview_and_invoice(tab: dict, si) -> tuple[tuple, tuple]:
 			si.rounded_total or si.grand_total,
 		),
 	)
+
+
+def portal_user_for(customer: str) -> str:
+	email = make_user(["Customer"], user_type="Website User")
+	doc = frappe.get_doc("Customer", customer)
+	doc.append("portal_users", {"user": email})
+	doc.save(ignore_permissions=True)
+	return email

@@ -1,0 +1,69 @@
+"""The test case bases of the integration tests: a site with fiscal years and two items, generators retired after
+each test (GenerationTestCase); the automations' receiver and sweep (AutomationTestCase); two-step billing on
+(TwoStepTestCase). Test modules are specs and import these; no test module imports another."""
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+
+from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.automation_utils import disable_test_webhooks, fire_owed
+from accumulating_billing.tests.ledger import Receiver
+from accumulating_billing.tests.two_step_utils import set_two_step
+from accumulating_billing.tests.utils import (
+	add,
+	ensure_fiscal_years,
+	ensure_outgoing_email_account,
+	make_customer,
+	make_generator,
+	make_item,
+	retire_created_generators,
+)
+
+
+class GenerationTestCase(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_fiscal_years(2025, 2026, 2027)
+		cls.backup = make_item("_AB Backup", price=40)
+		cls.listing = make_item("_AB Listing Update")
+		frappe.db.commit()
+
+	def tearDown(self):
+		frappe.set_user("Administrator")
+		retire_created_generators()
+
+
+class AutomationTestCase(GenerationTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		ensure_outgoing_email_account()
+		frappe.db.commit()
+
+	def setUp(self):
+		self.receiver = Receiver()
+		self.addCleanup(self.receiver.close)
+		self.addCleanup(disable_test_webhooks)
+		fire_owed()  # what earlier tests left owed is not this test's
+
+	def invoice_of(self, *automation_rows, **settings) -> str:
+		"""A generator with these automations and one item, billed on 1 Feb 2026 (Open); committed."""
+		gen = make_generator(
+			make_customer(), automations=[dict(row) for row in automation_rows], due_days=10, **settings
+		)
+		add(gen.name, self.listing, qty=2, rate=50, service_date="2026-01-10")
+		frappe.db.commit()
+		invoices = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(len(invoices), 1)
+		return invoices[0]
+
+
+class TwoStepTestCase(GenerationTestCase):
+	def setUp(self):
+		super().setUp()
+		set_two_step(True)
+
+	def tearDown(self):
+		set_two_step(False)
+		super().tearDown()
