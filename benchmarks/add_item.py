@@ -8,6 +8,7 @@ from datetime import date
 
 import frappe
 
+from accumulating_billing.tests.faults.invariants import billed_more_than_once
 from benchmarks.common import (
 	ITEM,
 	PREFIX,
@@ -20,7 +21,7 @@ from benchmarks.common import (
 	run_tag,
 	say,
 )
-from benchmarks.concurrent_adders import billed_more_than_once, concurrent_adders
+from benchmarks.concurrent_adders import concurrent_adders
 
 
 def bench_additem(args) -> None:

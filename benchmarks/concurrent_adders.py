@@ -7,43 +7,10 @@ Part of the `additem` benchmark (add_item.py), which makes the generators and ch
 
 import threading
 import time
-from collections import Counter
 
 import frappe
 
-from benchmarks.common import ITEM, connect
-
-
-def billed_more_than_once(gens: list[str]) -> int:
-	"""Tab items of `gens` that more than one line of a live invoice bills: a line names its item, a grouped
-	line (Invoice Lines: Grouped) carries the key of the items it sums."""
-	SI = frappe.qb.DocType("Sales Invoice")
-	SII = frappe.qb.DocType("Sales Invoice Item")
-	lines = (
-		frappe.qb.from_(SII)
-		.join(SI)
-		.on(SII.parent == SI.name)
-		.select(SII.accumulating_generator_item, SII.accumulating_line_group)
-		.where(SI.accumulating_generator.isin(gens) & (SI.docstatus < 2))
-		.run()
-	)
-	keys = {group for _item, group in lines if group}
-	members: dict[str, list[str]] = {}
-	if keys:
-		for name, group in frappe.get_all(
-			ITEM,
-			filters={"invoice_line_group": ("in", sorted(keys))},
-			fields=["name", "invoice_line_group"],
-			as_list=True,
-		):
-			members.setdefault(group, []).append(name)
-	billed = Counter()
-	for item, group in lines:
-		if item:
-			billed[item] += 1
-		for name in members.get(group, ()) if group else ():
-			billed[name] += 1
-	return sum(1 for count in billed.values() if count > 1)
+from benchmarks.common import connect
 
 
 def concurrent_adders(

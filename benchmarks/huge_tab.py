@@ -33,6 +33,7 @@ from datetime import date, timedelta
 
 import frappe
 
+from accumulating_billing.tests.faults.invariants import billed_more_than_once
 from benchmarks import common
 from benchmarks.common import (
 	GENERATOR,
@@ -46,7 +47,7 @@ from benchmarks.common import (
 	run_tag,
 	say,
 )
-from benchmarks.concurrent_adders import billed_more_than_once, concurrent_adders
+from benchmarks.concurrent_adders import concurrent_adders
 
 MODES = ("One per Item", "Grouped")
 RATES = (10.0, 12.5, 20.0)

@@ -14,7 +14,9 @@ from frappe.utils import set_request, strip_html
 from accumulating_billing import api
 from accumulating_billing.billing import cli, generation, lifecycle
 from accumulating_billing.tests.base import GenerationTestCase
-from accumulating_billing.tests.faults import COUNTED, GENERATOR, ITEM, as_user, cli_command, row_counts
+from accumulating_billing.tests.faults import GENERATOR, ITEM
+from accumulating_billing.tests.faults.calls import as_user, cli_command
+from accumulating_billing.tests.faults.outcomes import COUNTED, row_counts
 from accumulating_billing.tests.ledger import make_notification
 from accumulating_billing.tests.source_docs import make_project, make_timesheet, service_item
 from accumulating_billing.tests.utils import (

@@ -16,13 +16,11 @@ from frappe.model.base_document import BaseDocument, get_controller
 from accumulating_billing import engine
 from accumulating_billing.billing import email, generation, locks, tasks, two_step
 from accumulating_billing.tests.base import GenerationTestCase
-from accumulating_billing.tests.faults import (
+from accumulating_billing.tests.faults import GENERATOR, ITEM, LOG
+from accumulating_billing.tests.faults.connections import Connection
+from accumulating_billing.tests.faults.crashes import (
 	EMAIL_COMMITTED_STEP,
 	ENQUEUE_STEP,
-	GENERATOR,
-	ITEM,
-	LOG,
-	Connection,
 	Injector,
 	Kill,
 	after,

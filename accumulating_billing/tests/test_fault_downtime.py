@@ -13,7 +13,8 @@ import frappe
 
 from accumulating_billing.billing import tasks
 from accumulating_billing.tests.base import GenerationTestCase
-from accumulating_billing.tests.faults import SEED, outcome_of
+from accumulating_billing.tests.faults import SEED
+from accumulating_billing.tests.faults.outcomes import outcome_of
 from accumulating_billing.tests.source_docs import make_timesheet, service_item
 from accumulating_billing.tests.utils import add, make_customer, make_generator
 

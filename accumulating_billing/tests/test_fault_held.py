@@ -19,19 +19,10 @@ import frappe
 from accumulating_billing import api
 from accumulating_billing.billing import generation, tasks
 from accumulating_billing.tests.base import GenerationTestCase
-from accumulating_billing.tests.faults import (
-	GENERATOR,
-	ITEM,
-	LOG,
-	SEED,
-	Connection,
-	Injector,
-	Kill,
-	after,
-	at_commit,
-	before,
-	check_invariants,
-)
+from accumulating_billing.tests.faults import GENERATOR, ITEM, LOG, SEED
+from accumulating_billing.tests.faults.connections import Connection
+from accumulating_billing.tests.faults.crashes import Injector, Kill, after, at_commit, before
+from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.utils import add, make_generator, make_item, make_user
 
 RUN_DATE = "2026-02-01"

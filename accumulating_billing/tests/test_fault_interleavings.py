@@ -18,7 +18,10 @@ from frappe.utils import strip_html
 
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import GenerationTestCase
-from accumulating_billing.tests.faults import ITEM, OPERATIONS, SEED, Connection, check_invariants
+from accumulating_billing.tests.faults import ITEM, SEED
+from accumulating_billing.tests.faults.connections import Connection
+from accumulating_billing.tests.faults.invariants import check_invariants
+from accumulating_billing.tests.faults.operations import OPERATIONS
 from accumulating_billing.tests.source_docs import make_timesheet, service_item
 from accumulating_billing.tests.two_step_utils import set_two_step
 from accumulating_billing.tests.utils import make_customer, make_generator, make_item

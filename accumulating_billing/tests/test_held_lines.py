@@ -13,7 +13,7 @@ from accumulating_billing import api
 from accumulating_billing.billing import held
 from accumulating_billing.billing.generation import generate_now, run_generator
 from accumulating_billing.tests.base import GenerationTestCase
-from accumulating_billing.tests.faults import check_invariants
+from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.source_docs import stock_item, warehouse
 from accumulating_billing.tests.utils import (
 	add,

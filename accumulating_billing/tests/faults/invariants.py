@@ -1,0 +1,170 @@
+"""The bookkeeping invariants of the fault suite: every item added is billed exactly once, unbilled or on hold;
+every live invoice line bills an item billed on it; one live invoice per occurrence."""
+
+import frappe
+
+from accumulating_billing.tests.faults import GENERATOR, ITEM
+
+
+def billings(generators: list[str]) -> dict[str, list[str]]:
+	"""Per tab item of `generators`, the live invoices whose lines bill it, one entry per line: a line names its
+	item, a grouped line (Invoice Lines: Grouped) carries the key of the items it sums."""
+	SI = frappe.qb.DocType("Sales Invoice")
+	SII = frappe.qb.DocType("Sales Invoice Item")
+	lines = (
+		frappe.qb.from_(SII)
+		.join(SI)
+		.on(SII.parent == SI.name)
+		.select(SII.parent, SII.accumulating_generator_item, SII.accumulating_line_group)
+		.where(SI.accumulating_generator.isin(generators) & (SI.docstatus < 2))
+		.run()
+	)
+	keys = {group for _parent, _item, group in lines if group}
+	members: dict[str, list[str]] = {}
+	if keys:
+		for name, group in frappe.get_all(
+			ITEM,
+			filters={"invoice_line_group": ("in", sorted(keys))},
+			fields=["name", "invoice_line_group"],
+			as_list=True,
+		):
+			members.setdefault(group, []).append(name)
+	billed: dict[str, list[str]] = {}
+	for parent, item, group in lines:
+		for name in [item] if item else members.get(group, []):
+			billed.setdefault(name, []).append(parent)
+	return billed
+
+
+def billed_more_than_once(generators: list[str]) -> int:
+	"""How many tab items of `generators` more than one live invoice line bills (the fault suite's invariant, and
+	the concurrent adders benchmark's outcome)."""
+	return sum(1 for parents in billings(generators).values() if len(parents) > 1)
+
+
+def check_invariants(generators: list[str], added: set[str]) -> int:
+	"""Assert the bookkeeping invariants over the generators; returns the number of checks made."""
+	items = frappe.get_all(
+		ITEM,
+		filters={"generator": ("in", generators)},
+		fields=[
+			"name",
+			"status",
+			"sales_invoice",
+			"qty",
+			"amount",
+			"source_doctype",
+			"source_detail",
+			"hold_reason",
+		],
+	)
+	SI = frappe.qb.DocType("Sales Invoice")
+	SII = frappe.qb.DocType("Sales Invoice Item")
+	lines = (
+		frappe.qb.from_(SII)
+		.join(SI)
+		.on(SII.parent == SI.name)
+		.select(
+			SII.parent,
+			SII.accumulating_generator_item,
+			SII.qty,
+			SII.amount,
+			SI.accumulating_generator,
+			SI.accumulating_occurrence,
+			SI.docstatus,
+		)
+		.where(SI.accumulating_generator.isin(generators) & (SI.docstatus < 2))
+		.run(as_dict=True)
+	)
+	checks = 0
+	problems = []
+
+	def check(ok: bool, message: str):
+		nonlocal checks
+		checks += 1
+		if not ok:
+			problems.append(message)
+
+	by_name = {i.name: i for i in items}
+	check(set(by_name) == added, f"items lost {added - set(by_name)} or invented {set(by_name) - added}")
+	lines_of: dict[str, list] = {}
+	for line in lines:
+		check(bool(line.accumulating_generator_item), f"line of {line.parent} links no generator item")
+		lines_of.setdefault(line.accumulating_generator_item, []).append(line)
+	times = billings(generators)
+	for item in items:
+		billed_on = lines_of.get(item.name, [])
+		invoices = times.get(item.name, [])
+		check(len(invoices) <= 1, f"{item.name} billed {len(invoices)} times: {invoices}")
+		check(item.status in ("Billed", "Unbilled", "On Hold"), f"{item.name} has status {item.status}")
+		# a held line (ERPNext refused it on a billing day) is on no invoice and says why
+		check(
+			(item.status == "On Hold") == bool(item.hold_reason),
+			f"{item.name} is {item.status} with hold reason {item.hold_reason!r}",
+		)
+		if item.status == "Billed":
+			check(
+				[b.parent for b in billed_on] == [item.sales_invoice],
+				f"billed {item.name} says {item.sales_invoice}, lines say {[b.parent for b in billed_on]}",
+			)
+			for b in billed_on:
+				check(
+					(b.qty, b.amount) == (item.qty, item.amount),
+					f"{item.name} qty/amount {item.qty}/{item.amount} vs line {b.qty}/{b.amount}",
+				)
+		else:
+			check(not billed_on and not item.sales_invoice, f"unbilled {item.name} is on {billed_on}")
+	for line in lines:
+		item = by_name.get(line.accumulating_generator_item)
+		check(
+			bool(item) and item.status == "Billed" and item.sales_invoice == line.parent,
+			f"line of {line.parent} bills {line.accumulating_generator_item}, which is not billed on it",
+		)
+	# ERPNext's own record agrees: a time log is billed by the submitted invoice that bills its tab item
+	submitted = {line.parent for line in lines if line.docstatus == 1}
+	logs = dict(
+		frappe.get_all(
+			"Timesheet Detail",
+			filters={
+				"name": ("in", [i.source_detail for i in items if i.source_doctype == "Timesheet"] or [""])
+			},
+			fields=["name", "sales_invoice"],
+			as_list=True,
+		)
+	)
+	for item in items:
+		if item.source_doctype == "Timesheet":
+			expected = item.sales_invoice if item.sales_invoice in submitted else None
+			check(
+				(logs.get(item.source_detail) or None) == expected,
+				f"time log of {item.name} is billed by {logs.get(item.source_detail)}, the tab says {expected}",
+			)
+	billed = sum(1 for i in items if i.status == "Billed")
+	unbilled = sum(1 for i in items if i.status == "Unbilled")
+	held = sum(1 for i in items if i.status == "On Hold")
+	check(
+		billed + unbilled + held == len(added),
+		f"invoiced {billed} + unbilled {unbilled} + on hold {held} != {len(added)} added",
+	)
+	# each generator's "n on hold" counts its held lines
+	counts = dict(
+		frappe.get_all(
+			GENERATOR, filters={"name": ("in", generators)}, fields=["name", "lines_on_hold"], as_list=True
+		)
+	)
+	for generator in generators:
+		held_here = frappe.db.count(ITEM, {"generator": generator, "status": "On Hold"})
+		check(
+			counts.get(generator) == held_here,
+			f"{generator} says {counts.get(generator)} on hold, its tab holds {held_here}",
+		)
+	occurrences = {
+		(line.accumulating_generator, line.parent, line.accumulating_occurrence)
+		for line in lines
+		if line.accumulating_occurrence
+	}
+	keys = [(g, str(o)) for g, _inv, o in occurrences]
+	check(len(keys) == len(set(keys)), f"two live invoices for one occurrence: {sorted(keys)}")
+	if problems:
+		raise AssertionError("\n".join(problems[:20]))
+	return checks

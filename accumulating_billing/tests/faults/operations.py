@@ -1,0 +1,68 @@
+"""The operations the interleavings choose at random, each committing its own work."""
+
+from datetime import timedelta
+
+import frappe
+
+from accumulating_billing import api
+from accumulating_billing.billing import tasks
+from accumulating_billing.tests.faults import GENERATOR, ITEM
+
+
+def op_add(generator, item_code, qty, rate, service_date, client_ref):
+	name = api.add_item(
+		generator, item_code, qty=qty, rate=rate, service_date=str(service_date), client_ref=client_ref
+	)
+	frappe.db.commit()
+	return name
+
+
+def op_generate(generator, as_of):
+	return tasks.process_chunk([generator], str(as_of))[0]
+
+
+def op_generate_now(generator, posting_date):
+	return api.generate_now(generator, posting_date=str(posting_date))
+
+
+def op_cancel(generator, pick: float):
+	"""Cancel a submitted generated invoice, or delete a generated draft (both release its items)."""
+	live = frappe.get_all(
+		"Sales Invoice",
+		filters={"accumulating_generator": generator, "docstatus": ("<", 2)},
+		pluck="name",
+		order_by="name asc",
+	)
+	if not live:
+		return None
+	name = live[int(pick * len(live))]
+	invoice = frappe.get_doc("Sales Invoice", name)
+	if invoice.docstatus == 1:
+		invoice.cancel()
+	else:
+		frappe.delete_doc("Sales Invoice", name)
+	frappe.db.commit()
+	return name
+
+
+def op_timesheet(generator, start, hours: tuple[float, ...]):
+	"""Submit a Timesheet of the generator's customer (one log per entry of `hours`, a day apart): its logs
+	join the tab. Returns the names of the tab items it brought."""
+	from accumulating_billing.tests.source_docs import make_timesheet
+
+	customer = frappe.db.get_value(GENERATOR, generator, "customer")
+	logs = [
+		{"start": f"{start + timedelta(days=k)} 09:00", "hours": h, "rate": 40} for k, h in enumerate(hours)
+	]
+	ts = make_timesheet(logs, customer=customer)
+	frappe.db.commit()
+	return frappe.get_all(ITEM, filters={"source_name": ts.name}, pluck="name")
+
+
+OPERATIONS = {
+	"add": op_add,
+	"generate": op_generate,
+	"generate_now": op_generate_now,
+	"cancel": op_cancel,
+	"timesheet": op_timesheet,
+}
