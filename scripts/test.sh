@@ -56,8 +56,14 @@ else
 		GRANT ALL PRIVILEGES ON *.* TO '$db_user'@'127.0.0.1' WITH GRANT OPTION;" 2>/dev/null || true
 
 	# install this checkout into the bench
+	# install this checkout into the bench: kept when the bench's app is a link to this checkout that the bench's
+	# user may write (bench generate-pot-file writes locale/main.pot as that user), else a copy owned by that user
 	target="$bench_dir/apps/accumulating_billing"
-	if [ "$(readlink -f "$target" 2>/dev/null)" != "$repo" ]; then
+	writable=1
+	if [ -n "$frappe_user" ] && [ "$(id -u)" = 0 ] && ! runuser -u "$frappe_user" -- test -w "$repo/accumulating_billing/locale"; then
+		writable=""
+	fi
+	if [ "$(readlink -f "$target" 2>/dev/null)" != "$repo" ] || [ -z "$writable" ]; then
 		rm -rf "$target"
 		mkdir -p "$target"
 		(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "$target/")
