@@ -57,6 +57,12 @@ def fill_date(page: Page, scope: Page | Locator, fieldname: str, iso: str) -> No
 	box.fill(shown)
 	box.press("Escape")
 	wait_idle(page)
+	if scope is page:
+		# the form takes the typed date on its (debounced) change: under load Ctrl+S could come first
+		page.wait_for_function(
+			"([f, v]) => !window.cur_frm || !(f in cur_frm.fields_dict) || cur_frm.doc[f] === v",
+			arg=[fieldname, iso],
+		)
 
 
 def click_action(page: Page, group: str, label: str) -> None:
