@@ -54,6 +54,8 @@ METHODS = {
 	API + "release_held": Method(_gen(), "DDDO"),
 	API + "create_for_customers": Method(
 		lambda f, g: {"customers": json.dumps([f.customer_d]), "generator": g}, "DDDO"),
+	# a job of someone else (or none) does not exist for staff, and is refused to everyone else
+	API + "create_for_customers_status": Method(lambda f, g: {"job": "_AB-MATRIX-NO-SUCH-JOB"}, "DDDN", writes=False),
 	# the onboarding widget's tick (billing/onboarding.py): desk users only; a step not done yet is refused
 	"accumulating_billing.billing.onboarding.update_onboarding_step": Method(
 		lambda f, g: {"name": "Generate an Invoice Now", "field": "is_complete", "value": 1}, "DDII", writes=False),

@@ -245,6 +245,13 @@ def generators_of(customer: str, **filters) -> list[str]:
 	)
 
 
+def track(customer: str) -> list[str]:
+	"""Generators of the customer, registered for retirement after the test."""
+	names = generators_of(customer)
+	CREATED_GENERATORS.extend(names)
+	return names
+
+
 TEST_PASSWORD = "Ab-Test-Password-2026!"
 
 
