@@ -98,13 +98,14 @@ function show_result({ status, created, refused, error }) {
 		.map((r) => `<tr><td>${esc(r.customer)}</td><td>${esc(r.reason)}</td></tr>`)
 		.join("");
 	const failed = status === "Failed";
+	const error_line = failed ? `<p class="ab-job-error">${esc(error || "")}</p>` : "";
 	frappe.msgprint({
 		title: failed ? __("Creating the generators failed") : __("Generators created"),
 		indicator: failed ? "red" : refused.length ? "orange" : "green",
-		message: `${failed ? `<p class="ab-job-error">${esc(error || "")}</p>` : ""}
-			<p>${__("Created {0} generator(s)", [created.length])}${links ? ": " + links : ""}</p>
+		message: `<p>${__("Created {0} generator(s)", [created.length])}${links ? ": " + links : ""}</p>
 			${rows ? `<p>${__("Refused {0}:", [refused.length])}</p>
 			<table class="table table-bordered table-sm ab-refused"><thead><tr>
-			<th>${__("Customer")}</th><th>${__("Reason")}</th></tr></thead><tbody>${rows}</tbody></table>` : ""}`,
+			<th>${__("Customer")}</th><th>${__("Reason")}</th></tr></thead><tbody>${rows}</tbody></table>` : ""}
+			${error_line}`,
 	});
 }
