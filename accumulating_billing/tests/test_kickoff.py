@@ -15,6 +15,7 @@ from accumulating_billing.tests.utils import (
 	ensure_fiscal_years,
 	generators_of,
 	make_customer,
+	make_notes_web_form,
 	make_template,
 	retire_created_generators,
 )
@@ -202,21 +203,7 @@ class TestClientKickoff(FrappeAPITestCase):
 
 	def test_other_web_forms_redirect_as_frappe_does(self):
 		"""Only the app's own Web Forms: another app's form keeps Frappe's redirect as it is."""
-		form = frappe.get_doc(
-			{
-				"doctype": "Web Form",
-				"title": f"_AB Other Form {frappe.generate_hash(length=6)}",
-				"doc_type": "ToDo",
-				"module": "Website",
-				"is_standard": 0,
-				"published": 1,
-				"login_required": 0,
-				"web_form_fields": [
-					{"fieldname": "description", "fieldtype": "Text Editor", "label": "Note"}
-				],
-			}
-		).insert(ignore_permissions=True)
-		frappe.db.commit()
+		form = make_notes_web_form("_AB Other Form", module="Website")
 		self.addCleanup(lambda: (frappe.delete_doc("Web Form", form.name, force=True), frappe.db.commit()))
 		response = make_request(target=self.guest.get, args=(f"/{form.route}?_lang=es",))
 		self.assertEqual(response.status_code, 301)
