@@ -6,6 +6,7 @@ from frappe.utils import getdate, nowdate
 
 from accumulating_billing.billing import (
 	assignment,
+	bulk_create,
 	generation,
 	held,
 	items,
@@ -216,7 +217,7 @@ def restore(generator: str) -> str:
 def assign_template(template: str, customer: str) -> str:
 	"""Create an Active generator for `customer` from `template`; returns its name. A second assignment of the
 	same template to the same customer (while the first is Draft, Active or Paused) is refused."""
-	check_can_assign(template, [customer])
+	assignment.check_can_create([customer], template=template)
 	return assignment.assign(template, customer)
 
 
@@ -224,33 +225,17 @@ def assign_template(template: str, customer: str) -> str:
 def create_for_customers(
 	customers: list[str] | str, template: str | None = None, generator: str | None = None
 ) -> dict:
-	"""One generator per customer, from a template or as a copy of a generator; shows a progress bar and
-	returns {"created": [names], "refused": [{"customer", "reason"}]}."""
-	customers = frappe.parse_json(customers) if isinstance(customers, str) else customers
-	if not isinstance(customers, list) or not all(isinstance(c, str) for c in customers):
-		frappe.throw(_("Customers must be a list of customer names."))
-	check_can_assign(template, customers)
-	if generator:
-		permitted_generator(generator, "read")
-	title = _("Creating accumulating generators")
-
-	def progress(done, total, customer):
-		frappe.publish_progress(done * 100 / total, title=title, description=customer)
-
-	return assignment.create_for_customers(
-		customers, template=template, generator=generator, progress=progress
-	).as_dict()
+	"""One generator per customer, from a template or as a copy of a generator, in a background job (hundreds
+	of customers never time out). Returns {"job", "total"}; the job shows its progress to the caller in real time
+	and ends with {"created": [names], "refused": [{"customer", "reason"}]}, also readable through
+	create_for_customers_status(job)."""
+	names = bulk_create.customer_names(customers)
+	assignment.check_can_create(names, template, generator)
+	return bulk_create.start(names, template=template, generator=generator)
 
 
-def check_can_assign(template: str | None, customers: list[str]) -> None:
-	frappe.has_permission(GENERATOR, "create", throw=True)
-	if template:
-		if not frappe.db.exists(TEMPLATE, template):
-			frappe.throw(
-				_("Accumulating Generator Template {0} does not exist.").format(template),
-				frappe.DoesNotExistError,
-			)
-		frappe.has_permission(TEMPLATE, "read", template, throw=True)
-	for customer in customers:
-		if customer and frappe.db.exists("Customer", customer):
-			frappe.has_permission("Customer", "read", customer, throw=True)
+@frappe.whitelist()
+def create_for_customers_status(job: str) -> dict:
+	"""The state of the caller's own *Create for several customers* job: status (Queued, Running, Finished,
+	Failed), total, done, created, refused, error."""
+	return bulk_create.status(job)

@@ -1,4 +1,5 @@
-"""bench --site SITE accumulating-billing run [--date YYYY-MM-DD] [--dry-run] | sync | demo [--remove] [--force]"""
+"""bench --site SITE accumulating-billing run [--date YYYY-MM-DD] [--dry-run] | sync | demo [--remove] [--force]
+[--company C] [--country C] [--currency C] [--timezone TZ]"""
 
 import click
 
@@ -60,10 +61,26 @@ def sync(context):
 @click.option(
 	"--force", is_flag=True, default=False, help="Run it on a site that already has billing data of its own"
 )
+@click.option(
+	"--company",
+	default=None,
+	help="A site never set up: the company ERPNext's setup makes (default Demo Company)",
+)
+@click.option(
+	"--country", default=None, help="A site never set up: the company's country (default United States)"
+)
+@click.option(
+	"--currency", default=None, help="A site never set up: the company's currency (default: the country's)"
+)
+@click.option(
+	"--timezone", default=None, help="A site never set up: the site's time zone (default: the country's)"
+)
 @pass_context
-def demo(context, remove=False, force=False):
+def demo(context, remove=False, force=False, company=None, country=None, currency=None, timezone=None):
 	"""Make a small demo (customers, templates, generators, three months of items, a Timesheet), bill it up
-	to today and print where to look. Running it again adds nothing."""
+	to today and print where to look. Running it again adds nothing. On a site whose ERPNext setup wizard was
+	never run, it completes ERPNext's setup first (--company, --country, --currency, --timezone); a site whose
+	setup is done is not touched."""
 	import frappe
 
 	site = get_site(context)
@@ -83,7 +100,8 @@ def demo(context, remove=False, force=False):
 				else frappe._("No demo on this site.")
 			)
 			return
-		result = demo_data.make(force=force, echo=click.echo, progress=progress)
+		setup = {"company": company, "country": country, "currency": currency, "timezone": timezone}
+		result = demo_data.make(force=force, echo=click.echo, progress=progress, setup=setup)
 		click.echo("")
 		for line in demo_data.tour(result):
 			click.echo(line)

@@ -149,6 +149,8 @@ override_whitelisted_methods = {
 	"frappe.desk.desktop.update_onboarding_step": "accumulating_billing.billing.onboarding.update_onboarding_step",
 }
 before_request = [_WEB_FORM_GUARD + "check_request"]
+# a link to /client-kickoff?_lang=es keeps its query string through Frappe's redirect to /client-kickoff/new
+after_request = ["accumulating_billing.billing.kickoff.keep_query_on_redirect"]
 
 # the generation log keeps naming the invoices it made, even after a draft is deleted
 ignore_links_on_delete = ["Accumulating Generation Log", "Accumulating Automation Run"]

@@ -1,5 +1,6 @@
 """Plumbing that the benchmarks share: the site connection and its company, printing of the figures and the
-summary, profiling (`--profile NAME`), and the fixtures several benchmarks make (items, customers, generators).
+summary, profiling (`--profile NAME`: pyinstrument or cProfile around a block, and profile_top's heaviest
+functions), and the fixtures several benchmarks make (items, customers, generators).
 
 `COMPANY` and `CURRENCY` are set by run.py once the site is connected, before any benchmark runs: read them as
 `common.COMPANY` / `common.CURRENCY` (a `from benchmarks.common import COMPANY` would copy the None).
@@ -8,6 +9,7 @@ summary, profiling (`--profile NAME`), and the fixtures several benchmarks make 
 import os
 import platform
 import sys
+from collections import Counter
 from contextlib import contextmanager
 from datetime import date, timedelta
 
@@ -83,6 +85,53 @@ def cprofiled(label: str):
 		stats.sort_stats("cumulative").print_stats("accumulating_billing", 45)
 		stats.sort_stats("tottime").print_stats(25)
 		say(f"---- cProfile: {label}\n{out.getvalue()}")
+
+
+class profile_top:
+	"""pyinstrument around a block, when asked for: the heaviest functions by cumulative and by own time (all
+	code, then ours), and pyinstrument's call tree."""
+
+	def __init__(self, enabled: bool, label: str):
+		self.enabled, self.label = enabled, label
+
+	def __enter__(self):
+		if self.enabled:
+			from pyinstrument import Profiler
+
+			self.profiler = Profiler(interval=0.005)
+			self.profiler.start()
+		return self
+
+	def __exit__(self, *exc):
+		if not self.enabled:
+			return False
+		self.profiler.stop()
+		root = self.profiler.last_session.root_frame()
+		total = root.time or 1
+		cumulative, own = Counter(), Counter()
+
+		def walk(frame, path: frozenset):
+			key = f"{frame.function} ({frame.file_path_short}:{frame.line_no})"
+			if key not in path:  # recursion counts once
+				cumulative[key] += frame.time
+			own[key] += frame.total_self_time
+			for child in frame.children:
+				walk(child, path | {key})
+
+		walk(root, frozenset())
+		say(f"---- profile: {self.label}: {total:.1f} s sampled")
+		say("  heaviest by cumulative time:")
+		for key, seconds in cumulative.most_common(40):
+			say(f"    {seconds:7.2f} s {100 * seconds / total:5.1f} %  {key}")
+		say("  heaviest by own time:")
+		for key, seconds in own.most_common(25):
+			say(f"    {seconds:7.2f} s {100 * seconds / total:5.1f} %  {key}")
+		say("  ours (accumulating_billing), by cumulative time:")
+		ours = [(k, s) for k, s in cumulative.most_common() if "accumulating_billing" in k]
+		for key, seconds in ours[:25]:
+			say(f"    {seconds:7.2f} s {100 * seconds / total:5.1f} %  {key}")
+		say(self.profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False))
+		return False
 
 
 def insert_direct(si, one_pass: bool = False) -> str:

@@ -24,9 +24,7 @@ nothing billed twice.
 """
 
 import bisect
-import multiprocessing
 import os
-import queue
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -47,7 +45,7 @@ from benchmarks.common import (
 	run_tag,
 	say,
 )
-from benchmarks.concurrent_adders import concurrent_adders
+from benchmarks.workers import process_window, threaded_window
 
 MODES = ("One per Item", "Grouped")
 RATES = (10.0, 12.5, 20.0)
@@ -250,56 +248,9 @@ def bench_tabs(args, sizes: list[int], codes: list[str], tag: str) -> dict:
 	if args.profile == "hugetab":
 		size = max(sizes)
 		gen = make_tab(customers[-7], MODES[0], item_specs(size, codes), tag)
-		with profile_top(True, f"Generate Now, {size:,} items, {MODES[0]} (not timed above)"):
+		with common.profile_top(True, f"Generate Now, {size:,} items, {MODES[0]} (not timed above)"):
 			bill(gen, size)
 	return times
-
-
-class profile_top:
-	"""pyinstrument around a block, when asked for: the heaviest functions by cumulative and by own time (all
-	code, then ours), and pyinstrument's call tree."""
-
-	def __init__(self, enabled: bool, label: str):
-		self.enabled, self.label = enabled, label
-
-	def __enter__(self):
-		if self.enabled:
-			from pyinstrument import Profiler
-
-			self.profiler = Profiler(interval=0.005)
-			self.profiler.start()
-		return self
-
-	def __exit__(self, *exc):
-		if not self.enabled:
-			return False
-		self.profiler.stop()
-		root = self.profiler.last_session.root_frame()
-		total = root.time or 1
-		cumulative, own = Counter(), Counter()
-
-		def walk(frame, path: frozenset):
-			key = f"{frame.function} ({frame.file_path_short}:{frame.line_no})"
-			if key not in path:  # recursion counts once
-				cumulative[key] += frame.time
-			own[key] += frame.total_self_time
-			for child in frame.children:
-				walk(child, path | {key})
-
-		walk(root, frozenset())
-		say(f"---- profile: {self.label}: {total:.1f} s sampled")
-		say("  heaviest by cumulative time:")
-		for key, seconds in cumulative.most_common(40):
-			say(f"    {seconds:7.2f} s {100 * seconds / total:5.1f} %  {key}")
-		say("  heaviest by own time:")
-		for key, seconds in own.most_common(25):
-			say(f"    {seconds:7.2f} s {100 * seconds / total:5.1f} %  {key}")
-		say("  ours (accumulating_billing), by cumulative time:")
-		ours = [(k, s) for k, s in cumulative.most_common() if "accumulating_billing" in k]
-		for key, seconds in ours[:25]:
-			say(f"    {seconds:7.2f} s {100 * seconds / total:5.1f} %  {key}")
-		say(self.profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False))
-		return False
 
 
 # ------------------------------------------------------------------------------------------ starvation
@@ -405,9 +356,9 @@ def starvation_run(
 	gens = big_tabs(size, tabs, codes, tag, mode or MODES[0], label)
 	waits0, lock0 = row_lock_status()
 	if runner == "threads":
-		out = threaded_window(args, gens, codes, run_tag_, bool(mode))
+		out = threaded_window(args, gens, codes, ADDER_SERVICE, run_tag_, bill_quietly if mode else None)
 	else:
-		out = process_window(args, gens, codes, run_tag_, bool(mode))
+		out = process_window(args, gens, codes, ADDER_SERVICE, run_tag_, bill_quietly if mode else None)
 	frappe.db.rollback()
 	waits1, lock1 = row_lock_status()
 	out["lock_waits"], out["lock_ms"] = waits1 - waits0, lock1 - lock0
@@ -427,151 +378,10 @@ def starvation_run(
 	return out
 
 
-def threaded_window(args, gens: list[str], codes: list[str], tag: str, with_biller: bool) -> dict:
-	billed, times = [], []
-
-	def biller(stop_at):
-		for gen in gens:
-			if time.monotonic() >= stop_at:
-				return
-			t0 = time.monotonic()
-			invoice, _lines = bill_quietly(gen)
-			billed.append((gen, invoice, t0, time.monotonic()))
-
-	added, errors = concurrent_adders(
-		gens[:3],
-		codes,
-		ADDER_SERVICE,
-		args,
-		tag,
-		with_biller,
-		biller=biller if with_biller else None,
-		times=times,
-	)
-	return {"added": added, "errors": errors, "billed": billed, "times": times}
-
-
 def bill_quietly(generator: str):
 	from accumulating_billing.billing.generation import generate_now
 
 	return generate_now(generator, POSTING)
-
-
-def process_window(args, gens: list[str], codes: list[str], tag: str, with_biller: bool) -> dict:
-	"""The same window with one spawned process per adder (and the biller): each connects, says it is ready,
-	and all start together."""
-	ctx = multiprocessing.get_context("spawn")
-	site, sites_path = frappe.local.site, os.path.abspath(frappe.local.sites_path)
-	workers = args.adders + (1 if with_biller else 0)
-	with ctx.Manager() as manager:
-		ready, go, shared = manager.Queue(), manager.Event(), manager.dict()
-		with ctx.Pool(workers) as pool:
-			adders = [
-				pool.apply_async(
-					process_adder,
-					(site, sites_path, gens[k % 3], codes, f"{tag}-{k}", ready, go, shared),
-				)
-				for k in range(args.adders)
-			]
-			biller = (
-				pool.apply_async(process_biller, (site, sites_path, gens, ready, go, shared))
-				if with_biller
-				else None
-			)
-			wait_ready(ready, [*adders, biller] if biller else adders, workers)
-			shared["start"] = time.time()
-			shared["stop_at"] = shared["start"] + args.add_seconds
-			go.set()
-			outs = [a.get(timeout=args.add_seconds + 600) for a in adders]
-			billed = biller.get(timeout=3600) if biller else []
-	added = [name for out in outs for name in out["added"]]
-	errors = [error for out in outs for error in out["errors"]]
-	times = [t for out in outs for t in out["times"]]
-	if biller:
-		errors += [b[1] for b in billed if b[1].startswith("biller:")]
-		billed = [b for b in billed if not b[1].startswith("biller:")]
-	return {"added": added, "errors": errors, "billed": billed, "times": times}
-
-
-def wait_ready(ready, results: list, workers: int, timeout: float = 300) -> None:
-	"""Until every worker process is connected; a process that failed raises its error here."""
-	deadline, count = time.monotonic() + timeout, 0
-	while count < workers:
-		try:
-			ready.get(timeout=1)
-			count += 1
-		except queue.Empty:
-			for result in results:
-				if result.ready():
-					result.get()  # raises what the process raised
-			if time.monotonic() > deadline:
-				raise RuntimeError(f"only {count} of {workers} processes connected") from None
-
-
-def connect_in_process(site: str, sites_path: str) -> None:
-	os.chdir(sites_path)
-	common.connect(site, sites_path)
-	import frappe.model.document  # what a bench process has imported before it loads an app's modules
-
-
-def process_adder(site, sites_path, generator, codes, ref, ready, go, shared) -> dict:
-	connect_in_process(site, sites_path)
-	from accumulating_billing import api
-
-	added, errors, times = [], [], []
-	try:
-		# one add before the window, so that each process starts it with warm caches, as a web worker is
-		added.append(
-			api.add_item(generator, codes[0], rate=10, service_date=ADDER_SERVICE, client_ref=f"{ref}-w")
-		)
-		frappe.db.commit()
-		ready.put(1)
-		go.wait(600)
-		stop_at = shared["stop_at"]
-		i = 0
-		while time.time() < stop_at:
-			try:
-				added.append(
-					api.add_item(
-						generator,
-						codes[i % 5],
-						qty=1 + i % 3,
-						rate=10,
-						service_date=ADDER_SERVICE,
-						client_ref=f"{ref}-{i}",
-					)
-				)
-				frappe.db.commit()
-				times.append(time.time())
-			except Exception as e:
-				frappe.db.rollback()
-				errors.append(f"adder {ref}: {type(e).__name__}: {e}")
-			i += 1
-	finally:
-		frappe.destroy()
-	return {"added": added, "errors": errors, "times": times}
-
-
-def process_biller(site, sites_path, gens, ready, go, shared) -> list:
-	connect_in_process(site, sites_path)
-	billed = []
-	try:
-		ready.put(1)
-		go.wait(600)
-		stop_at = shared["stop_at"]
-		for gen in gens:
-			if time.time() >= stop_at:
-				break
-			t0 = time.time()
-			try:
-				invoice, _message = bill_quietly(gen)
-			except Exception as e:
-				billed.append((gen, f"biller: {type(e).__name__}: {e}", t0, time.time()))
-				break
-			billed.append((gen, invoice, t0, time.time()))
-	finally:
-		frappe.destroy()
-	return billed
 
 
 def check_window(out: dict, gens: list[str], size: int) -> None:

@@ -37,8 +37,9 @@ row updated by every submitted invoice, and the naming-series row every new invo
 
 One module per benchmark in this folder, each with a docstring saying what it measures and its target:
 invoices.py (overhead, autorepeat: one interleaved pass), selection.py, scale_out.py, add_item.py (with
-concurrent_adders.py). What they share is in common.py (site, company, figures, --profile, fixtures) and
-workers.py (RQ workers and jobs). This file only parses the options and runs the modules asked for.
+concurrent_adders.py), huge_tab.py. What they share is in common.py (site, company, figures, --profile and the
+profiler's heaviest functions, fixtures) and workers.py (RQ workers and jobs; adders and a biller at once, as
+threads or as processes). This file only parses the options and runs the modules asked for.
 
 Adding a benchmark: write benchmarks/NAME.py with a docstring and an entry `run(args, names)` that prints its
 "== heading" line and runs it (names: the --only names it was asked for; read the company as common.COMPANY),

@@ -15,6 +15,7 @@ from ab_desk import (
 	status_pill,
 	wait_idle,
 )
+from conftest import bench_execute
 from playwright.sync_api import expect
 
 GENERATOR = "Accumulating Generator"
@@ -215,3 +216,44 @@ def test_assign_template_from_customer(page, data, screenshot):
 	expect(link).to_be_visible()
 	expect(link.locator(".count")).to_have_text("1")
 	screenshot(page, "connections")
+
+
+def test_create_for_several_customers(page, data, screenshot):
+	"""Template ▸ Create for several customers: the customers are picked in the dialog; a background job makes the
+	generators while a progress dialog waits for it, then the result links the generators made and lists the
+	refused customer with the reason."""
+	open_form(page, "Accumulating Generator Template", data["template"])
+	page.get_by_role("button", name="Create for several customers").click()
+	dialog = modal(page)
+	dialog.locator('.frappe-control[data-fieldname="search_term"] input').fill(data["run"])
+	for customer in data["bulk_customers"]:
+		dialog.locator(f'.list-item-container[data-item-name="{customer}"] .list-row-check').check()
+	with page.expect_response(lambda r: "accumulating_billing.api.create_for_customers" in r.url) as started:
+		dialog.get_by_role("button", name="Create Generators").click()
+	job = started.value.json()["message"]["job"]
+	progress = page.locator(".modal.show").filter(has_text="Creating accumulating generators")
+	expect(progress).to_contain_text("Waiting for a background worker")
+	screenshot(page, "waiting")
+
+	# a worker takes the job (the browser tests run none: it runs here as the worker would)
+	state = bench_execute("accumulating_billing.tests.browser_setup.run_bulk_job", job)
+	assert state["status"] == "Finished" and len(state["created"]) == 2, state
+	result = page.locator(".modal.show").filter(has_text="Generators created")
+	expect(result).to_be_visible()
+	expect(progress).to_be_hidden()
+	expect(result).to_contain_text("Created 2 generator(s)")
+	for name in state["created"]:
+		expect(result.locator(f'a[href="/app/accumulating-generator/{name}"]')).to_be_visible()
+	refused = result.locator("table.ab-refused tbody tr")
+	expect(refused).to_have_count(1)
+	expect(refused).to_contain_text(data["bulk_assigned"])
+	expect(refused).to_contain_text("already has generator")
+	# one generator each: the two made now, and the one the refused customer already had
+	made = rest_list(
+		page,
+		GENERATOR,
+		[["template", "=", data["template"]], ["customer", "in", data["bulk_customers"]]],
+		["customer"],
+	)
+	assert sorted(g["customer"] for g in made) == sorted(data["bulk_customers"]), made
+	screenshot(page)

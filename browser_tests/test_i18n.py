@@ -1,6 +1,8 @@
 """Each person in their own language (issue 21): the generator form and its Actions for a German desk user,
 the running tab for an Arabic-speaking portal user (right to left), the kickoff form in Spanish."""
 
+import re
+
 import pytest
 from ab_desk import open_form, wait_idle
 from conftest import bench_execute, new_context, watched_page
@@ -119,3 +121,12 @@ def test_kickoff_form_in_spanish(guest_page, base_url, i18n, screenshot):
 	expect(form.locator('.frappe-control[data-fieldname="company_name"] .control-label')).to_have_text(
 		"Nombre de la empresa o del cliente"
 	)
+
+	# the link a person shares is the form's route: Frappe sends it on to /new, the query string with it
+	page.goto("/client-kickoff?_lang=es")
+	expect(page).to_have_url(re.compile(r"/client-kickoff/new\?_lang=es$"))
+	expect(form.locator('.frappe-control[data-fieldname="company_name"] .control-label')).to_have_text(
+		"Nombre de la empresa o del cliente"
+	)
+	expect(page.locator(".web-form-head, .web-form-header").first).to_contain_text("Alta de cliente")
+	screenshot(page, "link")

@@ -128,8 +128,44 @@ else
 		[ -n "$made_git" ] && rm -rf "$target/.git"
 	}
 
+	# the newcomer's first commands (README, Try it) on a brand-new site of their own, whose ERPNext setup wizard
+	# never ran: the demo completes ERPNext's setup itself and bills; run again it adds nothing; --remove removes it.
+	# About 4 minutes (most of it new-site); AB_SKIP_NEWCOMER=1 skips it (counted as skipped)
+	newcomer_site=""
+	check_newcomer() {
+		local logs=("$work/newcomer-site.log" "$work/newcomer-demo.log" "$work/newcomer-again.log" "$work/newcomer-remove.log")
+		echo "== the newcomer's first commands: new-site with ERPNext and the app, then the demo"
+		if [ -n "${AB_SKIP_NEWCOMER:-}" ]; then
+			echo "newcomer check skipped: AB_SKIP_NEWCOMER is set"; skipped=$((skipped + 1)); return
+		fi
+		newcomer_site="ab-newcomer-$(date +%s)-$$.localhost"
+		if run_bench new-site "$newcomer_site" --db-root-username "$db_user" --db-root-password "$db_pass" \
+				--admin-password admin --db-host 127.0.0.1 --install-app erpnext --install-app accumulating_billing \
+				>"${logs[0]}" 2>&1 \
+			&& run_bench --site "$newcomer_site" accumulating-billing demo >"${logs[1]}" 2>&1 \
+			&& grep -q "ERPNext's setup was never run on this site: setting it up with company Demo Company" "${logs[1]}" \
+			&& grep -Eq "^[0-9]+ invoices \(" "${logs[1]}" \
+			&& [ "$(run_bench --site "$newcomer_site" execute frappe.is_setup_complete 2>/dev/null | tail -1)" = "true" ] \
+			&& run_bench --site "$newcomer_site" accumulating-billing demo >"${logs[2]}" 2>&1 \
+			&& grep -q "nothing new (the demo was there)" "${logs[2]}" && ! grep -q "setting it up" "${logs[2]}" \
+			&& run_bench --site "$newcomer_site" accumulating-billing demo --remove >"${logs[3]}" 2>&1 \
+			&& grep -q "Demo removed" "${logs[3]}"; then
+			passed=$((passed + 1)); echo "newcomer: new site set up by the demo, billed, idempotent, removed: ok"
+		else
+			for log in "${logs[@]}"; do [ -f "$log" ] && { echo "-- $log"; tail -15 "$log"; }; done
+			failed=$((failed + 1)); status=1; echo "newcomer: FAILED"
+		fi
+		drop_newcomer
+	}
+	drop_newcomer() {
+		[ -n "$newcomer_site" ] || return 0
+		run_bench drop-site "$newcomer_site" --db-root-username "$db_user" --db-root-password "$db_pass" --force --no-backup >/dev/null 2>&1 || true
+		newcomer_site=""
+	}
+
 	cleanup_site() {
 		run_bench drop-site "$site" --db-root-username "$db_user" --db-root-password "$db_pass" --force --no-backup >/dev/null 2>&1 || true
+		drop_newcomer
 	}
 	trap cleanup_site EXIT
 	echo "creating throwaway site $site (ERPNext + accumulating_billing)"
@@ -189,6 +225,8 @@ else
 			tail -30 "$work/uninstall.log"; failed=$((failed + 1)); status=1; echo "uninstall: FAILED"
 		fi
 	fi
+
+	check_newcomer
 fi
 
 rm -rf "$work"

@@ -13,6 +13,7 @@ from frappe import _
 from frappe.utils import cint, getdate, nowdate
 
 from accumulating_billing import engine
+from accumulating_billing.billing.permissions import permitted_generator
 from accumulating_billing.billing.state import schedule_of
 from accumulating_billing.i18n import engine_message
 
@@ -176,21 +177,36 @@ def copied_settings(source) -> dict:
 # ------------------------------------------------------------------------------------------ several customers
 
 
+def check_can_create(customers: list[str], template: str | None = None, generator: str | None = None) -> None:
+	"""Create on generators, read on the template or the source generator and on each customer."""
+	frappe.has_permission(GENERATOR, "create", throw=True)
+	if template:
+		if not frappe.db.exists(TEMPLATE, template):
+			frappe.throw(
+				_("Accumulating Generator Template {0} does not exist.").format(template),
+				frappe.DoesNotExistError,
+			)
+		frappe.has_permission(TEMPLATE, "read", template, throw=True)
+	if generator:
+		permitted_generator(generator, "read")
+	for customer in customers:
+		if customer and frappe.db.exists("Customer", customer):
+			frappe.has_permission("Customer", "read", customer, throw=True)
+
+
 def create_for_customers(
 	customers: list[str],
 	template: str | None = None,
 	generator: str | None = None,
 	assignment_date: date | str | None = None,
 	progress=None,
+	commit_each: bool = False,
 ) -> BulkResult:
 	"""One generator per customer, from a template (an assignment each) or as a copy of a generator.
-	Each customer is its own savepoint: a refused one changes nothing and the others go on.
-	`progress(done, total, customer)` is called after each customer."""
-	if bool(template) == bool(generator):
-		frappe.throw(_("Create from either a template or a generator."))
-	customers = list(dict.fromkeys(c for c in customers or [] if c))
-	if not customers:
-		frappe.throw(_("Select at least one customer."))
+	Each customer is its own savepoint: a refused one changes nothing and the others go on; with `commit_each`
+	(the background job, billing/bulk_create.py) each customer is also committed, so a long run holds no lock
+	and keeps what it made. `progress(done, total, customer, result so far)` is called after each customer."""
+	customers = customers_to_create(customers, template, generator)
 	assignment_date = getdate(assignment_date or nowdate())
 	source = None if template else frappe.get_doc(GENERATOR, generator)
 	result = BulkResult()
@@ -209,9 +225,22 @@ def create_for_customers(
 			result.refused.append(
 				{"customer": customer, "reason": frappe.utils.strip_html(str(e)) or e.__class__.__name__}
 			)
+		if commit_each:
+			frappe.db.commit()
 		if progress:
-			progress(done, len(customers), customer)
+			progress(done, len(customers), customer, result)
 	return result
+
+
+def customers_to_create(customers: list[str], template: str | None, generator: str | None) -> list[str]:
+	"""The customers of a *Create for several customers*, each once; refuses a request without a customer or
+	without exactly one source (a template or a generator)."""
+	if bool(template) == bool(generator):
+		frappe.throw(_("Create from either a template or a generator."))
+	customers = list(dict.fromkeys(c for c in customers or [] if c))
+	if not customers:
+		frappe.throw(_("Select at least one customer."))
+	return customers
 
 
 def copy_generator(source, customer: str, today: date) -> str:

@@ -29,6 +29,7 @@ TEXT_FIELDS = (
 )
 RESULT_FIELDS = ("customer", "contact", "generator", "portal_user")
 RATE_WINDOW = 3600
+MODULE = "Accumulating Billing"
 
 
 def offered_templates() -> list[dict]:
@@ -40,6 +41,23 @@ def offered_templates() -> list[dict]:
 		order_by="template_name asc",
 	)
 	return [{"value": r.name, "label": r.title or r.name} for r in rows]
+
+
+REDIRECTS = frozenset((301, 302, 303, 307, 308))
+
+
+def keep_query_on_redirect(response, request) -> None:
+	"""after_request: Frappe's Web Form sends its bare route (`/client-kickoff`) on to `/client-kickoff/new` and
+	drops the query string, so a link with `?_lang=es` opened the form in English. Its redirect keeps the query
+	string, for the app's own Web Forms. A few comparisons per request; one query only for such a redirect."""
+	if response is None or response.status_code not in REDIRECTS or not request.query_string:
+		return
+	route = request.path.strip("/")
+	if not route or response.headers.get("Location") != f"/{route}/new":
+		return
+	if not frappe.db.exists("Web Form", {"route": route, "module": MODULE}):
+		return
+	response.headers["Location"] = f"/{route}/new?{frappe.safe_decode(request.query_string)}"
 
 
 def validate_request(doc) -> None:

@@ -73,8 +73,37 @@ def prepare() -> dict:
 	out.update(portal(run, item, next_month, today))
 	out.update(first_hour(run, next_month))
 	out.update(held_line(run, today))
+	out.update(several_customers(run, template.name))
 	frappe.db.commit()
 	return out
+
+
+def several_customers(run: str, template: str) -> dict:
+	"""Create for several customers: two new customers and one that already has the template (refused)."""
+	from accumulating_billing.billing import assignment
+
+	bulk = [make_customer(f"_AB Browser Bulk {key} {run}") for key in ("A", "B", "C")]
+	assignment.assign(template, bulk[2])
+	return {"bulk_customers": bulk, "bulk_assigned": bulk[2]}
+
+
+def run_bulk_job(job: str) -> dict:
+	"""What an RQ worker does with one queued *Create for several customers* job (`bench serve` runs none): take
+	it off the long queue and run it as the user who started it. Returns its final state."""
+	from frappe.utils.background_jobs import create_job_id, get_queue
+
+	from accumulating_billing.billing import bulk_create
+
+	queue = get_queue("long")
+	rq_job = queue.fetch_job(create_job_id(bulk_create.job_id(job)))
+	if rq_job is None:
+		raise RuntimeError(f"no queued job {job}")
+	queue.remove(rq_job.id)
+	frappe.set_user(rq_job.kwargs["user"])
+	try:
+		return bulk_create.run(**rq_job.kwargs["kwargs"])
+	finally:
+		frappe.set_user("Administrator")
 
 
 def first_hour(run: str, first_date) -> dict:

@@ -52,8 +52,13 @@ METHODS = {
 	API + "restore": Method(_gen(), "DDDO"),
 	API + "assign_template": Method(lambda f, g: {"template": f.template, "customer": f.customer_c}, "DDDO"),
 	API + "release_held": Method(_gen(), "DDDO"),
+	# it only queues a job (billing/bulk_create.py); a customer that does not exist makes that job, whenever a
+	# worker runs it, refuse it and write nothing
 	API + "create_for_customers": Method(
-		lambda f, g: {"customers": json.dumps([f.customer_d]), "generator": g}, "DDDO"),
+		lambda f, g: {"customers": json.dumps(["_AB-MATRIX-NO-SUCH-CUSTOMER"]), "generator": g}, "DDDO",
+		writes=False),
+	# a job of someone else (or none) does not exist for staff, and is refused to everyone else
+	API + "create_for_customers_status": Method(lambda f, g: {"job": "_AB-MATRIX-NO-SUCH-JOB"}, "DDDN", writes=False),
 	# the onboarding widget's tick (billing/onboarding.py): desk users only; a step not done yet is refused
 	"accumulating_billing.billing.onboarding.update_onboarding_step": Method(
 		lambda f, g: {"name": "Generate an Invoice Now", "field": "is_complete", "value": 1}, "DDII", writes=False),

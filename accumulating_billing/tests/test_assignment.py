@@ -1,7 +1,5 @@
-"""Templates and assignment on a real site (DESIGN §6): API, Customer creation, REST, rules, several customers."""
-
-import json
-from unittest.mock import patch
+"""Templates and assignment on a real site (DESIGN §6): API, Customer creation, REST, rules (several customers at
+once: test_create_for_customers.py)."""
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
@@ -11,26 +9,18 @@ from accumulating_billing import api
 from accumulating_billing.billing import assignment, rules
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
-	CREATED_GENERATORS,
 	company,
 	fetch,
 	generators_of,
 	login,
 	make_customer,
-	make_generator,
 	make_template,
 	make_user,
 	retire_created_generators,
+	track,
 )
 
 GENERATOR = "Accumulating Generator"
-
-
-def track(customer: str) -> list[str]:
-	"""Generators of the customer, registered for retirement after the test."""
-	names = generators_of(customer)
-	CREATED_GENERATORS.extend(names)
-	return names
 
 
 class TestTemplateValidation(GenerationTestCase):
@@ -386,50 +376,3 @@ class TestAssignmentRules(GenerationTestCase):
 			with self.subTest(values=values):
 				with self.assertRaisesRegex(frappe.ValidationError, message):
 					self.make_rule(template=tpl.name, **values)
-
-
-class TestCreateForSeveralCustomers(GenerationTestCase):
-	def test_from_template_reports_refused_customers(self):
-		tpl = make_template()
-		fresh = [make_customer(), make_customer()]
-		already = make_customer()
-		assignment.assign(tpl.name, already)
-		disabled = make_customer(disabled=1)
-		with patch("frappe.publish_progress") as publish:
-			result = api.create_for_customers(json.dumps([*fresh, already, disabled]), template=tpl.name)
-		progress = [c.kwargs["description"] for c in publish.call_args_list]
-		for c in (*fresh, already):
-			track(c)
-		self.assertEqual(len(result["created"]), 2)
-		self.assertEqual({r["customer"] for r in result["refused"]}, {already, disabled})
-		reasons = {r["customer"]: r["reason"] for r in result["refused"]}
-		self.assertIn("already has generator", reasons[already])
-		self.assertIn("disabled", reasons[disabled])
-		self.assertEqual(progress, [*fresh, already, disabled])
-		self.assertEqual(len(generators_of(already)), 1)
-
-	def test_from_generator_copies_settings_and_rhythm(self):
-		source = make_generator(
-			first_creation_date="2026-01-31", due_days=9, minimum_amount=20, title="Source"
-		)
-		customers = [make_customer(), make_customer()]
-		result = assignment.create_for_customers(
-			customers, generator=source.name, assignment_date="2026-04-10"
-		)
-		for c in customers:
-			track(c)
-		self.assertEqual(result.refused, [])
-		for name in result.created:
-			gen = frappe.get_doc(GENERATOR, name)
-			self.assertEqual(gen.status, "Active")
-			self.assertEqual(str(gen.first_creation_date), "2026-01-31")
-			self.assertEqual(str(gen.next_creation_date), "2026-04-30")
-			self.assertEqual((gen.due_days, gen.minimum_amount), (9, 20))
-			self.assertIn(gen.customer, customers)
-
-	def test_needs_customers_and_one_source(self):
-		tpl = make_template()
-		with self.assertRaisesRegex(frappe.ValidationError, "at least one customer"):
-			api.create_for_customers([], template=tpl.name)
-		with self.assertRaisesRegex(frappe.ValidationError, "either a template or a generator"):
-			api.create_for_customers([make_customer()])

@@ -1,6 +1,7 @@
 """The Client Kickoff Web Form through its real endpoints, as a guest (DESIGN §6)."""
 
 import json
+from urllib.parse import urlsplit
 
 import frappe
 from frappe.tests.test_api import FrappeAPITestCase, make_request
@@ -14,6 +15,7 @@ from accumulating_billing.tests.utils import (
 	ensure_fiscal_years,
 	generators_of,
 	make_customer,
+	make_notes_web_form,
 	make_template,
 	retire_created_generators,
 )
@@ -176,6 +178,42 @@ class TestClientKickoff(FrappeAPITestCase):
 			kwargs={"headers": {"X-Forwarded-For": "10.42.0.2"}},
 		)
 		self.assertEqual(other.status_code, 200)
+
+	def test_a_link_keeps_its_query_string_through_the_redirect(self):
+		"""/client-kickoff sends the visitor on to /client-kickoff/new (Frappe's Web Form); a link's query string
+		(?_lang=es, campaign tags…) goes with it, so the form opens in the link's language."""
+		headers = {"X-Forwarded-For": "10.43.0.1"}
+		cases = {
+			"/client-kickoff?_lang=es": "/client-kickoff/new?_lang=es",
+			"/client-kickoff/?_lang=es&utm_source=mail&plan=a%20b%26c": (
+				"/client-kickoff/new?_lang=es&utm_source=mail&plan=a%20b%26c"
+			),
+			"/client-kickoff": "/client-kickoff/new",
+		}
+		for path, location in cases.items():
+			with self.subTest(path=path):
+				response = make_request(target=self.guest.get, args=(path,), kwargs={"headers": headers})
+				self.assertEqual(response.status_code, 301)
+				self.assertEqual(relative(response.headers["Location"]), location)
+		page = make_request(
+			target=self.guest.get, args=("/client-kickoff/new?_lang=es",), kwargs={"headers": headers}
+		)
+		self.assertEqual(page.status_code, 200)
+		self.assertIn("Alta de cliente", page.get_data(as_text=True))  # the form's title in Spanish
+
+	def test_other_web_forms_redirect_as_frappe_does(self):
+		"""Only the app's own Web Forms: another app's form keeps Frappe's redirect as it is."""
+		form = make_notes_web_form("_AB Other Form", module="Website")
+		self.addCleanup(lambda: (frappe.delete_doc("Web Form", form.name, force=True), frappe.db.commit()))
+		response = make_request(target=self.guest.get, args=(f"/{form.route}?_lang=es",))
+		self.assertEqual(response.status_code, 301)
+		self.assertEqual(relative(response.headers["Location"]), f"/{form.route}/new")
+
+
+def relative(location: str) -> str:
+	"""A Location header without scheme and host (Werkzeug may make it absolute)."""
+	parts = urlsplit(location)
+	return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def clear_rate_limits() -> None:

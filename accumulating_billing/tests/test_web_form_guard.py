@@ -21,6 +21,7 @@ from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	ensure_fiscal_years,
 	fetch,
+	make_notes_web_form,
 	make_template,
 	retire_created_generators,
 )
@@ -199,21 +200,7 @@ class TestWebFormGuard(FrappeTestCase):
 
 	def notes_form(self) -> str:
 		"""A second public Web Form (ToDo, one field), deleted with its notes after the test."""
-		form = frappe.get_doc(
-			{
-				"doctype": "Web Form",
-				"title": f"_AB Guard Notes {frappe.generate_hash(length=6)}",
-				"doc_type": "ToDo",
-				"module": "Accumulating Billing",
-				"is_standard": 0,
-				"published": 1,
-				"login_required": 0,
-				"web_form_fields": [
-					{"fieldname": "description", "fieldtype": "Text Editor", "label": "Note"}
-				],
-			}
-		).insert(ignore_permissions=True)
-		frappe.db.commit()
+		form = make_notes_web_form("_AB Guard Notes")
 
 		def cleanup():
 			frappe.db.rollback()

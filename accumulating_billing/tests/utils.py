@@ -245,6 +245,13 @@ def generators_of(customer: str, **filters) -> list[str]:
 	)
 
 
+def track(customer: str) -> list[str]:
+	"""Generators of the customer, registered for retirement after the test."""
+	names = generators_of(customer)
+	CREATED_GENERATORS.extend(names)
+	return names
+
+
 TEST_PASSWORD = "Ab-Test-Password-2026!"
 
 
@@ -336,3 +343,21 @@ def portal_user_for(customer: str) -> str:
 	doc.append("portal_users", {"user": email})
 	doc.save(ignore_permissions=True)
 	return email
+
+
+def make_notes_web_form(title: str, module: str = "Accumulating Billing"):
+	"""A public Web Form of ToDo with one field (a form of the site besides Client Kickoff); committed."""
+	form = frappe.get_doc(
+		{
+			"doctype": "Web Form",
+			"title": f"{title} {frappe.generate_hash(length=6)}",
+			"doc_type": "ToDo",
+			"module": module,
+			"is_standard": 0,
+			"published": 1,
+			"login_required": 0,
+			"web_form_fields": [{"fieldname": "description", "fieldtype": "Text Editor", "label": "Note"}],
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	return form

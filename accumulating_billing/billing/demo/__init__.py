@@ -6,7 +6,8 @@ at; tour() words it. Everything is idempotent: a second run adds nothing. remove
 
 "Where it would mix with real data" (refused without force): the site has Accumulating Generators, Templates
 or Assignment Rules the demo did not make, or Sales Invoices (draft or submitted) of customers that are not the
-demo's. A site without a company (ERPNext's setup not done) is refused even with force."""
+demo's. A site whose ERPNext setup was never run gets it done first (setup.py); one half set up (a company,
+the wizard not finished) is refused even with force."""
 
 from datetime import date
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from frappe import _
 from frappe.utils import add_days, get_url, getdate, nowdate
 
 from accumulating_billing.billing.demo import build
+from accumulating_billing.billing.demo import setup as demo_setup
 from accumulating_billing.billing.demo.records import TAG, tagged
 from accumulating_billing.billing.demo.remove import remove as remove  # the command calls demo.remove
 
@@ -75,10 +77,20 @@ def check_site(force: bool) -> bool:
 	return bool(found)
 
 
-def make(today: date | str | None = None, force: bool = False, echo=None, progress=None) -> dict:
+def make(
+	today: date | str | None = None,
+	force: bool = False,
+	echo=None,
+	progress=None,
+	setup: dict | None = None,
+) -> dict:
 	"""Make the demo (or find it) and bill it up to `today` (default: today in the site's time zone).
-	`echo(line)` prints, `progress(title, done, total)` draws a progress bar. Returns the summary."""
+	`echo(line)` prints, `progress(title, done, total)` draws a progress bar. On a site whose ERPNext setup was
+	never run, the setup is completed first with `setup` (company, country, currency, timezone: setup.py).
+	Returns the summary."""
 	echo = echo or (lambda _line: None)
+	if demo_setup.complete_if_needed(**(setup or {}), echo=echo):
+		frappe.db.commit()
 	today = getdate(today or nowdate())
 	company = default_company()
 	beside_real_data = check_site(force)

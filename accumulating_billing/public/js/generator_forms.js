@@ -47,14 +47,49 @@ accumulating_billing.create_for_customers = function (frm, source) {
 				args: { customers, ...source },
 				freeze: true,
 				freeze_message: __("Creating {0} generator(s)...", [customers.length]),
-				callback: ({ message }) => show_result(message),
+				callback: ({ message }) => follow_job(message),
 			});
 		},
 	});
 };
 
-function show_result({ created, refused }) {
-	frappe.hide_progress();
+// The job runs in the background (billing/bulk_create.py): its progress comes in real time (the server's
+// publish_progress, shown by Frappe in a dialog with the same title) and so does its end; the job's state is also
+// asked for every few seconds, so the result shows even without a realtime connection.
+const DONE_EVENT = "accumulating_bulk_create_done";
+const POLL_MS = 3000;
+
+function follow_job({ job, total }) {
+	const title = __("Creating accumulating generators");
+	let finished = false;
+	let timer = null;
+	const show = (done, description) => {
+		if (!finished) frappe.show_progress(title, done, total, description);
+	};
+	const finish = (state) => {
+		if (finished) return;
+		finished = true;
+		clearInterval(timer);
+		frappe.realtime.off(DONE_EVENT, on_done);
+		frappe.hide_progress();
+		show_result(state);
+	};
+	const on_done = (state) => state && state.job === job && finish(state);
+	const poll = () =>
+		frappe.call({
+			method: "accumulating_billing.api.create_for_customers_status",
+			args: { job },
+			callback: ({ message: state }) => {
+				if (["Finished", "Failed"].includes(state.status)) finish(state);
+				else if (state.status === "Running") show(state.done, __("{0} of {1}", [state.done, total]));
+			},
+		});
+	show(0, __("Waiting for a background worker..."));
+	frappe.realtime.on(DONE_EVENT, on_done);
+	timer = setInterval(poll, POLL_MS);
+}
+
+function show_result({ status, created, refused, error }) {
 	const esc = frappe.utils.escape_html;
 	const links = created
 		.map((name) => `<a href="/app/accumulating-generator/${encodeURIComponent(name)}">${esc(name)}</a>`)
@@ -62,12 +97,15 @@ function show_result({ created, refused }) {
 	const rows = refused
 		.map((r) => `<tr><td>${esc(r.customer)}</td><td>${esc(r.reason)}</td></tr>`)
 		.join("");
+	const failed = status === "Failed";
+	const error_line = failed ? `<p class="ab-job-error">${esc(error || "")}</p>` : "";
 	frappe.msgprint({
-		title: __("Generators created"),
-		indicator: refused.length ? "orange" : "green",
+		title: failed ? __("Creating the generators failed") : __("Generators created"),
+		indicator: failed ? "red" : refused.length ? "orange" : "green",
 		message: `<p>${__("Created {0} generator(s)", [created.length])}${links ? ": " + links : ""}</p>
 			${rows ? `<p>${__("Refused {0}:", [refused.length])}</p>
 			<table class="table table-bordered table-sm ab-refused"><thead><tr>
-			<th>${__("Customer")}</th><th>${__("Reason")}</th></tr></thead><tbody>${rows}</tbody></table>` : ""}`,
+			<th>${__("Customer")}</th><th>${__("Reason")}</th></tr></thead><tbody>${rows}</tbody></table>` : ""}
+			${error_line}`,
 	});
 }

@@ -10,6 +10,20 @@ from accumulating_billing.billing import rules
 
 class AccumulatingAssignmentRule(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		condition: DF.Code | None
+		customer_field: DF.Data
+		document_type: DF.Link
+		enabled: DF.Check
+		event: DF.Literal["New", "Save", "Submit", "Value Change"]
+		template: DF.Link
+		value_changed: DF.Data | None
 	# end: auto-generated types
 
 	def validate(self):

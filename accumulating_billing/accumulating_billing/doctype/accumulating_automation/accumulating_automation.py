@@ -7,6 +7,20 @@ from frappe.model.document import Document
 
 class AccumulatingAutomation(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		assign_template: DF.Link | None
+		event: DF.Literal["Generated", "Paid"]
+		notification: DF.Link | None
+		parent: DF.Data
+		parentfield: DF.Data
+		parenttype: DF.Data
+		webhook: DF.Link | None
 	# end: auto-generated types
 
 	pass

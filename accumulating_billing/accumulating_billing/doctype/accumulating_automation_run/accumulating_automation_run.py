@@ -7,6 +7,22 @@ from frappe.model.document import Document
 
 class AccumulatingAutomationRun(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		error: DF.SmallText | None
+		event: DF.Literal["Generated", "Paid"]
+		fired_on: DF.Datetime | None
+		generator: DF.Link | None
+		sales_invoice: DF.Link
+		sent_notifications: DF.SmallText | None
+		sent_webhooks: DF.SmallText | None
+		status: DF.Literal["Pending", "Sending Webhooks", "Done", "Failed"]
+		transition: DF.Int
 	# end: auto-generated types
 
 	pass

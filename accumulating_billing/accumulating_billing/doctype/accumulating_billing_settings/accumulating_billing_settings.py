@@ -9,6 +9,19 @@ from frappe.utils import cint
 
 class AccumulatingBillingSettings(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		billing_jobs_per_tick: DF.Int
+		kickoff_create_portal_user: DF.Check
+		kickoff_customer_group: DF.Link | None
+		kickoff_limit_per_hour: DF.Int
+		kickoff_territory: DF.Link | None
+		two_step_billing: DF.Check
 	# end: auto-generated types
 
 	def validate(self):

@@ -7,6 +7,32 @@ from frappe.model.document import Document
 
 class AccumulatingGenerationLog(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		email_status: DF.Literal["", "Pending", "Sent", "No Recipient", "Cancelled"]
+		generator: DF.Link
+		items_count: DF.Int
+		occurrence_date: DF.Date | None
+		outcome: DF.Literal[
+			"Billed",
+			"Skipped",
+			"Failed",
+			"Missed",
+			"Paused",
+			"Resumed",
+			"Completed",
+			"Released",
+			"Automation Failed",
+			"Late Fee",
+			"Kept for Review",
+		]
+		reason: DF.SmallText | None
+		sales_invoice: DF.Link | None
 	# end: auto-generated types
 
 	pass

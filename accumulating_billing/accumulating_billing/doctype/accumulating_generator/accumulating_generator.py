@@ -26,6 +26,76 @@ SCHEDULE_FIELDS = ("first_creation_date", "interval_unit", "interval_count", "en
 
 class AccumulatingGenerator(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from erpnext.accounts.doctype.sales_taxes_and_charges.sales_taxes_and_charges import (
+			SalesTaxesandCharges,
+		)
+
+		from accumulating_billing.accumulating_billing.doctype.accumulating_automation.accumulating_automation import (
+			AccumulatingAutomation,
+		)
+
+		accumulate_delivery_notes: DF.Check
+		accumulate_timesheets: DF.Check
+		additional_discount_percentage: DF.Percent
+		allow_partial_payments: DF.Check
+		apply_advances_automatically: DF.Check
+		apply_discount_on: DF.Literal["Grand Total", "Net Total"]
+		automations: DF.Table[AccumulatingAutomation]
+		company: DF.Link
+		consecutive_failures: DF.Int
+		cost_center: DF.Link | None
+		currency: DF.Link
+		customer: DF.Link
+		customer_name: DF.Data | None
+		discount_amount: DF.Currency
+		due_days: DF.Int
+		dunning_type: DF.Link | None
+		email_template: DF.Link | None
+		end_after_invoices: DF.Int
+		end_condition: DF.Literal["Never", "After N Invoices", "On Date"]
+		end_date: DF.Date | None
+		first_creation_date: DF.Date
+		generate_as: DF.Literal["Draft", "Open", "Open and Email"]
+		internal_notes: DF.TextEditor | None
+		interval_count: DF.Int
+		interval_unit: DF.Literal["Day", "Week", "Month", "Year"]
+		invoice_lines: DF.Literal["One per Item", "Grouped"]
+		invoices_generated: DF.Int
+		keep_discount: DF.Check
+		keep_taxes: DF.Check
+		last_creation_date: DF.Date | None
+		last_error: DF.SmallText | None
+		late_fee_amount: DF.Currency
+		late_fee_as_dunning: DF.Check
+		late_fee_grace_days: DF.Int
+		late_fee_item: DF.Link | None
+		late_fee_percentage: DF.Percent
+		late_fee_type: DF.Literal["", "Fixed Amount", "Percentage"]
+		lines_on_hold: DF.Int
+		minimum_amount: DF.Currency
+		naming_series_for_invoice: DF.Data | None
+		next_creation_date: DF.Date | None
+		on_refused_line: DF.Literal["Hold the Line and Bill the Rest", "Stop the Invoice"]
+		payment_gateway_account: DF.Link | None
+		payment_terms_template: DF.Link | None
+		print_format: DF.Link | None
+		project: DF.Link | None
+		resume_date: DF.Date | None
+		selling_price_list: DF.Link | None
+		status: DF.Literal["Draft", "Active", "Paused", "Completed", "Archived"]
+		taxes: DF.Table[SalesTaxesandCharges]
+		taxes_and_charges: DF.Link | None
+		template: DF.Link | None
+		third_party_payment_url: DF.Data | None
+		timesheet_item: DF.Link | None
+		title: DF.Data | None
 	# end: auto-generated types
 
 	def validate(self):

@@ -10,6 +10,35 @@ from accumulating_billing.billing.item_status import ON_HOLD, update_held_count
 
 class AccumulatingGeneratorItem(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		added_by: DF.Link | None
+		amount: DF.Currency
+		client_ref: DF.Data | None
+		company: DF.Link | None
+		currency: DF.Link | None
+		customer: DF.Link | None
+		description: DF.SmallText | None
+		discount_percentage: DF.Percent
+		generator: DF.Link
+		hold_reason: DF.SmallText | None
+		invoice_line_group: DF.Data | None
+		item_code: DF.Link
+		item_name: DF.Data | None
+		qty: DF.Float
+		rate: DF.Currency
+		sales_invoice: DF.Link | None
+		service_date: DF.Date
+		source_detail: DF.Data | None
+		source_doctype: DF.Link | None
+		source_name: DF.DynamicLink | None
+		status: DF.Literal["Unbilled", "Billed", "On Hold"]
+		uom: DF.Link | None
 	# end: auto-generated types
 
 	def before_insert(self):
