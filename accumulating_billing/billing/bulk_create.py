@@ -60,7 +60,6 @@ def start(customers: list[str], template: str | None = None, generator: str | No
 		queue="long",
 		job_id=job_id(job),
 		enqueue_after_commit=True,
-		now=frappe.flags.in_test,  # the tests run it in their process, as Frappe's own tests do
 		job=job,
 		customers=customers,
 		template=template,
