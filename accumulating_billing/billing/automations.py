@@ -23,7 +23,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt, now_datetime
 
-from accumulating_billing.billing import notifications
+from accumulating_billing.billing import notifications, payments
 
 GENERATOR = "Accumulating Generator"
 RUN = "Accumulating Automation Run"
@@ -200,7 +200,13 @@ def is_paid(row) -> bool:
 
 def fire(run: str) -> str | None:
 	"""Fire one run once (a job; also the sweep's). Returns its final status, or None when another worker
-	holds it or it was fired already."""
+	holds it or it was fired already. A Generated run first makes the Payment Request its invoice owes (made
+	after the invoice's commit, payments.py), so what it fires can show the pay link."""
+	invoice_owed = frappe.db.get_value(
+		RUN, {"name": run, "event": "Generated", "status": "Pending"}, "sales_invoice"
+	)
+	if invoice_owed:
+		payments.make_owed_request(invoice_owed)
 	frappe.db.commit()
 	Run = frappe.qb.DocType(RUN)
 	locked = (
