@@ -1,4 +1,4 @@
-"""Templates and assignment on a real site (DESIGN §6): API, Customer creation, REST, rules, several customers."""
+"""Templates and assignment on a real site (docs/architecture.md §12): API, Customer creation, REST, rules, several customers."""
 
 import json
 from unittest.mock import patch
