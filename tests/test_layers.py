@@ -46,6 +46,7 @@ LAYERS = [
 					"generation_log",
 					"app_settings",
 					"schema",
+					"jobs",
 					"contacts",
 					"notifications",
 					"permissions",

@@ -14,6 +14,8 @@ import frappe
 from frappe.query_builder.functions import Sum
 from frappe.utils import cint, flt
 
+from accumulating_billing.billing.jobs import enqueue_once
+
 GENERATOR = "Accumulating Generator"
 INVOICE = "Sales Invoice"
 # Sales Invoice field: the Payment Gateway Account of the request the invoice still owes (empty once settled)
@@ -75,18 +77,12 @@ def owe_request(invoice, account: str) -> None:
 def enqueue_owed_request(invoice: str) -> None:
 	"""After the commit: a lost enqueue leaves the request owed for the hourly sweep; it never turns the committed
 	invoice into an error."""
-	try:
-		frappe.enqueue(
-			"accumulating_billing.billing.payments.make_owed_request",
-			queue="short",
-			job_id=f"accumulating-pay-request-{invoice}",
-			deduplicate=True,
-			invoice=invoice,
-		)
-	except Exception:
-		frappe.log_error(
-			title=frappe._("Payment Request of {0} not enqueued; the hourly sweep will").format(invoice)
-		)
+	enqueue_once(
+		"accumulating_billing.billing.payments.make_owed_request",
+		f"accumulating-pay-request-{invoice}",
+		frappe._("Payment Request of {0} not enqueued; the hourly sweep will").format(invoice),
+		invoice=invoice,
+	)
 
 
 def enqueue_owed_requests(limit: int = 500) -> list[str]:
@@ -229,16 +225,12 @@ def outstanding_in_invoice_currency(si) -> float:
 def enqueue_charge(request: str) -> None:
 	if not frappe.get_hooks("accumulating_charge_saved_method"):
 		return
-	try:
-		frappe.enqueue(
-			"accumulating_billing.billing.payments.charge_saved_method",
-			queue="short",
-			job_id=f"accumulating-charge-{request}",
-			deduplicate=True,
-			request=request,
-		)
-	except Exception:
-		frappe.log_error(title=frappe._("Charge of Payment Request {0} not enqueued").format(request))
+	enqueue_once(
+		"accumulating_billing.billing.payments.charge_saved_method",
+		f"accumulating-charge-{request}",
+		frappe._("Charge of Payment Request {0} not enqueued").format(request),
+		request=request,
+	)
 
 
 def charge_saved_method(request: str) -> None:

@@ -15,14 +15,13 @@ from erpnext.accounts.doctype.payment_request.payment_request import PaymentRequ
 
 from accumulating_billing.billing import automations, email, generation, locks, owed, payments, two_step
 from accumulating_billing.billing.generation import generate_now, run_generator
-from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.base import GatewayTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.crashes import Injector, Kill, at_commit
-from accumulating_billing.tests.ledger import make_notification, stripe_gateway_account
+from accumulating_billing.tests.ledger import make_notification
 from accumulating_billing.tests.two_step_utils import set_two_step
 from accumulating_billing.tests.utils import (
 	add,
-	ensure_outgoing_email_account,
 	make_billing_contact,
 	make_customer,
 	make_generator,
@@ -45,19 +44,7 @@ def owes_request(invoice: str) -> str | None:
 	return frappe.db.get_value(INVOICE, invoice, payments.OWED_FIELD) or None
 
 
-class OwedTestCase(GenerationTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		ensure_outgoing_email_account()
-		frappe.db.commit()
-
-	def setUp(self):
-		if not payments.payments_installed():
-			self.skipTest("the payments app is not installed on this site (bench get-app payments)")
-		self.gateway = stripe_gateway_account()
-		frappe.db.commit()
-
+class OwedTestCase(GatewayTestCase):
 	def tab(self, **settings) -> str:
 		"""A generator with the gateway and one item dated January 2026, due on 1 Feb 2026; committed."""
 		customer = make_customer()

@@ -10,8 +10,7 @@ import frappe
 
 from accumulating_billing.billing import email, generation, payments
 from accumulating_billing.billing.generation import generate_now, run_generator
-from accumulating_billing.tests.base import GenerationTestCase
-from accumulating_billing.tests.ledger import stripe_gateway_account
+from accumulating_billing.tests.base import GatewayTestCase, GenerationTestCase
 from accumulating_billing.tests.utils import add, make_emailing_generator, make_generator
 
 REQUEST = "Payment Request"
@@ -49,13 +48,7 @@ def halves_terms() -> str:
 	return name
 
 
-class PayLinkTestCase(GenerationTestCase):
-	def setUp(self):
-		if not payments.payments_installed():
-			self.skipTest("the payments app is not installed on this site (bench get-app payments)")
-		self.gateway = stripe_gateway_account()
-		frappe.db.commit()
-
+class PayLinkTestCase(GatewayTestCase):
 	def invoice_of(self, customer=None, **settings) -> tuple[str, str]:
 		"""A generator with the gateway, billed on 1 Feb 2026; its invoice's owed request made (the job)."""
 		gen = make_generator(customer, payment_gateway_account=self.gateway, due_days=10, **settings)
