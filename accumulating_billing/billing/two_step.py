@@ -85,6 +85,8 @@ class TwoSteps(OneStep):
 		return generator.generate_as in OPEN  # only invoices that are submitted are billed in two steps
 
 	def finish(self, generator: str, invoice) -> str | None:
+		if not invoice.accumulating_finalize:
+			return None  # not reserved (a Draft generator's invoice): final at its commit
 		# the reserved invoice, then its credit note, each submitted in a transaction of its own
 		error = finalize(generator, invoice.name, invoice)
 		note = invoice.flags.accumulating_credit_note
