@@ -1,4 +1,4 @@
-"""Public, permission-checked API (DESIGN §10). Every method checks permission on the server."""
+"""Public, permission-checked API (docs/architecture.md §14). Every method checks permission on the server."""
 
 import frappe
 from frappe import _

@@ -131,7 +131,9 @@ scheduler_events = {
 		"accumulating_billing.billing.tasks.enqueue_due",
 		"accumulating_billing.billing.email.enqueue_owed_emails",
 		"accumulating_billing.billing.automations.enqueue_owed_runs",
+		"accumulating_billing.billing.payments.enqueue_owed_requests",
 		"accumulating_billing.billing.two_step.sweep_reserved",
+		"accumulating_billing.billing.held_notices.send_owed_notices",
 	],
 	"daily": [
 		"accumulating_billing.billing.tasks.apply_late_fees",

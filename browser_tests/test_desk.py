@@ -2,6 +2,7 @@
 
 import json
 import re
+from urllib.parse import quote
 
 from ab_desk import (
 	click_action,
@@ -92,6 +93,26 @@ def test_held_line_indicator_and_release(page, data, screenshot):
 	)
 	assert rest_doc(page, GENERATOR, data["held_generator"])["lines_on_hold"] == 0
 	screenshot(page)
+
+
+def test_the_held_line_notice_links_to_its_lines(page, data, screenshot):
+	"""The notice of a billing run's held lines links to the item list filtered to exactly those lines (a hidden
+	field of the item carries the notice's key; the list takes it from the link)."""
+	key = rest_doc(page, "Accumulating Generator Item", data["held_line"])["hold_notice"]
+	assert key and key != "Pending", key
+	notices = rest_list(page, "Notification Log", [["link", "like", f"%hold_notice={key}%"]], ["link"])
+	path = f"/app/accumulating-generator-item?hold_notice={key}"
+	assert all(path in notice["link"] for notice in notices), notices
+	# as a manager's link, and as an owner's (narrowed to their generators: a JSON filter in the link)
+	owners = quote(json.dumps(["in", [data["held_generator"]]], separators=(",", ":")))
+	for step, link in (("all", path), ("owner", f"{path}&generator={owners}")):
+		page.goto(link)
+		page.wait_for_selector(".frappe-list .result")
+		wait_idle(page)
+		rows = page.locator(".list-row-container:visible")
+		expect(rows).to_have_count(1)
+		expect(rows.first).to_contain_text(data["held_line"])
+		screenshot(page, step)
 
 
 def test_create_generator_add_item_generate_now(page, data, screenshot):

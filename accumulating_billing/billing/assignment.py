@@ -1,4 +1,4 @@
-"""Templates become generators (DESIGN §6): assignment to a customer, copies for several customers.
+"""Templates become generators (docs/architecture.md §12): assignment to a customer, copies for several customers.
 
 One generator per customer and template while it is live (Draft, Active or Paused). An explicit assignment
 that meets a live one is refused; automatic paths (customer creation, rules) skip it and leave a comment,

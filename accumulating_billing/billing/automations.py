@@ -23,7 +23,8 @@ import frappe
 from frappe import _
 from frappe.utils import flt, now_datetime
 
-from accumulating_billing.billing import notifications
+from accumulating_billing.billing import notifications, payments
+from accumulating_billing.billing.jobs import enqueue_once
 
 GENERATOR = "Accumulating Generator"
 RUN = "Accumulating Automation Run"
@@ -96,18 +97,12 @@ def site_notifications() -> list:
 def enqueue_run(run: str) -> None:
 	"""After the commit: a lost enqueue (the queue unreachable, the process dying) leaves the run Pending for the
 	hourly sweep; it never turns a committed invoice or payment into an error."""
-	try:
-		frappe.enqueue(
-			"accumulating_billing.billing.automations.fire",
-			queue="short",
-			job_id=f"accumulating-automation-{run}",
-			deduplicate=True,
-			run=run,
-		)
-	except Exception:
-		frappe.log_error(
-			title=_("Accumulating automation run {0} not enqueued; the hourly sweep will").format(run)
-		)
+	enqueue_once(
+		"accumulating_billing.billing.automations.fire",
+		f"accumulating-automation-{run}",
+		_("Accumulating automation run {0} not enqueued; the hourly sweep will").format(run),
+		run=run,
+	)
 
 
 def watch_ledger_entry(doc, method=None) -> None:
@@ -200,7 +195,13 @@ def is_paid(row) -> bool:
 
 def fire(run: str) -> str | None:
 	"""Fire one run once (a job; also the sweep's). Returns its final status, or None when another worker
-	holds it or it was fired already."""
+	holds it or it was fired already. A Generated run first makes the Payment Request its invoice owes (made
+	after the invoice's commit, payments.py), so what it fires can show the pay link."""
+	invoice_owed = frappe.db.get_value(
+		RUN, {"name": run, "event": "Generated", "status": "Pending"}, "sales_invoice"
+	)
+	if invoice_owed:
+		payments.make_owed_request(invoice_owed)
 	frappe.db.commit()
 	Run = frappe.qb.DocType(RUN)
 	locked = (

@@ -1,4 +1,8 @@
-"""Email a generated invoice to the customer's billing contact, after commit, once per invoice."""
+"""Email a generated invoice to the customer's billing contact, after commit, once per invoice.
+
+Owed in the invoice's transaction (owed.py: its generation log line's email status Pending), sent by a job after
+the commit, swept hourly while Pending (`enqueue_owed_emails`); the job never sends twice (it looks for its
+Communication first)."""
 
 import frappe
 from frappe import _
@@ -6,14 +10,16 @@ from frappe.core.doctype.communication.email import make as make_communication
 from frappe.translate import print_language
 
 from accumulating_billing.billing.contacts import billing_email
-from accumulating_billing.billing.payments import pay_link
+from accumulating_billing.billing.payments import make_owed_request, pay_link
 
 LOG = "Accumulating Generation Log"
 
 
 def send_invoice_email(invoice: str) -> str | None:
 	"""Send the invoice PDF once. Returns the Communication name, or None when there is nobody to send to
-	or it was already sent (a retried job never sends twice)."""
+	or it was already sent (a retried job never sends twice). The invoice's owed Payment Request is made first,
+	so the email carries its link."""
+	make_owed_request(invoice)
 	if already_sent(invoice):
 		set_email_status(invoice, "Sent")
 		frappe.db.commit()
@@ -144,6 +150,24 @@ def enqueue_owed_emails() -> list[str]:
 		invoices.append(invoice)
 	frappe.db.commit()
 	return invoices
+
+
+def owe_email(invoice: str) -> None:
+	"""In the invoice's transaction (its generation log line written): the email is owed (Pending), and enqueued
+	after the commit."""
+	set_email_status(invoice, "Pending", from_status=None)
+	frappe.db.after_commit.add(lambda: enqueue_email_or_leave_owed(invoice))
+
+
+def enqueue_email_or_leave_owed(invoice: str) -> None:
+	"""After the commit: a lost enqueue leaves the email owed (Pending) for the hourly sweep; it never turns the
+	committed invoice into a failure."""
+	try:
+		enqueue_invoice_email(invoice)
+	except Exception:
+		frappe.log_error(
+			title=_("Accumulating Billing: email of {0} not enqueued; the hourly sweep will").format(invoice)
+		)
 
 
 def enqueue_invoice_email(invoice: str) -> None:

@@ -1,8 +1,10 @@
-"""The generation transaction: one database transaction per occurrence of one generator (DESIGN §4-§5).
+"""The generation transaction: one database transaction per occurrence of one generator (docs/architecture.md §4).
 
-lock the generator row -> re-check what is due -> lock and load the unbilled items -> let the engine decide ->
-insert (and submit) the Sales Invoice -> mark exactly the swept items Billed -> log -> advance -> commit.
-Side effects (email) run only after the commit. Any exception rolls back this generator only and is recorded.
+lock the generator row -> re-check what is due -> lock and load the unbilled items -> hold what ERPNext refuses ->
+let the engine decide -> insert (and submit) the Sales Invoice -> mark exactly the swept items Billed -> log ->
+owe what the invoice owes (owed.py) -> advance -> commit. What it owes goes out only after the commit. Any
+exception rolls back this generator only and is recorded. Two-step billing meets the run only through its
+finisher (two_step.finisher()); the lines it held are announced once the run is over (held_notices.py).
 """
 
 from dataclasses import dataclass, field
@@ -13,9 +15,7 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import locks, review, two_step
-from accumulating_billing.billing.automations import record_run
-from accumulating_billing.billing.email import enqueue_invoice_email
+from accumulating_billing.billing import held_notices, locks, owed, review, schema, two_step
 from accumulating_billing.billing.generation_log import record_failure, write_log
 from accumulating_billing.billing.held import held_note, hold_refused
 from accumulating_billing.billing.invoice import (
@@ -25,7 +25,6 @@ from accumulating_billing.billing.invoice import (
 )
 from accumulating_billing.billing.lifecycle import resume_if_due
 from accumulating_billing.billing.money import amount_precision, rounding
-from accumulating_billing.billing.payments import request_payment_or_note
 from accumulating_billing.billing.state import state_of, to_decimal
 from accumulating_billing.billing.tab import lock_unbilled_items, mark_billed, tab_item
 
@@ -45,30 +44,27 @@ class RunResult:
 # ------------------------------------------------------------------------------------------ scheduled runs
 
 
-def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.CATCH_UP_CAP) -> RunResult:
+def run_generator(
+	name: str, as_of: date | str | None = None, cap: int = engine.CATCH_UP_CAP, notify: bool = True
+) -> RunResult:
 	"""Process every due occurrence of one generator up to `as_of`, oldest first, at most `cap` of them.
 
-	Each occurrence is its own transaction; a failure stops this generator (its next date is kept)."""
+	Each occurrence is its own transaction; a failure stops this generator (its next date is kept). `notify`:
+	this call is a billing run of its own, whose held lines are announced at its end (a caller that runs many
+	generators announces them once, after all of them: tasks.process_chunk)."""
 	as_of = getdate(as_of or nowdate())
 	result = RunResult(name)
 	resume_if_due(name, as_of)
-	if two_step.enabled():
-		# an invoice reserved by an earlier run is submitted before any later occurrence is billed
-		# (one another worker holds stays reserved: the check under the lock below stops this run then)
-		result.error = two_step.finalize_pending(name, wait=False)
-		if result.error:
-			return result
+	finisher = two_step.finisher()
+	result.error = finisher.before_run(name)
 	retried, done, generator = None, 0, None
-	while done < cap:
+	while done < cap and not result.error:
 		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
 		if generator is not None and not engine.due_runs(state_of(generator), as_of, cap=1):
 			break  # the occurrence just billed moved the schedule past as_of: no second lock and read for that
 		run_date = None
 		try:
-			if not locks.lock_generator_or_skip(name) or (
-				# two steps: an invoice another worker reserved meanwhile is submitted before anything later
-				two_step.enabled() and two_step.reserved_invoices(name)
-			):
+			if not locks.lock_generator_or_skip(name) or finisher.waits(name):
 				frappe.db.rollback()
 				result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 				break
@@ -78,7 +74,7 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 				frappe.db.rollback()
 				break
 			run_date = runs[0]
-			invoice, line = run_occurrence(generator, run_date)
+			invoice, line = run_occurrence(generator, run_date, reserve=finisher.reserves(generator))
 			frappe.db.commit()
 		except Exception as e:
 			frappe.db.rollback()
@@ -88,7 +84,7 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 				# so the occurrence is simply tried again, once
 				retried = run_date
 				continue
-			if run_date and is_occurrence_conflict(e):
+			if run_date and schema.is_occurrence_key(e):
 				line = skip_existing_occurrence(name, run_date)
 				frappe.db.commit()
 				result.log.append(line)
@@ -106,17 +102,11 @@ def run_generator(name: str, as_of: date | str | None = None, cap: int = engine.
 			break
 		done += 1
 		result.log.append(line)
-		if invoice and invoice.accumulating_finalize:
-			# two-step billing: the reserved invoice (and its credit note) is submitted in a second transaction
-			result.error = two_step.finalize(name, invoice.name, invoice)
-			if not result.error and invoice.flags.accumulating_credit_note:
-				result.error = two_step.finalize(name, invoice.flags.accumulating_credit_note)
+		if invoice:
 			result.invoices.append(invoice.name)
-			if result.error:
-				break
-		elif invoice:
-			result.invoices.append(invoice.name)
-			after_invoice_committed(generator, invoice)
+			result.error = finisher.finish(name, invoice)
+	if notify:
+		held_notices.announce([name])
 	return result
 
 
@@ -141,9 +131,8 @@ def keep_occurrence_for_review(name: str, run_date):
 		if not runs or runs[0] != run_date:
 			frappe.db.rollback()
 			return None
-		# reserved as the two-step reserve does (two_step.reserves): nothing is owed before a person submits it
-		generator.flags.accumulating_keep_for_review = True
-		invoice, line = run_occurrence(generator, run_date)
+		# reserved as the two-step reserve does: nothing is owed before a person submits it
+		invoice, line = run_occurrence(generator, run_date, reserve=True)
 		reason = None
 		if invoice:
 			review.compute(invoice)
@@ -165,8 +154,10 @@ def keep_occurrence_for_review(name: str, run_date):
 	return invoice, line
 
 
-def run_occurrence(generator, run_date: date):
-	"""Bill (or skip) one occurrence inside the caller's transaction; the generator row is locked."""
+def run_occurrence(generator, run_date: date, reserve: bool = False):
+	"""Bill (or skip) one occurrence inside the caller's transaction; the generator row is locked. `reserve`: the
+	invoice is a draft submitted in a second transaction (two_step.py), or kept for review (review.py); it owes
+	nothing until it is submitted."""
 	state = state_of(generator)
 	final = engine.is_final_run(state, run_date)
 	unbilled = lock_unbilled_items(generator.name, None if final else run_date)
@@ -187,7 +178,6 @@ def run_occurrence(generator, run_date: date):
 	invoice = None
 	if decision.action == "bill":
 		swept = {i.name for i in decision.items}
-		reserve = two_step.reserves(generator)
 		invoice = create_invoice(
 			generator, [i for i in unbilled if i.name in swept], run_date, run_date, reserve=reserve
 		)
@@ -195,9 +185,10 @@ def run_occurrence(generator, run_date: date):
 		if invoice.flags.accumulating_credit_note:
 			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
 		line += note
-		# a reserved invoice owes its email from its submit on (two_step.finish_reserved)
-		owed = None if reserve else email_status(generator)
-		write_log(generator.name, run_date, "Billed", line, invoice.name, len(swept), owed)
+		write_log(generator.name, run_date, "Billed", line, invoice.name, len(swept))
+		if not reserve:
+			# a reserved invoice owes from its submit on (two_step.finish_reserved)
+			owed.owe(invoice, [generator])
 	elif decision.action == engine.SKIP_NEGATIVE:
 		line = _(
 			"{0}: skipped, net total {1} is negative (returns outweigh the rest); {2} item(s) carry over"
@@ -285,23 +276,26 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 		if invoice.flags.accumulating_credit_note:
 			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
 		line += held_note(held)
-		write_log(name, posting_date, "Billed", line, invoice.name, len(unbilled), email_status(generator))
+		write_log(name, posting_date, "Billed", line, invoice.name, len(unbilled))
+		owed.owe(invoice, [generator])
 		frappe.db.set_value(GENERATOR, name, "last_creation_date", posting_date)
 		clear_one_time_settings(generator)
 		frappe.db.commit()
 	except Exception:
 		frappe.db.rollback()
 		raise
-	after_invoice_committed(generator, invoice)
+	held_notices.announce([name] if held else [])  # one Generate Now is a billing run of its own
 	return invoice.name, line
 
 
 def nothing_billed(name: str, posting_date: date, held: list, message: str) -> tuple[None, str]:
-	"""Generate Now bills nothing: the lines it held stay held (logged, committed), else nothing changes."""
+	"""Generate Now bills nothing: the lines it held stay held (logged, committed, announced), else nothing
+	changes."""
 	if held:
 		message = message.rstrip(".") + held_note(held)
 		write_log(name, posting_date, "Skipped", message)
 		frappe.db.commit()
+		held_notices.announce([name])
 	else:
 		frappe.db.rollback()
 	return None, message
@@ -314,16 +308,11 @@ def create_invoice(generator, rows: list, posting_date: date, occurrence: date |
 	"""The occurrence's Sales Invoice of the swept rows. Returns of deliveries that were already billed
 	(negative lines) cannot stand on an invoice: ERPNext credits them on a credit note, made in the same
 	transaction (`invoice.flags.accumulating_credit_note`). `reserve`: insert both as drafts flagged for their
-	submit in a second transaction (two_step.py), which then owes what is owed here below."""
+	submit in a second transaction (two_step.py)."""
 	charges = [r for r in rows if flt(r.qty) > 0]
 	credits = [r for r in rows if flt(r.qty) < 0]
 	invoice = build_sales_invoice(generator, charges, posting_date, occurrence, fill_missing=False)
 	save_generated(generator, invoice, charges, reserve)
-	if not reserve:
-		# the Generated automations are owed from this transaction on (fired after its commit, swept if lost)
-		record_run(invoice.name, generator.name, "Generated", rows=generator.get("automations") or [])
-		# the pay link: a Payment Request in the same transaction, so one per invoice whatever runs again
-		request_payment_or_note(generator, invoice)
 	if credits:
 		note = create_credit_note(generator, credits, posting_date, reserve)
 		invoice.flags.accumulating_credit_note = note.name
@@ -392,13 +381,6 @@ def clear_one_time_settings(generator) -> None:
 		frappe.db.delete("Sales Taxes and Charges", {"parenttype": GENERATOR, "parent": generator.name})
 
 
-def is_occurrence_conflict(error: Exception) -> bool:
-	"""The database refused a second invoice for the same (generator, occurrence)."""
-	from accumulating_billing.install import OCCURRENCE_KEY
-
-	return isinstance(error, frappe.UniqueValidationError) and OCCURRENCE_KEY in str(error.args)
-
-
 def skip_existing_occurrence(name: str, run_date: date) -> str:
 	"""The occurrence already has an invoice (the unique key said so): advance past it without a second one."""
 	generator = frappe.get_doc(GENERATOR, name, for_update=True)
@@ -415,16 +397,3 @@ def skip_existing_occurrence(name: str, run_date: date) -> str:
 	line = _("{0}: already invoiced on {1}; not billed again").format(run_date, existing)
 	write_log(name, run_date, "Skipped", line, existing)
 	return line
-
-
-def email_status(generator) -> str | None:
-	"""An Open and Email invoice owes its email from the transaction that creates it (the log line records it),
-	so a process that dies between the commit and the enqueue leaves the email owed, and the hourly sweep
-	sends it."""
-	return "Pending" if generator.generate_as == "Open and Email" else None
-
-
-def after_invoice_committed(generator, invoice) -> None:
-	"""Side effects run after the commit, once per invoice."""
-	if generator.generate_as == "Open and Email":
-		enqueue_invoice_email(invoice.name)

@@ -1,6 +1,8 @@
 """The generation log (one line per occurrence and per state change) and what a failed run records: the
 failure count and message on the generator, an Error Log, and the managers' alert after five in a row."""
 
+import os
+import traceback
 from datetime import date
 
 import frappe
@@ -20,6 +22,7 @@ def write_log(
 	sales_invoice: str | None = None,
 	items_count: int = 0,
 	email_status: str | None = None,
+	error_key: str | None = None,
 ) -> None:
 	"""One line of the log, written as a row in the caller's transaction: every value comes from this app, so
 	the document pipeline (permission, link and option checks, hooks) has nothing to add to it."""
@@ -33,6 +36,7 @@ def write_log(
 			"sales_invoice": sales_invoice,
 			"items_count": items_count,
 			"email_status": email_status,
+			"error_key": error_key,
 		}
 	)
 	log.set_new_name()
@@ -62,6 +66,7 @@ def record_failure(name: str, run_date: date | None, error: Exception) -> str:
 		run_date or getdate(nowdate()),
 		"Failed",
 		failure_line(run_date, message),
+		error_key=error_key(error),
 	)
 	if failures == FAILING_AFTER:
 		notify_failing(name, message)
@@ -78,7 +83,8 @@ def failure_line(run_date: date | None, message: str) -> str:
 
 
 def failure_recorded(name: str, run_date: date, error: Exception) -> bool:
-	"""Whether this very failure (the same message for the same occurrence) is in the generation log already."""
+	"""Whether this very failure (the same error for the same occurrence) is in the generation log already,
+	whatever the language it was written in (compared by `error_key`, never by its translated message)."""
 	return bool(
 		frappe.db.exists(
 			LOG,
@@ -86,10 +92,33 @@ def failure_recorded(name: str, run_date: date, error: Exception) -> bool:
 				"generator": name,
 				"occurrence_date": run_date,
 				"outcome": "Failed",
-				"reason": failure_line(run_date, failure_message(error)),
+				"error_key": error_key(error),
 			},
 		)
 	)
+
+
+# the frames of Frappe's own throw and msgprint, which every refusal passes through: not where it was decided
+RAISING_FRAMES = (("frappe", "__init__.py"),)
+
+
+def error_key(error: Exception) -> str:
+	"""What makes two failures the same failure in any language: the error's class, the place it was raised (the
+	innermost frame outside Frappe's throw machinery: the check that refused) and, for a database error, its code.
+	Never its message: Frappe and ERPNext write it in the language of the process that failed (an hourly job in
+	the site's language, a person's action in theirs), so one refusal seen in two languages would count twice."""
+	cls = type(error)
+	parts = [f"{cls.__module__}.{cls.__qualname__}"]
+	frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
+	for frame in reversed(frames):
+		path = os.path.normpath(frame.filename).split(os.sep)
+		if tuple(path[-2:]) not in RAISING_FRAMES:
+			parts.append(f"{'/'.join(path[-3:])}:{frame.name}:{frame.lineno}")
+			break
+	if error.args and isinstance(error.args[0], int):
+		# the database's error number (1205 lock wait, 1062 duplicate key...)
+		parts.append(str(error.args[0]))
+	return " ".join(parts)[:140]
 
 
 def failed_before(name: str, run_date: date) -> bool:

@@ -6,9 +6,10 @@ occurrence's lines as they are now, in the occurrence's transaction, before the 
 
 - each line it refuses is **held**: status *On Hold*, ERPNext's message in `hold_reason`, not billed;
 - the invoice is made from the other lines of the same occurrence;
-- the occurrence's log line names each held line and its reason, and the generator's owner and the Accounts
-  Managers get one notification per held line, written in that same transaction (a crash or a rollback takes
-  the hold and its notifications back together: never lost, never twice).
+- the occurrence's log line names each held line and its reason, and each held line owes a notice
+  (`hold_notice` Pending), written in that same transaction (a crash or a rollback takes the hold and what it
+  owes back together); the notices go out after the billing run, one message per recipient listing every line
+  the run held (held_notices.py: never lost, never twice).
 
 A generator set to *Stop the Invoice* runs no check: ERPNext refuses the invoice and the occurrence fails and
 retries, as it did before held lines existed. Where ERPNext refuses the invoice for a reason no line check
@@ -24,8 +25,14 @@ from frappe import _
 from frappe.utils import getdate, now_datetime, nowdate
 
 from accumulating_billing.billing import line_check
-from accumulating_billing.billing.generation_log import people_to_alert, write_log
-from accumulating_billing.billing.item_status import ON_HOLD, SHOWN_FIELDS, UNBILLED, update_held_count
+from accumulating_billing.billing.generation_log import write_log
+from accumulating_billing.billing.item_status import (
+	NOTICE_PENDING,
+	ON_HOLD,
+	SHOWN_FIELDS,
+	UNBILLED,
+	update_held_count,
+)
 from accumulating_billing.billing.tab import item_fields, with_net_rates
 
 GENERATOR = "Accumulating Generator"
@@ -52,8 +59,9 @@ def refused_lines(rows: list, company: str | None) -> dict:
 
 
 def hold_refused(generator, rows: list) -> tuple[list, list]:
-	"""In the caller's transaction (the generator and `rows` locked): hold the rows ERPNext would refuse and
-	notify. Returns (the rows to bill, the held rows, each with its `hold_reason`)."""
+	"""In the caller's transaction (the generator and `rows` locked): hold the rows ERPNext would refuse; each owes
+	its notice (sent after the billing run: held_notices.py). Returns (the rows to bill, the held rows, each with
+	its `hold_reason`)."""
 	if not rows or not holds(generator):
 		return rows, []
 	refused = refused_lines(rows, generator.company)
@@ -64,33 +72,41 @@ def hold_refused(generator, rows: list) -> tuple[list, list]:
 		row.hold_reason = refused[row.name]
 	set_on_hold(held)
 	update_held_count(generator.name)
-	notify_held(generator, held)
 	return [row for row in rows if row.name not in refused], held
 
 
 def set_on_hold(rows: list) -> None:
-	"""Move exactly `rows` from Unbilled to On Hold with their reasons (one update per distinct reason). The rows
-	are locked by the caller: one that is no longer Unbilled refuses the whole occurrence (rolled back)."""
+	"""Move exactly `rows` from Unbilled to On Hold with their reasons (one update per distinct reason), each
+	owing its notice. The rows are locked by the caller: one that is no longer Unbilled refuses the whole
+	occurrence (rolled back)."""
 	by_reason = defaultdict(list)
 	for row in rows:
 		by_reason[row.hold_reason].append(row.name)
-	moved = sum(move(names, UNBILLED, ON_HOLD, reason) for reason, names in by_reason.items())
+	moved = sum(
+		move(names, UNBILLED, ON_HOLD, reason, notice=NOTICE_PENDING) for reason, names in by_reason.items()
+	)
 	if moved != len(rows):
 		raise frappe.ValidationError(
 			_("Expected to hold {0} line(s) but {1} were still unbilled.").format(len(rows), moved)
 		)
 
 
-def move(names: list[str], from_status: str, to_status: str, reason: str | None) -> int:
-	"""Move the named items that are in `from_status` to `to_status` with `reason`; returns how many moved."""
+def move(
+	names: list[str], from_status: str, to_status: str, reason: str | None, notice: str | None = None
+) -> int:
+	"""Move the named items that are in `from_status` to `to_status` with `reason` (and, given, `notice`);
+	returns how many moved."""
 	Item = frappe.qb.DocType(ITEM)
-	(
+	query = (
 		frappe.qb.update(Item)
 		.set(Item.status, to_status)
 		.set(Item.hold_reason, reason)
 		.set(Item.modified, now_datetime())
 		.where(Item.name.isin(names) & (Item.status == from_status))
-	).run()
+	)
+	if notice:
+		query = query.set(Item.hold_notice, notice)
+	query.run()
 	return frappe.db._cursor.rowcount
 
 
@@ -103,30 +119,6 @@ def held_note(held: list) -> str:
 		by_reason[row.hold_reason].append(f"{row.name} ({row.item_code})")
 	reasons = "; ".join(f"{', '.join(lines)}: {reason}" for reason, lines in by_reason.items())
 	return "; " + _("held {0} line(s) ERPNext refuses, not billed: {1}").format(len(held), reasons)
-
-
-def notify_held(generator, held: list) -> None:
-	"""One Alert per held line to the generator's owner and the Accounts Managers, in this transaction."""
-	from frappe.desk.doctype.notification_settings.notification_settings import is_notifications_enabled
-
-	# written here, in the hold's transaction (not enqueued): Frappe's own filter applied by hand
-	users = [user for user in people_to_alert(generator.owner) if is_notifications_enabled(user)]
-	for row in held:
-		subject = _(
-			"Accumulating Generator {0} ({1}): line {2} ({3}) is on hold and was not billed: {4}"
-		).format(generator.name, generator.customer, row.name, row.item_code, (row.hold_reason or "")[:300])
-		for user in users:
-			log = frappe.new_doc("Notification Log")
-			log.update(
-				{
-					"type": "Alert",
-					"document_type": GENERATOR,
-					"document_name": generator.name,
-					"subject": subject,
-					"for_user": user,
-				}
-			)
-			log.insert(ignore_permissions=True)
 
 
 # ------------------------------------------------------------------------------------------ release

@@ -1,4 +1,4 @@
-"""Build a native Sales Invoice from a generator and the items one run sweeps (DESIGN §5).
+"""Build a native Sales Invoice from a generator and the items one run sweeps (docs/architecture.md §4).
 
 The document API does the work (set_missing_values, set_taxes, ERPNext's own totals); nothing here writes SQL.
 """

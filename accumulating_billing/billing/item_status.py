@@ -19,6 +19,8 @@ UNBILLED = "Unbilled"
 ON_HOLD = "On Hold"
 BILLED = "Billed"
 NOT_BILLED = (UNBILLED, ON_HOLD)
+# `hold_notice` of a line held on billing day until the notice naming it is sent (held_notices.py)
+NOTICE_PENDING = "Pending"
 # what the desk shows of a line waiting on a tab (the running tab, the held lines)
 SHOWN_FIELDS = (
 	"name",

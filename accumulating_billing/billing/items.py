@@ -1,4 +1,4 @@
-"""Accumulating Generator Item rules: defaults, amount and who may add what (DESIGN §3, §5)."""
+"""Accumulating Generator Item rules: defaults, amount and who may add what (docs/architecture.md §2, §3)."""
 
 from decimal import Decimal
 
@@ -119,7 +119,7 @@ def line_amount(qty, rate, discount_percentage, currency: str | None, allow_retu
 	)
 
 
-PROTECTED_FIELDS = ("status", "hold_reason", "sales_invoice", "added_by", "customer")
+PROTECTED_FIELDS = ("status", "hold_reason", "hold_notice", "sales_invoice", "added_by", "customer")
 SOURCE_FIELDS = ("source_doctype", "source_name", "source_detail")
 
 
@@ -134,7 +134,7 @@ def protect_item(doc) -> None:
 	else:
 		for fieldname in SOURCE_FIELDS:  # only a submitted Timesheet or Delivery Note brings a source
 			doc.set(fieldname, None)
-		doc.hold_reason = None  # only a check that holds the line gives a reason
+		doc.hold_reason = doc.hold_notice = None  # only a check that holds the line gives a reason
 	doc.client_ref = (doc.client_ref or "").strip() or None
 	generator = "Accumulating Generator"
 	if not (

@@ -1,4 +1,4 @@
-"""The Client Kickoff onboarding (DESIGN §6): a new client submits the public Web Form; this creates the
+"""The Client Kickoff onboarding (docs/architecture.md §12): a new client submits the public Web Form; this creates the
 Customer, its Contact (and Address, and a portal User when the settings ask for it) and assigns the chosen
 template.
 

@@ -1,11 +1,25 @@
 """Getting paid: what the customer has paid in advance (a prepaid retainer), and pay links on generated
-invoices: ERPNext Payment Requests through Frappe's payments app, or a third-party link."""
+invoices: ERPNext Payment Requests through Frappe's payments app, or a third-party link.
+
+A generated invoice's Payment Request is owed in the invoice's own transaction (owed.py records the gateway in
+`accumulating_pay_request`) and made after its commit, in a job (`make_owed_request`): a gateway's request may call
+the gateway over the network (PayPal's sets up its checkout, M-Pesa's asks the phone), which must never happen while
+the generator and its items are locked. Exactly one per invoice: the job takes the invoice row's lock, makes the
+request only while it is still owed (and the invoice has none), and clears the debt in the request's own
+transaction; a job that dies leaves it owed, and the hourly sweep (`enqueue_owed_requests`) enqueues it again.
+Whatever may show the link (the invoice email, the Generated automations) makes the owed request first.
+"""
 
 import frappe
 from frappe.query_builder.functions import Sum
 from frappe.utils import cint, flt
 
+from accumulating_billing.billing.jobs import enqueue_once
+
 GENERATOR = "Accumulating Generator"
+INVOICE = "Sales Invoice"
+# Sales Invoice field: the Payment Gateway Account of the request the invoice still owes (empty once settled)
+OWED_FIELD = "accumulating_pay_request"
 
 
 def advance_balance(customer: str, company: str) -> dict:
@@ -43,24 +57,97 @@ def payments_installed() -> bool:
 	return "payments" in frappe.get_installed_apps()
 
 
-def request_payment(generator, invoice) -> str | None:
-	"""An ERPNext Payment Request for a generated, submitted invoice, with the gateway's pay link; made in the
-	invoice's own transaction, so an invoice has one whatever is re-run or retried. None without a gateway."""
+def gateway_owed(generator, invoice) -> str | None:
+	"""The Payment Gateway Account whose request a generated invoice owes once it is final: the generator's, for
+	a submitted invoice, where the payments app is installed; else None (nothing owed)."""
 	account = generator.get("payment_gateway_account")
 	if not account or invoice.docstatus != 1 or not payments_installed():
 		return None
-	if flt(frappe.db.get_value("Sales Invoice", invoice.name, "outstanding_amount")) <= 0:
-		return None  # settled already (advances, a zero invoice): nothing to ask for
+	return account
+
+
+def owe_request(invoice, account: str) -> None:
+	"""In the invoice's transaction: the invoice owes a Payment Request through `account`, made after the commit
+	(`make_owed_request`, in a job; the hourly sweep enqueues it again if that job is lost)."""
+	invoice.db_set(OWED_FIELD, account, update_modified=False)
+	name = invoice.name
+	frappe.db.after_commit.add(lambda: enqueue_owed_request(name))
+
+
+def enqueue_owed_request(invoice: str) -> None:
+	"""After the commit: a lost enqueue leaves the request owed for the hourly sweep; it never turns the committed
+	invoice into an error."""
+	enqueue_once(
+		"accumulating_billing.billing.payments.make_owed_request",
+		f"accumulating-pay-request-{invoice}",
+		frappe._("Payment Request of {0} not enqueued; the hourly sweep will").format(invoice),
+		invoice=invoice,
+	)
+
+
+def enqueue_owed_requests(limit: int = 500) -> list[str]:
+	"""Hourly: enqueue again the Payment Request of every invoice that still owes one (a lost enqueue, a job that
+	died). The job id keeps one job per invoice, and the job makes the request once."""
+	SI = frappe.qb.DocType(INVOICE)
+	owed = (
+		frappe.qb.from_(SI)
+		.select(SI.name)
+		.where(SI[OWED_FIELD].isnotnull() & (SI[OWED_FIELD] != ""))
+		.orderby(SI.creation)
+		.limit(limit)
+		.run(pluck=True)
+	)
+	for invoice in owed:
+		enqueue_owed_request(invoice)
+	return owed
+
+
+def make_owed_request(invoice: str) -> str | None:
+	"""The job (also called first by whatever shows the link: the invoice email, the Generated automations): make
+	the Payment Request `invoice` owes, once, in a transaction of its own, and commit. Returns the request's name,
+	or None when nothing was owed (made already, by another job or by a person; no longer asked for: cancelled,
+	settled) or the gateway refused it (noted, as a refusal in the billing used to be).
+
+	No generator or item lock is held here: only the invoice row, so that two jobs never both make one."""
+	if not frappe.db.get_value(INVOICE, invoice, OWED_FIELD):
+		return None  # the common case (no gateway, or made already): no lock, no commit
+	frappe.db.commit()  # nothing of the caller is pending: the lock below is this transaction's alone
+	owed = frappe.db.get_value(
+		INVOICE,
+		invoice,
+		[OWED_FIELD, "docstatus", "accumulating_generator"],
+		as_dict=True,
+		for_update=True,
+	)
+	if not owed or not owed.get(OWED_FIELD):
+		frappe.db.rollback()
+		return None
+	request = None
+	if owed.docstatus == 1 and payments_installed():
+		doc = frappe.get_doc(INVOICE, invoice)
+		generator = frappe.get_doc(GENERATOR, owed.accumulating_generator)
+		request = request_payment_or_note(generator, doc, owed.get(OWED_FIELD))
+	frappe.db.set_value(INVOICE, invoice, OWED_FIELD, None, update_modified=False)
+	frappe.db.commit()
+	return request
+
+
+def request_payment(generator, invoice, account: str) -> str | None:
+	"""An ERPNext Payment Request for a generated, submitted invoice through `account`, with the gateway's pay
+	link. None when the invoice asks for nothing (settled already) or has a submitted request (one per
+	invoice)."""
+	if flt(frappe.db.get_value(INVOICE, invoice.name, "outstanding_amount")) <= 0:
+		return None  # settled already (advances, a zero invoice, paid meanwhile): nothing to ask for
 	existing = frappe.db.get_value(
 		PAYMENT_REQUEST,
-		{"reference_doctype": "Sales Invoice", "reference_name": invoice.name, "docstatus": 1},
+		{"reference_doctype": INVOICE, "reference_name": invoice.name, "docstatus": 1},
 	)
 	if existing:
 		return existing
 	from erpnext.accounts.doctype.payment_request.payment_request import make_payment_request
 
 	request = make_payment_request(
-		dt="Sales Invoice",
+		dt=INVOICE,
 		dn=invoice.name,
 		party_type="Customer",
 		party=invoice.customer,
@@ -79,23 +166,23 @@ def request_payment(generator, invoice) -> str | None:
 	request.submit()
 	# the gateway's link, on the request itself (ERPNext sets it only when it emails the request)
 	request.db_set("payment_url", request.get_payment_url())
-	# a charge is money moving outside the database: only after the invoice's commit, once, in a job
+	# a charge is money moving outside the database: only after the request's commit, once, in a job
 	name = request.name
 	frappe.db.after_commit.add(lambda: enqueue_charge(name))
 	return request.name
 
 
-def request_payment_or_note(generator, invoice) -> str | None:
+def request_payment_or_note(generator, invoice, account: str) -> str | None:
 	"""The Payment Request of a generated invoice; a gateway that refuses it (a currency it does not take, an
-	amount below its minimum) never stops the billing: the invoice stays, the refusal goes to the Error Log and a
+	amount below its minimum) never stops anything: the invoice stays, the refusal goes to the Error Log and a
 	comment on the generator, and the invoice can still be paid (Create ▸ Payment Request, or the portal)."""
 	savepoint = "accumulating_payment_request"
 	frappe.db.savepoint(savepoint)
 	try:
-		return request_payment(generator, invoice)
+		return request_payment(generator, invoice, account)
 	except Exception as e:
 		if isinstance(e, frappe.QueryDeadlockError | frappe.QueryTimeoutError):
-			raise  # the whole occurrence was rolled back: it is retried
+			raise  # the database rolled the transaction back: the request stays owed, and is tried again
 		frappe.db.rollback(save_point=savepoint)
 		frappe.clear_last_message()
 		frappe.log_error(title=frappe._("Payment Request for {0} not made").format(invoice.name))
@@ -138,16 +225,12 @@ def outstanding_in_invoice_currency(si) -> float:
 def enqueue_charge(request: str) -> None:
 	if not frappe.get_hooks("accumulating_charge_saved_method"):
 		return
-	try:
-		frappe.enqueue(
-			"accumulating_billing.billing.payments.charge_saved_method",
-			queue="short",
-			job_id=f"accumulating-charge-{request}",
-			deduplicate=True,
-			request=request,
-		)
-	except Exception:
-		frappe.log_error(title=frappe._("Charge of Payment Request {0} not enqueued").format(request))
+	enqueue_once(
+		"accumulating_billing.billing.payments.charge_saved_method",
+		f"accumulating-charge-{request}",
+		frappe._("Charge of Payment Request {0} not enqueued").format(request),
+		request=request,
+	)
 
 
 def charge_saved_method(request: str) -> None:

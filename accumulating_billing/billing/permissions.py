@@ -1,4 +1,4 @@
-"""Permission hooks (DESIGN §7). Role permissions in the DocTypes do most of the work: contributors may only
+"""Permission hooks (docs/architecture.md §13). Role permissions in the DocTypes do most of the work: contributors may only
 select generators (no settings, no internal notes) and create items; User Permissions on Customer or
 Generator narrow what they may select. These hooks close the gap Frappe leaves open: a contributor with no
 User Permission at all would otherwise reach every generator. Contributors are granted explicitly."""

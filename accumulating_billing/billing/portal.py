@@ -1,5 +1,5 @@
 """What a portal user (a customer's contact) may see: their own generators' running tabs, never internal notes,
-drafts or another customer's data (DESIGN §7). ERPNext decides which customers a user speaks for through the
+drafts or another customer's data (docs/architecture.md §13). ERPNext decides which customers a user speaks for through the
 Customer's Portal Users."""
 
 import frappe

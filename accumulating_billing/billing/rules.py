@@ -1,4 +1,4 @@
-"""Accumulating Assignment Rules (DESIGN §6): "when a <DocType> matches <condition>, assign <Template> to its
+"""Accumulating Assignment Rules (docs/architecture.md §12): "when a <DocType> matches <condition>, assign <Template> to its
 customer". Evaluated like Frappe Notifications: the same events, `frappe.safe_eval` over `doc`.
 
 The hook runs on every document event of the site, so the lookup is one cached dict; only doctypes with an

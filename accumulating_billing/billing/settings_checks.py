@@ -1,4 +1,4 @@
-"""Validation shared by Accumulating Generator and Accumulating Generator Template (DESIGN §3)."""
+"""Validation shared by Accumulating Generator and Accumulating Generator Template (docs/architecture.md §2)."""
 
 import frappe
 from frappe import _

@@ -1,5 +1,5 @@
-"""Scheduler entry points (DESIGN §5): the hourly tick only looks whether anything is due and enqueues; the
-billing jobs select their share of the due generators and generate."""
+"""Scheduler entry points (docs/architecture.md §4): the hourly tick only looks whether anything is due and
+enqueues; the billing jobs select their share of the due generators and generate."""
 
 import time
 import zlib
@@ -7,14 +7,12 @@ from datetime import date
 
 import frappe
 from frappe import _
-from frappe.utils import cint, getdate, nowdate
+from frappe.utils import getdate, nowdate
 
-from accumulating_billing.billing import two_step
+from accumulating_billing.billing import held_notices
+from accumulating_billing.billing.app_settings import jobs_per_tick, two_step_billing
 from accumulating_billing.billing.generation import GENERATOR, RunResult, run_generator
 
-SETTINGS = "Accumulating Billing Settings"
-DEFAULT_JOBS_PER_TICK = 4
-MAX_JOBS_PER_TICK = 64
 # a billing job takes no new generator after this long (the next tick enqueues the rest), and is stopped by RQ
 # only well after it: each occurrence is its own transaction, so even a stopped job leaves nothing half done
 JOB_BUDGET_SECONDS = 45 * 60
@@ -80,11 +78,6 @@ def enqueue_due(as_of: date | str | None = None) -> list[str]:
 	return job_ids
 
 
-def jobs_per_tick() -> int:
-	jobs = cint(frappe.db.get_single_value(SETTINGS, "billing_jobs_per_tick")) or DEFAULT_JOBS_PER_TICK
-	return min(max(jobs, 1), MAX_JOBS_PER_TICK)  # a value written around the form's checks stops nothing
-
-
 def share_of(
 	name: str, parts: int, series: str | None = None, series_options: list[str] | None = None
 ) -> int:
@@ -109,7 +102,7 @@ def process_share(as_of: str, part: int, parts: int, budget: float = JOB_BUDGET_
 	is still due at the next tick)."""
 	deadline = time.monotonic() + budget
 	# in two steps a series is locked only while an invoice is reserved: its generators can spread over the jobs
-	options = [] if two_step.enabled() else invoice_series_options()
+	options = [] if two_step_billing() else invoice_series_options()
 	rows = [
 		row
 		for row in due_rows(getdate(as_of), with_series=True)
@@ -119,19 +112,22 @@ def process_share(as_of: str, part: int, parts: int, budget: float = JOB_BUDGET_
 
 
 def process_chunk(names: list[str], as_of: str, deadline: float | None = None) -> list[RunResult]:
-	"""Bill `names` one after another; none is started after `deadline` (time.monotonic())."""
+	"""Bill `names` one after another; none is started after `deadline` (time.monotonic()). One billing run: the
+	lines it held are announced once, after the last generator (held_notices.py)."""
 	results = []
 	for name in names:
 		if deadline is not None and time.monotonic() > deadline:
 			break
 		results.append(run_isolated(name, as_of))
+	held_notices.announce([result.generator for result in results])
 	return results
 
 
 def run_isolated(name: str, as_of) -> RunResult:
-	"""run_generator, but whatever escapes it is logged and the next generator goes on."""
+	"""run_generator, but whatever escapes it is logged and the next generator goes on. Its held lines are left
+	for the caller to announce, once for the whole run."""
 	try:
-		return run_generator(name, as_of)
+		return run_generator(name, as_of, notify=False)
 	except Exception as e:
 		frappe.db.rollback()
 		frappe.log_error(
@@ -148,12 +144,14 @@ def process_due(as_of: date | str | None = None, progress=None) -> list[str]:
 	Used by tests and the CLI. `progress(done, total, result)` is called after each generator."""
 	as_of = getdate(as_of or nowdate())
 	names = due_generators(as_of)
-	invoices = []
+	invoices, results = [], []
 	for done, name in enumerate(names, 1):
 		result = run_isolated(name, as_of)
+		results.append(result)
 		invoices.extend(result.invoices)
 		if progress:
 			progress(done, len(names), result)
+	held_notices.announce([result.generator for result in results])
 	return invoices
 
 

@@ -9,8 +9,13 @@ whole insert and submit. In two steps:
    flagged `accumulating_finalize`, mark its items Billed on it, log, advance the schedule, commit. The series
    row is locked only for this part, and the number is taken without a gap: the draft holds it.
 2. **finalize** (`finalize`): lock the generator again, check the draft is still reserved, submit it; its
-   on_submit (`finish_reserved`) clears the flag and records what an invoice owes once it is submitted (the
-   Generated automations, the pay link, the email), in the submit's own transaction; commit.
+   on_submit (`finish_reserved`) clears the flag and owes what an invoice owes once it is submitted (owed.py:
+   the Generated automations, the pay link, the email), in the submit's own transaction; commit.
+
+A billing run meets two-step billing only through its finisher (`finisher()`): what to do before the run, whether
+the generator waits for an invoice another worker reserved, whether an occurrence reserves, and how a committed
+occurrence's invoice is finished. One-transaction billing has a finisher too (`OneStep`), which does nothing:
+its invoice is final at its commit, and what it owes goes out after that commit by itself (owed.py).
 
 Exactly once holds across the two: the items are Billed on the reserved draft from the first commit on, and a
 reserved draft is submitted by whoever holds the generator's lock first and finds it still reserved (the run that
@@ -22,11 +27,10 @@ that cannot be submitted bills no later occurrence: its failure is counted and s
 from contextlib import contextmanager
 
 import frappe
-from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
-from accumulating_billing.billing import locks, review
-from accumulating_billing.billing.email import enqueue_invoice_email
+from accumulating_billing.billing import locks, owed, review
+from accumulating_billing.billing.app_settings import two_step_billing
 from accumulating_billing.billing.generation_log import (
 	failed_before,
 	failure_message,
@@ -37,22 +41,70 @@ from accumulating_billing.billing.generation_log import (
 from accumulating_billing.billing.invoice import forget_stale_item_defaults
 
 GENERATOR = "Accumulating Generator"
-SETTINGS = "Accumulating Billing Settings"
+OPEN = ("Open", "Open and Email")
 # the sweep leaves alone what a run reserved this recently (that run submits it right after its commit)
 SWEEP_AFTER_MINUTES = 10
 
 
-def enabled() -> bool:
-	return bool(frappe.get_cached_value(SETTINGS, SETTINGS, "two_step_billing"))
+# ------------------------------------------------------------------------------------------ finishers
 
 
-def reserves(generator) -> bool:
-	"""Whether an occurrence of `generator` is billed in two steps (only invoices that are submitted are), or
-	kept as a Draft for a person to review (review.py), which is reserved the same way but never submitted by a
-	run."""
-	if generator.flags.accumulating_keep_for_review:
-		return True
-	return generator.generate_as in ("Open", "Open and Email") and enabled()
+class OneStep:
+	"""One transaction per occurrence: nothing to finish. Its invoice is final at its commit, and what it owes
+	(recorded in that transaction: owed.py) goes out after the commit by itself."""
+
+	def before_run(self, generator: str) -> str | None:
+		"""Anything to finish before the run bills an occurrence; returns an error that stops the run."""
+		return None
+
+	def waits(self, generator: str) -> bool:
+		"""Whether the generator (its row locked) waits for an invoice another worker reserved."""
+		return False
+
+	def reserves(self, generator) -> bool:
+		"""Whether an occurrence of `generator` reserves its invoice (a draft submitted in a second step)."""
+		return False
+
+	def finish(self, generator: str, invoice) -> str | None:
+		"""After the occurrence's commit: finish its invoice; returns an error that stops the run."""
+		return None
+
+
+class TwoSteps(OneStep):
+	"""*Submit Invoices in a Second Transaction*: an Open invoice is reserved, then submitted on its own."""
+
+	def before_run(self, generator: str) -> str | None:
+		# an invoice reserved by an earlier run is submitted before any later occurrence is billed (one another
+		# worker holds stays reserved: `waits`, under the generator's lock, stops the run then)
+		return finalize_pending(generator, wait=False)
+
+	def waits(self, generator: str) -> bool:
+		return bool(reserved_invoices(generator))
+
+	def reserves(self, generator) -> bool:
+		return generator.generate_as in OPEN  # only invoices that are submitted are billed in two steps
+
+	def finish(self, generator: str, invoice) -> str | None:
+		if not invoice.accumulating_finalize:
+			return None  # not reserved (a Draft generator's invoice): final at its commit
+		# the reserved invoice, then its credit note, each submitted in a transaction of its own
+		error = finalize(generator, invoice.name, invoice)
+		note = invoice.flags.accumulating_credit_note
+		if not error and note:
+			error = finalize(generator, note)
+		return error
+
+
+ONE_STEP = OneStep()
+TWO_STEPS = TwoSteps()
+
+
+def finisher() -> OneStep:
+	"""The finisher of a billing run, as the settings say now."""
+	return TWO_STEPS if two_step_billing() else ONE_STEP
+
+
+# ------------------------------------------------------------------------------------------ reserved invoices
 
 
 def reserved_invoices(generator: str) -> list[str]:
@@ -211,35 +263,15 @@ def finalize_pending(generator: str, wait: bool = True) -> str | None:
 
 
 def finish_reserved(doc, method=None) -> None:
-	"""Sales Invoice on_submit: a reserved invoice is submitted (by finalize, or by a person from the desk):
-	clear the flag and owe, in this same transaction, what a submitted generated invoice owes."""
+	"""Sales Invoice on_submit: a reserved invoice (or one kept for review) is submitted (by finalize, or by a
+	person from the desk): clear the flag and owe, in this same transaction, what a submitted generated invoice
+	owes (owed.py)."""
 	if not doc.get("accumulating_finalize"):
 		return
-	from accumulating_billing.billing.automations import record_run
-	from accumulating_billing.billing.email import set_email_status
-	from accumulating_billing.billing.payments import request_payment_or_note
-
 	doc.db_set({"accumulating_finalize": 0, "accumulating_review": 0}, update_modified=False)
 	if doc.is_return:  # a credit note of returns owes nothing more
 		return
-	generator = frappe.get_doc(GENERATOR, doc.accumulating_generator)
-	record_run(doc.name, generator.name, "Generated", rows=generator.get("automations") or [])
-	request_payment_or_note(generator, doc)
-	if generator.generate_as == "Open and Email":
-		set_email_status(doc.name, "Pending", from_status=None)
-		name = doc.name
-		frappe.db.after_commit.add(lambda: enqueue_email_or_leave_owed(name))
-
-
-def enqueue_email_or_leave_owed(invoice: str) -> None:
-	"""After the submit's commit: a lost enqueue leaves the email owed (Pending) for the hourly sweep; it never
-	turns the committed submit into a failure."""
-	try:
-		enqueue_invoice_email(invoice)
-	except Exception:
-		frappe.log_error(
-			title=_("Accumulating Billing: email of {0} not enqueued; the hourly sweep will").format(invoice)
-		)
+	owed.owe(doc, [frappe.get_doc(GENERATOR, doc.accumulating_generator)])
 
 
 def sweep_reserved() -> list[str]:

@@ -1,13 +1,15 @@
 """The test case bases of the integration tests: a site with fiscal years and two items, generators retired after
-each test (GenerationTestCase); the automations' receiver and sweep (AutomationTestCase); two-step billing on
+each test (GenerationTestCase); an outgoing email account (EmailingTestCase) and a payment gateway
+(GatewayTestCase); the automations' receiver and sweep (AutomationTestCase); two-step billing on
 (TwoStepTestCase). Test modules are specs and import these; no test module imports another."""
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.billing.payments import payments_installed
 from accumulating_billing.tests.automation_utils import disable_test_webhooks, fire_owed
-from accumulating_billing.tests.ledger import Receiver
+from accumulating_billing.tests.ledger import Receiver, stripe_gateway_account
 from accumulating_billing.tests.two_step_utils import set_two_step
 from accumulating_billing.tests.utils import (
 	add,
@@ -34,13 +36,28 @@ class GenerationTestCase(FrappeTestCase):
 		retire_created_generators()
 
 
-class AutomationTestCase(GenerationTestCase):
+class EmailingTestCase(GenerationTestCase):
+	"""A site that can send email (an outgoing Email Account)."""
+
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
 		ensure_outgoing_email_account()
 		frappe.db.commit()
 
+
+class GatewayTestCase(EmailingTestCase):
+	"""Pay links: Frappe's payments app and a (Stripe, offline) Payment Gateway Account in `self.gateway`; skipped,
+	and counted as skipped, where the payments app is not installed."""
+
+	def setUp(self):
+		if not payments_installed():
+			self.skipTest("the payments app is not installed on this site (bench get-app payments)")
+		self.gateway = stripe_gateway_account()
+		frappe.db.commit()
+
+
+class AutomationTestCase(EmailingTestCase):
 	def setUp(self):
 		self.receiver = Receiver()
 		self.addCleanup(self.receiver.close)

@@ -12,7 +12,7 @@ from frappe.utils import add_days, add_months, get_first_day, getdate, nowdate
 from frappe.utils.password import update_password
 
 from accumulating_billing.billing import generation
-from accumulating_billing.billing.payments import payments_installed
+from accumulating_billing.billing.payments import make_owed_request, payments_installed
 from accumulating_billing.tests.ledger import stripe_gateway_account
 from accumulating_billing.tests.utils import (
 	add,
@@ -220,6 +220,7 @@ def portal(run: str, item: str, first_date, today) -> dict:
 	invoice, message = generation.generate_now(gen.name)
 	if not invoice:
 		frappe.throw(message)
+	make_owed_request(invoice)  # the job the invoice's commit enqueued: its Payment Request, when it owes one
 	unbilled = [
 		add(gen.name, item, qty=1, rate=25, service_date=today, description=f"Product update {run}").name,
 		add(gen.name, item, qty=3, rate=15, service_date=today, description=f"Listing refresh {run}").name,

@@ -1,5 +1,5 @@
-"""Templates and assignment on a real site (DESIGN §6): API, Customer creation, REST, rules (several customers at
-once: test_create_for_customers.py)."""
+"""Templates and assignment on a real site (docs/architecture.md §12): API, Customer creation, REST, rules (several
+customers at once: test_create_for_customers.py)."""
 
 import frappe
 from frappe.tests.utils import FrappeTestCase

@@ -1,4 +1,4 @@
-"""Exactly once under concurrency, crashes and ERPNext validation failures (DESIGN §5)."""
+"""Exactly once under concurrency, crashes and ERPNext validation failures (docs/architecture.md §3)."""
 
 import threading
 from unittest.mock import patch

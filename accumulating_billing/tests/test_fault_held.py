@@ -1,8 +1,9 @@
 """Fault suite (issue 7), held lines (issue 19 §2): never twice, never lost.
 
-- A crash at each step between the hold and the invoice (as a raised error and as a process death): the hold,
-  its notifications and the invoice commit together or not at all; after the retry, one invoice of the other
-  lines, the refused line On Hold once, one notification per user.
+- A crash at each step between the hold and the invoice, and while the notice is sent after the run (as a raised
+  error and as a process death): the hold, the notice it owes and the invoice commit together or not at all, and
+  the notice is sent once; after the retry, one invoice of the other lines, the refused line On Hold once, one
+  notice naming it per user.
 - A release racing a run, in randomized rounds on two worker connections: every line ends billed exactly once,
   unbilled, or on hold (check_invariants), whatever the database decides.
 
@@ -17,7 +18,7 @@ from contextlib import ExitStack
 import frappe
 
 from accumulating_billing import api
-from accumulating_billing.billing import generation, tasks
+from accumulating_billing.billing import generation, held_notices, tasks
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults import GENERATOR, ITEM, LOG, SEED
 from accumulating_billing.tests.faults.connections import Connection
@@ -34,6 +35,9 @@ STEPS = {
 	"items marked Billed": lambda i, w: after(generation, "mark_billed", i, w),
 	"log written": lambda i, w: after(generation, "write_log", i, w),
 	"commit": lambda i, w: at_commit(i),
+	# after the run (held_notices.py): the messages written, before their commit; then stamped and committed
+	"notice: messages written, before the commit": lambda i, w: after(held_notices, "send", i, w),
+	"notice: sent and committed": lambda i, w: after(held_notices, "notify", i, w),
 }
 
 
@@ -94,10 +98,11 @@ class TestHeldLinesUnderFaults(GenerationTestCase):
 		if tuple(state) != ("On Hold", None):
 			problems.append(f"held line {state}")
 		alerts = frappe.db.count(
-			"Notification Log", {"for_user": self.manager, "document_type": GENERATOR, "document_name": gen}
+			"Notification Log",
+			{"for_user": self.manager, "document_type": ITEM, "email_content": ("like", f"%{line}%")},
 		)
 		if alerts != 1:
-			problems.append(f"{alerts} notifications of the held line, expected 1")
+			problems.append(f"{alerts} notices naming the held line, expected 1")
 		logs = frappe.db.count(LOG, {"generator": gen, "outcome": "Billed"})
 		if logs != 1:
 			problems.append(f"{logs} Billed log lines")

@@ -1,4 +1,4 @@
-"""Generation end to end on a real site: items accumulate, runs bill them exactly once (DESIGN §4-§5)."""
+"""Generation end to end on a real site: items accumulate, runs bill them exactly once (docs/architecture.md §3-§4)."""
 
 import frappe
 from frappe.utils import getdate

@@ -28,7 +28,7 @@ class TestOwedEmails(GenerationTestCase):
 	def test_a_lost_enqueue_is_swept_and_sent_once(self):
 		gen = make_emailing_generator(self.listing)
 		# the process dies right after the commit: the email job is never enqueued
-		with patch("accumulating_billing.billing.generation.after_invoice_committed"):
+		with patch("accumulating_billing.billing.email.enqueue_email_or_leave_owed"):
 			invoice = run_generator(gen.name, "2026-02-01").invoices[0]
 		self.assertEqual(frappe.db.get_value(LOG, {"sales_invoice": invoice}, "email_status"), "Pending")
 
@@ -56,7 +56,7 @@ class TestOwedEmails(GenerationTestCase):
 		gen = make_generator(customer, generate_as="Open and Email")
 		add(gen.name, self.listing, service_date="2026-01-05")
 		frappe.db.commit()
-		with patch("accumulating_billing.billing.generation.after_invoice_committed"):
+		with patch("accumulating_billing.billing.email.enqueue_email_or_leave_owed"):
 			invoice = run_generator(gen.name, "2026-02-01").invoices[0]
 		frappe.get_doc("Sales Invoice", invoice).cancel()
 		with patch.object(frappe, "enqueue") as enqueue:

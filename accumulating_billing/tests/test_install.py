@@ -3,7 +3,8 @@
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from accumulating_billing.install import CONTRIBUTOR_ROLE, OCCURRENCE_KEY, get_custom_fields
+from accumulating_billing.billing.schema import OCCURRENCE_KEY
+from accumulating_billing.install import CONTRIBUTOR_ROLE, get_custom_fields
 
 
 class TestInstall(FrappeTestCase):

@@ -1,4 +1,4 @@
-"""The Client Kickoff Web Form through its real endpoints, as a guest (DESIGN §6)."""
+"""The Client Kickoff Web Form through its real endpoints, as a guest (docs/architecture.md §12)."""
 
 import json
 from urllib.parse import urlsplit

@@ -1,7 +1,8 @@
 """Pay links on generated invoices (issue 14): an ERPNext Payment Request with the gateway's link through Frappe's
-payments app, once per invoice; the link in the invoice email; partial payments by payment terms; a
-third-party link; cancel cancels the request. Skipped (and counted as skipped) where the payments app is not
-installed."""
+payments app, once per invoice, made after the invoice's commit by a job (played here as the worker would:
+`payments.make_owed_request`); the link in the invoice email; partial payments by payment terms; a third-party
+link; cancel cancels the request. Skipped (and counted as skipped) where the payments app is not installed. The
+guarantees of the request owed after the commit (lost enqueue, crash, retry, two jobs) are in test_owed."""
 
 from unittest.mock import patch
 
@@ -9,8 +10,7 @@ import frappe
 
 from accumulating_billing.billing import email, generation, payments
 from accumulating_billing.billing.generation import generate_now, run_generator
-from accumulating_billing.tests.base import GenerationTestCase
-from accumulating_billing.tests.ledger import stripe_gateway_account
+from accumulating_billing.tests.base import GatewayTestCase, GenerationTestCase
 from accumulating_billing.tests.utils import add, make_emailing_generator, make_generator
 
 REQUEST = "Payment Request"
@@ -48,18 +48,15 @@ def halves_terms() -> str:
 	return name
 
 
-class PayLinkTestCase(GenerationTestCase):
-	def setUp(self):
-		if not payments.payments_installed():
-			self.skipTest("the payments app is not installed on this site (bench get-app payments)")
-		self.gateway = stripe_gateway_account()
-		frappe.db.commit()
-
+class PayLinkTestCase(GatewayTestCase):
 	def invoice_of(self, customer=None, **settings) -> tuple[str, str]:
+		"""A generator with the gateway, billed on 1 Feb 2026; its invoice's owed request made (the job)."""
 		gen = make_generator(customer, payment_gateway_account=self.gateway, due_days=10, **settings)
 		add(gen.name, self.listing, qty=2, rate=50, service_date="2026-01-10")
 		frappe.db.commit()
-		return gen.name, run_generator(gen.name, "2026-02-01").invoices[0]
+		invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		payments.make_owed_request(invoice)
+		return gen.name, invoice
 
 
 class TestPaymentRequests(PayLinkTestCase):
@@ -78,18 +75,22 @@ class TestPaymentRequests(PayLinkTestCase):
 		add(gen, self.listing, qty=1, rate=30, service_date="2026-02-02")
 		frappe.db.commit()
 		other = generate_now(gen, "2026-02-02")[0]
+		self.assertEqual(requests_of(other), [])  # owed: made after the commit, by its job
+		payments.make_owed_request(other)
 		self.assertEqual([r.grand_total for r in requests_of(other)], [30])
 
 	def test_a_retried_occurrence_makes_one_request(self):
 		gen = make_generator(payment_gateway_account=self.gateway)
 		add(gen.name, self.listing, qty=1, rate=70, service_date="2026-01-10")
 		frappe.db.commit()
-		# the occurrence fails after its request was made: the rollback takes the request with the invoice
+		# the occurrence fails after its request was owed: the rollback takes the debt with the invoice
 		with patch.object(generation, "clear_one_time_settings", side_effect=RuntimeError("worker died")):
 			failed = run_generator(gen.name, "2026-02-01")
 		self.assertTrue(failed.error)
+		self.assertEqual(frappe.db.count("Sales Invoice", {"accumulating_generator": gen.name}), 0)
 		retried = run_generator(gen.name, "2026-02-01").invoices
 		self.assertEqual(len(retried), 1)
+		payments.make_owed_request(retried[0])
 		self.assertEqual(len(requests_of(retried[0])), 1)
 		self.assertEqual(
 			frappe.db.count(
@@ -154,6 +155,7 @@ class TestPaymentRequests(PayLinkTestCase):
 		frappe.db.set_value("Accumulating Generator", gen.name, "payment_gateway_account", self.gateway)
 		frappe.db.commit()
 		invoice = run_generator(gen.name, "2026-02-01").invoices[0]
+		# the email job runs before the request's own job: it makes the owed request first, and carries its link
 		communication = email.send_invoice_email(invoice)
 		url = requests_of(invoice)[0].payment_url
 		self.assertIn(

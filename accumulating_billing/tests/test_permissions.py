@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN §7), through frappe.get_list, the REST API, the portal and every whitelisted method."""
+"""Who may do what (docs/architecture.md §13), through frappe.get_list, the REST API, the portal and every whitelisted method."""
 
 import frappe
 from frappe.utils import get_test_client

@@ -5,7 +5,7 @@ from unittest.mock import patch
 
 import frappe
 
-from accumulating_billing.billing import cli, generation, tasks
+from accumulating_billing.billing import app_settings, cli, generation, tasks
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
@@ -29,7 +29,7 @@ class TestSchedulerAndCli(GenerationTestCase):
 			first = tasks.enqueue_due("2030-05-01")
 			second = tasks.enqueue_due("2030-05-01")
 		self.assertEqual(first, second)
-		parts = tasks.jobs_per_tick()
+		parts = app_settings.jobs_per_tick()
 		self.assertEqual(len(first), parts)
 		self.assertEqual(len(set(first)), parts)
 		for call in enqueue.call_args_list:
@@ -71,7 +71,7 @@ class TestSchedulerAndCli(GenerationTestCase):
 			settings.reload()
 			settings.billing_jobs_per_tick = 0  # back to the default
 			settings.save()
-		self.assertEqual(settings.billing_jobs_per_tick, tasks.DEFAULT_JOBS_PER_TICK)
+		self.assertEqual(settings.billing_jobs_per_tick, app_settings.DEFAULT_JOBS_PER_TICK)
 		self.assertEqual(sorted(taken), sorted(due))  # every due generator in exactly one share
 		for gen in gens:
 			self.assertIn(gen.name, taken)
@@ -122,10 +122,10 @@ class TestSchedulerAndCli(GenerationTestCase):
 	def test_a_bad_number_of_jobs_written_around_the_form_still_bills(self):
 		frappe.db.set_single_value("Accumulating Billing Settings", "billing_jobs_per_tick", -3)
 		try:
-			self.assertEqual(tasks.jobs_per_tick(), 1)
+			self.assertEqual(app_settings.jobs_per_tick(), 1)
 		finally:
 			frappe.db.set_single_value("Accumulating Billing Settings", "billing_jobs_per_tick", 0)
-		self.assertEqual(tasks.jobs_per_tick(), tasks.DEFAULT_JOBS_PER_TICK)
+		self.assertEqual(app_settings.jobs_per_tick(), app_settings.DEFAULT_JOBS_PER_TICK)
 
 	def test_share_of_is_stable_and_spreads_names(self):
 		names = [f"ACG-{i:05d}" for i in range(400)]

@@ -12,6 +12,7 @@ from accumulating_billing.tests.base import TwoStepTestCase
 from accumulating_billing.tests.two_step_utils import billed_on, failing_submit, listened, refused_submit
 from accumulating_billing.tests.utils import (
 	add,
+	company,
 	invoices_of,
 	make_emailing_generator,
 	make_generator,
@@ -128,6 +129,45 @@ class TestTwoStepRun(TwoStepTestCase):
 			self.assertIn(gen.name, two_step.sweep_reserved())  # the refusal is lifted
 		gen.reload()
 		self.assertEqual((gen.consecutive_failures, gen.last_error), (0, None))
+
+	def test_one_refusal_seen_in_two_languages_counts_once(self):
+		"""ERPNext writes its refusal in the language of the process that meets it (the hourly sweep in the site's,
+		a run a person starts in theirs): the same refusal met again in German after English is the same failure
+		(compared by its key, not by its text), so it is counted, logged and alerted once."""
+		gen = make_generator(first_creation_date="2026-02-03")
+		add(gen.name, self.listing, service_date="2026-01-10")
+		frappe.db.commit()
+		period = frappe.new_doc("Accounting Period")
+		period.update(
+			{
+				"period_name": f"_AB Closed {frappe.generate_hash(length=6)}",
+				"company": company(),
+				"start_date": "2026-02-03",
+				"end_date": "2026-02-03",
+			}
+		)
+		period.append("closed_documents", {"document_type": "Sales Invoice", "closed": 1})
+		period.insert(ignore_permissions=True)
+		frappe.db.commit()
+		language = frappe.local.lang
+		try:
+			english = run_generator(gen.name, "2026-02-03").error
+			[reserved] = two_step.reserved_invoices(gen.name)
+			frappe.local.lang = "de"
+			german = two_step.finalize(gen.name, reserved, wait=False)
+		finally:
+			frappe.local.lang = language
+			frappe.delete_doc("Accounting Period", period.name, ignore_permissions=True, force=True)
+			frappe.db.commit()
+		self.assertIn("closed Accounting Period", english)
+		self.assertIn("Abrechnungsperiode", german)  # the same refusal, written in another language
+		gen.reload()
+		self.assertEqual((gen.consecutive_failures, gen.last_error), (1, english))
+		self.assertEqual(frappe.db.count(LOG, {"generator": gen.name, "outcome": "Failed"}), 1)
+		# the period is open again: the sweep submits it
+		with patch.object(two_step, "SWEEP_AFTER_MINUTES", -1):
+			self.assertIn(gen.name, two_step.sweep_reserved())
+		self.assertEqual(frappe.db.get_value("Sales Invoice", reserved, "docstatus"), 1)
 
 	def test_the_sweep_submits_what_a_crash_left_reserved(self):
 		gen = listened(make_emailing_generator(self.listing))

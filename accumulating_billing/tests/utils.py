@@ -103,6 +103,13 @@ def make_template_item() -> str:
 	)
 
 
+def set_item(code: str, **values) -> None:
+	"""Change an Item as a person does, through its form (its cache is cleared on save)."""
+	doc = frappe.get_doc("Item", code)
+	doc.update(values)
+	doc.save(ignore_permissions=True)
+
+
 def make_uom(name: str) -> str:
 	"""A UOM of its own that takes fractions (a test may turn on *Must be Whole Number* on it without touching
 	the UOMs other tests use)."""

@@ -6,6 +6,8 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint
 
+from accumulating_billing.billing.app_settings import DEFAULT_JOBS_PER_TICK
+
 
 class AccumulatingBillingSettings(Document):
 	# begin: auto-generated types
@@ -30,6 +32,4 @@ class AccumulatingBillingSettings(Document):
 		if cint(self.billing_jobs_per_tick) < 0:
 			frappe.throw(_("Parallel Billing Jobs per Tick cannot be negative."))
 		if not cint(self.billing_jobs_per_tick):
-			from accumulating_billing.billing.tasks import DEFAULT_JOBS_PER_TICK
-
 			self.billing_jobs_per_tick = DEFAULT_JOBS_PER_TICK

@@ -15,6 +15,7 @@ class AccumulatingGenerationLog(Document):
 		from frappe.types import DF
 
 		email_status: DF.Literal["", "Pending", "Sent", "No Recipient", "Cancelled"]
+		error_key: DF.Data | None
 		generator: DF.Link
 		items_count: DF.Int
 		occurrence_date: DF.Date | None

@@ -7,7 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, getdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import settings_checks, sources
+from accumulating_billing.billing import schema, settings_checks, sources
 from accumulating_billing.billing.state import schedule_of, state_of, to_decimal
 from accumulating_billing.i18n import engine_message
 
@@ -242,8 +242,5 @@ class AccumulatingGenerator(Document):
 
 
 def on_doctype_update():
-	# the hourly tick selects `status = Active and next_creation_date <= today` through this index
-	frappe.db.add_index(
-		"Accumulating Generator", ["status", "next_creation_date"], "status_next_creation_date_index"
-	)
-	frappe.db.add_index("Accumulating Generator", ["status", "resume_date"], "status_resume_date_index")
+	# the hourly tick selects `status = Active and next_creation_date <= today` through these (billing/schema.py)
+	schema.add_generator_indexes()

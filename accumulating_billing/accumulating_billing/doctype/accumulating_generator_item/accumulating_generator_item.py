@@ -26,6 +26,7 @@ class AccumulatingGeneratorItem(Document):
 		description: DF.SmallText | None
 		discount_percentage: DF.Percent
 		generator: DF.Link
+		hold_notice: DF.Data | None
 		hold_reason: DF.SmallText | None
 		invoice_line_group: DF.Data | None
 		item_code: DF.Link
