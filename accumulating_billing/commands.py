@@ -1,4 +1,5 @@
-"""bench --site SITE accumulating-billing run [--date YYYY-MM-DD] [--dry-run] | sync | demo [--remove] [--force]"""
+"""bench --site SITE accumulating-billing run [--date YYYY-MM-DD] [--dry-run] | sync | demo [--remove] [--force]
+| accrue --month YYYY-MM [--company C]"""
 
 import click
 
@@ -49,6 +50,30 @@ def sync(context):
 				sum(len(v) for v in added.values()), len(added)
 			)
 		)
+	finally:
+		frappe.destroy()
+
+
+@accumulating_billing.command("accrue")
+@click.option("--month", required=True, help="The month to accrue, YYYY-MM (dated its last day)")
+@click.option(
+	"--company", default=None, help="Only this company (default: every company under Accrual Accounts)"
+)
+@pass_context
+def accrue(context, month, company=None):
+	"""Post the month-end accrual of unbilled revenue (and its reversal) for the month; a month posted already
+	posts nothing."""
+	import frappe
+
+	site = get_site(context)
+	frappe.init(site=site)
+	frappe.connect()
+	try:
+		from accumulating_billing.billing import cli
+
+		cli.accrue(month, company, click.echo)
+	except frappe.ValidationError as e:
+		raise click.ClickException(frappe.utils.strip_html(str(e))) from None
 	finally:
 		frappe.destroy()
 

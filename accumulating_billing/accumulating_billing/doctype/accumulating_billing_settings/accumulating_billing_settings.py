@@ -20,3 +20,6 @@ class AccumulatingBillingSettings(Document):
 			from accumulating_billing.billing.tasks import DEFAULT_JOBS_PER_TICK
 
 			self.billing_jobs_per_tick = DEFAULT_JOBS_PER_TICK
+		from accumulating_billing.billing.accrual_accounts import check_settings
+
+		check_settings(self)
