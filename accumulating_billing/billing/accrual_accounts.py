@@ -64,16 +64,14 @@ def check_row(row) -> None:
 	if account.is_group or account.disabled:
 		frappe.throw(prefix + _("Account {0} is a group or disabled: pick a ledger.").format(account.name))
 	if account.root_type != "Asset" or account.account_type in REFUSED_ACCOUNT_TYPES:
+		root_type = _(account.root_type) if account.root_type else _("None")
+		account_type = _(account.account_type) if account.account_type else _("None")
 		frappe.throw(
 			prefix
 			+ _(
 				"The Unbilled Revenue Account must be an asset account that is not a receivable, payable, bank, "
 				"cash or stock account; {0} is a {1} account of type {2}."
-			).format(
-				account.name,
-				_(account.root_type or ""),
-				_(account.account_type) if account.account_type else _("None"),
-			)
+			).format(account.name, root_type, account_type)
 		)
 	currency = frappe.get_cached_value("Company", row.company, "default_currency")
 	if account.account_currency and account.account_currency != currency:
