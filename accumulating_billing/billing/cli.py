@@ -65,6 +65,12 @@ def accrue(month: str | None, company: str | None, echo: Callable[[str], None]) 
 	except engine.ValidationError as e:
 		frappe.throw(engine_message(e), title=_("Invalid month"))
 	results = accrue_month(month_end, company)
+	if not results:
+		echo(
+			_(
+				"No company is set up under Accumulating Billing Settings ▸ Accrual Accounts: nothing to accrue."
+			)
+		)
 	for result in results:
 		echo(
 			_("{0}: FAILED: {1}").format(result.company, result.message) if result.failed else result.message

@@ -17,6 +17,7 @@ from accumulating_billing.tests.unbilled_utils import (
 	SETTINGS,
 	accrual_company,
 	accrual_entries,
+	changed,
 	clear_accruals,
 	forget_tab_lines,
 	ledger,
@@ -233,25 +234,13 @@ class TestAllOrNothing(AccrualTestCase):
 		add(gen.name, bare, qty=1, rate=10, service_date="2031-09-11")
 		frappe.db.commit()
 		# the unbilled revenue account disabled since the settings were saved
-		frappe.db.set_value("Account", self.unbilled, "disabled", 1)
-		frappe.db.commit()
-		try:
+		with changed("Account", self.unbilled, "disabled", 1):
 			[result] = accrue("2031-09-30")
-		finally:
-			frappe.db.set_value("Account", self.unbilled, "disabled", 0)
-			frappe.db.commit()
 		self.assertTrue(result.failed, result.message)
 		self.assertIn(self.unbilled, result.message)
 		# an item whose income account ERPNext cannot find: no default on the item and none on the company
-		frappe.db.set_value("Company", self.company, "default_income_account", None)
-		frappe.clear_document_cache("Company", self.company)
-		frappe.db.commit()
-		try:
+		with changed("Company", self.company, "default_income_account", None):
 			[result] = accrue("2031-09-30")
-		finally:
-			frappe.db.set_value("Company", self.company, "default_income_account", self.sales)
-			frappe.clear_document_cache("Company", self.company)
-			frappe.db.commit()
 		self.assertTrue(result.failed, result.message)
 		self.assertIn(bare, result.message)
 		self.assertEqual(accrual_entries(self.company, "2031-09-30", docstatus=None), [])
@@ -316,15 +305,14 @@ class TestCommandAndDailyRun(AccrualTestCase):
 	def test_the_command_fails_when_a_company_fails(self):
 		gen = self.tab()
 		add(gen.name, self.service, qty=1, rate=12, service_date="2031-10-10")
-		frappe.db.set_value("Account", self.unbilled, "disabled", 1)
 		frappe.db.commit()
 		lines = []
-		try:
-			with freeze_time("2031-11-03 10:00:00"), self.assertRaisesRegex(frappe.ValidationError, "failed"):
-				cli.accrue("2031-10", None, lines.append)
-		finally:
-			frappe.db.set_value("Account", self.unbilled, "disabled", 0)
-			frappe.db.commit()
+		with (
+			changed("Account", self.unbilled, "disabled", 1),
+			freeze_time("2031-11-03 10:00:00"),
+			self.assertRaisesRegex(frappe.ValidationError, "failed"),
+		):
+			cli.accrue("2031-10", None, lines.append)
 		self.assertIn("FAILED", lines[0])
 
 	def test_the_daily_run_accrues_the_month_that_ended(self):
@@ -364,13 +352,9 @@ class TestCommandAndDailyRun(AccrualTestCase):
 	def test_a_failed_daily_run_is_logged_and_tried_again(self):
 		gen = self.tab()
 		add(gen.name, self.service, qty=1, rate=5, service_date="2032-03-10")
-		frappe.db.set_value("Account", self.unbilled, "disabled", 1)
 		frappe.db.commit()
-		try:
+		with changed("Account", self.unbilled, "disabled", 1):
 			[result] = accrue_due("2032-04-01")
-		finally:
-			frappe.db.set_value("Account", self.unbilled, "disabled", 0)
-			frappe.db.commit()
 		self.assertTrue(result.failed)
 		self.assertTrue(
 			frappe.db.exists(

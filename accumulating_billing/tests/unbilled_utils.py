@@ -2,6 +2,8 @@
 rates, a company of its own for the accrual (its Journal Entries total the whole company), its accounts, and the
 cleanup of what those tests commit."""
 
+from contextlib import contextmanager
+
 import frappe
 from frappe.utils import getdate
 
@@ -145,4 +147,20 @@ def forget_tab_lines(generators: list[str]) -> None:
 	frappe.db.rollback()
 	if generators:
 		frappe.db.delete(ITEM, {"generator": ("in", generators)})
+		frappe.db.commit()
+
+
+@contextmanager
+def changed(doctype: str, name: str, field: str, value):
+	"""`field` of the document set to `value` (committed, its cached document dropped) for the block, then back."""
+	before = frappe.db.get_value(doctype, name, field)
+	frappe.db.set_value(doctype, name, field, value)
+	frappe.clear_document_cache(doctype, name)
+	frappe.db.commit()
+	try:
+		yield
+	finally:
+		frappe.db.rollback()
+		frappe.db.set_value(doctype, name, field, before)
+		frappe.clear_document_cache(doctype, name)
 		frappe.db.commit()
