@@ -51,11 +51,17 @@ def lines_as_of(
 	generator: str | None = None,
 	generators: list[str] | None = None,
 ) -> list:
-	"""The company's tab lines unbilled as of `as_of` (optionally of one customer, one generator, or only the
-	`generators` a user may read), by generator and service date."""
-	Item, Invoice = frappe.qb.DocType(ITEM), frappe.qb.DocType(INVOICE)
+	"""The tab lines unbilled as of `as_of` of the company's generators (the company that invoices them; optionally
+	of one customer, one generator, or only the `generators` a user may read), by generator and service date."""
+	Item, Invoice, Generator = (
+		frappe.qb.DocType(ITEM),
+		frappe.qb.DocType(INVOICE),
+		frappe.qb.DocType(GENERATOR),
+	)
 	query = (
 		frappe.qb.from_(Item)
+		.join(Generator)
+		.on(Generator.name == Item.generator)
 		.left_join(Invoice)
 		.on(Invoice.name == Item.sales_invoice)
 		.select(
@@ -74,7 +80,7 @@ def lines_as_of(
 			Invoice.posting_date.as_("invoice_date"),
 			Invoice.docstatus.as_("invoice_docstatus"),
 		)
-		.where((Item.company == company) & as_of_condition(Item, Invoice, as_of))
+		.where((Generator.company == company) & as_of_condition(Item, Invoice, as_of))
 		.orderby(Item.generator)
 		.orderby(Item.service_date, order=Order.asc)
 		.orderby(Item.name)
@@ -92,7 +98,8 @@ def lines_as_of(
 
 @dataclass
 class Tab:
-	"""One running tab's unbilled lines as of a date, converted into the company currency at the date's rate."""
+	"""One running tab's unbilled lines as of a date, converted into the company currency at the date's rate (the
+	lines of one currency: a tab whose currency was changed while lines waited has one Tab per currency)."""
 
 	generator: str
 	customer: str
@@ -144,16 +151,16 @@ def unbilled_as_of(
 	as_of = getdate(as_of)
 	company_currency = frappe.get_cached_value("Company", company, "default_currency")
 	precision = amount_precision(company_currency)
-	tabs: dict[str, Tab] = {}
+	tabs: dict[tuple[str, str], Tab] = {}
 	rates: dict[str, Decimal] = {}
 	for line in lines_as_of(company, as_of, customer, generator, generators):
 		line.exact_amount = to_decimal(line.amount)
 		line.service_date = getdate(line.service_date)
-		tab = tabs.get(line.generator)
+		tab = tabs.get((line.generator, line.currency))
 		if tab is None:
 			if line.currency not in rates:
 				rates[line.currency] = exchange_rate(line.currency, company_currency, as_of)
-			tab = tabs[line.generator] = Tab(
+			tab = tabs[(line.generator, line.currency)] = Tab(
 				line.generator, line.customer, line.currency, rates[line.currency]
 			)
 		tab.lines.append(line)
