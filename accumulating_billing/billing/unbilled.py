@@ -177,7 +177,7 @@ def exchange_rate(from_currency: str, to_currency: str, on: date) -> Decimal:
 	"""ERPNext's exchange rate from `from_currency` to `to_currency` on `on`, as a Sales Invoice takes it for
 	selling (Currency Exchange, the latest dated on or before the day, within *Stale Days* unless stale rates are
 	allowed, else ERPNext's exchange rate service). Never 1.0 for want of a rate: a missing one is an error."""
-	if not from_currency or from_currency == to_currency:
+	if from_currency == to_currency:
 		return Decimal(1)
 	from erpnext.setup.utils import get_exchange_rate
 
