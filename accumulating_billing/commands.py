@@ -1,5 +1,7 @@
 """bench --site SITE accumulating-billing run [--date YYYY-MM-DD] [--dry-run] | sync | demo [--remove] [--force]
-[--company C] [--country C] [--currency C] [--timezone TZ]"""
+[--company C] [--country C] [--currency C] [--timezone TZ] | accrue --month YYYY-MM [--company C]"""
+
+from collections.abc import Callable
 
 import click
 
@@ -11,37 +13,43 @@ def accumulating_billing():
 	"""Accumulating Billing"""
 
 
-@accumulating_billing.command("run")
-@click.option("--date", "as_of", default=None, help="Bill as of this date (YYYY-MM-DD); default today")
-@click.option("--dry-run", is_flag=True, default=False, help="Only print what is due; change nothing")
-@pass_context
-def run(context, as_of=None, dry_run=False):
-	"""Generate every due accumulating invoice now, in this process."""
+def on_site(context, action: Callable[[], None]) -> None:
+	"""Run `action` connected to the command's site; a refusal (ValidationError) is the command's error message."""
 	import frappe
 
-	site = get_site(context)
-	frappe.init(site=site)
+	frappe.init(site=get_site(context))
 	frappe.connect()
 	try:
-		from accumulating_billing.billing import cli
-
-		cli.run(as_of, dry_run, click.echo)
+		action()
 	except frappe.ValidationError as e:
 		raise click.ClickException(frappe.utils.strip_html(str(e))) from None
 	finally:
 		frappe.destroy()
 
 
+@accumulating_billing.command("run")
+@click.option("--date", "as_of", default=None, help="Bill as of this date (YYYY-MM-DD); default today")
+@click.option("--dry-run", is_flag=True, default=False, help="Only print what is due; change nothing")
+@pass_context
+def run(context, as_of=None, dry_run=False):
+	"""Generate every due accumulating invoice now, in this process."""
+
+	def action():
+		from accumulating_billing.billing import cli
+
+		cli.run(as_of, dry_run, click.echo)
+
+	on_site(context, action)
+
+
 @accumulating_billing.command("sync")
 @pass_context
 def sync(context):
 	"""Add submitted, unbilled Timesheet logs and Delivery Note lines that no running tab holds yet."""
-	import frappe
 
-	site = get_site(context)
-	frappe.init(site=site)
-	frappe.connect()
-	try:
+	def action():
+		import frappe
+
 		from accumulating_billing.billing import sources
 
 		added = sources.sync_all(echo=click.echo)
@@ -50,8 +58,26 @@ def sync(context):
 				sum(len(v) for v in added.values()), len(added)
 			)
 		)
-	finally:
-		frappe.destroy()
+
+	on_site(context, action)
+
+
+@accumulating_billing.command("accrue")
+@click.option("--month", required=True, help="The month to accrue, YYYY-MM (dated its last day)")
+@click.option(
+	"--company", default=None, help="Only this company (default: every company under Accrual Accounts)"
+)
+@pass_context
+def accrue(context, month, company=None):
+	"""Post the month-end accrual of unbilled revenue (and its reversal) for the month; a month posted already
+	posts nothing."""
+
+	def action():
+		from accumulating_billing.billing import cli
+
+		cli.accrue(month, company, click.echo)
+
+	on_site(context, action)
 
 
 @accumulating_billing.command("demo")
@@ -81,12 +107,10 @@ def demo(context, remove=False, force=False, company=None, country=None, currenc
 	to today and print where to look. Running it again adds nothing. On a site whose ERPNext setup wizard was
 	never run, it completes ERPNext's setup first (--company, --country, --currency, --timezone); a site whose
 	setup is done is not touched."""
-	import frappe
 
-	site = get_site(context)
-	frappe.init(site=site)
-	frappe.connect()
-	try:
+	def action():
+		import frappe
+
 		from accumulating_billing.billing import demo as demo_data
 
 		def progress(title, done, total):
@@ -105,10 +129,8 @@ def demo(context, remove=False, force=False, company=None, country=None, currenc
 		click.echo("")
 		for line in demo_data.tour(result):
 			click.echo(line)
-	except frappe.ValidationError as e:
-		raise click.ClickException(frappe.utils.strip_html(str(e))) from None
-	finally:
-		frappe.destroy()
+
+	on_site(context, action)
 
 
 commands = [accumulating_billing]

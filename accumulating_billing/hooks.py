@@ -137,6 +137,8 @@ scheduler_events = {
 	],
 	"daily": [
 		"accumulating_billing.billing.tasks.apply_late_fees",
+		# the month-end accrual of unbilled revenue, once the month's last day has ended (billing/accrual.py)
+		"accumulating_billing.billing.accrual.accrue_due",
 	],
 }
 

@@ -133,6 +133,25 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"print_hide": 1,
 			},
 		],
+		"Journal Entry": [
+			{
+				# the month-end accrual of unbilled revenue and its reversal: the month end they are for
+				# (billing/accrual.py finds a month's entries by it)
+				"fieldname": "accumulating_accrual_for",
+				"fieldtype": "Date",
+				"label": _("Unbilled Revenue Accrued As Of"),
+				"insert_after": "reversal_of",
+				"read_only": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+				"search_index": 1,
+				"depends_on": "accumulating_accrual_for",
+				"description": _(
+					"Posted by Accumulating Billing: the unbilled revenue of the running tabs as of this day (the "
+					"month-end accrual, or its reversal)"
+				),
+			},
+		],
 		"Customer": [
 			{
 				"fieldname": "accumulating_template",

@@ -23,7 +23,7 @@ LAYERS = [
 		[
 			*(
 				f"engine.{name}"
-				for name in ("errors", "_checks", "amounts", "schedule", "first_dates", "state")
+				for name in ("errors", "_checks", "amounts", "schedule", "first_dates", "state", "unbilled")
 			),
 			"engine",
 		],
@@ -56,6 +56,7 @@ LAYERS = [
 					"sources.base",
 					"demo.records",
 					"demo.setup",
+					"accrual_accounts",
 				)
 			),
 		],
@@ -72,6 +73,7 @@ LAYERS = [
 				"lifecycle",
 				"review",
 				"held_notices",
+				"unbilled",
 				"sources.delivery_notes",
 				"sources.routing",
 				"sources.timesheets",
@@ -91,6 +93,7 @@ LAYERS = [
 				"kickoff",
 				"rules",
 				"bulk_create",
+				"accrual",
 				"portal",
 				"sources.tab_items",
 			)

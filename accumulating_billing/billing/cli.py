@@ -8,8 +8,10 @@ from frappe import _
 from frappe.utils import getdate, nowdate
 
 from accumulating_billing import engine
+from accumulating_billing.billing.accrual import accrue_month
 from accumulating_billing.billing.state import state_of
 from accumulating_billing.billing.tasks import due_generators, process_due
+from accumulating_billing.i18n import engine_message
 
 PROGRESS_FROM = 20
 
@@ -53,3 +55,27 @@ def parse_date(value: str | None) -> date:
 			_("--date {0} is not a valid date: write it as YYYY-MM-DD.").format(value),
 			title=_("Invalid date"),
 		)
+
+
+def accrue(month: str | None, company: str | None, echo: Callable[[str], None]) -> list:
+	"""The accrual of the month (YYYY-MM) for every company set up, or one: one line per company; a company that
+	failed makes the command fail (after the others were done)."""
+	try:
+		month_end = engine.parse_month(month)
+	except engine.ValidationError as e:
+		frappe.throw(engine_message(e), title=_("Invalid month"))
+	results = accrue_month(month_end, company)
+	if not results:
+		echo(
+			_(
+				"No company is set up under Accumulating Billing Settings ▸ Accrual Accounts: nothing to accrue."
+			)
+		)
+	for result in results:
+		echo(
+			_("{0}: FAILED: {1}").format(result.company, result.message) if result.failed else result.message
+		)
+	failed = [result.company for result in results if result.failed]
+	if failed:
+		frappe.throw(_("The accrual failed for {0}.").format(", ".join(failed)), title=_("Accrual failed"))
+	return results

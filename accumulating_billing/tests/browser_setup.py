@@ -74,6 +74,7 @@ def prepare() -> dict:
 	out.update(first_hour(run, next_month))
 	out.update(held_line(run, today))
 	out.update(several_customers(run, template.name))
+	out.update(unbilled(run, item, today))
 	frappe.db.commit()
 	return out
 
@@ -104,6 +105,15 @@ def run_bulk_job(job: str) -> dict:
 		return bulk_create.run(**rq_job.kwargs["kwargs"])
 	finally:
 		frappe.set_user("Administrator")
+
+
+def unbilled(run: str, item: str, today) -> dict:
+	"""A tab with two unbilled lines, 40 and 5 days old (the Unbilled Revenue report and its drill-down)."""
+	customer = make_customer(f"_AB Browser Unbilled {run}")
+	gen = make_generator(customer, first_creation_date=add_days(today, 20), status="Active")
+	add(gen.name, item, qty=2, rate=40, service_date=add_days(today, -40))
+	add(gen.name, item, qty=1, rate=40, service_date=add_days(today, -5))
+	return {"unbilled_customer": customer, "unbilled_generator": gen.name}
 
 
 def first_hour(run: str, first_date) -> dict:

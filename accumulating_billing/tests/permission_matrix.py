@@ -76,6 +76,8 @@ DOCTYPES = {
 	"Accumulating Generator Template": ("DDDDD", "DDDDD", "DDDDD", "OOIOD"),
 	"Accumulating Assignment Rule": ("DDDDD", "DDDDD", "DDDDD", "DDDDD"),
 	"Accumulating Automation": ("DDDDD", "DDDDD", "DDDDD", "DODID"),  # a row: as its generator
+	# a row of Accumulating Billing Settings (Accrual Accounts): as the settings, for Accounts Managers only
+	"Accumulating Accrual Account": ("DDDDD", "DDDDD", "DDDDD", "DDDDD"),
 	"Accumulating Automation Run": ("DDDDD", "DDDDD", "DDDDD", "OODDD"),
 	"Accumulating Generation Log": ("DDDDD", "DDDDD", "DDDDD", "OODDD"),
 	"Accumulating Billing Settings": ("DDDDD", "DDDDD", "DDDDD", "DDDDD"),

@@ -65,8 +65,8 @@ def annotations(code: str) -> set[str]:
 class TestReadmeInstall(FrappeTestCase):
 	def test_install_section_names_every_doctype_and_custom_field(self):
 		doctypes, fields = app_doctypes(), installed_custom_fields()
-		self.assertEqual(len(doctypes), 9)
-		self.assertIn("Accumulating Kickoff Request", doctypes)
+		# the check reads what the site has (the app's module's DocTypes), not a list of its own
+		self.assertTrue({"Accumulating Generator", "Accumulating Kickoff Request"} <= set(doctypes), doctypes)
 		self.assertIn("Sales Invoice.accumulating_finalize", fields)
 		self.assertIn("Sales Invoice Item.accumulating_line_group", fields)
 		self.assertEqual(unnamed(install_section(readme()), doctypes, fields), [])

@@ -27,6 +27,7 @@ from accumulating_billing.tests.permission_matrix import (
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	add,
+	company,
 	ensure_fiscal_years,
 	fetch,
 	generators_of,
@@ -117,7 +118,19 @@ class TestPermissionMatrix(FrappeTestCase):
 				"status": "Received",
 			}
 		)
-		for doc in (automation, run, log, kickoff):  # written as the app writes them, without the web form
+		accrual_account = frappe.get_doc(
+			{
+				"doctype": "Accumulating Accrual Account",
+				"parent": SETTINGS,
+				"parenttype": SETTINGS,
+				"parentfield": "accrual_accounts",
+				"company": company(),
+				"unbilled_revenue_account": frappe.get_cached_value(
+					"Company", company(), "default_receivable_account"
+				),
+			}
+		)
+		for doc in (automation, run, log, kickoff, accrual_account):  # as the app writes them, no web form
 			doc.db_insert()
 			cls.created.append((doc.doctype, doc.name))
 		cls.created.append((rule.doctype, rule.name))
@@ -127,6 +140,7 @@ class TestPermissionMatrix(FrappeTestCase):
 			"Accumulating Generator Template": f.template,
 			"Accumulating Assignment Rule": rule.name,
 			"Accumulating Automation": automation.name,
+			"Accumulating Accrual Account": accrual_account.name,
 			"Accumulating Automation Run": run.name,
 			"Accumulating Generation Log": log.name,
 			SETTINGS: SETTINGS,

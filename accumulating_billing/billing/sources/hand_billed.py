@@ -1,15 +1,22 @@
 """Sales Invoices made by hand that bill source lines (Get Timesheets, Get Items From Delivery Note): a line a
-generated invoice bills cannot be billed again by hand; a line billed by hand leaves its tab; a cancelled hand-made
-invoice gives its lines back to their tab."""
+generated invoice bills cannot be billed again by hand; a line billed by hand leaves its tab, billed on that invoice
+(it keeps the invoice, as a generated line does, so the Unbilled Revenue of an earlier date still counts it: README,
+*Unbilled revenue and its accrual*); a cancelled hand-made invoice gives its lines back to their tab."""
 
 import frappe
 from frappe import _
 
-from accumulating_billing.billing.item_status import NOT_BILLED
+from accumulating_billing.billing.item_status import BILLED, NOT_BILLED, UNBILLED, update_held_counts
 from accumulating_billing.billing.locks import lock_generator
-from accumulating_billing.billing.sources.base import DELIVERY_NOTE, ITEM, SOURCE_DOCTYPES, TIMESHEET
+from accumulating_billing.billing.sources.base import (
+	DELIVERY_NOTE,
+	GENERATOR,
+	ITEM,
+	SOURCE_DOCTYPES,
+	TIMESHEET,
+)
 from accumulating_billing.billing.sources.sync import sync_document
-from accumulating_billing.billing.sources.tab_items import take_off_tabs
+from accumulating_billing.billing.tab import set_item_billing
 
 
 def hand_billed_details(doc, submitted: bool = False) -> list[str]:
@@ -68,10 +75,12 @@ def refuse_lines_billed_on_a_tab(doc, method=None) -> None:
 	)
 	invoices = {row.sales_invoice for row in billed if row.sales_invoice}
 	live = set(
-		# a locking read: an invoice a billing run committed a moment ago is not in this transaction's snapshot
+		# a locking read: an invoice a billing run committed a moment ago is not in this transaction's snapshot.
+		# Only generated invoices: a line billed by hand is billed on its hand-made invoice, and ERPNext decides
+		# whether another hand-made invoice may bill the rest of it (a Delivery Note billed in parts)
 		frappe.qb.from_(SI)
 		.select(SI.name)
-		.where(SI.name.isin(invoices) & (SI.docstatus < 2))
+		.where(SI.name.isin(invoices) & (SI.docstatus < 2) & SI.accumulating_generator.isnotnull())
 		.for_update()
 		.run(pluck=True)
 		if invoices
@@ -89,7 +98,8 @@ def refuse_lines_billed_on_a_tab(doc, method=None) -> None:
 
 def drop_lines_billed_elsewhere(doc, method=None) -> None:
 	"""on_submit of a Sales Invoice made by hand (Get Timesheets, Get Items From Delivery Note) that bills source
-	lines still on a tab: they leave the tab, so no line is billed twice."""
+	lines still on a tab: they leave the tab billed on this invoice, so no line is billed twice, and the line keeps
+	the invoice that billed it (the as-of rule of billing/unbilled.py reads it)."""
 	if doc.get("accumulating_generator"):
 		return
 	details = hand_billed_details(doc, submitted=True)
@@ -98,23 +108,49 @@ def drop_lines_billed_elsewhere(doc, method=None) -> None:
 	rows = frappe.get_all(
 		ITEM,
 		filters={"source_detail": ("in", details), "status": ("in", NOT_BILLED)},
-		fields=["name", "generator"],
+		fields=["name", "generator", "status"],
 	)
-	take_off_tabs(
-		rows,
-		lambda count: _(
-			"Sales Invoice {0} billed {1} of its source line(s) directly: they left the tab."
-		).format(doc.name, count),
-	)
+	for status in NOT_BILLED:
+		names = [row.name for row in rows if row.status == status]
+		if names:
+			set_item_billing(names, BILLED, doc.name, status)
+	for generator, names in sorted(by_generator(rows).items()):
+		frappe.get_doc(GENERATOR, generator).add_comment(
+			"Info",
+			_("Sales Invoice {0} billed {1} of its source line(s) directly: they left the tab.").format(
+				doc.name, len(names)
+			),
+		)
+	update_held_counts(by_generator(rows))  # a held line may have left the tab
 
 
 def restore_lines_of_cancelled(doc, method=None) -> None:
 	"""on_cancel of a Sales Invoice made by hand: the source lines it billed are unbilled in ERPNext again, so
-	they come back to their tab (nothing is lost until somebody syncs)."""
+	they come back to their tab (the generators' rows locked first, as a billing run takes them); a line no tab holds
+	(taken off a tab before lines kept their hand-made invoice) is added again by a sync of its document."""
 	if doc.get("accumulating_generator"):
 		return
+	rows = frappe.get_all(
+		ITEM, filters={"sales_invoice": doc.name, "status": BILLED}, fields=["name", "generator"]
+	)
+	for generator, names in sorted(by_generator(rows).items()):
+		lock_generator(generator)
+		set_item_billing(sorted(names), UNBILLED, None, BILLED)
+		frappe.get_doc(GENERATOR, generator).add_comment(
+			"Info",
+			_("Sales Invoice {0} was cancelled: {1} item(s) it billed directly are unbilled again.").format(
+				doc.name, len(names)
+			),
+		)
 	sources = {(TIMESHEET, row.time_sheet) for row in doc.get("timesheets") or [] if row.time_sheet}
 	sources |= {(DELIVERY_NOTE, row.delivery_note) for row in doc.items if row.get("delivery_note")}
 	for doctype, name in sorted(sources):
 		if frappe.db.get_value(doctype, name, "docstatus") == 1:
 			sync_document(frappe.get_doc(doctype, name))
+
+
+def by_generator(rows: list) -> dict[str, set[str]]:
+	out: dict[str, set[str]] = {}
+	for row in rows:
+		out.setdefault(row.generator, set()).add(row.name)
+	return out

@@ -18,6 +18,12 @@ class AccumulatingBillingSettings(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		from accumulating_billing.accumulating_billing.doctype.accumulating_accrual_account.accumulating_accrual_account import (
+			AccumulatingAccrualAccount,
+		)
+
+		accrual_accounts: DF.Table[AccumulatingAccrualAccount]
+		accrue_unbilled_revenue: DF.Check
 		billing_jobs_per_tick: DF.Int
 		kickoff_create_portal_user: DF.Check
 		kickoff_customer_group: DF.Link | None
@@ -33,3 +39,6 @@ class AccumulatingBillingSettings(Document):
 			frappe.throw(_("Parallel Billing Jobs per Tick cannot be negative."))
 		if not cint(self.billing_jobs_per_tick):
 			self.billing_jobs_per_tick = DEFAULT_JOBS_PER_TICK
+		from accumulating_billing.billing.accrual_accounts import check_settings
+
+		check_settings(self)
