@@ -23,7 +23,7 @@ import frappe
 from frappe import _
 from frappe.utils import getdate, now_datetime, nowdate
 
-from accumulating_billing.billing import line_check
+from accumulating_billing.billing import line_check, watch
 from accumulating_billing.billing.generation_log import people_to_alert, write_log
 from accumulating_billing.billing.item_status import ON_HOLD, SHOWN_FIELDS, UNBILLED, update_held_count
 from accumulating_billing.billing.tab import item_fields, with_net_rates
@@ -82,15 +82,19 @@ def set_on_hold(rows: list) -> None:
 
 
 def move(names: list[str], from_status: str, to_status: str, reason: str | None) -> int:
-	"""Move the named items that are in `from_status` to `to_status` with `reason`; returns how many moved."""
+	"""Move the named items that are in `from_status` to `to_status` with `reason`; returns how many moved. A line
+	back on the tab is no longer questioned (billing/questions.py)."""
 	Item = frappe.qb.DocType(ITEM)
-	(
+	query = (
 		frappe.qb.update(Item)
 		.set(Item.status, to_status)
 		.set(Item.hold_reason, reason)
 		.set(Item.modified, now_datetime())
 		.where(Item.name.isin(names) & (Item.status == from_status))
-	).run()
+	)
+	if to_status == UNBILLED:
+		query = query.set(Item.question_issue, None)
+	query.run()
 	return frappe.db._cursor.rowcount
 
 
@@ -160,6 +164,7 @@ def release(generator: str, names: list[str] | None = None) -> tuple[list[str], 
 	released = [row.name for row in rows if row.name not in refused]
 	if released:
 		move(released, ON_HOLD, UNBILLED, None)
+		watch.items_added([values.name])  # back on the tab: it may reach its threshold or an alert
 	by_reason = defaultdict(list)
 	for name, reason in refused.items():
 		by_reason[reason].append(name)

@@ -79,8 +79,9 @@ def validate_item(doc) -> None:
 	reason = line_check.amount_refusal(doc)
 	if reason:
 		frappe.throw(reason, title=_("ERPNext would refuse this line"))
-	if doc.status == ON_HOLD and not doc.flags.from_generation:
-		# a held line a person corrected passes the check again: it is back on the tab, as Release puts it
+	if doc.status == ON_HOLD and not doc.flags.from_generation and not doc.get("question_issue"):
+		# a held line a person corrected passes the check again: it is back on the tab, as Release puts it (a line
+		# the customer questioned stays held: its Issue, or a Release, decides; billing/questions.py)
 		doc.status, doc.hold_reason = "Unbilled", None
 
 
@@ -119,7 +120,7 @@ def line_amount(qty, rate, discount_percentage, currency: str | None, allow_retu
 	)
 
 
-PROTECTED_FIELDS = ("status", "hold_reason", "sales_invoice", "added_by", "customer")
+PROTECTED_FIELDS = ("status", "hold_reason", "sales_invoice", "added_by", "customer", "question_issue")
 SOURCE_FIELDS = ("source_doctype", "source_name", "source_detail")
 
 
@@ -135,6 +136,7 @@ def protect_item(doc) -> None:
 		for fieldname in SOURCE_FIELDS:  # only a submitted Timesheet or Delivery Note brings a source
 			doc.set(fieldname, None)
 		doc.hold_reason = None  # only a check that holds the line gives a reason
+		doc.question_issue = None  # only the customer's question names an Issue
 	doc.client_ref = (doc.client_ref or "").strip() or None
 	generator = "Accumulating Generator"
 	if not (

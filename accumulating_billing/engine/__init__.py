@@ -52,6 +52,13 @@ from accumulating_billing.engine.state import (
 	resume_next_date,
 	validate_settings,
 )
+from accumulating_billing.engine.tab_watch import (
+	alerts_crossed,
+	restarted_schedule,
+	threshold_reached,
+	used_percent,
+	validate_threshold,
+)
 
 __all__ = [
 	"ACTIVE",
@@ -72,6 +79,7 @@ __all__ = [
 	"TabItem",
 	"TabSummary",
 	"ValidationError",
+	"alerts_crossed",
 	"day_of_month",
 	"days_after",
 	"decide_run",
@@ -89,9 +97,13 @@ __all__ = [
 	"next_run_after",
 	"occurrence",
 	"occurrences_between",
+	"restarted_schedule",
 	"resume_next_date",
 	"round_money",
 	"rounding_from_frappe_setting",
 	"summarize",
+	"threshold_reached",
+	"used_percent",
 	"validate_settings",
+	"validate_threshold",
 ]

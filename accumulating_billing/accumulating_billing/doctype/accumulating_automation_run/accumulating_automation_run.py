@@ -20,3 +20,5 @@ def on_doctype_update():
 		"unique_invoice_event_transition",
 	)
 	frappe.db.add_index("Accumulating Automation Run", ["status"])
+	# Tab Reaches: one run per automation row, amount and tab period (billing/threshold.py)
+	frappe.db.add_unique("Accumulating Automation Run", ["alert_key"], "unique_alert_key")

@@ -129,7 +129,7 @@ function render_tab(frm) {
 						<td>${esc(__(h.outcome))}</td><td>${esc(h.reason || "")}</td></tr>`
 				)
 				.join("");
-			frm.get_field("tab_html").$wrapper.html(`${held_table(frm, tab)}
+			frm.get_field("tab_html").$wrapper.html(`${threshold_bar(tab)}${held_table(frm, tab)}
 				<table class="table table-sm table-bordered ab-running-tab">
 					<thead><tr><th>${__("Service Date")}</th><th>${__("Item")}</th>
 						<th class="text-right">${__("Qty")}</th><th class="text-right">${__("Rate")}</th>
@@ -150,6 +150,23 @@ function render_tab(frm) {
 				<table class="table table-sm table-bordered ab-history"><tbody>${history}</tbody></table>` : ""}`);
 		},
 	});
+}
+
+function threshold_bar(tab) {
+	// Bill When Unbilled Reaches: how much of it the tab has used (the lines Generate Now would bill today)
+	const threshold = tab.threshold;
+	if (!threshold) return "";
+	const money = (v) => format_currency(v, tab.currency);
+	return `<div class="ab-threshold mb-3" data-percent="${cint(threshold.percent)}">
+		<div class="d-flex justify-content-between small">
+			<span class="ab-threshold-amount">${__("Bill When Unbilled Reaches {0}", [money(threshold.amount)])}</span>
+			<span class="ab-threshold-used">${__("{0} used ({1}%)", [money(threshold.used), cint(threshold.percent)])}</span>
+		</div>
+		<div class="progress" style="height: 8px;">
+			<div class="progress-bar" role="progressbar" style="width: ${cint(threshold.percent)}%;"
+				aria-valuenow="${cint(threshold.percent)}" aria-valuemin="0" aria-valuemax="100"></div>
+		</div>
+	</div>`;
 }
 
 function held_table(frm, tab) {

@@ -7,7 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, getdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import settings_checks, sources
+from accumulating_billing.billing import settings_checks, sources, watch
 from accumulating_billing.billing.state import schedule_of, state_of, to_decimal
 from accumulating_billing.i18n import engine_message
 
@@ -37,6 +37,14 @@ class AccumulatingGenerator(Document):
 		self.validate_schedule()
 		self.validate_status_change()
 		self.set_next_creation_date()
+
+	def on_update(self):
+		# a threshold lowered under the tab's total, or a Tab Reaches alert added: looked at after the commit
+		watch.items_added([self.name])
+
+	def onload(self):
+		# the unbilled total beside Bill When Unbilled Reaches (a virtual field: computed, never stored)
+		self.unbilled_total = 0 if self.is_new() else float(watch.unbilled_total(self.name))
 
 	def on_trash(self):
 		if frappe.db.exists("Sales Invoice", {"accumulating_generator": self.name}):

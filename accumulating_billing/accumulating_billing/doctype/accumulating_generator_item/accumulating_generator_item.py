@@ -4,7 +4,7 @@
 import frappe
 from frappe.model.document import Document
 
-from accumulating_billing.billing import items
+from accumulating_billing.billing import items, questions, watch
 from accumulating_billing.billing.item_status import ON_HOLD, update_held_count
 
 
@@ -29,10 +29,13 @@ class AccumulatingGeneratorItem(Document):
 		before = self.get_doc_before_save()
 		if before and ON_HOLD in (before.status, self.status) and before.status != self.status:
 			update_held_count(self.generator)  # a held line corrected by hand is back on the tab
+		# added (api.add_item, the desk, REST, Data Import) or changed: its tab may reach its threshold or an alert
+		watch.items_added([self.generator])
 
 	def on_trash(self):
 		items.guard_billed(self, "delete")
 		items.guard_source(self, "deleted")
+		questions.line_removed(self.name)  # a questioned line staff remove: its Issue says so
 
 	def after_delete(self):
 		if self.status == ON_HOLD:
