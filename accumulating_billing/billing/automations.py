@@ -261,7 +261,7 @@ def document_of(run):
 		if not run.generator or not frappe.db.exists(GENERATOR, run.generator):
 			return None
 		generator = frappe.get_doc(GENERATOR, run.generator)
-		generator.unbilled_total = flt(run.tab_total)
+		generator._unbilled_total = flt(run.tab_total)  # its virtual field: the total that reached the amount
 		return generator
 	if not frappe.db.exists("Sales Invoice", run.sales_invoice):
 		return None

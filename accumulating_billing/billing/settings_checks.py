@@ -156,11 +156,12 @@ def validate_automations(doc) -> None:
 				row.get(fieldname)
 				and frappe.db.get_value(doctype, row.get(fieldname), doctype_field) != document
 			):
-				frappe.throw(
-					_("Automations row {0}: {1} {2} is not a {1} on {3}.").format(
-						row.idx, _(doctype), frappe.bold(row.get(fieldname)), _(document)
-					)
+				message = (
+					_("Automations row {0}: {1} {2} is not a {1} on Accumulating Generator.")
+					if tab_alert
+					else _("Automations row {0}: {1} {2} is not a {1} on Sales Invoice.")
 				)
+				frappe.throw(message.format(row.idx, _(doctype), frappe.bold(row.get(fieldname))))
 		if row.assign_template and not frappe.db.get_value(
 			"Accumulating Generator Template", row.assign_template, "enabled"
 		):

@@ -47,3 +47,50 @@ def fire_owed() -> list[str]:
 	with patch.object(automations, "enqueue_run", lambda run: None):
 		owed = automations.enqueue_owed_runs()
 	return [automations.fire(run) for run in owed]
+
+
+def make_tab_notification(tag: str) -> str:
+	"""An email Notification on Accumulating Generator (Event Custom: sent by the Tab Reaches automations that list
+	it) whose subject carries `tag` and the generator, and whose message the tab's unbilled total."""
+	name = f"_AB Tab Notify {tag}"
+	if not frappe.db.exists("Notification", name):
+		frappe.get_doc(
+			{
+				"doctype": "Notification",
+				"name": name,
+				"subject": f"AB {tag} {{{{ doc.name }}}}",
+				"document_type": "Accumulating Generator",
+				"event": "Custom",
+				"channel": "Email",
+				"message": f"AB {tag}: the tab of {{{{ doc.customer }}}} reached {{{{ doc.unbilled_total }}}}",
+				"recipients": [{"cc": "ab-notify@example.com"}],
+				"enabled": 1,
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
+def make_tab_webhook(url: str) -> str:
+	"""A Webhook on Accumulating Generator posting the generator's name and unbilled total to `url` (named like the
+	tests' other webhooks, so that disable_test_webhooks turns it off)."""
+	return (
+		frappe.get_doc(
+			{
+				"doctype": "Webhook",
+				"name": f"_AB Hook {frappe.generate_hash(length=8)}",
+				"webhook_doctype": "Accumulating Generator",
+				"webhook_docevent": "on_trash",
+				"request_url": url,
+				"request_method": "POST",
+				"request_structure": "Form URL-Encoded",
+				"timeout": 3,
+				"enabled": 1,
+				"webhook_data": [
+					{"fieldname": "name", "key": "generator"},
+					{"fieldname": "unbilled_total", "key": "unbilled_total"},
+				],
+			}
+		)
+		.insert(ignore_permissions=True)
+		.name
+	)

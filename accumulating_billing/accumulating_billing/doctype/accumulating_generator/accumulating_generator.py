@@ -42,9 +42,17 @@ class AccumulatingGenerator(Document):
 		# a threshold lowered under the tab's total, or a Tab Reaches alert added: looked at after the commit
 		watch.items_added([self.name])
 
-	def onload(self):
-		# the unbilled total beside Bill When Unbilled Reaches (a virtual field: computed, never stored)
-		self.unbilled_total = 0 if self.is_new() else float(watch.unbilled_total(self.name))
+	@property
+	def unbilled_total(self) -> float:
+		"""Virtual field: the tab's Unbilled lines dated up to today, what billing early counts (billing/watch.py);
+		read once per document. A Tab Reaches run sets the total that reached its amount (automations.py)."""
+		if self.__dict__.get("_unbilled_total") is None:
+			self._unbilled_total = 0.0 if self.is_new() else float(watch.unbilled_total(self.name))
+		return self._unbilled_total
+
+	@unbilled_total.setter
+	def unbilled_total(self, value) -> None:
+		"""A posted value (the form sends the field back) is not taken: the total is computed."""
 
 	def on_trash(self):
 		if frappe.db.exists("Sales Invoice", {"accumulating_generator": self.name}):
