@@ -95,7 +95,16 @@ def questionable_line(item: str, user: str) -> frappe._dict:
 		frappe.db.get_value(
 			ITEM,
 			item,
-			["name", "generator", "customer", "item_code", "item_name", "service_date", "status"],
+			[
+				"name",
+				"generator",
+				"customer",
+				"item_code",
+				"item_name",
+				"service_date",
+				"status",
+				"question_issue",
+			],
 			as_dict=True,
 		)
 		if item and isinstance(item, str)
