@@ -5,7 +5,7 @@ import re
 
 import pytest
 from ab_desk import open_form
-from conftest import bench_execute, new_context, watched_page
+from conftest import bench_execute
 from playwright.sync_api import expect
 
 MARKUP = "<b>Why</b> twice? <img src=x onerror=alert(1)>"
@@ -17,22 +17,9 @@ def watch(base_url):
 
 
 @pytest.fixture
-def portal_page(request, browser, base_url, watch):
+def portal_page(login_as, watch):
 	"""login(user): a fresh, logged-in portal session of that user."""
-	opened = []
-
-	def login(user):
-		context = new_context(browser, base_url)
-		response = context.request.post("/api/method/login", form={"usr": user, "pwd": watch["password"]})
-		assert response.ok, response.text()
-		pages = watched_page(request, context)
-		opened.append((context, pages))
-		return next(pages)
-
-	yield login
-	for context, pages in reversed(opened):
-		next(pages, None)  # the page's own checks (JavaScript errors) and close
-		context.close()
+	return lambda user: login_as(user, watch["password"])
 
 
 def bar_of(scope):

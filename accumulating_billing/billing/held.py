@@ -200,6 +200,6 @@ def held_lines(generator: str) -> list[dict]:
 	return frappe.get_all(
 		ITEM,
 		filters={"generator": generator, "status": ON_HOLD},
-		fields=[*SHOWN_FIELDS, "uom", "hold_reason"],
+		fields=[*SHOWN_FIELDS, "uom", "hold_reason", "question_issue"],
 		order_by="service_date asc, name asc",
 	)

@@ -29,6 +29,7 @@ def generator_values(generator: str) -> frappe._dict | None:
 			"selling_price_list",
 			"end_condition",
 			"end_date",
+			"tab_watched",
 		],
 		as_dict=True,
 	)
@@ -42,6 +43,7 @@ def validate_item(doc) -> None:
 	generator = doc.flags.generator_values or generator_values(doc.generator)
 	if not generator:
 		frappe.throw(_("Accumulating Generator {0} does not exist.").format(doc.generator))
+	doc.flags.generator_values = generator  # after the save: whether its tab is watched (billing/watch.py)
 	if generator.status in CLOSED_STATUSES and not doc.flags.from_generation:
 		frappe.throw(
 			_("Accumulating Generator {0} is {1}: no items can be added or changed.").format(

@@ -56,6 +56,15 @@ def items_added(generators: Iterable[str]) -> None:
 	pending.update(names)
 
 
+def is_watched(generator) -> int:
+	"""The generator's `tab_watched` (set when it is saved): a threshold, or a Tab Reaches automation. A line added to
+	a tab nobody watches is not looked at (the add reads this with the generator's other values)."""
+	return int(
+		to_decimal(generator.get("bill_when_unbilled_reaches")) > 0
+		or any(row.event == TAB_REACHES for row in generator.get("automations") or [])
+	)
+
+
 def forget() -> None:
 	frappe.local.accumulating_tab_watch = None
 

@@ -7,41 +7,22 @@ customer's running tab is billed early at 200.00 and holds 100.00 of lines dated
 and the generator for the desk's progress bar. Fresh records on every call."""
 
 import frappe
-from frappe.utils import add_months, get_first_day, getdate, nowdate
-from frappe.utils.password import update_password
+from frappe.utils import add_months, get_first_day
 
-from accumulating_billing.i18n import compile_catalogues
-from accumulating_billing.tests.utils import (
-	add,
-	ensure_fiscal_years,
-	make_customer,
-	make_generator,
-	make_item,
-	make_user,
-)
+from accumulating_billing.tests.browser_setup_i18n import portal_user_speaking, start
+from accumulating_billing.tests.utils import add, make_generator, make_item
 
 PASSWORD = "Ab-Browser-Watch-2026!"
 
 
 def prepare() -> dict:
-	if not frappe.is_setup_complete():
-		from erpnext.setup.utils import before_tests
-
-		before_tests()
-	compile_catalogues()
-	today = getdate(nowdate())
-	ensure_fiscal_years(today.year, today.year + 1)
-	run = frappe.generate_hash(length=6)
+	today, run = start()
 	item = make_item(f"_AB Watch Service {run}", price=40)
 	out = {"run": run, "password": PASSWORD}
 	for lang in ("en", "ar"):
-		user = make_user(["Customer"], f"ab-watch-{lang}-{run.lower()}@example.com", user_type="Website User")
-		frappe.db.set_value("User", user, "language", lang)
-		update_password(user, PASSWORD)
-		customer = make_customer(f"_AB Watch {lang} {run}", language=lang)
-		doc = frappe.get_doc("Customer", customer)
-		doc.append("portal_users", {"user": user})
-		doc.save(ignore_permissions=True)
+		user, customer = portal_user_speaking(
+			lang, f"ab-watch-{lang}-{run.lower()}@example.com", f"_AB Watch {lang} {run}", PASSWORD
+		)
 		gen = make_generator(
 			customer,
 			first_creation_date=get_first_day(add_months(today, 1)),

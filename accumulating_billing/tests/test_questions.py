@@ -15,7 +15,6 @@ from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.utils import (
 	add,
 	fetch,
-	invoices_of,
 	login,
 	make_customer,
 	make_generator,

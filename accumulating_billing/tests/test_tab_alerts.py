@@ -8,15 +8,26 @@ import frappe
 
 from accumulating_billing.billing import automations, threshold, watch
 from accumulating_billing.billing.generation import generate_now
-from accumulating_billing.tests.automation_utils import fire_owed, make_tab_notification, make_tab_webhook
-from accumulating_billing.tests.base import AutomationTestCase
+from accumulating_billing.tests.automation_utils import fire_owed
+from accumulating_billing.tests.base import AutomationTestCase, WatchedTabs
 from accumulating_billing.tests.faults.connections import Connection
-from accumulating_billing.tests.ledger import make_notification
-from accumulating_billing.tests.utils import add, make_customer, make_generator, make_template
+from accumulating_billing.tests.ledger import make_notification, make_webhook
+from accumulating_billing.tests.utils import make_customer, make_generator, make_template
 
 RUN = "Accumulating Automation Run"
+GENERATOR = "Accumulating Generator"
 TODAY = "2026-03-10 11:00:00"
 DAY = "2026-03-10"
+
+
+def make_tab_notification(tag: str) -> str:
+	"""An email Notification on Accumulating Generator (Event Custom) whose message uses the tab's total."""
+	message = f"AB {tag}: the tab of {{{{ doc.customer }}}} reached {{{{ doc.unbilled_total }}}}"
+	return make_notification(tag, doctype=GENERATOR, message=message)
+
+
+def make_tab_webhook(url: str) -> str:
+	return make_webhook(url, GENERATOR, (("name", "generator"), ("unbilled_total", "unbilled_total")))
 
 
 def tab_runs(generator: str) -> list:
@@ -34,14 +45,7 @@ def tab_emails(tag: str, generator: str) -> list[str]:
 	)
 
 
-class TestTabReaches(AutomationTestCase):
-	def setUp(self):
-		super().setUp()
-		self.requested: list[str] = []
-		patcher = patch.object(watch, "request_job", lambda g: self.requested.append(g) or True)
-		patcher.start()
-		self.addCleanup(patcher.stop)
-
+class TestTabReaches(WatchedTabs, AutomationTestCase):
 	def alerted(self, amount: float = 100, **kw):
 		tag = frappe.generate_hash(length=6)
 		gen = make_generator(
@@ -59,10 +63,6 @@ class TestTabReaches(AutomationTestCase):
 		)
 		frappe.db.commit()
 		return gen, tag
-
-	def add_committed(self, generator: str, rate: float, service_date: str = "2026-03-05"):
-		add(generator, self.listing, qty=1, rate=rate, service_date=service_date)
-		frappe.db.commit()
 
 	def fire_recorded(self, generator: str) -> list[str]:
 		runs = threshold.record_alerts(generator)
@@ -131,7 +131,7 @@ class TestTabReaches(AutomationTestCase):
 
 	def test_a_paused_tab_alerts_too_but_is_not_billed(self):
 		gen, _tag = self.alerted(100, bill_when_unbilled_reaches=100)
-		frappe.db.set_value("Accumulating Generator", gen.name, "status", "Paused")
+		frappe.db.set_value(GENERATOR, gen.name, "status", "Paused")
 		frappe.db.commit()
 		with self.freeze_time(TODAY, tick=True):
 			self.add_committed(gen.name, 120)

@@ -11,8 +11,10 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import cli, generation, held, late_fees, threshold, watch
 from accumulating_billing.billing.generation import generate_now
-from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.automation_utils import disable_test_webhooks
+from accumulating_billing.tests.base import GenerationTestCase, WatchedTabs
 from accumulating_billing.tests.faults.invariants import check_invariants
+from accumulating_billing.tests.ledger import make_webhook
 from accumulating_billing.tests.source_docs import (
 	make_delivery_note,
 	make_timesheet,
@@ -48,15 +50,7 @@ def log_of(generator: str, outcome: str) -> list[dict]:
 	)
 
 
-class ThresholdTestCase(GenerationTestCase):
-	def setUp(self):
-		super().setUp()
-		# the job is asked for, not run: each test runs it itself, in process
-		self.requested: list[str] = []
-		patcher = patch.object(watch, "request_job", lambda g: self.requested.append(g) or True)
-		patcher.start()
-		self.addCleanup(patcher.stop)
-
+class ThresholdTestCase(WatchedTabs, GenerationTestCase):
 	def watched(self, threshold: float = 100, **kw):
 		gen = make_generator(
 			make_customer(),
@@ -65,11 +59,6 @@ class ThresholdTestCase(GenerationTestCase):
 		)
 		frappe.db.commit()
 		return gen
-
-	def add_committed(self, generator: str, rate: float, service_date: str = "2026-03-05", **kw):
-		item = add(generator, self.listing, qty=1, rate=rate, service_date=service_date, **kw)
-		frappe.db.commit()  # the look at the tab runs after the commit
-		return item.name
 
 
 class TestBillingEarly(ThresholdTestCase):
@@ -178,17 +167,35 @@ class TestBillingEarly(ThresholdTestCase):
 		self.assertEqual((invoice.docstatus, invoice.net_total), (0, 120))
 		self.assertEqual(frappe.db.get_value(ITEM, held_line, "status"), "On Hold")
 
-	def test_a_tab_nobody_watches_costs_one_read_after_the_commit(self):
+	def test_a_tab_nobody_watches_costs_the_adder_nothing(self):
+		"""No threshold, no Tab Reaches automation: an add looks at nothing after its commit (the generator's
+		`tab_watched` comes with the values the add reads anyway); a batch path that names it pays one read."""
 		plain = make_generator(make_customer(), first_creation_date="2026-04-01")
-		frappe.db.commit()
+		watched = self.watched(100)
+		self.assertEqual((plain.tab_watched, watched.tab_watched), (0, 1))
 		add(plain.name, self.listing, rate=5)
-		self.assertEqual(frappe.local.accumulating_tab_watch, {plain.name})
+		self.assertIsNone(frappe.local.accumulating_tab_watch)
+		add(watched.name, self.listing, rate=5)
+		self.assertEqual(frappe.local.accumulating_tab_watch, {watched.name})
 		frappe.db.rollback()
 		self.assertIsNone(frappe.local.accumulating_tab_watch)  # a rollback forgets what it added
-		frappe.local.accumulating_tab_watch = {plain.name}
+		watch.items_added([plain.name])
 		with self.assertQueryCount(1):
 			watch.look_after_commit()
 		self.assertEqual(self.requested, [])
+		# a Tab Reaches row watches it too
+		self.addCleanup(disable_test_webhooks)
+		alerted = make_generator(
+			make_customer(),
+			automations=[
+				{
+					"event": "Tab Reaches",
+					"tab_amount": 10,
+					"webhook": make_webhook("http://127.0.0.1:9/", GENERATOR),
+				}
+			],
+		)
+		self.assertEqual(alerted.tab_watched, 1)
 
 	def test_a_failure_is_recorded_once_and_the_job_ends(self):
 		gen = self.watched(100)

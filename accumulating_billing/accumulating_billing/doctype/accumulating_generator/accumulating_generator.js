@@ -180,7 +180,7 @@ function held_table(frm, tab) {
 				<td>${esc(i.item_name || i.item_code)} <span class="text-muted small">${esc(i.name)}</span>${source_link(i)}</td>
 				<td class="text-right">${i.qty}</td>
 				<td class="text-right">${format_currency(i.amount, tab.currency)}</td>
-				<td class="text-danger small">${esc(i.hold_reason || "")}</td>
+				<td class="text-danger small">${esc(i.hold_reason || "")}${question_link(i)}</td>
 				<td>${can_write ? `<button class="btn btn-xs btn-default ab-release" data-item="${esc(i.name)}">${__("Release", null, "a held line")}</button>` : ""}</td>
 			</tr>`
 		)
@@ -207,6 +207,13 @@ function held_table(frm, tab) {
 					: ""
 			}</tbody>
 		</table>`;
+}
+
+function question_link(item) {
+	// a line the customer questioned in the portal: its Issue (closing it releases the line)
+	if (!item.question_issue) return "";
+	const route = `/app/issue/${encodeURIComponent(item.question_issue)}`;
+	return ` <a class="ab-question-issue" href="${route}">${frappe.utils.escape_html(item.question_issue)}</a>`;
 }
 
 function release_held(frm, items) {

@@ -37,6 +37,7 @@ class AccumulatingGenerator(Document):
 		self.validate_schedule()
 		self.validate_status_change()
 		self.set_next_creation_date()
+		self.tab_watched = watch.is_watched(self)
 
 	def on_update(self):
 		# a threshold lowered under the tab's total, or a Tab Reaches alert added: looked at after the commit

@@ -30,7 +30,10 @@ class AccumulatingGeneratorItem(Document):
 		if before and ON_HOLD in (before.status, self.status) and before.status != self.status:
 			update_held_count(self.generator)  # a held line corrected by hand is back on the tab
 		# added (api.add_item, the desk, REST, Data Import) or changed: its tab may reach its threshold or an alert
-		watch.items_added([self.generator])
+		# (a tab nobody watches, read with the generator's values in validate, costs nothing more)
+		values = self.flags.generator_values
+		if not values or values.get("tab_watched"):
+			watch.items_added([self.generator])
 
 	def on_trash(self):
 		items.guard_billed(self, "delete")
