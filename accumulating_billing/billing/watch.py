@@ -205,6 +205,11 @@ def job_started(generator: str) -> None:
 	frappe.cache.delete(pending_key(generator))
 
 
+def job_pending(generator: str) -> bool:
+	"""Whether a job for the generator is queued (its flag is set) and has not started yet."""
+	return frappe.cache.get(pending_key(generator)) is not None
+
+
 def pending_key(generator: str) -> str:
 	return frappe.cache.make_key(f"accumulating_billing:tab_watch:{generator}")
 

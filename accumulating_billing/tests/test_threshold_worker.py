@@ -9,12 +9,15 @@ import frappe
 from frappe.utils import add_months, get_first_day, getdate, nowdate
 
 from accumulating_billing import api
+from accumulating_billing.billing import watch
 from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.real_worker import RealWorker, wait_until
 from accumulating_billing.tests.utils import ensure_fiscal_years, invoices_of, make_customer, make_generator
 
 GENERATOR = "Accumulating Generator"
+ITEM = "Accumulating Generator Item"
 WITHIN_SECONDS = 60
 
 
@@ -52,3 +55,52 @@ class TestBillingEarlyWithARealWorker(GenerationTestCase):
 			frappe.db.get_value(GENERATOR, gen.name, ["next_creation_date", "invoices_generated"]), schedule
 		)
 		check_invariants([gen.name], added)
+
+	def test_four_concurrent_adders_across_a_threshold_of_50_bill_every_item_once(self):
+		"""Four adders on their own connections add ten items of 5.00 each, committing each: the tab crosses 50 again
+		and again while the worker bills it. Every item is billed exactly once (or still waits, below 50)."""
+		today = getdate(nowdate())
+		ensure_fiscal_years(today.year)
+		gen = make_generator(
+			make_customer(),
+			first_creation_date=get_first_day(add_months(today, 1)),
+			bill_when_unbilled_reaches=50,
+		)
+		frappe.db.commit()
+		site, item = frappe.local.site, self.listing
+
+		def add_ten(adder: int) -> list[str]:
+			names = []
+			for k in range(10):
+				names.append(
+					api.add_item(
+						gen.name, item, qty=1, rate=5, service_date=str(today), client_ref=f"{adder}-{k}"
+					)
+				)
+				frappe.db.commit()
+			return names
+
+		connections = [Connection(site, f"adder-{i}") for i in range(4)]
+		with RealWorker():
+			try:
+				futures = [conn.submit(add_ten, i) for i, conn in enumerate(connections)]
+				added = {name for future in futures for name in future.result(300)}
+			finally:
+				for conn in connections:
+					conn.close()
+
+			def settled():
+				left = frappe.get_all(
+					ITEM, filters={"generator": gen.name, "status": "Unbilled"}, pluck="amount"
+				)
+				return sum(left) < 50 and not watch.job_pending(gen.name)
+
+			done, waited = wait_until(settled, WITHIN_SECONDS + 30)
+			self.assertTrue(done, f"the tab still holds 50.00 or more {waited:.0f} s after the last add")
+		self.assertEqual(len(added), 40)
+		check_invariants([gen.name], added)
+		invoices = invoices_of(gen.name, docstatus=1)
+		self.assertTrue(invoices)
+		self.assertTrue(all(row.net_total >= 50 for row in invoices), invoices)
+		billed = frappe.db.count(ITEM, {"generator": gen.name, "status": "Billed"})
+		self.assertEqual(sum(row.net_total for row in invoices), billed * 5)
