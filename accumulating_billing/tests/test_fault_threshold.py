@@ -10,13 +10,18 @@ from unittest.mock import patch
 import frappe
 from frappe.utils import add_days, flt, getdate, nowdate
 
-from accumulating_billing import api
 from accumulating_billing.billing import threshold, watch
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.invariants import check_invariants
-from accumulating_billing.tests.utils import ensure_fiscal_years, invoices_of, make_customer, make_generator
+from accumulating_billing.tests.utils import (
+	add_committed_each,
+	ensure_fiscal_years,
+	invoices_of,
+	make_customer,
+	make_generator,
+)
 
 ITEM = "Accumulating Generator Item"
 
@@ -31,17 +36,6 @@ class TestThresholdUnderConcurrency(GenerationTestCase):
 		site, item = frappe.local.site, self.listing
 		asked: queue.Queue = queue.Queue()
 		adding_done = threading.Event()
-
-		def add_ten(adder: int) -> list[str]:
-			names = []
-			for k in range(10):
-				names.append(
-					api.add_item(
-						gen.name, item, qty=1, rate=5, service_date=str(yesterday), client_ref=f"{adder}-{k}"
-					)
-				)
-				frappe.db.commit()  # its look at the tab, after the commit, may ask for the job
-			return names
 
 		def work() -> list[str]:
 			"""A worker of the jobs asked for (the real job, in this connection)."""
@@ -60,7 +54,10 @@ class TestThresholdUnderConcurrency(GenerationTestCase):
 		try:
 			with patch.object(watch, "request_job", lambda generator: asked.put(generator) or True):
 				jobs = [worker.submit(work) for worker in workers]
-				adds = [conn.submit(add_ten, i) for i, conn in enumerate(connections)]
+				adds = [
+					conn.submit(add_committed_each, gen.name, item, 10, 5, yesterday, str(i))
+					for i, conn in enumerate(connections)
+				]
 				# the scheduled occurrence of today bills the items dated before it, in the middle of it all
 				scheduled = scheduler.submit(run_generator, gen.name, str(today), delay=0.5)
 				added = {name for future in adds for name in future.result(300)}

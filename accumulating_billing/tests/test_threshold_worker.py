@@ -14,7 +14,13 @@ from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.real_worker import RealWorker, wait_until
-from accumulating_billing.tests.utils import ensure_fiscal_years, invoices_of, make_customer, make_generator
+from accumulating_billing.tests.utils import (
+	add_committed_each,
+	ensure_fiscal_years,
+	invoices_of,
+	make_customer,
+	make_generator,
+)
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -22,7 +28,8 @@ WITHIN_SECONDS = 60
 
 
 class TestBillingEarlyWithARealWorker(GenerationTestCase):
-	def test_a_tab_reaching_its_threshold_is_billed_within_a_minute(self):
+	def watched_today(self):
+		"""(today, a generator billed early at 50.00, monthly from the first of next month); committed."""
 		today = getdate(nowdate())
 		ensure_fiscal_years(today.year)
 		gen = make_generator(
@@ -32,6 +39,10 @@ class TestBillingEarlyWithARealWorker(GenerationTestCase):
 			generate_as="Open",
 		)
 		frappe.db.commit()
+		return today, gen
+
+	def test_a_tab_reaching_its_threshold_is_billed_within_a_minute(self):
+		today, gen = self.watched_today()
 		schedule = frappe.db.get_value(GENERATOR, gen.name, ["next_creation_date", "invoices_generated"])
 		added = set()
 		with RealWorker() as worker:
@@ -59,31 +70,16 @@ class TestBillingEarlyWithARealWorker(GenerationTestCase):
 	def test_four_concurrent_adders_across_a_threshold_of_50_bill_every_item_once(self):
 		"""Four adders on their own connections add ten items of 5.00 each, committing each: the tab crosses 50 again
 		and again while the worker bills it. Every item is billed exactly once (or still waits, below 50)."""
-		today = getdate(nowdate())
-		ensure_fiscal_years(today.year)
-		gen = make_generator(
-			make_customer(),
-			first_creation_date=get_first_day(add_months(today, 1)),
-			bill_when_unbilled_reaches=50,
-		)
-		frappe.db.commit()
+		today, gen = self.watched_today()
 		site, item = frappe.local.site, self.listing
-
-		def add_ten(adder: int) -> list[str]:
-			names = []
-			for k in range(10):
-				names.append(
-					api.add_item(
-						gen.name, item, qty=1, rate=5, service_date=str(today), client_ref=f"{adder}-{k}"
-					)
-				)
-				frappe.db.commit()
-			return names
 
 		connections = [Connection(site, f"adder-{i}") for i in range(4)]
 		with RealWorker():
 			try:
-				futures = [conn.submit(add_ten, i) for i, conn in enumerate(connections)]
+				futures = [
+					conn.submit(add_committed_each, gen.name, item, 10, 5, today, str(i))
+					for i, conn in enumerate(connections)
+				]
 				added = {name for future in futures for name in future.result(300)}
 			finally:
 				for conn in connections:
