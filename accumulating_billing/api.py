@@ -2,6 +2,7 @@
 
 import frappe
 from frappe import _
+from frappe.rate_limiter import rate_limit
 from frappe.utils import getdate, nowdate
 
 from accumulating_billing.billing import (
@@ -14,7 +15,9 @@ from accumulating_billing.billing import (
 	onboarding,
 	payments,
 	preview,
+	questions,
 	sources,
+	watch,
 )
 from accumulating_billing.billing.item_status import SHOWN_FIELDS, UNBILLED
 from accumulating_billing.billing.permissions import permitted_generator
@@ -23,6 +26,8 @@ GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
 TEMPLATE = "Accumulating Generator Template"
 MANAGERS = frozenset(("Accounts Manager", "System Manager"))
+# questions from one address per hour (Frappe's rate_limit, as the kickoff form's submissions)
+QUESTIONS_PER_HOUR = 20
 
 
 @frappe.whitelist()
@@ -147,6 +152,8 @@ def get_tab(generator: str) -> dict:
 		"advance": payments.advance_balance(doc.customer, doc.company)
 		if frappe.has_permission("Payment Entry", "read")
 		else None,
+		# Bill When Unbilled Reaches and how much of it the tab has used (the form's progress bar)
+		"threshold": watch.threshold_progress(doc.name, doc.bill_when_unbilled_reaches, doc.currency),
 	}
 
 
@@ -179,6 +186,16 @@ def parse_names(items: list[str] | str | None) -> list[str] | None:
 	if not isinstance(items, list) or not all(isinstance(name, str) and name for name in items):
 		frappe.throw(_("Items must be a list of line names."))
 	return list(dict.fromkeys(items))
+
+
+@frappe.whitelist(methods=["POST"])
+@rate_limit(limit=QUESTIONS_PER_HOUR, seconds=60 * 60)
+def question_line(item: str, message: str) -> str:
+	"""The portal's *Question this line*: a portal user of the line's customer asks about an unbilled line of the
+	running tab. Makes an ERPNext Issue (raised by them, for the customer) and holds the line until the Issue is
+	resolved or closed; returns the Issue's name. Anyone else, and an unknown line, get the same refusal."""
+	questions.questionable_line(item, frappe.session.user)
+	return questions.ask(item, message)
 
 
 @frappe.whitelist(methods=["POST"])

@@ -95,6 +95,11 @@ doc_events = {
 	},
 	"Accumulating Generator Item": {"after_insert": _ONBOARDING + "on_item_added"},
 	"Onboarding Step": {"on_update": _ONBOARDING + "forget_ticks"},
+	# a question the customer asked about a tab line is answered: the line is released (billing/questions.py)
+	"Issue": {
+		"on_update": "accumulating_billing.billing.questions.on_issue_answered",
+		"on_trash": "accumulating_billing.billing.questions.on_issue_answered",
+	},
 	# every change of what is paid on an invoice goes through ERPNext's Payment Ledger (billing/automations.py)
 	"Payment Ledger Entry": {
 		"on_submit": "accumulating_billing.billing.automations.watch_ledger_entry",
@@ -134,6 +139,8 @@ scheduler_events = {
 		"accumulating_billing.billing.payments.enqueue_owed_requests",
 		"accumulating_billing.billing.two_step.sweep_reserved",
 		"accumulating_billing.billing.held_notices.send_owed_notices",
+		# tabs at their threshold or past a Tab Reaches alert that no job billed or recorded (billing/threshold.py)
+		"accumulating_billing.billing.threshold.enqueue_reached",
 	],
 	"daily": [
 		"accumulating_billing.billing.tasks.apply_late_fees",

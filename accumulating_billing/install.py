@@ -152,6 +152,23 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				),
 			},
 		],
+		"Issue": [
+			{
+				# a question the customer asked about a tab line in the portal (billing/questions.py)
+				"fieldname": "accumulating_generator_item",
+				"fieldtype": "Link",
+				"label": _("Questioned Tab Line"),
+				"options": "Accumulating Generator Item",
+				"insert_after": "customer",
+				"read_only": 1,
+				"no_copy": 1,
+				"search_index": 1,
+				"depends_on": "accumulating_generator_item",
+				"description": _(
+					"The running tab line this question is about: it is on hold until the Issue is resolved or closed"
+				),
+			},
+		],
 		"Customer": [
 			{
 				"fieldname": "accumulating_template",

@@ -181,6 +181,26 @@ def watched_page(request, context):
 
 
 @pytest.fixture
+def login_as(request, browser, base_url):
+	"""login_as(user, password): a page of a fresh session of that user; after the test its own checks (JavaScript
+	errors) run and it is closed."""
+	opened = []
+
+	def login(user: str, password: str):
+		context = new_context(browser, base_url)
+		response = context.request.post("/api/method/login", form={"usr": user, "pwd": password})
+		assert response.ok, response.text()
+		pages = watched_page(request, context)
+		opened.append((context, pages))
+		return next(pages)
+
+	yield login
+	for context, pages in reversed(opened):
+		next(pages, None)
+		context.close()
+
+
+@pytest.fixture
 def page(request, admin_context):
 	"""A desk page of the logged-in Administrator."""
 	yield from watched_page(request, admin_context)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 from ab_desk import open_form, wait_idle
-from conftest import bench_execute, new_context, watched_page
+from conftest import bench_execute
 from playwright.sync_api import expect
 
 
@@ -15,26 +15,9 @@ def i18n(base_url):
 
 
 @pytest.fixture
-def user_page(request, browser, base_url, i18n):
+def user_page(login_as, i18n):
 	"""login(user): a fresh, logged-in session of that user."""
-	contexts = []
-
-	def login(user):
-		context = new_context(browser, base_url)
-		contexts.append(context)
-		response = context.request.post("/api/method/login", form={"usr": user, "pwd": i18n["password"]})
-		assert response.ok, response.text()
-		pages = watched_page(request, context)
-		page = next(pages)
-		contexts.append(pages)
-		return page
-
-	yield login
-	for item in reversed(contexts):
-		if hasattr(item, "close"):
-			item.close()
-		else:
-			next(item, None)  # the page's own checks (JavaScript errors) and close
+	return lambda user: login_as(user, i18n["password"])
 
 
 def test_generator_form_and_actions_in_german(user_page, i18n, screenshot):

@@ -23,7 +23,16 @@ LAYERS = [
 		[
 			*(
 				f"engine.{name}"
-				for name in ("errors", "_checks", "amounts", "schedule", "first_dates", "state", "unbilled")
+				for name in (
+					"errors",
+					"_checks",
+					"amounts",
+					"schedule",
+					"first_dates",
+					"state",
+					"unbilled",
+					"tab_watch",
+				)
 			),
 			"engine",
 		],
@@ -47,6 +56,7 @@ LAYERS = [
 					"app_settings",
 					"schema",
 					"jobs",
+					"watch",
 					"contacts",
 					"notifications",
 					"permissions",
@@ -107,14 +117,18 @@ LAYERS = [
 	(
 		"billing-day paths",
 		"two-step billing, the preview, late fees, the sources' sync",
-		[B + name for name in ("two_step", "preview", "late_fees", "sources.sync")],
+		[B + name for name in ("two_step", "preview", "late_fees", "sources.sync", "questions")],
 	),
 	(
 		"the billing run",
 		"one generator's occurrences; the sources' events and hand-made invoices",
 		[B + name for name in ("generation", "sources.events", "sources.hand_billed")],
 	),
-	("scheduler", "the hourly tick and the billing jobs; the sources' facade", [B + "tasks", B + "sources"]),
+	(
+		"scheduler",
+		"the hourly tick and the billing jobs; billing early at a threshold; the sources' facade",
+		[B + "threshold", B + "tasks", B + "sources"],
+	),
 	("command line", "the CLI's billing commands", [B + "cli"]),
 	(
 		"entry points",

@@ -8,6 +8,10 @@ Ledger Entries against the invoice, and just before that transaction commits the
 outstanding amount with the paid state it last saw. A job fires each run after the commit; the hourly sweep
 fires what a dead worker or a lost enqueue left Pending, and reconciles paid states a failed check missed.
 
+*Tab Reaches* (issue 27) is a run of the generator itself, not of an invoice: recorded once per tab period when
+its unbilled total reaches the row's amount (billing/threshold.py, after the commit of the line that crossed), fired
+here like the others, with the generator (its `unbilled_total` the total that crossed) as the document.
+
 A run fires, in one transaction: the site-wide document method (`on_accumulating_invoice_generated` /
 `on_accumulating_invoice_paid`, for Notifications with Event = Method), the generator's Notifications and its
 template assignments; it is marked fired in that same transaction, so these fire exactly once. Webhooks are HTTP
@@ -29,7 +33,9 @@ from accumulating_billing.billing.jobs import enqueue_once
 GENERATOR = "Accumulating Generator"
 RUN = "Accumulating Automation Run"
 LOG = "Accumulating Generation Log"
-EVENTS = ("Generated", "Paid")
+INVOICE_EVENTS = ("Generated", "Paid")
+TAB_REACHES = "Tab Reaches"
+EVENTS = (*INVOICE_EVENTS, TAB_REACHES)
 METHODS = {"Generated": "on_accumulating_invoice_generated", "Paid": "on_accumulating_invoice_paid"}
 SENDING = "Sending Webhooks"
 OWED = ("Pending", SENDING)
@@ -38,9 +44,12 @@ OWED = ("Pending", SENDING)
 # ------------------------------------------------------------------------------------------ recording
 
 
-def record_run(invoice: str, generator: str, event: str, transition: int = 1, rows=None) -> str | None:
+def record_run(
+	invoice: str | None, generator: str, event: str, transition: int = 1, rows=None, **fields
+) -> str | None:
 	"""Owe the automations of `event` for `invoice`, in the caller's transaction; nothing when nothing listens
-	(`rows`: the generator's automation rows, when the caller has the generator loaded). Returns the run."""
+	(`rows`: the generator's automation rows, when the caller has the generator loaded). Returns the run.
+	`fields`: more values of the run (a Tab Reaches run: its row, key and total; no invoice)."""
 	if not listens(generator, event, rows):
 		return None
 	run = frappe.get_doc(
@@ -51,6 +60,7 @@ def record_run(invoice: str, generator: str, event: str, transition: int = 1, ro
 			"event": event,
 			"transition": transition,
 			"status": "Pending",
+			**fields,
 		}
 	).insert(ignore_permissions=True)
 	frappe.db.after_commit.add(lambda: enqueue_run(run.name))
@@ -68,7 +78,7 @@ def listens(generator: str, event: str, rows=None) -> bool:
 		)
 	else:
 		own = any(row.event == event for row in rows)
-	return bool(own) or site_listens(event)
+	return bool(own) or (event in METHODS and site_listens(event))
 
 
 def site_listens(event: str) -> bool:
@@ -215,14 +225,12 @@ def fire(run: str) -> str | None:
 		frappe.db.rollback()
 		return None
 	doc = frappe.get_doc(RUN, run)
-	if not frappe.db.exists("Sales Invoice", doc.sales_invoice):  # deleted while the job waited
-		doc.db_set(
-			{"status": "Done", "error": _("Sales Invoice {0} no longer exists").format(doc.sales_invoice)}
-		)
+	invoice = document_of(doc)  # the invoice; for Tab Reaches, the generator
+	if invoice is None:  # deleted while the job waited
+		doc.db_set({"status": "Done", "error": gone_message(doc)})
 		frappe.db.commit()
 		return doc.status
-	invoice = frappe.get_doc("Sales Invoice", doc.sales_invoice)
-	rows = automations_of(doc.generator, doc.event)
+	rows = automations_of(doc.generator, doc.event, doc.automation)
 	failures = json.loads(doc.error) if doc.error and doc.error.startswith("[") else []
 	# Slack and SMS leave the site when sent: after the commit, each once (notifications.py)
 	after_commit = sent_after_commit(doc.event, rows)
@@ -247,11 +255,34 @@ def fire(run: str) -> str | None:
 	return doc.status
 
 
-def automations_of(generator: str | None, event: str) -> list:
+def document_of(run):
+	"""What the run fires for: its invoice, or (Tab Reaches) its generator, whose `unbilled_total` is the total
+	that reached the amount. None when it no longer exists."""
+	if run.event == TAB_REACHES:
+		if not run.generator or not frappe.db.exists(GENERATOR, run.generator):
+			return None
+		generator = frappe.get_doc(GENERATOR, run.generator)
+		generator._unbilled_total = flt(run.tab_total)  # its virtual field: the total that reached the amount
+		return generator
+	if not frappe.db.exists("Sales Invoice", run.sales_invoice):
+		return None
+	return frappe.get_doc("Sales Invoice", run.sales_invoice)
+
+
+def gone_message(run) -> str:
+	if run.event == TAB_REACHES:
+		return _("Accumulating Generator {0} no longer exists").format(run.generator)
+	return _("Sales Invoice {0} no longer exists").format(run.sales_invoice)
+
+
+def automations_of(generator: str | None, event: str, row: str | None = None) -> list:
+	"""The generator's automation rows of `event` (a Tab Reaches run: only its own row)."""
 	if not generator or not frappe.db.exists(GENERATOR, generator):
 		return []
 	return [
-		row for row in frappe.get_doc(GENERATOR, generator).get("automations") or [] if row.event == event
+		automation
+		for automation in frappe.get_doc(GENERATOR, generator).get("automations") or []
+		if automation.event == event and (not row or automation.name == row)
 	]
 
 
@@ -261,18 +292,26 @@ def sent_after_commit(event: str, rows: list) -> list[str]:
 	own = [
 		row.notification for row in rows if row.notification and notifications.irreversible(row.notification)
 	]
-	site = notifications.site_wide_irreversible(METHODS[event]) if site_listens(event) else []
+	site = (
+		notifications.site_wide_irreversible(METHODS[event])
+		if event in METHODS and site_listens(event)
+		else []
+	)
 	return list(dict.fromkeys(own + site))
 
 
 def fire_in_transaction(run, invoice, rows: list, after_commit: list[str] = ()) -> list[str]:
 	"""The site-wide method, the Notifications and the assignments, each in its own savepoint (the Notifications
 	in `after_commit` are left to after the commit)."""
-	steps = [(_("method {0}").format(METHODS[run.event]), run_method(invoice, run.event, after_commit))]
+	steps = []
+	if run.event in METHODS:  # the site-wide method of an invoice event
+		steps.append(
+			(_("method {0}").format(METHODS[run.event]), run_method(invoice, run.event, after_commit))
+		)
 	for row in rows:
 		if row.notification and row.notification not in after_commit:
 			steps.append((_("Notification {0}").format(row.notification), notify(invoice, row.notification)))
-		if row.assign_template:
+		if row.assign_template and run.event in METHODS:
 			steps.append(
 				(_("assign template {0}").format(row.assign_template), assign(invoice, row.assign_template))
 			)
@@ -362,9 +401,14 @@ def send_webhook_once(run, invoice, webhook: str) -> str | None:
 
 
 def report_failures(run, failures: list[str]) -> None:
-	message = _("Automations of {0} for Sales Invoice {1} failed: {2}").format(
-		_(run.event), run.sales_invoice, "; ".join(failures)
-	)
+	if run.event == TAB_REACHES:
+		message = _("Automations of Tab Reaches for Accumulating Generator {0} failed: {1}").format(
+			run.generator, "; ".join(failures)
+		)
+	else:
+		message = _("Automations of {0} for Sales Invoice {1} failed: {2}").format(
+			_(run.event), run.sales_invoice, "; ".join(failures)
+		)
 	if run.generator and frappe.db.exists(GENERATOR, run.generator):
 		frappe.get_doc(GENERATOR, run.generator).add_comment("Comment", message)
 		frappe.get_doc(

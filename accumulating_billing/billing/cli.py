@@ -21,14 +21,18 @@ def run(as_of: str | None, dry_run: bool, echo: Callable[[str], None]) -> list[s
 	names = due_generators(as_of)
 	if not names:
 		echo(_("Nothing due as of {0}.").format(as_of))
-		return []
 	if dry_run:
 		for name in names:
 			doc = frappe.get_doc("Accumulating Generator", name)
 			runs = engine.due_runs(state_of(doc), as_of) if doc.status == "Active" else []
 			dates = ", ".join(str(d) for d in runs) or _("resume on {0}").format(doc.resume_date)
 			echo(_("would run {0} ({1}): {2}").format(name, doc.customer, dates))
-		echo(_("Dry run: {0} generator(s) due as of {1}; nothing changed.").format(len(names), as_of))
+		from accumulating_billing.billing import threshold
+
+		for name in threshold.reached_tabs(as_of):
+			echo(_("would bill {0} at its threshold").format(name))
+		if names:
+			echo(_("Dry run: {0} generator(s) due as of {1}; nothing changed.").format(len(names), as_of))
 		return []
 
 	def progress(done, total, result):
@@ -39,8 +43,25 @@ def run(as_of: str | None, dry_run: bool, echo: Callable[[str], None]) -> list[s
 		if total >= PROGRESS_FROM:
 			frappe.utils.update_progress_bar(_("Generating"), done - 1, total)
 
-	invoices = process_due(as_of, progress=progress)
-	echo(_("Created {0} invoice(s) for {1} generator(s) as of {2}.").format(len(invoices), len(names), as_of))
+	invoices = []
+	if names:
+		invoices = process_due(as_of, progress=progress)
+		echo(
+			_("Created {0} invoice(s) for {1} generator(s) as of {2}.").format(
+				len(invoices), len(names), as_of
+			)
+		)
+	return invoices + bill_at_thresholds(as_of, echo)
+
+
+def bill_at_thresholds(as_of: date, echo: Callable[[str], None]) -> list[str]:
+	"""The tabs found at their threshold (or past a Tab Reaches alert not fired) are billed (recorded) too, as the
+	hourly sweep asks its jobs to: a lost job or a crash is caught up."""
+	from accumulating_billing.billing import threshold
+
+	invoices = threshold.bill_reached(as_of, echo)
+	if invoices:
+		echo(_("Billed {0} tab(s) at their threshold as of {1}.").format(len(invoices), as_of))
 	return invoices
 
 

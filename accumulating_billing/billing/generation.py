@@ -237,11 +237,15 @@ def measured_net_total(generator, rows: list, run_date: date):
 # ------------------------------------------------------------------------------------------ generate now
 
 
-def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str | None, str]:
+def generate_now(name: str, posting_date: date | str | None = None, occasion=None) -> tuple[str | None, str]:
 	"""Bill the Unbilled items dated up to `posting_date` as an off-cycle invoice.
 
 	Same guards as a scheduled run (row lock, item locks); does not move the schedule or count for After N.
-	Returns (invoice name or None, message)."""
+	Returns (invoice name or None, message).
+
+	`occasion` (threshold.py: billing at the threshold) decides under the generator's lock: its `due(generator,
+	rows)` says whether the lines to bill are billed now (False: nothing is billed or changed), and its
+	`billed(generator, invoice, rows)`, in the invoice's transaction, writes what it adds and returns the log line."""
 	posting_date = getdate(posting_date or nowdate())
 	frappe.db.commit()
 	try:
@@ -250,6 +254,9 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 			frappe.throw(_("Generator {0} is Archived. Restore it first.").format(name))
 		unbilled = lock_unbilled_items(name, None, upto=posting_date)
 		unbilled, held = hold_refused(generator, unbilled)
+		if occasion and not occasion.due(generator, unbilled):
+			frappe.db.rollback()
+			return None, ""
 		if not unbilled:
 			return nothing_billed(
 				name,
@@ -270,9 +277,12 @@ def generate_now(name: str, posting_date: date | str | None = None) -> tuple[str
 				).format(frappe.format(posting_date, "Date"), total),
 			)
 		invoice = create_invoice(generator, unbilled, posting_date, None)
-		line = _("Generate now on {0}: billed {1} item(s) on {2}").format(
-			posting_date, len(unbilled), invoice.name
-		)
+		if occasion:
+			line = occasion.billed(generator, invoice, unbilled)
+		else:
+			line = _("Generate now on {0}: billed {1} item(s) on {2}").format(
+				posting_date, len(unbilled), invoice.name
+			)
 		if invoice.flags.accumulating_credit_note:
 			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
 		line += held_note(held)

@@ -24,7 +24,7 @@ import frappe
 from frappe import _
 from frappe.utils import getdate, now_datetime, nowdate
 
-from accumulating_billing.billing import line_check
+from accumulating_billing.billing import line_check, watch
 from accumulating_billing.billing.generation_log import write_log
 from accumulating_billing.billing.item_status import (
 	NOTICE_PENDING,
@@ -95,7 +95,7 @@ def move(
 	names: list[str], from_status: str, to_status: str, reason: str | None, notice: str | None = None
 ) -> int:
 	"""Move the named items that are in `from_status` to `to_status` with `reason` (and, given, `notice`);
-	returns how many moved."""
+	returns how many moved. A line back on the tab is no longer questioned (billing/questions.py)."""
 	Item = frappe.qb.DocType(ITEM)
 	query = (
 		frappe.qb.update(Item)
@@ -106,6 +106,8 @@ def move(
 	)
 	if notice:
 		query = query.set(Item.hold_notice, notice)
+	if to_status == UNBILLED:
+		query = query.set(Item.question_issue, None)
 	query.run()
 	return frappe.db._cursor.rowcount
 
@@ -152,6 +154,7 @@ def release(generator: str, names: list[str] | None = None) -> tuple[list[str], 
 	released = [row.name for row in rows if row.name not in refused]
 	if released:
 		move(released, ON_HOLD, UNBILLED, None)
+		watch.items_added([values.name])  # back on the tab: it may reach its threshold or an alert
 	by_reason = defaultdict(list)
 	for name, reason in refused.items():
 		by_reason[reason].append(name)
@@ -187,6 +190,6 @@ def held_lines(generator: str) -> list[dict]:
 	return frappe.get_all(
 		ITEM,
 		filters={"generator": generator, "status": ON_HOLD},
-		fields=[*SHOWN_FIELDS, "uom", "hold_reason"],
+		fields=[*SHOWN_FIELDS, "uom", "hold_reason", "question_issue"],
 		order_by="service_date asc, name asc",
 	)

@@ -29,6 +29,7 @@ def generator_values(generator: str) -> frappe._dict | None:
 			"selling_price_list",
 			"end_condition",
 			"end_date",
+			"tab_watched",
 		],
 		as_dict=True,
 	)
@@ -42,6 +43,7 @@ def validate_item(doc) -> None:
 	generator = doc.flags.generator_values or generator_values(doc.generator)
 	if not generator:
 		frappe.throw(_("Accumulating Generator {0} does not exist.").format(doc.generator))
+	doc.flags.generator_values = generator  # after the save: whether its tab is watched (billing/watch.py)
 	if generator.status in CLOSED_STATUSES and not doc.flags.from_generation:
 		frappe.throw(
 			_("Accumulating Generator {0} is {1}: no items can be added or changed.").format(
@@ -79,8 +81,9 @@ def validate_item(doc) -> None:
 	reason = line_check.amount_refusal(doc)
 	if reason:
 		frappe.throw(reason, title=_("ERPNext would refuse this line"))
-	if doc.status == ON_HOLD and not doc.flags.from_generation:
-		# a held line a person corrected passes the check again: it is back on the tab, as Release puts it
+	if doc.status == ON_HOLD and not doc.flags.from_generation and not doc.get("question_issue"):
+		# a held line a person corrected passes the check again: it is back on the tab, as Release puts it (a line
+		# the customer questioned stays held: its Issue, or a Release, decides; billing/questions.py)
 		doc.status, doc.hold_reason = "Unbilled", None
 
 
@@ -119,7 +122,15 @@ def line_amount(qty, rate, discount_percentage, currency: str | None, allow_retu
 	)
 
 
-PROTECTED_FIELDS = ("status", "hold_reason", "hold_notice", "sales_invoice", "added_by", "customer")
+PROTECTED_FIELDS = (
+	"status",
+	"hold_reason",
+	"hold_notice",
+	"sales_invoice",
+	"added_by",
+	"customer",
+	"question_issue",
+)
 SOURCE_FIELDS = ("source_doctype", "source_name", "source_detail")
 
 
@@ -135,6 +146,7 @@ def protect_item(doc) -> None:
 		for fieldname in SOURCE_FIELDS:  # only a submitted Timesheet or Delivery Note brings a source
 			doc.set(fieldname, None)
 		doc.hold_reason = doc.hold_notice = None  # only a check that holds the line gives a reason
+		doc.question_issue = None  # only the customer's question names an Issue
 	doc.client_ref = (doc.client_ref or "").strip() or None
 	generator = "Accumulating Generator"
 	if not (

@@ -6,6 +6,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt, getdate
 
+from accumulating_billing.billing import watch
 from accumulating_billing.billing.payments import advance_balance
 
 GENERATOR = "Accumulating Generator"
@@ -44,6 +45,7 @@ def running_tabs(user: str | None = None) -> list[dict]:
 			"status",
 			"next_creation_date",
 			"allow_partial_payments",
+			"bill_when_unbilled_reaches",
 		],
 		order_by="customer_name asc, title asc",
 	)
@@ -51,8 +53,21 @@ def running_tabs(user: str | None = None) -> list[dict]:
 	for gen in generators:
 		items = frappe.get_all(
 			ITEM,
-			filters={"generator": gen.name, "status": "Unbilled"},
-			fields=["service_date", "item_name", "description", "qty", "uom", "amount", "source_doctype"],
+			# the lines waiting on the tab, and those the customer questioned (never a line ERPNext refused)
+			or_filters=[["status", "=", "Unbilled"], ["question_issue", "is", "set"]],
+			filters={"generator": gen.name, "status": ("in", ("Unbilled", "On Hold"))},
+			fields=[
+				"name",
+				"status",
+				"service_date",
+				"item_name",
+				"description",
+				"qty",
+				"uom",
+				"amount",
+				"source_doctype",
+				"question_issue",
+			],
 			order_by="service_date asc, creation asc",
 		)
 		to_pay = invoices_to_pay(gen)
@@ -61,6 +76,8 @@ def running_tabs(user: str | None = None) -> list[dict]:
 		for item in items:
 			# where the line came from, in the customer's words (never the internal document names)
 			item.source = source_label(item.pop("source_doctype"))
+			# questioned: on hold until its Issue (in ERPNext's /issues) is answered; not in the total
+			item.questioned = item.pop("status") != "Unbilled"
 		tabs.append(
 			{
 				"title": gen.title or gen.customer_name,
@@ -69,7 +86,8 @@ def running_tabs(user: str | None = None) -> list[dict]:
 				"next_invoice_date": getdate(gen.next_creation_date) if gen.status == "Active" else None,
 				"paused": gen.status == "Paused",
 				"items": items,
-				"total": sum(flt(i.amount) for i in items),
+				"total": sum(flt(i.amount) for i in items if not i.questioned),
+				"threshold": watch.threshold_progress(gen.name, gen.bill_when_unbilled_reaches, gen.currency),
 				"advance": advance_balance(gen.customer, gen.company),
 				"to_pay": to_pay,
 			}

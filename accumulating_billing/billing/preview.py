@@ -22,6 +22,8 @@ HISTORY_OUTCOMES = (
 	"Automation Failed",
 	"Late Fee",
 	"Kept for Review",
+	"Threshold Reached",
+	"Questioned",
 )
 HISTORY_ROWS = 20
 

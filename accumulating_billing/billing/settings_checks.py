@@ -4,7 +4,10 @@ import frappe
 from frappe import _
 from frappe.utils import cint, flt
 
-from accumulating_billing.billing.automations import EVENTS
+from accumulating_billing import engine
+from accumulating_billing.billing.automations import EVENTS, TAB_REACHES
+from accumulating_billing.billing.state import to_decimal
+from accumulating_billing.i18n import engine_message
 
 
 def validate_settings(doc) -> None:
@@ -33,6 +36,7 @@ def validate_settings(doc) -> None:
 	validate_naming_series(doc.naming_series_for_invoice)
 	validate_timesheet_item(doc)
 	validate_automations(doc)
+	validate_threshold(doc)
 	validate_late_fee(doc)
 	validate_pay_links(doc)
 
@@ -127,7 +131,8 @@ def sales_invoice_naming_series() -> list[str]:
 
 
 def validate_automations(doc) -> None:
-	"""Each automation fires one thing of Sales Invoice: a Notification, a Webhook or a template assignment."""
+	"""Each automation fires one thing: on Generated and Paid, of Sales Invoice (a Notification, a Webhook or a
+	template assignment); on Tab Reaches (an amount), of Accumulating Generator (a Notification or a Webhook)."""
 	for row in doc.get("automations") or []:
 		targets = [f for f in ("notification", "webhook", "assign_template") if row.get(f)]
 		if len(targets) != 1:
@@ -139,19 +144,24 @@ def validate_automations(doc) -> None:
 			)
 		if row.event not in EVENTS:
 			frappe.throw(_("Automations row {0}: the event is Generated or Paid.").format(row.idx))
+		tab_alert = row.event == TAB_REACHES
+		if tab_alert:
+			validate_tab_alert(row)
+		document = "Accumulating Generator" if tab_alert else "Sales Invoice"
 		for doctype, fieldname, doctype_field in (
 			("Notification", "notification", "document_type"),
 			("Webhook", "webhook", "webhook_doctype"),
 		):
 			if (
 				row.get(fieldname)
-				and frappe.db.get_value(doctype, row.get(fieldname), doctype_field) != "Sales Invoice"
+				and frappe.db.get_value(doctype, row.get(fieldname), doctype_field) != document
 			):
-				frappe.throw(
-					_("Automations row {0}: {1} {2} is not a {1} on Sales Invoice.").format(
-						row.idx, _(doctype), frappe.bold(row.get(fieldname))
-					)
+				message = (
+					_("Automations row {0}: {1} {2} is not a {1} on Accumulating Generator.")
+					if tab_alert
+					else _("Automations row {0}: {1} {2} is not a {1} on Sales Invoice.")
 				)
+				frappe.throw(message.format(row.idx, _(doctype), frappe.bold(row.get(fieldname))))
 		if row.assign_template and not frappe.db.get_value(
 			"Accumulating Generator Template", row.assign_template, "enabled"
 		):
@@ -160,6 +170,33 @@ def validate_automations(doc) -> None:
 					row.idx, frappe.bold(row.assign_template)
 				)
 			)
+
+
+def validate_tab_alert(row) -> None:
+	"""A Tab Reaches row has an amount above 0, and fires a Notification or a Webhook (no assignment: there is
+	no invoice, and a tab is not a customer's new plan)."""
+	if flt(row.tab_amount) <= 0:
+		frappe.throw(
+			_("Automations row {0}: Tab Reaches needs a Tab Amount greater than 0.").format(row.idx),
+			title=_("Invalid automation"),
+		)
+	if row.assign_template:
+		frappe.throw(
+			_(
+				"Automations row {0}: Tab Reaches fires a Notification or a Webhook, not Assign Template."
+			).format(row.idx),
+			title=_("Invalid automation"),
+		)
+
+
+def validate_threshold(doc) -> None:
+	"""Bill When Unbilled Reaches: not negative, and not below the minimum amount (the engine's reason)."""
+	try:
+		engine.validate_threshold(
+			to_decimal(doc.get("bill_when_unbilled_reaches")), to_decimal(doc.minimum_amount)
+		)
+	except engine.ValidationError as e:
+		frappe.throw(engine_message(e), title=_("Invalid threshold"))
 
 
 def validate_late_fee(doc) -> None:

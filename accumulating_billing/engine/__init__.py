@@ -52,6 +52,13 @@ from accumulating_billing.engine.state import (
 	resume_next_date,
 	validate_settings,
 )
+from accumulating_billing.engine.tab_watch import (
+	alerts_crossed,
+	restarted_schedule,
+	threshold_reached,
+	used_percent,
+	validate_threshold,
+)
 from accumulating_billing.engine.unbilled import (
 	DEFAULT_AGE_RANGES,
 	AgeBucket,
@@ -97,6 +104,7 @@ __all__ = [
 	"age_buckets",
 	"age_in_days",
 	"aged_amounts",
+	"alerts_crossed",
 	"bucket_index",
 	"convert",
 	"day_of_month",
@@ -120,10 +128,14 @@ __all__ = [
 	"parse_age_ranges",
 	"parse_month",
 	"previous_month_end",
+	"restarted_schedule",
 	"resume_next_date",
 	"reversal_date",
 	"round_money",
 	"rounding_from_frappe_setting",
 	"summarize",
+	"threshold_reached",
+	"used_percent",
 	"validate_settings",
+	"validate_threshold",
 ]

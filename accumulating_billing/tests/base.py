@@ -1,11 +1,15 @@
 """The test case bases of the integration tests: a site with fiscal years and two items, generators retired after
 each test (GenerationTestCase); an outgoing email account (EmailingTestCase) and a payment gateway
 (GatewayTestCase); the automations' receiver and sweep (AutomationTestCase); two-step billing on
-(TwoStepTestCase). Test modules are specs and import these; no test module imports another."""
+(TwoStepTestCase); the jobs of watched tabs asked for, not run (WatchedTabs). Test modules are specs and import
+these; no test module imports another."""
+
+from unittest.mock import patch
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
+from accumulating_billing.billing import watch
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.payments import payments_installed
 from accumulating_billing.tests.automation_utils import disable_test_webhooks, fire_owed
@@ -84,3 +88,23 @@ class TwoStepTestCase(GenerationTestCase):
 	def tearDown(self):
 		set_two_step(False)
 		super().tearDown()
+
+
+class WatchedTabs:
+	"""A mixin for the tests of watched tabs (issue 27): the job a tab asks for after a commit is recorded in
+	`self.requested`, not enqueued; each test runs the job itself, in process."""
+
+	def setUp(self):
+		super().setUp()
+		self.requested: list[str] = []
+		patcher = patch.object(
+			watch, "request_job", lambda generator: self.requested.append(generator) or True
+		)
+		patcher.start()
+		self.addCleanup(patcher.stop)
+
+	def add_committed(self, generator: str, rate: float, service_date: str = "2026-03-05") -> str:
+		"""One line of the listing item, committed: the look at its tab runs after the commit."""
+		name = add(generator, self.listing, qty=1, rate=rate, service_date=service_date).name
+		frappe.db.commit()
+		return name

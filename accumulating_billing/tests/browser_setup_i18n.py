@@ -22,7 +22,9 @@ from accumulating_billing.tests.utils import (
 PASSWORD = "Ab-Browser-I18n-2026!"
 
 
-def prepare() -> dict:
+def start() -> tuple:
+	"""(today, a fresh run tag) on a site ready for the browser: ERPNext's setup done, the catalogues compiled,
+	this year's and next year's fiscal years."""
 	if not frappe.is_setup_complete():
 		from erpnext.setup.utils import before_tests
 
@@ -30,7 +32,25 @@ def prepare() -> dict:
 	compile_catalogues()
 	today = getdate(nowdate())
 	ensure_fiscal_years(today.year, today.year + 1)
-	run = frappe.generate_hash(length=6)
+	return today, frappe.generate_hash(length=6)
+
+
+def portal_user_speaking(
+	lang: str, email: str, customer_name: str, password: str = PASSWORD
+) -> tuple[str, str]:
+	"""A portal user whose language is `lang`, of a new customer speaking it: (user, customer)."""
+	user = make_user(["Customer"], email, user_type="Website User")
+	frappe.db.set_value("User", user, "language", lang)
+	update_password(user, password)
+	customer = make_customer(customer_name, language=lang)
+	doc = frappe.get_doc("Customer", customer)
+	doc.append("portal_users", {"user": user})
+	doc.save(ignore_permissions=True)
+	return user, customer
+
+
+def prepare() -> dict:
+	today, run = start()
 	next_month = get_first_day(add_months(today, 1))
 	item = make_item(f"_AB I18n Service {run}", price=40)
 
@@ -44,15 +64,9 @@ def prepare() -> dict:
 	)
 	add(gen.name, item, qty=2, rate=40, service_date=today, description=f"Sicherung {run}")
 
-	portal_user = make_user(
-		["Customer"], f"ab-i18n-portal-{run.lower()}@example.com", user_type="Website User"
+	portal_user, customer = portal_user_speaking(
+		"ar", f"ab-i18n-portal-{run.lower()}@example.com", f"_AB I18n Arabic {run}"
 	)
-	frappe.db.set_value("User", portal_user, "language", "ar")
-	update_password(portal_user, PASSWORD)
-	customer = make_customer(f"_AB I18n Arabic {run}", language="ar")
-	doc = frappe.get_doc("Customer", customer)
-	doc.append("portal_users", {"user": portal_user})
-	doc.save(ignore_permissions=True)
 	portal_gen = make_generator(customer, first_creation_date=next_month, title=f"Maintenance {run}")
 	add(portal_gen.name, item, qty=1, rate=25, service_date=today, description=f"Update {run}")
 	add(portal_gen.name, item, qty=3, rate=15, service_date=today, description=f"Refresh {run}")

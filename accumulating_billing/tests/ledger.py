@@ -72,8 +72,15 @@ def credit_in_full(invoice: str, posting_date: str):
 	return note
 
 
-def make_notification(tag: str, event: str = "Custom", method: str | None = None) -> str:
-	"""An email Notification on Sales Invoice whose subject carries `tag` (to count its emails)."""
+def make_notification(
+	tag: str,
+	event: str = "Custom",
+	method: str | None = None,
+	doctype: str = "Sales Invoice",
+	message: str | None = None,
+) -> str:
+	"""An email Notification on `doctype` (Sales Invoice) whose subject carries `tag` and the document (to count its
+	emails); its message `message`, else the tag and the document."""
 	name = f"_AB Notify {tag}"
 	if not frappe.db.exists("Notification", name):
 		frappe.get_doc(
@@ -81,11 +88,11 @@ def make_notification(tag: str, event: str = "Custom", method: str | None = None
 				"doctype": "Notification",
 				"name": name,
 				"subject": f"AB {tag} {{{{ doc.name }}}}",
-				"document_type": "Sales Invoice",
+				"document_type": doctype,
 				"event": event,
 				"method": method,
 				"channel": "Email",
-				"message": f"AB {tag}: {{{{ doc.name }}}}",
+				"message": message or f"AB {tag}: {{{{ doc.name }}}}",
 				"recipients": [{"cc": "ab-notify@example.com"}],
 				"enabled": 1,
 			}
@@ -98,24 +105,26 @@ def emails_with(tag: str, invoice: str) -> int:
 	return frappe.db.count("Email Queue", {"message": ("like", f"%AB {tag} {invoice}%")})
 
 
-def make_webhook(url: str) -> str:
-	"""A Webhook on Sales Invoice posting the invoice's name and grand total to `url`."""
+def make_webhook(
+	url: str,
+	doctype: str = "Sales Invoice",
+	data: tuple[tuple[str, str], ...] = (("name", "invoice"), ("grand_total", "total")),
+) -> str:
+	"""A Webhook on `doctype` (Sales Invoice) posting `data` ((fieldname, key) pairs: the invoice's name and grand
+	total) to `url`."""
 	return (
 		frappe.get_doc(
 			{
 				"doctype": "Webhook",
 				"name": f"_AB Hook {frappe.generate_hash(length=8)}",
-				"webhook_doctype": "Sales Invoice",
+				"webhook_doctype": doctype,
 				"webhook_docevent": "on_trash",
 				"request_url": url,
 				"request_method": "POST",
 				"request_structure": "Form URL-Encoded",
 				"timeout": 3,
 				"enabled": 1,
-				"webhook_data": [
-					{"fieldname": "name", "key": "invoice"},
-					{"fieldname": "grand_total", "key": "total"},
-				],
+				"webhook_data": [{"fieldname": fieldname, "key": key} for fieldname, key in data],
 			}
 		)
 		.insert(ignore_permissions=True)

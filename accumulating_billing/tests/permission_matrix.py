@@ -39,6 +39,12 @@ def _gen(**extra):
 	return lambda f, g: {"generator": g, **extra}
 
 
+def _line(f, g) -> dict:
+	"""A line of customer A's tab (the same whatever generator is tried: the method names a line, not a tab)."""
+	line = frappe.db.get_value("Accumulating Generator Item", {"generator": f.generator}, "name")
+	return {"item": line, "message": "Why is this on my tab?"}
+
+
 # fmt: off
 METHODS = {
 	API + "add_item": Method(
@@ -52,6 +58,8 @@ METHODS = {
 	API + "restore": Method(_gen(), "DDDO"),
 	API + "assign_template": Method(lambda f, g: {"template": f.template, "customer": f.customer_c}, "DDDO"),
 	API + "release_held": Method(_gen(), "DDDO"),
+	# a portal user of the line's customer only (the portal's Question this line); customer B's is refused
+	API + "question_line": Method(_line, "DDDD"),
 	# it only queues a job (billing/bulk_create.py); a customer that does not exist makes that job, whenever a
 	# worker runs it, refuse it and write nothing
 	API + "create_for_customers": Method(

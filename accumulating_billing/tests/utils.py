@@ -368,3 +368,26 @@ def make_notes_web_form(title: str, module: str = "Accumulating Billing"):
 	).insert(ignore_permissions=True)
 	frappe.db.commit()
 	return form
+
+
+def add_committed_each(
+	generator: str, item_code: str, count: int, rate: float, service_date, tag: str
+) -> list[str]:
+	"""`count` items added through api.add_item, each committed (as many requests would), with client refs
+	`tag-0`, `tag-1`…; returns their names (the concurrent adders of the threshold tests, on their own connections)."""
+	from accumulating_billing import api
+
+	names = []
+	for k in range(count):
+		names.append(
+			api.add_item(
+				generator,
+				item_code,
+				qty=1,
+				rate=rate,
+				service_date=str(service_date),
+				client_ref=f"{tag}-{k}",
+			)
+		)
+		frappe.db.commit()  # its look at the tab, after the commit, may ask for the job
+	return names

@@ -8,7 +8,7 @@ from frappe import _
 from frappe.utils import flt, now_datetime
 
 from accumulating_billing.billing import items as item_rules
-from accumulating_billing.billing import line_check
+from accumulating_billing.billing import line_check, watch
 from accumulating_billing.billing.item_status import NOT_BILLED, ON_HOLD, UNBILLED, update_held_counts
 from accumulating_billing.billing.sources.base import GENERATOR, ITEM, SOURCE_DOCTYPES, SourceLine
 
@@ -108,6 +108,7 @@ def existing_items(doctype: str, source_name: str) -> dict:
 			"rate",
 			"description",
 			"service_date",
+			"question_issue",
 		],
 	)
 	return {row.source_detail: row for row in rows}
@@ -138,6 +139,8 @@ def insert_items(values: list[dict], source_name: str) -> list[str]:
 		}
 		rows.append(tuple(row[f] for f in fields))
 	frappe.db.bulk_insert(ITEM, fields, rows, ignore_duplicates=True)
+	# Timesheets, Delivery Notes, Sync and late fees: their tabs may reach a threshold or an alert
+	watch.items_added({value["generator"] for value in values})
 	if frappe.db.sql("select row_count()")[0][0] == len(names):
 		return names
 	# a concurrent transaction put some of these lines on a tab first: report only what this one added
@@ -151,12 +154,15 @@ def update_item(existing, values: dict) -> bool:
 	changes = {f: values[f] for f in fields if str(values[f]) != str(existing.get(f) or "")}
 	if not changes or existing.status not in NOT_BILLED:
 		return False
-	values = {f: values[f] for f in (*fields, "status", "hold_reason")}
+	# a line the customer questioned stays held whatever the edit (its Issue decides: billing/questions.py)
+	questioned = existing.status == ON_HOLD and existing.get("question_issue")
+	values = {f: values[f] for f in (*fields, *(() if questioned else ("status", "hold_reason")))}
 	Item = frappe.qb.DocType(ITEM)
 	query = frappe.qb.update(Item).set(Item.modified, now_datetime())
 	for field, value in values.items():
 		query = query.set(Item[field], value)
 	query.where((Item.name == existing.name) & Item.status.isin(NOT_BILLED)).run()
+	watch.items_added([existing.generator])
 	return True
 
 

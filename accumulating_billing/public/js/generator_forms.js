@@ -18,12 +18,14 @@ accumulating_billing.set_settings_queries = function (frm) {
 	}));
 	frm.set_query("dunning_type", () => ({ filters: { company: frm.doc.company } }));
 	frm.set_query("payment_gateway_account", () => ({ filters: { currency: frm.doc.currency } }));
-	// automations fire for a Sales Invoice: only what is made for one is offered
-	frm.set_query("notification", "automations", () => ({
-		filters: { document_type: "Sales Invoice", enabled: 1 },
+	// Generated and Paid fire for a Sales Invoice, Tab Reaches for the generator: only what is made for it
+	const fired_for = (cdt, cdn) =>
+		locals[cdt][cdn].event === "Tab Reaches" ? "Accumulating Generator" : "Sales Invoice";
+	frm.set_query("notification", "automations", (doc, cdt, cdn) => ({
+		filters: { document_type: fired_for(cdt, cdn), enabled: 1 },
 	}));
-	frm.set_query("webhook", "automations", () => ({
-		filters: { webhook_doctype: "Sales Invoice", enabled: 1 },
+	frm.set_query("webhook", "automations", (doc, cdt, cdn) => ({
+		filters: { webhook_doctype: fired_for(cdt, cdn), enabled: 1 },
 	}));
 	frm.set_query("assign_template", "automations", () => ({ filters: { enabled: 1 } }));
 };

@@ -15,11 +15,12 @@ class AccumulatingAutomation(Document):
 		from frappe.types import DF
 
 		assign_template: DF.Link | None
-		event: DF.Literal["Generated", "Paid"]
+		event: DF.Literal["Generated", "Paid", "Tab Reaches"]
 		notification: DF.Link | None
 		parent: DF.Data
 		parentfield: DF.Data
 		parenttype: DF.Data
+		tab_amount: DF.Currency
 		webhook: DF.Link | None
 	# end: auto-generated types
 

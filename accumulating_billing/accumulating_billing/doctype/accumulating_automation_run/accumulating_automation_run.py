@@ -14,14 +14,17 @@ class AccumulatingAutomationRun(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		alert_key: DF.Data | None
+		automation: DF.Data | None
 		error: DF.SmallText | None
-		event: DF.Literal["Generated", "Paid"]
+		event: DF.Literal["Generated", "Paid", "Tab Reaches"]
 		fired_on: DF.Datetime | None
 		generator: DF.Link | None
-		sales_invoice: DF.Link
+		sales_invoice: DF.Link | None
 		sent_notifications: DF.SmallText | None
 		sent_webhooks: DF.SmallText | None
 		status: DF.Literal["Pending", "Sending Webhooks", "Done", "Failed"]
+		tab_total: DF.Currency
 		transition: DF.Int
 	# end: auto-generated types
 
@@ -36,3 +39,5 @@ def on_doctype_update():
 		"unique_invoice_event_transition",
 	)
 	frappe.db.add_index("Accumulating Automation Run", ["status"])
+	# Tab Reaches: one run per automation row, amount and tab period (billing/threshold.py)
+	frappe.db.add_unique("Accumulating Automation Run", ["alert_key"], "unique_alert_key")

@@ -31,6 +31,8 @@ class AccumulatingGenerationLog(Document):
 			"Automation Failed",
 			"Late Fee",
 			"Kept for Review",
+			"Threshold Reached",
+			"Questioned",
 		]
 		reason: DF.SmallText | None
 		sales_invoice: DF.Link | None

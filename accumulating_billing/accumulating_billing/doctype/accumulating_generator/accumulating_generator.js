@@ -129,7 +129,7 @@ function render_tab(frm) {
 						<td>${esc(__(h.outcome))}</td><td>${esc(h.reason || "")}</td></tr>`
 				)
 				.join("");
-			frm.get_field("tab_html").$wrapper.html(`${held_table(frm, tab)}
+			frm.get_field("tab_html").$wrapper.html(`${threshold_bar(tab)}${held_table(frm, tab)}
 				<table class="table table-sm table-bordered ab-running-tab">
 					<thead><tr><th>${__("Service Date")}</th><th>${__("Item")}</th>
 						<th class="text-right">${__("Qty")}</th><th class="text-right">${__("Rate")}</th>
@@ -152,6 +152,23 @@ function render_tab(frm) {
 	});
 }
 
+function threshold_bar(tab) {
+	// Bill When Unbilled Reaches: how much of it the tab has used (the lines Generate Now would bill today)
+	const threshold = tab.threshold;
+	if (!threshold) return "";
+	const money = (v) => format_currency(v, tab.currency);
+	return `<div class="ab-threshold mb-3" data-percent="${cint(threshold.percent)}">
+		<div class="d-flex justify-content-between small">
+			<span class="ab-threshold-amount">${__("Bill When Unbilled Reaches {0}", [money(threshold.amount)])}</span>
+			<span class="ab-threshold-used">${__("{0} used ({1}%)", [money(threshold.used), cint(threshold.percent)])}</span>
+		</div>
+		<div class="progress" style="height: 8px;">
+			<div class="progress-bar" role="progressbar" style="width: ${cint(threshold.percent)}%;"
+				aria-valuenow="${cint(threshold.percent)}" aria-valuemin="0" aria-valuemax="100"></div>
+		</div>
+	</div>`;
+}
+
 function held_table(frm, tab) {
 	// lines a billing day held (ERPNext refused them), and those the next one will hold
 	const esc = frappe.utils.escape_html;
@@ -163,7 +180,7 @@ function held_table(frm, tab) {
 				<td>${esc(i.item_name || i.item_code)} <span class="text-muted small">${esc(i.name)}</span>${source_link(i)}</td>
 				<td class="text-right">${i.qty}</td>
 				<td class="text-right">${format_currency(i.amount, tab.currency)}</td>
-				<td class="text-danger small">${esc(i.hold_reason || "")}</td>
+				<td class="text-danger small">${esc(i.hold_reason || "")}${question_link(i)}</td>
 				<td>${can_write ? `<button class="btn btn-xs btn-default ab-release" data-item="${esc(i.name)}">${__("Release", null, "a held line")}</button>` : ""}</td>
 			</tr>`
 		)
@@ -190,6 +207,13 @@ function held_table(frm, tab) {
 					: ""
 			}</tbody>
 		</table>`;
+}
+
+function question_link(item) {
+	// a line the customer questioned in the portal: its Issue (closing it releases the line)
+	if (!item.question_issue) return "";
+	const route = `/app/issue/${encodeURIComponent(item.question_issue)}`;
+	return ` <a class="ab-question-issue" href="${route}">${frappe.utils.escape_html(item.question_issue)}</a>`;
 }
 
 function release_held(frm, items) {

@@ -7,7 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, getdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import schema, settings_checks, sources
+from accumulating_billing.billing import schema, settings_checks, sources, watch
 from accumulating_billing.billing.state import schedule_of, state_of, to_decimal
 from accumulating_billing.i18n import engine_message
 
@@ -48,6 +48,7 @@ class AccumulatingGenerator(Document):
 		apply_advances_automatically: DF.Check
 		apply_discount_on: DF.Literal["Grand Total", "Net Total"]
 		automations: DF.Table[AccumulatingAutomation]
+		bill_when_unbilled_reaches: DF.Currency
 		company: DF.Link
 		consecutive_failures: DF.Int
 		cost_center: DF.Link | None
@@ -87,15 +88,18 @@ class AccumulatingGenerator(Document):
 		payment_terms_template: DF.Link | None
 		print_format: DF.Link | None
 		project: DF.Link | None
+		restart_schedule_after_threshold: DF.Check
 		resume_date: DF.Date | None
 		selling_price_list: DF.Link | None
 		status: DF.Literal["Draft", "Active", "Paused", "Completed", "Archived"]
+		tab_watched: DF.Check
 		taxes: DF.Table[SalesTaxesandCharges]
 		taxes_and_charges: DF.Link | None
 		template: DF.Link | None
 		third_party_payment_url: DF.Data | None
 		timesheet_item: DF.Link | None
 		title: DF.Data | None
+		unbilled_total: DF.Currency
 	# end: auto-generated types
 
 	def validate(self):
@@ -107,6 +111,23 @@ class AccumulatingGenerator(Document):
 		self.validate_schedule()
 		self.validate_status_change()
 		self.set_next_creation_date()
+		self.tab_watched = watch.is_watched(self)
+
+	def on_update(self):
+		# a threshold lowered under the tab's total, or a Tab Reaches alert added: looked at after the commit
+		watch.items_added([self.name])
+
+	@property
+	def unbilled_total(self) -> float:
+		"""Virtual field: the tab's Unbilled lines dated up to today, what billing early counts (billing/watch.py);
+		read once per document. A Tab Reaches run sets the total that reached its amount (automations.py)."""
+		if self.__dict__.get("_unbilled_total") is None:
+			self._unbilled_total = 0.0 if self.is_new() else float(watch.unbilled_total(self.name))
+		return self._unbilled_total
+
+	@unbilled_total.setter
+	def unbilled_total(self, value) -> None:
+		"""A posted value (the form sends the field back) is not taken: the total is computed."""
 
 	def on_trash(self):
 		if frappe.db.exists("Sales Invoice", {"accumulating_generator": self.name}):

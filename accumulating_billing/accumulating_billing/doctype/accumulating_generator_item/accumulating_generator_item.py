@@ -4,7 +4,7 @@
 import frappe
 from frappe.model.document import Document
 
-from accumulating_billing.billing import items
+from accumulating_billing.billing import items, questions, watch
 from accumulating_billing.billing.item_status import ON_HOLD, update_held_count
 
 
@@ -32,6 +32,7 @@ class AccumulatingGeneratorItem(Document):
 		item_code: DF.Link
 		item_name: DF.Data | None
 		qty: DF.Float
+		question_issue: DF.Link | None
 		rate: DF.Currency
 		sales_invoice: DF.Link | None
 		service_date: DF.Date
@@ -59,10 +60,16 @@ class AccumulatingGeneratorItem(Document):
 		before = self.get_doc_before_save()
 		if before and ON_HOLD in (before.status, self.status) and before.status != self.status:
 			update_held_count(self.generator)  # a held line corrected by hand is back on the tab
+		# added (api.add_item, the desk, REST, Data Import) or changed: its tab may reach its threshold or an alert
+		# (a tab nobody watches, read with the generator's values in validate, costs nothing more)
+		values = self.flags.generator_values
+		if not values or values.get("tab_watched"):
+			watch.items_added([self.generator])
 
 	def on_trash(self):
 		items.guard_billed(self, "delete")
 		items.guard_source(self, "deleted")
+		questions.line_removed(self.name)  # a questioned line staff remove: its Issue says so
 
 	def after_delete(self):
 		if self.status == ON_HOLD:

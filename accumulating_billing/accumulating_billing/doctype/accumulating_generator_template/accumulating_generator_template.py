@@ -34,6 +34,7 @@ class AccumulatingGeneratorTemplate(Document):
 		apply_advances_automatically: DF.Check
 		apply_discount_on: DF.Literal["Grand Total", "Net Total"]
 		automations: DF.Table[AccumulatingAutomation]
+		bill_when_unbilled_reaches: DF.Currency
 		company: DF.Link
 		cost_center: DF.Link | None
 		currency: DF.Link | None
@@ -69,6 +70,7 @@ class AccumulatingGeneratorTemplate(Document):
 		payment_terms_template: DF.Link | None
 		print_format: DF.Link | None
 		project: DF.Link | None
+		restart_schedule_after_threshold: DF.Check
 		selling_price_list: DF.Link | None
 		taxes: DF.Table[SalesTaxesandCharges]
 		taxes_and_charges: DF.Link | None

@@ -2,10 +2,13 @@
 
 import frappe
 from frappe import _
+from frappe.query_builder import Case
 from frappe.query_builder.functions import Coalesce, Count, Sum
 from frappe.utils import add_days, getdate, nowdate
 
+from accumulating_billing import engine
 from accumulating_billing.billing import onboarding
+from accumulating_billing.billing.state import to_decimal
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -52,6 +55,19 @@ def get_columns() -> list[dict]:
 			"width": 140,
 		},
 		{
+			"label": _("Bill When Unbilled Reaches"),
+			"fieldname": "threshold",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 140,
+		},
+		{
+			"label": _("Threshold Used (%)"),
+			"fieldname": "threshold_used",
+			"fieldtype": "Percent",
+			"width": 120,
+		},
+		{
 			"label": _("Currency"),
 			"fieldname": "currency",
 			"fieldtype": "Link",
@@ -76,19 +92,32 @@ def get_data(filters) -> list[dict]:
 	rows = frappe.get_list(
 		GENERATOR,
 		filters=conditions,
-		fields=["customer", "name as generator", "title", "status", "next_creation_date", "currency"],
+		fields=[
+			"customer",
+			"name as generator",
+			"title",
+			"status",
+			"next_creation_date",
+			"currency",
+			"bill_when_unbilled_reaches as threshold",
+		],
 		order_by="next_creation_date asc, name asc",
 		limit_page_length=0,
 	)
 	if not rows:
 		return []
 	Item = frappe.qb.DocType(ITEM)
+	# the threshold counts the lines dated up to today (what billing early bills: billing/watch.py)
+	due_now = Sum(Case().when(Item.service_date <= getdate(nowdate()), Item.amount).else_(0))
 	totals = {
 		t.generator: t
 		for t in (
 			frappe.qb.from_(Item)
 			.select(
-				Item.generator, Count(Item.name).as_("items"), Coalesce(Sum(Item.amount), 0).as_("amount")
+				Item.generator,
+				Count(Item.name).as_("items"),
+				Coalesce(Sum(Item.amount), 0).as_("amount"),
+				Coalesce(due_now, 0).as_("due_now"),
 			)
 			.where((Item.status == "Unbilled") & Item.generator.isin([r.generator for r in rows]))
 			.groupby(Item.generator)
@@ -98,6 +127,11 @@ def get_data(filters) -> list[dict]:
 		total = totals.get(row.generator)
 		row.unbilled_items = total["items"] if total else 0
 		row.unbilled_amount = total["amount"] if total else 0
+		row.threshold_used = (
+			engine.used_percent(to_decimal(total["due_now"] if total else 0), to_decimal(row.threshold))
+			if row.threshold
+			else None
+		)
 	return rows
 
 
