@@ -24,7 +24,7 @@ TEMPLATE = "Accumulating Generator Template"
 MANAGERS = frozenset(("Accounts Manager", "System Manager"))
 
 
-@frappe.whitelist()
+@frappe.whitelist(methods=["POST"])
 def add_item(
 	generator: str,
 	item_code: str,
@@ -75,6 +75,18 @@ def add_item(
 	return doc.name
 
 
+@frappe.whitelist()
+@frappe.validate_and_sanitize_search_inputs
+def generator_search(
+	doctype: str, txt: str, searchfield: str, start: int, page_len: int, filters: str | dict | None = None
+) -> list:
+	"""The link query of an item's generator (the item form, the dialogs): the open generators the user may add
+	items to, by name, title or customer. Contributors see only their tabs (billing/permissions.py); the
+	caller's `filters` are not applied (a filter on a field the caller cannot read would tell them something)."""
+	frappe.has_permission(ITEM, "create", throw=True)
+	return items.open_generators(txt, start, page_len)
+
+
 def check_can_add(generator: str) -> None:
 	"""Create on items, and the generator visible to the user (user permissions on Customer/Generator); an
 	unknown generator is refused like a forbidden one (permitted_generator)."""
@@ -119,10 +131,10 @@ def resume(generator: str, resume_date: str) -> str | None:
 	return str(next_date) if next_date else None
 
 
-@frappe.whitelist()
+@frappe.whitelist(methods=["GET", "POST"])
 def get_tab(generator: str) -> dict:
 	"""The running tab: all unbilled items, the next invoice as ERPNext would build it, and the history of
-	skipped, failed and missed occurrences."""
+	skipped, failed and missed occurrences. Read by GET or POST; a GET writes nothing."""
 	doc = frappe.get_doc(GENERATOR, permitted_generator(generator, "read"))
 	rows = frappe.get_list(
 		ITEM,
@@ -133,7 +145,8 @@ def get_tab(generator: str) -> dict:
 	)
 	next_invoice = preview.next_invoice(doc)
 	if next_invoice["lines"]:
-		onboarding.complete(onboarding.PREVIEW)  # the person sees an invoice-to-be with lines
+		# the person sees an invoice-to-be with lines (the form posts; a GET writes nothing: onboarding.complete)
+		onboarding.complete(onboarding.PREVIEW)
 	return {
 		"items": rows,
 		**next_invoice,

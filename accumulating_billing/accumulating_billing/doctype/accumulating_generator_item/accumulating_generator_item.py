@@ -4,7 +4,7 @@
 import frappe
 from frappe.model.document import Document
 
-from accumulating_billing.billing import items
+from accumulating_billing.billing import held, items
 from accumulating_billing.billing.item_status import ON_HOLD, update_held_count
 
 
@@ -29,6 +29,8 @@ class AccumulatingGeneratorItem(Document):
 		before = self.get_doc_before_save()
 		if before and ON_HOLD in (before.status, self.status) and before.status != self.status:
 			update_held_count(self.generator)  # a held line corrected by hand is back on the tab
+		if self.flags.released_on_edit:
+			held.log_release_on_edit(self)
 
 	def on_trash(self):
 		items.guard_billed(self, "delete")
