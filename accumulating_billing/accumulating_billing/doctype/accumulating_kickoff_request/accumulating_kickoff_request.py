@@ -3,7 +3,7 @@
 
 from frappe.model.document import Document
 
-from accumulating_billing.billing import kickoff
+from accumulating_billing.billing import kickoff, kickoff_confirm
 
 
 class AccumulatingKickoffRequest(Document):
@@ -12,6 +12,11 @@ class AccumulatingKickoffRequest(Document):
 
 	def validate(self):
 		kickoff.validate_request(self)
+		if self.is_new() and kickoff_confirm.confirms_email():
+			kickoff_confirm.check_address_not_pending(self)
 
 	def after_insert(self):
-		kickoff.complete_request(self)
+		if kickoff_confirm.confirms_email():
+			kickoff_confirm.await_confirmation(self)  # the records come with the email's confirmation
+		else:
+			kickoff.complete_request(self)
