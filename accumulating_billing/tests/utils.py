@@ -336,3 +336,28 @@ def portal_user_for(customer: str) -> str:
 	doc.append("portal_users", {"user": email})
 	doc.save(ignore_permissions=True)
 	return email
+
+
+def queued_emails(reference_doctype: str, reference_name: str) -> list[str]:
+	"""The HTML of the emails queued for a document, decoded from their MIME messages."""
+	import email
+
+	bodies = []
+	for message in frappe.get_all(
+		"Email Queue",
+		filters={"reference_doctype": reference_doctype, "reference_name": reference_name},
+		pluck="message",
+		order_by="creation asc",
+	):
+		for part in email.message_from_string(message).walk():
+			if part.get_content_type() == "text/html":
+				bodies.append(part.get_payload(decode=True).decode())
+	return bodies
+
+
+def confirmation_key(request: str) -> str:
+	"""The key in the confirmation link a Kickoff Request's email carries."""
+	import re
+
+	[html] = queued_emails("Accumulating Kickoff Request", request)
+	return re.search(r"client-kickoff-confirm\?key=([A-Za-z0-9_\-]+)", html).group(1)
