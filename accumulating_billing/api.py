@@ -40,7 +40,7 @@ def add_item(
 	The same `client_ref` on the same generator returns the existing item instead of adding it twice."""
 	check_can_add(generator)
 	values = items.generator_values(generator)
-	client_ref = (client_ref or "").strip() or None
+	client_ref = items.client_ref_of(client_ref)  # as it is stored: the same text finds the same item
 	if client_ref:
 		existing = frappe.db.get_value(ITEM, {"generator": generator, "client_ref": client_ref})
 		if existing:

@@ -146,6 +146,11 @@ def keep_plain(values) -> None:
 			values.set(fieldname, plain_text(value))
 
 
+def client_ref_of(value) -> str | None:
+	"""A client reference as stored (plain text, trimmed; None when empty): the key of add_item's idempotency."""
+	return plain_text(value) or None if value else None
+
+
 def check_end_date(generator, service_date) -> None:
 	"""An item dated after the end date of an On Date generator would never be billed: refused."""
 	if (
@@ -197,7 +202,7 @@ def protect_item(doc) -> None:
 		for fieldname in SOURCE_FIELDS:  # only a submitted Timesheet or Delivery Note brings a source
 			doc.set(fieldname, None)
 		doc.hold_reason = None  # only a check that holds the line gives a reason
-	doc.client_ref = (doc.client_ref or "").strip() or None
+	doc.client_ref = client_ref_of(doc.client_ref)
 	if not (doc.generator and frappe.db.exists("Accumulating Generator", doc.generator)):
 		return  # validate_item names the missing generator
 	if not permissions.may_use(doc.generator, "select", "read"):

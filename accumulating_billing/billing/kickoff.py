@@ -40,6 +40,7 @@ RESULT_FIELDS = (
 	"confirm_key_hash",
 )
 RATE_WINDOW = 3600
+NAME_ROOM = 130
 
 
 def offered_templates() -> list[dict]:
@@ -59,8 +60,11 @@ def validate_request(doc) -> None:
 		return
 	if frappe.flags.in_web_form:
 		count_web_submission()
-	for fieldname in TEXT_FIELDS:  # a guest's words: plain text, whatever was posted (plain_text.py)
-		doc.set(fieldname, plain_text(doc.get(fieldname) or "") or "")
+	for fieldname in TEXT_FIELDS:
+		# a guest's words: plain text, whatever was posted (plain_text.py), without the "<" and ">" Frappe
+		# refuses in the names of the records a request creates (Customer, Contact, Address)
+		text = plain_text(doc.get(fieldname) or "") or ""
+		doc.set(fieldname, text.replace("<", "").replace(">", "").strip())
 	for fieldname in RESULT_FIELDS:
 		doc.set(fieldname, None)
 	doc.status = "Received"
@@ -71,6 +75,14 @@ def validate_request(doc) -> None:
 		frappe.throw(_("Enter your company or client name."), title=_("Missing name"))
 	if not doc.first_name:
 		frappe.throw(_("Enter your first name."), title=_("Missing name"))
+	# the Contact is named "first last-company" (140 characters at most, a number may follow)
+	if len(f"{doc.first_name} {doc.last_name or ''}-{doc.company_name}") > NAME_ROOM:
+		frappe.throw(
+			_("Your name and your company name are too long together: {0} characters at most.").format(
+				NAME_ROOM
+			),
+			title=_("Name too long"),
+		)
 	if not doc.email_id or not validate_email_address(doc.email_id):
 		frappe.throw(_("Enter a valid email address."), title=_("Invalid email"))
 	doc.email_id = validate_email_address(doc.email_id)

@@ -182,6 +182,8 @@ class TestClientKickoff(FrappeAPITestCase):
 			({"first_name": ""}, "first name"),
 			({"company_name": existing}, "already a client"),
 			({"address_line1": "Main St 1", "city": ""}, "city and a country"),
+			({"first_name": "A" * 70, "last_name": "B" * 70}, "too long together"),
+			({"company_name": "<script>alert(1)</script>"}, "company or client name"),
 			({"country": "Atlantis", "address_line1": "x", "city": "y"}, "Could not find Country"),
 		]
 		for values, message in cases:
