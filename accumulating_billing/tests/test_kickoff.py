@@ -21,6 +21,7 @@ from accumulating_billing.tests.utils import (
 	make_template,
 	retire_created_generators,
 )
+from accumulating_billing.www.client_kickoff_confirm import PAGE_LIMIT_PER_MINUTE as CONFIRM_PAGE_LIMIT
 
 ACCEPT = "frappe.website.doctype.web_form.web_form.accept"
 SETTINGS = "Accumulating Billing Settings"
@@ -326,6 +327,22 @@ class TestClientKickoff(FrappeAPITestCase):
 		self.assertEqual(response.status_code, 417)
 		self.assertIn("already a client", response.get_data(as_text=True))
 		self.assertEqual(frappe.db.get_value(REQUEST, request.name, "status"), "Awaiting Confirmation")
+
+	def test_confirmation_rate_limits(self):
+		"""The Confirm button counts per address like the form (kickoff_limit_per_hour); the page that looks a key
+		up allows 30 views per minute per address."""
+		self.set_settings(kickoff_limit_per_hour=2)
+		statuses = [self.confirm("no-such-key", ip="10.45.0.1").status_code for _ in range(3)]
+		self.assertEqual(statuses, [417, 417, 429])
+		self.assertEqual(self.confirm("no-such-key", ip="10.45.0.2").status_code, 417)
+		headers = {"X-Forwarded-For": "10.45.0.3"}
+		pages = [
+			make_request(
+				target=self.guest.get, args=("/client-kickoff-confirm?key=x",), kwargs={"headers": headers}
+			).status_code
+			for _ in range(CONFIRM_PAGE_LIMIT + 1)
+		]
+		self.assertEqual(pages, [200] * CONFIRM_PAGE_LIMIT + [429])
 
 
 def clear_rate_limits() -> None:
