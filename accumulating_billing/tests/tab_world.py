@@ -14,6 +14,7 @@ generator with an item, whose text must never reach A's people.
 import json
 
 import frappe
+from frappe.tests.utils import FrappeTestCase
 from frappe.utils import get_test_client
 
 from accumulating_billing.billing import lifecycle
@@ -29,6 +30,7 @@ from accumulating_billing.tests.utils import (
 	make_item,
 	make_user,
 	portal_user_for,
+	retire_created_generators,
 )
 
 GENERATOR = "Accumulating Generator"
@@ -151,6 +153,38 @@ class Caller:
 		headers = {"X-Forwarded-For": f"10.25.{Caller.count // 250 % 250}.{Caller.count % 250}"}
 		headers.update(kwargs.pop("headers", {}))
 		return fetch(self.client, path, method, headers=headers, **kwargs)
+
+
+class WorldTestCase(FrappeTestCase):
+	"""A test case on a world of its own (built once for the class, its generators retired after it), called
+	through `self.call(caller, method, path, ...)`."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.w = build()
+		cls.callers = {caller: Caller(client) for caller, client in clients(cls.w).items()}
+
+	@classmethod
+	def tearDownClass(cls):
+		frappe.db.rollback()
+		frappe.set_user("Administrator")
+		retire_created_generators()
+		frappe.cache.delete_keys("rl:")
+		super().tearDownClass()
+
+	def call(self, caller: str, method: str, path: str, **kwargs):
+		return self.callers[caller](method, path, **kwargs)
+
+
+def replace(value, old: str, new: str):
+	"""`value` (a string, or lists and tuples of them) with `old` replaced: an answer about one name compared
+	with an answer about another."""
+	if isinstance(value, str):
+		return value.replace(old, new)
+	if isinstance(value, list | tuple):
+		return type(value)(replace(v, old, new) for v in value)
+	return value
 
 
 def body(response) -> str:

@@ -14,18 +14,16 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.plain_text import as_html, plain_text
 from accumulating_billing.tests import tab_world
-from accumulating_billing.tests.tab_world import CALLERS, ITEM, Caller, body
+from accumulating_billing.tests.tab_world import CALLERS, ITEM, body
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	confirmation_key,
 	make_template,
 	queued_emails,
-	retire_created_generators,
 )
 
 GUEST, PORTAL_A, _PORTAL_B, CONTRIBUTOR, _CONTRIBUTOR_GENERATORS, ACCOUNTS_USER = CALLERS
@@ -85,24 +83,7 @@ def has_markup(text: str | None) -> bool:
 	return bool(text) and bool(re.search(r"<[A-Za-z!/?]", text))
 
 
-class TestMarkup(FrappeTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.w = tab_world.build()
-		cls.callers = {caller: Caller(client) for caller, client in tab_world.clients(cls.w).items()}
-
-	@classmethod
-	def tearDownClass(cls):
-		frappe.db.rollback()
-		frappe.set_user("Administrator")
-		retire_created_generators()
-		frappe.cache.delete_keys("rl:")
-		super().tearDownClass()
-
-	def call(self, caller: str, method: str, path: str, **kwargs):
-		return self.callers[caller](method, path, **kwargs)
-
+class TestMarkup(tab_world.WorldTestCase):
 	def add_items(self) -> list[str]:
 		"""Each payload as a tab item on A's Active tab, by the contributor: through api.add_item (description,
 		item name, reference) and through the REST API (description)."""

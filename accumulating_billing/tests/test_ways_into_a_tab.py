@@ -8,7 +8,7 @@ import json
 from urllib.parse import quote, urlencode
 
 import frappe
-from frappe.tests.utils import FrappeTestCase, patch_hooks
+from frappe.tests.utils import patch_hooks
 
 from accumulating_billing.billing import onboarding
 from accumulating_billing.billing.item_status import ON_HOLD, UNBILLED
@@ -20,36 +20,19 @@ from accumulating_billing.tests.tab_world import (
 	GENERATOR,
 	ITEM,
 	SECRET,
-	Caller,
 	answer,
 	body,
 	changed,
 	checksums,
+	replace,
 )
-from accumulating_billing.tests.utils import add, retire_created_generators
+from accumulating_billing.tests.utils import add
 
 GUEST, PORTAL_A, PORTAL_B, CONTRIBUTOR_ALL, CONTRIBUTOR_GENERATORS, ACCOUNTS_USER = CALLERS
 JSON_MARKUP = '["<img src=x onerror=alert(document.domain)>"]'
 
 
-class WaysIntoATab(FrappeTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.w = tab_world.build()
-		cls.callers = {caller: Caller(client) for caller, client in tab_world.clients(cls.w).items()}
-
-	@classmethod
-	def tearDownClass(cls):
-		frappe.db.rollback()
-		frappe.set_user("Administrator")
-		retire_created_generators()
-		frappe.cache.delete_keys("rl:")
-		super().tearDownClass()
-
-	def call(self, caller: str, method: str, path: str, **kwargs):
-		return self.callers[caller](method, path, **kwargs)
-
+class WaysIntoATab(tab_world.WorldTestCase):
 	def target(self, key: str) -> str:
 		return self.w.targets[key]
 
@@ -335,11 +318,3 @@ class TestHeldLinesAndOnboarding(WaysIntoATab):
 		)
 		frappe.db.rollback()
 		self.assertEqual(frappe.db.get_value("Onboarding Step", onboarding.PREVIEW, "is_complete"), 1)
-
-
-def replace(value, old: str, new: str):
-	if isinstance(value, str):
-		return value.replace(old, new)
-	if isinstance(value, list | tuple):
-		return type(value)(replace(v, old, new) for v in value)
-	return value
