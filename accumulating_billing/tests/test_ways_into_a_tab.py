@@ -203,6 +203,11 @@ class TestUnknownAndForbiddenLookAlike(WaysIntoATab):
 					"/api/v2/document/{doctype}/{name}",
 					"/api/method/frappe.desk.form.load.getdoc?doctype={doctype}&name={name}",
 					"/api/method/frappe.client.get?doctype={doctype}&name={name}",
+					"/api/method/frappe.website.doctype.web_form.web_form.get_form_data?doctype={doctype}"
+					"&docname={name}&web_form_name=Client%20Kickoff",
+					"/api/method/frappe.utils.print_format.download_pdf?doctype={doctype}&name={name}",
+					"/api/method/frappe.templates.includes.likes.likes.like?reference_doctype={doctype}"
+					"&reference_name={name}&like=1",
 				):
 					with self.subTest(caller=caller, doctype=doctype, path=template):
 						answers = []
