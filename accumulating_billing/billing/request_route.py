@@ -31,7 +31,16 @@ class Route(NamedTuple):
 
 
 def current() -> Route:
-	"""What the current request calls (an empty Route for pages, static files and unknown paths)."""
+	"""What the current request calls (an empty Route for pages, static files and unknown paths); read once per
+	request (the guards before and after authentication share it)."""
+	request = getattr(frappe.local, "request", None)
+	cached = getattr(frappe.local, "accumulating_billing_route", None)
+	if cached is None or cached[0] is not request:
+		cached = frappe.local.accumulating_billing_route = (request, read_route())
+	return cached[1]
+
+
+def read_route() -> Route:
 	form_dict = frappe.local.form_dict
 	cmd = form_dict.get("cmd")
 	if cmd:
