@@ -63,6 +63,10 @@ METHODS = {
 # select it, and for the app's DocTypes to everyone but billing staff (the desk counts through
 # frappe.desk.reportview.get_count, which applies permissions)
 UNCHECKED_QUERIES = {"frappe.client.get_count": "doctype"}
+# Frappe's link search with `ignore_user_permissions` runs its query with every permission ignored (the
+# permission query hooks too) for whoever may read the DocType: for the app's DocTypes, a non-staff caller's
+# flag is dropped (the search applies permissions as usual)
+SEARCHES = frozenset(("frappe.desk.search.search_link", "frappe.desk.search.search_widget"))
 # website pages that render a document named in the query string
 PAGES = {"printview": ("doctype", "name", "read")}
 
@@ -73,6 +77,7 @@ def check_request() -> None:
 		return
 	route = request_route.current()
 	refuse_unchecked_query(route)
+	keep_search_permissions(route)
 	target = requested_document(route)
 	if not target:
 		return
@@ -98,6 +103,19 @@ def refuse_unchecked_query(route: request_route.Route) -> None:
 		permitted = frappe.has_permission(doctype, "read") or frappe.has_permission(doctype, "select")
 	if not permitted:
 		frappe.throw(_("Not permitted"), frappe.PermissionError)
+
+
+def keep_search_permissions(route: request_route.Route) -> None:
+	form_dict = frappe.local.form_dict
+	doctype = form_dict.get("doctype")
+	if (
+		route.method in SEARCHES
+		and form_dict.get("ignore_user_permissions")
+		and isinstance(doctype, str)
+		and app_doctype(doctype)
+		and not is_billing_staff()
+	):
+		form_dict.ignore_user_permissions = 0
 
 
 def requested_document(route: request_route.Route) -> tuple[str, list[tuple], str] | None:

@@ -238,7 +238,7 @@ DOCUMENT_ENDPOINTS = {
 class ListEndpoint(NamedTuple):
 	request: Callable  # (doctype, filters) -> (method, path, form data or None)
 	answers: dict  # DocType -> six letters (CALLERS order)
-	counts: bool = False  # answers a count, not rows
+	shape: str = "rows"  # what it answers: "rows" (names), "count", "csv" (an export), "search" (link search)
 
 
 def _list_query(path: str, **fixed) -> Callable:
@@ -280,11 +280,32 @@ LIST_ENDPOINTS = {
 		_list_form("/api/method/frappe.desk.reportview.get", fields='["name"]', page_length=0), LISTED
 	),
 	"POST reportview.get_count": ListEndpoint(
-		_list_form("/api/method/frappe.desk.reportview.get_count"), LISTED, counts=True
+		_list_form("/api/method/frappe.desk.reportview.get_count"), LISTED, shape="count"
 	),
 	# Frappe v15 counts any table for any logged-in caller: the app refuses it to non-staff
 	"GET frappe.client.get_count": ListEndpoint(
-		_list_query("/api/method/frappe.client.get_count"), COUNTED, counts=True
+		_list_query("/api/method/frappe.client.get_count"), COUNTED, shape="count"
+	),
+	# an export needs the Export permission too (ERPNext gives an Accounts User none on Sales Invoice)
+	"POST reportview.export_query": ListEndpoint(
+		_list_form(
+			"/api/method/frappe.desk.reportview.export_query", file_format_type="CSV", fields='["name"]'
+		),
+		{GENERATOR: "DDDDDO", ITEM: "DDDOOO", INVOICE: "DDDDDD"},
+		shape="csv",
+	),
+	"POST search_link": ListEndpoint(
+		_list_form("/api/method/frappe.desk.search.search_link", txt="", page_length=50),
+		LISTED,
+		shape="search",
+	),
+	# a caller may ask the link search to ignore User Permissions: the app's own conditions still hold
+	"POST search_link ignoring user permissions": ListEndpoint(
+		_list_form(
+			"/api/method/frappe.desk.search.search_link", txt="", page_length=50, ignore_user_permissions=1
+		),
+		LISTED,
+		shape="search",
 	),
 }
 # a filter on a field the caller cannot read, per DocType, and who passes the permission check with it: the
