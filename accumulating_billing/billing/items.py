@@ -203,7 +203,9 @@ def protect_item(doc) -> None:
 			doc.set(fieldname, None)
 		doc.hold_reason = None  # only a check that holds the line gives a reason
 	doc.client_ref = client_ref_of(doc.client_ref)
-	if not (doc.generator and frappe.db.exists("Accumulating Generator", doc.generator)):
+	# add_item (the hot path) read the generator already; a REST save reads whether it exists
+	exists = doc.flags.generator_values or (doc.generator and frappe.db.exists(GENERATOR, doc.generator))
+	if not exists:
 		return  # validate_item names the missing generator
 	if not permissions.may_use(doc.generator, "select", "read"):
 		frappe.throw(
