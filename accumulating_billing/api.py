@@ -30,7 +30,7 @@ MANAGERS = frozenset(("Accounts Manager", "System Manager"))
 QUESTIONS_PER_HOUR = 20
 
 
-@frappe.whitelist()
+@frappe.whitelist(methods=["POST"])
 def add_item(
 	generator: str,
 	item_code: str,
@@ -46,7 +46,7 @@ def add_item(
 	The same `client_ref` on the same generator returns the existing item instead of adding it twice."""
 	check_can_add(generator)
 	values = items.generator_values(generator)
-	client_ref = (client_ref or "").strip() or None
+	client_ref = items.client_ref_of(client_ref)  # as it is stored: the same text finds the same item
 	if client_ref:
 		existing = frappe.db.get_value(ITEM, {"generator": generator, "client_ref": client_ref})
 		if existing:
@@ -79,6 +79,18 @@ def add_item(
 			return existing
 		raise
 	return doc.name
+
+
+@frappe.whitelist()
+@frappe.validate_and_sanitize_search_inputs
+def generator_search(
+	doctype: str, txt: str, searchfield: str, start: int, page_len: int, filters: str | dict | None = None
+) -> list:
+	"""The link query of an item's generator (the item form, the dialogs): the open generators the user may add
+	items to, by name, title or customer. Contributors see only their tabs (billing/permissions.py); the
+	caller's `filters` are not applied (a filter on a field the caller cannot read would tell them something)."""
+	frappe.has_permission(ITEM, "create", throw=True)
+	return items.open_generators(txt, start, page_len)
 
 
 def check_can_add(generator: str) -> None:
@@ -125,10 +137,10 @@ def resume(generator: str, resume_date: str) -> str | None:
 	return str(next_date) if next_date else None
 
 
-@frappe.whitelist()
+@frappe.whitelist(methods=["GET", "POST"])
 def get_tab(generator: str) -> dict:
 	"""The running tab: all unbilled items, the next invoice as ERPNext would build it, and the history of
-	skipped, failed and missed occurrences."""
+	skipped, failed and missed occurrences. Read by GET or POST; a GET writes nothing."""
 	doc = frappe.get_doc(GENERATOR, permitted_generator(generator, "read"))
 	rows = frappe.get_list(
 		ITEM,
@@ -139,7 +151,8 @@ def get_tab(generator: str) -> dict:
 	)
 	next_invoice = preview.next_invoice(doc)
 	if next_invoice["lines"]:
-		onboarding.complete(onboarding.PREVIEW)  # the person sees an invoice-to-be with lines
+		# the person sees an invoice-to-be with lines (the form posts; a GET writes nothing: onboarding.complete)
+		onboarding.complete(onboarding.PREVIEW)
 	return {
 		"items": rows,
 		**next_invoice,

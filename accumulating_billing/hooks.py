@@ -116,10 +116,13 @@ has_permission = {
 	"Accumulating Generator Item": "accumulating_billing.billing.permissions.has_permission",
 }
 
+# a draft invoice the app generated is not shown to the customer's portal users (ERPNext's hook decides the rest)
 has_website_permission = {
-	"Accumulating Generator": "accumulating_billing.billing.portal.has_website_permission",
-	"Accumulating Generator Item": "accumulating_billing.billing.portal.has_website_permission",
+	"Sales Invoice": "accumulating_billing.billing.permissions.invoice_website_permission",
 }
+# no has_website_permission for generators and items: Frappe's generic endpoints (web form data, print view,
+# PDF) trust it and return every field; the portal's /running-tab reads the few fields it shows itself
+# (billing/portal.py)
 
 standard_portal_menu_items = [
 	# a reference DocType keeps the item through Portal Settings' menu sync (it drops items without one)
@@ -141,6 +144,7 @@ scheduler_events = {
 		"accumulating_billing.billing.held_notices.send_owed_notices",
 		# tabs at their threshold or past a Tab Reaches alert that no job billed or recorded (billing/threshold.py)
 		"accumulating_billing.billing.threshold.enqueue_reached",
+		"accumulating_billing.billing.kickoff_confirm.expire_requests",
 	],
 	"daily": [
 		"accumulating_billing.billing.tasks.apply_late_fees",
@@ -162,6 +166,10 @@ override_whitelisted_methods = {
 before_request = [_WEB_FORM_GUARD + "check_request"]
 # a link to /client-kickoff?_lang=es keeps its query string through Frappe's redirect to /client-kickoff/new
 after_request = ["accumulating_billing.billing.kickoff.keep_query_on_redirect"]
+
+# after Frappe authenticated the request (cookie, API key or OAuth token), before it dispatches it: unknown and
+# forbidden documents of the app answer alike on Frappe's generic document endpoints (billing/document_guard.py)
+auth_hooks = ["accumulating_billing.billing.document_guard.check_request"]
 
 # the generation log keeps naming the invoices it made, even after a draft is deleted
 ignore_links_on_delete = ["Accumulating Generation Log", "Accumulating Automation Run"]

@@ -190,6 +190,7 @@ def after_install():
 	make_role()
 	make_custom_fields()
 	make_indexes()
+	set_settings_defaults()
 	compile_translations()
 
 
@@ -198,6 +199,20 @@ def after_migrate():
 	make_custom_fields()
 	make_indexes()
 	compile_translations()
+
+
+def set_settings_defaults() -> None:
+	"""Store the defaults of Accumulating Billing Settings that a missing value would turn off (a Check read
+	from a Single is 0 until it is saved): the kickoff form confirms the email unless an admin turns it off."""
+	settings = "Accumulating Billing Settings"
+	Singles = frappe.qb.DocType("Singles")
+	stored = (
+		frappe.qb.from_(Singles)
+		.select(Singles.value)
+		.where((Singles.doctype == settings) & (Singles.field == "kickoff_confirm_email"))
+	).run()
+	if not stored:
+		frappe.db.set_single_value(settings, "kickoff_confirm_email", 1)
 
 
 def compile_translations():

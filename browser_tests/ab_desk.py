@@ -109,3 +109,12 @@ def rest_doc(page: Page, doctype: str, name: str) -> dict:
 	response = page.request.get(f"/api/resource/{quote(doctype)}/{quote(name)}")
 	assert response.ok, response.text()
 	return response.json()["data"]
+
+
+def portal_login(page: Page, data: dict) -> None:
+	"""Log in on the website as the portal user `data["portal_user"]`."""
+	page.goto("/login")
+	page.locator("#login_email").fill(data["portal_user"])
+	page.locator("#login_password").fill(data["portal_password"])
+	page.locator(".btn-login:visible").click()
+	page.wait_for_url(lambda url: "/login" not in url)

@@ -3,13 +3,15 @@
 import re
 
 import pytest
-from ab_desk import field, rest_doc, rest_list
+from ab_desk import field, portal_login, rest_doc, rest_list
+from conftest import bench_execute
 from playwright.sync_api import expect
 
 
 def test_client_kickoff_web_form(guest_page, admin_context, data, screenshot):
-	"""A guest fills the Client Kickoff form, picks the offered plan, submits and lands on the thank-you page;
-	the customer exists with an Active generator of that plan."""
+	"""A guest fills the Client Kickoff form, picks the offered plan, submits and is told to check their inbox;
+	the link of the confirmation email shows the request, its Confirm button opens the account: the customer
+	exists with an Active generator of that plan."""
 	page = guest_page
 	page.goto("/client-kickoff/new")
 	form = page.locator(".web-form")
@@ -32,6 +34,22 @@ def test_client_kickoff_web_form(guest_page, admin_context, data, screenshot):
 	page.get_by_role("button", name="Start", exact=True).click()
 	page.wait_for_url(re.compile(r"/client-kickoff-thank-you"))
 	page.wait_for_load_state("domcontentloaded")
+	expect(
+		page.locator(".ab-check-inbox")
+	).to_be_visible()  # nothing is created before the email is confirmed
+	screenshot(page, "check-inbox")
+
+	# the link of the confirmation email, as the new client opens it: the page shows the request; its button
+	# creates the account
+	request = bench_execute(
+		"accumulating_billing.tests.browser_setup.kickoff_request_of", data["kickoff_email"]
+	)
+	page.goto(bench_execute("accumulating_billing.tests.browser_setup.confirmation_link", request))
+	expect(page.locator(".ab-kickoff-confirm")).to_contain_text(data["kickoff_company"])
+	screenshot(page, "confirm")
+	page.locator(".ab-confirm").click()
+	page.wait_for_url(re.compile(r"/client-kickoff-thank-you\?confirmed=1"))
+	expect(page.locator(".ab-kickoff-thanks")).to_contain_text("Your account is ready")
 	screenshot(page)
 
 	admin = admin_context.new_page()
@@ -60,14 +78,6 @@ def test_client_kickoff_web_form(guest_page, admin_context, data, screenshot):
 		assert contact["email_id"] == data["kickoff_email"]
 	finally:
 		admin.close()
-
-
-def portal_login(page, data) -> None:
-	page.goto("/login")
-	page.locator("#login_email").fill(data["portal_user"])
-	page.locator("#login_password").fill(data["portal_password"])
-	page.locator(".btn-login:visible").click()
-	page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_portal_invoices_and_running_tab(guest_page, data, screenshot):

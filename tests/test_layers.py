@@ -47,6 +47,8 @@ LAYERS = [
 			*(
 				B + name
 				for name in (
+					"plain_text",
+					"request_route",
 					"state",
 					"money",
 					"locks",
@@ -61,6 +63,7 @@ LAYERS = [
 					"notifications",
 					"permissions",
 					"web_form_guard",
+					"document_guard",
 					"onboarding",
 					"dashboards",
 					"sources.base",
@@ -101,6 +104,7 @@ LAYERS = [
 				"email",
 				"automations",
 				"kickoff",
+				"kickoff_confirm",
 				"rules",
 				"bulk_create",
 				"accrual",

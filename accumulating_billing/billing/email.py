@@ -96,7 +96,9 @@ def compose_in_current_language(si, generator) -> tuple[str, str]:
 	# one message per sentence: Frappe looks a message up without its HTML tags, so none may hold a tag
 	message = "<br><br>".join(
 		[
-			_("Dear {0},").format(si.customer_name),
+			_("Dear {0},").format(
+				frappe.utils.escape_html(si.customer_name)
+			),  # a name a guest may have typed
 			_("Please find attached invoice {0} for {1}, due on {2}.").format(
 				si.name,
 				frappe.utils.fmt_money(si.grand_total, currency=si.currency),

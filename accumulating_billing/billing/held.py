@@ -172,6 +172,15 @@ def release(generator: str, names: list[str] | None = None) -> tuple[list[str], 
 	return released, refused
 
 
+def log_release_on_edit(doc) -> None:
+	"""The generation log's line for a held line a person corrected and saved back onto the tab
+	(items.release_on_edit), in the save's transaction."""
+	line = _("{0} held line(s) released by {1}: {2}").format(1, frappe.session.user, doc.name)
+	write_log(
+		doc.generator, getdate(nowdate()), "Released", line + " " + _("(corrected and saved)"), items_count=1
+	)
+
+
 def check_lines_of(generator: str, names: list[str]) -> None:
 	"""Every name is a line of this generator (held or not): anything else is refused, and nothing changes."""
 	found = set(

@@ -10,6 +10,7 @@ import frappe
 from frappe.utils import add_days, cint, getdate
 
 from accumulating_billing.billing import items as item_rules
+from accumulating_billing.billing.plain_text import as_html
 from accumulating_billing.billing.state import to_decimal
 
 DELIVERY_NOTE = "Delivery Note"
@@ -170,7 +171,9 @@ def invoice_line(generator, item, sources: dict | None = None) -> dict:
 		"project": generator.project,
 	}
 	if item.description:
-		line["description"] = item.description
+		# a tab item's description is plain text (plain_text.py); the invoice line's is HTML that print formats
+		# and the PDF render: escaped, so whatever a contributor typed shows as typed and never runs
+		line["description"] = as_html(item.description)
 	if generator.cost_center:
 		line["cost_center"] = generator.cost_center
 	source = (sources or {}).get(item.source_detail) if item.get("source_doctype") == DELIVERY_NOTE else None

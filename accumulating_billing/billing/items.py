@@ -7,12 +7,15 @@ from frappe import _
 from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import line_check
+from accumulating_billing.billing import line_check, permissions
 from accumulating_billing.billing.item_status import ON_HOLD
 from accumulating_billing.billing.money import amount_precision, rate_precision, rounding
+from accumulating_billing.billing.plain_text import plain_text
 from accumulating_billing.billing.state import to_decimal
 
 CLOSED_STATUSES = ("Completed", "Archived")
+OPEN_STATUSES = ("Draft", "Active", "Paused")
+GENERATOR = "Accumulating Generator"
 
 
 def generator_values(generator: str) -> frappe._dict | None:
@@ -52,6 +55,7 @@ def validate_item(doc) -> None:
 			title=_("Generator closed"),
 		)
 	doc.generator = generator.name  # its own name, in its own case
+	keep_plain(doc)
 	doc.customer, doc.company, doc.currency = generator.customer, generator.company, generator.currency
 	doc.service_date = getdate(doc.service_date or nowdate())
 	check_end_date(generator, doc.service_date)
@@ -81,10 +85,78 @@ def validate_item(doc) -> None:
 	reason = line_check.amount_refusal(doc)
 	if reason:
 		frappe.throw(reason, title=_("ERPNext would refuse this line"))
-	if doc.status == ON_HOLD and not doc.flags.from_generation and not doc.get("question_issue"):
-		# a held line a person corrected passes the check again: it is back on the tab, as Release puts it (a line
-		# the customer questioned stays held: its Issue, or a Release, decides; billing/questions.py)
+	if (
+		doc.status == ON_HOLD
+		and not doc.flags.from_generation
+		and not doc.is_new()
+		and not doc.get("question_issue")
+	):
+		# a line the customer questioned stays held: its Issue, or a Release, decides (billing/questions.py)
+		release_on_edit(doc)
+
+
+def release_on_edit(doc) -> None:
+	"""A held line corrected by hand passes the check again. Whoever may change the generator (billing staff)
+	puts it back on the tab by saving it, as Release does, with a line in the generation log (written by the
+	controller's on_update: held.log_release_on_edit); a contributor's save keeps it On Hold: releasing is the
+	generator's business (Release, or a save by staff)."""
+	if permissions.may_use(doc.generator, "write"):
 		doc.status, doc.hold_reason = "Unbilled", None
+		doc.flags.released_on_edit = True
+	else:
+		frappe.msgprint(
+			_("Line {0} stays on hold until someone who may change the generator releases it.").format(
+				doc.name
+			),
+			indicator="orange",
+		)
+
+
+def open_generators(txt: str | None, start: int, page_len: int) -> list:
+	"""[name, title, customer name] of the open generators the session user may add items to, matching `txt`
+	by name, title or customer name; a contributor's tabs only (permissions.tab_condition)."""
+	user = frappe.session.user
+	like = f"%{txt or ''}%"
+	if not permissions.is_contributor_only(user):
+		return frappe.get_list(
+			GENERATOR,
+			filters={"status": ("in", OPEN_STATUSES)},
+			or_filters={"name": ("like", like), "title": ("like", like), "customer_name": ("like", like)},
+			fields=["name", "title", "customer_name"],
+			order_by="title asc, name asc",
+			limit_start=start,
+			limit_page_length=page_len,
+			as_list=True,
+		)
+	return frappe.db.sql(
+		f"""select `name`, `title`, `customer_name` from `tab{GENERATOR}`
+		where `status` in %(statuses)s
+			and (`name` like %(like)s or `title` like %(like)s or `customer_name` like %(like)s)
+			and {permissions.tab_condition(user)}
+		order by `title` asc, `name` asc limit %(start)s, %(page_len)s""",
+		{"statuses": OPEN_STATUSES, "like": like, "start": start, "page_len": page_len},
+	)
+
+
+# what a person writes on a tab item: plain text, whoever writes it and however it arrives (plain_text.py)
+TEXT_FIELDS = ("description", "item_name", "client_ref")
+
+
+def keep_plain(values) -> None:
+	"""Store the item's text fields as plain text (a document or a dict of values)."""
+	for fieldname in TEXT_FIELDS:
+		value = values.get(fieldname)
+		if not value:
+			continue
+		if isinstance(values, dict):
+			values[fieldname] = plain_text(value)
+		else:
+			values.set(fieldname, plain_text(value))
+
+
+def client_ref_of(value) -> str | None:
+	"""A client reference as stored (plain text, trimmed; None when empty): the key of add_item's idempotency."""
+	return plain_text(value) or None if value else None
 
 
 def check_end_date(generator, service_date) -> None:
@@ -147,12 +219,12 @@ def protect_item(doc) -> None:
 			doc.set(fieldname, None)
 		doc.hold_reason = doc.hold_notice = None  # only a check that holds the line gives a reason
 		doc.question_issue = None  # only the customer's question names an Issue
-	doc.client_ref = (doc.client_ref or "").strip() or None
-	generator = "Accumulating Generator"
-	if not (
-		frappe.has_permission(generator, "select", doc.generator)
-		or frappe.has_permission(generator, "read", doc.generator)
-	):
+	doc.client_ref = client_ref_of(doc.client_ref)
+	# add_item (the hot path) read the generator already; a REST save reads whether it exists
+	exists = doc.flags.generator_values or (doc.generator and frappe.db.exists(GENERATOR, doc.generator))
+	if not exists:
+		return  # validate_item names the missing generator
+	if not permissions.may_use(doc.generator, "select", "read"):
 		frappe.throw(
 			_("You are not permitted to add items to {0}.").format(doc.generator), frappe.PermissionError
 		)

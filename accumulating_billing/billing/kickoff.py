@@ -1,6 +1,7 @@
 """The Client Kickoff onboarding (docs/architecture.md §12): a new client submits the public Web Form; this creates the
 Customer, its Contact (and Address, and a portal User when the settings ask for it) and assigns the chosen
-template.
+template: when the submission is made, or, with *Confirm the Email Before Creating Records* (the default), when
+the email address is confirmed (kickoff_confirm.py). What a guest types is stored as plain text.
 
 The Web Form endpoint inserts with ignore_permissions, so everything is checked here, before anything is
 written; a refused submission writes nothing. Submissions from the web are rate limited per IP address with
@@ -13,6 +14,7 @@ from frappe.rate_limiter import rate_limit
 from frappe.utils import cint, validate_email_address
 
 from accumulating_billing.billing import assignment
+from accumulating_billing.billing.plain_text import plain_text
 
 TEMPLATE = "Accumulating Generator Template"
 SETTINGS = "Accumulating Billing Settings"
@@ -27,9 +29,19 @@ TEXT_FIELDS = (
 	"city",
 	"pincode",
 )
-RESULT_FIELDS = ("customer", "contact", "generator", "portal_user")
+RESULT_FIELDS = (
+	"customer",
+	"contact",
+	"generator",
+	"portal_user",
+	"confirmation_sent_on",
+	"expires_on",
+	"confirmed_on",
+	"confirm_key_hash",
+)
 RATE_WINDOW = 3600
 MODULE = "Accumulating Billing"
+NAME_ROOM = 130
 
 
 def offered_templates() -> list[dict]:
@@ -67,7 +79,10 @@ def validate_request(doc) -> None:
 	if frappe.flags.in_web_form:
 		count_web_submission()
 	for fieldname in TEXT_FIELDS:
-		doc.set(fieldname, (doc.get(fieldname) or "").strip())
+		# a guest's words: plain text, whatever was posted (plain_text.py), without the "<" and ">" Frappe
+		# refuses in the names of the records a request creates (Customer, Contact, Address)
+		text = plain_text(doc.get(fieldname) or "") or ""
+		doc.set(fieldname, text.replace("<", "").replace(">", "").strip())
 	for fieldname in RESULT_FIELDS:
 		doc.set(fieldname, None)
 	doc.status = "Received"
@@ -78,13 +93,27 @@ def validate_request(doc) -> None:
 		frappe.throw(_("Enter your company or client name."), title=_("Missing name"))
 	if not doc.first_name:
 		frappe.throw(_("Enter your first name."), title=_("Missing name"))
+	# the Contact is named "first last-company" (140 characters at most, a number may follow)
+	if len(f"{doc.first_name} {doc.last_name or ''}-{doc.company_name}") > NAME_ROOM:
+		frappe.throw(
+			_("Your name and your company name are too long together: {0} characters at most.").format(
+				NAME_ROOM
+			),
+			title=_("Name too long"),
+		)
 	if not doc.email_id or not validate_email_address(doc.email_id):
 		frappe.throw(_("Enter a valid email address."), title=_("Invalid email"))
 	doc.email_id = validate_email_address(doc.email_id)
-	if doc.template not in {t["value"] for t in offered_templates()}:
-		frappe.throw(_("Choose one of the offered plans."), title=_("Invalid plan"))
 	if doc.address_line1 and not (doc.city and doc.country):
 		frappe.throw(_("A billing address needs a city and a country."), title=_("Incomplete address"))
+	check_still_valid(doc)
+
+
+def check_still_valid(doc) -> None:
+	"""What must still hold when the request's records are created (at submission, and again when its email is
+	confirmed, up to 48 hours later): the plan is offered, the company is not a client yet."""
+	if doc.template not in {t["value"] for t in offered_templates()}:
+		frappe.throw(_("Choose one of the offered plans."), title=_("Invalid plan"))
 	if frappe.db.exists("Customer", {"customer_name": doc.company_name}) or frappe.db.exists(
 		"Customer", doc.company_name
 	):

@@ -46,8 +46,9 @@ def what_ticks(step: str) -> str:
 
 
 def complete(step: str) -> bool:
-	"""Tick `step` (once); returns whether this call ticked it."""
-	if step not in STEPS or not_a_person_at_work():
+	"""Tick `step` (once); returns whether this call ticked it. A GET request never writes (the desk posts its
+	calls; a link or a prefetch that reads a tab ticks nothing)."""
+	if step not in STEPS or not_a_person_at_work() or is_read_request():
 		return False
 	# a ticked step stays ticked: remembered in the site cache, so adding an item does not read it every time
 	ticked_key = TICKED + step
@@ -58,10 +59,12 @@ def complete(step: str) -> bool:
 		return False
 	# no new `modified`: `bench migrate` then keeps the tick (Frappe keeps is_complete on import anyway)
 	frappe.db.set_value(STEP, step, "is_complete", 1, update_modified=False)
-	request = getattr(frappe.local, "request", None)
-	if request is not None and request.method == "GET":
-		frappe.local.flags.commit = True  # a read request is rolled back otherwise
 	return True
+
+
+def is_read_request() -> bool:
+	request = getattr(frappe.local, "request", None)
+	return request is not None and request.method in ("GET", "HEAD")
 
 
 def forget_ticks(doc=None, method=None) -> None:
@@ -113,6 +116,8 @@ def update_onboarding_step(name: str, field: str, value: str | int) -> None:
 	):
 		# the widget sends only these two, and only desk users see it (Frappe's own method checks nothing)
 		frappe.throw(_("Not permitted"), frappe.PermissionError)
+	# the step as stored: the database finds "generate an invoice now " as "Generate an Invoice Now"
+	name = frappe.db.get_value(STEP, name, "name") or name
 	if name in STEPS and field == "is_complete" and cint(value):
 		if cint(frappe.db.get_value(STEP, name, "is_complete")):
 			return

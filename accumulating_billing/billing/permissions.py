@@ -1,16 +1,36 @@
-"""Permission hooks (docs/architecture.md §13). Role permissions in the DocTypes do most of the work: contributors may only
-select generators (no settings, no internal notes) and create items; User Permissions on Customer or
-Generator narrow what they may select. These hooks close the gap Frappe leaves open: a contributor with no
-User Permission at all would otherwise reach every generator. Contributors are granted explicitly."""
+"""Who may reach which tab (docs/architecture.md §13; README *Permissions*).
+
+Billing staff (System Manager, Accounts Manager, Accounts User) reach generators and items through their roles.
+
+A contributor (role Accumulating Billing Contributor without a billing role) reaches the **tabs** their User
+Permissions give them, as Frappe means User Permissions: a permission narrows a DocType when it applies to all
+DocTypes or its *Applies To* is that DocType (`frappe.permissions.filter_allowed_docs_for_doctype`), and it
+narrows every link field of the DocType whose options are the permission's DocType, and the name itself, the
+way Frappe's list queries apply them (frappe/model/db_query.py `add_user_permissions`; *Apply Strict User
+Permissions* decides whether an empty link passes). The contributor's tabs are the generators that rule lets
+through for **Accumulating Generator**; an item is reachable when its generator is (items follow their tab).
+
+Contributors are granted explicitly: without a permission on Customer or Accumulating Generator that applies
+to generators, a contributor reaches no tab at all (Frappe would otherwise open every one). A permission that
+applies only to another DocType (only to Accumulating Generator Item, say) grants no tab.
+
+Contributors have no role permission on Accumulating Generator (not even *select*): none of Frappe's generic
+endpoints (lists, report view, link search, counts, joins from an item list) runs a query on the generators'
+table for them, so no filter, sort or group on a field they cannot read (internal notes, settings) tells them
+anything. They pick a tab through `generator_search` (the item form's and dialog's link query) and add to it
+through `api.add_item`; both use `tab_condition`, the one rule for lists and single generators.
+"""
 
 import frappe
 import frappe.permissions
 from frappe import _
 
 GENERATOR = "Accumulating Generator"
+ITEM = "Accumulating Generator Item"
 CONTRIBUTOR = "Accumulating Billing Contributor"
 BILLING_ROLES = frozenset(("System Manager", "Accounts Manager", "Accounts User"))
-SCOPE_DOCTYPES = ("Customer", "Accumulating Generator")
+# the User Permissions that grant a tab (others only narrow what these grant)
+GRANTING_DOCTYPES = ("Customer", GENERATOR)
 
 
 def is_contributor_only(user: str | None = None) -> bool:
@@ -21,31 +41,113 @@ def is_contributor_only(user: str | None = None) -> bool:
 	return CONTRIBUTOR in roles and not roles & BILLING_ROLES
 
 
-def has_scope(user: str) -> bool:
-	"""Whether the contributor was granted any customer or generator."""
-	return bool(frappe.db.exists("User Permission", {"user": user, "allow": ("in", SCOPE_DOCTYPES)}))
-
-
-def query_conditions(user: str | None = None, doctype: str | None = None) -> str:
-	"""permission_query_conditions for generators and items: nothing for an unscoped contributor."""
-	user = user or frappe.session.user
-	if is_contributor_only(user) and not has_scope(user):
-		return "1=0"
-	return ""
-
-
-def has_permission(doc, ptype=None, user=None, debug=False) -> bool | None:
-	"""Deny an unscoped contributor; otherwise no opinion (role and user permissions decide)."""
-	user = user or frappe.session.user
-	if is_contributor_only(user) and not has_scope(user):
-		return False
-	return None
-
-
 def is_billing_staff(user: str | None = None) -> bool:
 	"""Users whose roles read every generator (System Manager, Accounts Manager, Accounts User)."""
 	user = user or frappe.session.user
 	return user == "Administrator" or bool(set(frappe.get_roles(user)) & BILLING_ROLES)
+
+
+# ------------------------------------------------------------------------------------------ the contributor's tabs
+
+
+def tab_restrictions(user: str) -> dict[str, list[str]] | None:
+	"""{generator field: the values it may take} for `user`, from the User Permissions that apply to Accumulating
+	Generator, as Frappe's list queries apply them; None when none of them grants a tab (no Customer or
+	Accumulating Generator permission applies to generators)."""
+	from frappe.core.doctype.user_permission.user_permission import get_user_permissions
+
+	user_permissions = get_user_permissions(user)
+	fields = [
+		(df.fieldname, df.options)
+		for df in frappe.get_meta(GENERATOR).get_link_fields()
+		if not df.ignore_user_permissions
+	]
+	fields.append(("name", GENERATOR))
+	restrictions = {}
+	for fieldname, doctype in fields:
+		allowed = frappe.permissions.filter_allowed_docs_for_doctype(
+			user_permissions.get(doctype, []), GENERATOR, with_default_doc=False
+		)
+		if allowed:
+			restrictions[fieldname] = allowed
+	granted = {"name"} | {f for f, doctype in fields if doctype in GRANTING_DOCTYPES}
+	return restrictions if granted & restrictions.keys() else None
+
+
+def tab_condition(user: str, table: str = f"`tab{GENERATOR}`") -> str:
+	"""The SQL condition on the generators' `table` that lets through exactly the user's tabs. Built as Frappe
+	builds its own User Permission conditions (values through frappe.db.escape): Frappe's permission query hook
+	takes a string, and the single-generator check below uses the same string, so lists and checks agree."""
+	restrictions = tab_restrictions(user)
+	if restrictions is None:
+		return "1=0"
+	strict = frappe.get_system_settings("apply_strict_user_permissions")
+	terms = []
+	for fieldname, allowed in restrictions.items():
+		column = f"{table}.`{fieldname}`"
+		values = ", ".join(frappe.db.escape(value, percent=False) for value in allowed)
+		term = f"{column} in ({values})"
+		terms.append(f"({term})" if strict else f"(ifnull({column}, '')='' or {term})")
+	return " and ".join(terms)
+
+
+def is_tab_of(generator: str, user: str) -> bool:
+	"""Whether `generator` is one of the contributor's tabs (one indexed read)."""
+	condition = tab_condition(user)
+	return bool(
+		frappe.db.sql(
+			f"select 1 from `tab{GENERATOR}` where `tab{GENERATOR}`.`name` = %s and {condition} limit 1",
+			generator,
+		)
+	)
+
+
+# ------------------------------------------------------------------------------------------ Frappe's hooks
+
+
+def query_conditions(user: str | None = None, doctype: str | None = None) -> str:
+	"""permission_query_conditions for generators and items: a contributor's tabs and their items only."""
+	user = user or frappe.session.user
+	if not is_contributor_only(user):
+		return ""
+	if doctype == GENERATOR:
+		return tab_condition(user)
+	return f"`tab{ITEM}`.`generator` in (select `name` from `tab{GENERATOR}` where {tab_condition(user)})"
+
+
+def has_permission(doc, ptype=None, user=None, debug=False) -> bool | None:
+	"""A contributor reaches a generator or item only on their tabs; otherwise no opinion (roles decide)."""
+	user = user or frappe.session.user
+	if not is_contributor_only(user):
+		return None
+	generator = doc.name if doc.doctype == GENERATOR else doc.get("generator")
+	if doc.doctype == ITEM and not generator:
+		return None  # a new item without its tab yet: its validation refuses it
+	return bool(generator) and is_tab_of(generator, user)
+
+
+def invoice_website_permission(doc, ptype=None, user=None, verbose=False) -> bool:
+	"""has_website_permission on Sales Invoice, next to ERPNext's own (Frappe requires every hook to agree): a
+	draft invoice the app generated is not the customer's yet (kept for review, or billed as Draft), so its
+	customer's portal users get neither its print view, its PDF nor its web form data. Every other invoice is
+	left to ERPNext's rule (the customer's portal users see their submitted invoices)."""
+	return not (doc.docstatus == 0 and doc.get("accumulating_generator"))
+
+
+# ------------------------------------------------------------------------------------------ the app's endpoints
+
+
+def may_use(generator: str, *ptypes: str, user: str | None = None) -> bool:
+	"""Whether the user has one of `ptypes` on the existing `generator`: "select" is a contributor's way to
+	their tabs (adding items); everything else is the user's role and User Permissions."""
+	user = user or frappe.session.user
+	if is_contributor_only(user):
+		return "select" in ptypes and is_tab_of(generator, user)
+	# raise_exception=False: Frappe's explanation of a refusal names the linked customer
+	return any(
+		frappe.permissions.has_permission(GENERATOR, ptype, generator, user=user, raise_exception=False)
+		for ptype in ptypes
+	)
 
 
 def permitted_generator(name: str | None, *ptypes: str) -> str:
@@ -54,14 +156,16 @@ def permitted_generator(name: str | None, *ptypes: str) -> str:
 	are told when it does not exist. The document is read only when the user's permissions depend on it (Frappe
 	loads it then): `add_item`, the hot path, pays one indexed read for an Administrator or staff."""
 	found = frappe.db.exists(GENERATOR, name) if name and isinstance(name, str) else None
-	# raise_exception=False: Frappe's explanation of a refusal names the linked customer
-	if found and any(
-		frappe.permissions.has_permission(GENERATOR, ptype, found, raise_exception=False) for ptype in ptypes
-	):
+	if found and may_use(found, *ptypes):
 		return found
 	if not found and is_billing_staff():
 		frappe.throw(_("Accumulating Generator {0} does not exist.").format(name), frappe.DoesNotExistError)
+	refuse(GENERATOR, name)
+
+
+def refuse(doctype: str, name) -> None:
+	"""The one refusal of a document someone may not use, whether it exists or not (403)."""
 	frappe.throw(
-		_("Accumulating Generator {0} does not exist or you are not permitted to use it.").format(name),
+		_("{0} {1} does not exist or you are not permitted to use it.").format(_(doctype), name),
 		frappe.PermissionError,
 	)

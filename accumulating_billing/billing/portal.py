@@ -132,15 +132,3 @@ def invoices_to_pay(gen) -> list:
 def source_label(doctype: str | None) -> str | None:
 	labels = {"Timesheet": _("Time logged"), "Delivery Note": _("Delivered"), "Sales Invoice": _("Late fee")}
 	return labels.get(doctype) if doctype else None
-
-
-def has_website_permission(doc, ptype, user, verbose=False) -> bool:
-	"""Website permission on a generator or item: only the portal users of its customer, read only."""
-	if ptype != "read":
-		return False
-	customer = (
-		doc.customer
-		if doc.doctype == GENERATOR
-		else frappe.db.get_value(GENERATOR, doc.generator, "customer")
-	)
-	return bool(customer) and customer in customers_of(user)

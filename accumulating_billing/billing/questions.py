@@ -11,15 +11,15 @@ meanwhile is simply gone. Staff may also release it by hand (*Release*).
 
 Only a portal user of the line's customer may question it, only an Unbilled line of a tab the portal shows, one
 open question per line; anyone else, and a line that does not exist, get the same refusal. The message is kept as
-plain text (`question_text`, the one place it is made safe) and escaped wherever it is shown.
+plain text (`question_text`, with billing/plain_text.py as every lower-trust text) and escaped wherever it is shown.
 """
 
 import frappe
 from frappe import _
 from frappe.translate import print_language
-from frappe.utils import escape_html, format_date, getdate, now_datetime, nowdate
+from frappe.utils import format_date, getdate, now_datetime, nowdate
 
-from accumulating_billing.billing import held, held_notices, locks, portal
+from accumulating_billing.billing import held, held_notices, locks, plain_text, portal
 from accumulating_billing.billing.generation_log import write_log
 from accumulating_billing.billing.item_status import NOTICE_PENDING, ON_HOLD, UNBILLED, update_held_count
 
@@ -34,20 +34,18 @@ MAX_MESSAGE = 2000
 
 
 def question_text(message) -> str:
-	"""The customer's message as it is kept: plain text (markup stays characters), without control characters,
-	trimmed, at most MAX_MESSAGE characters. The one place a customer's text is made safe to keep (issue 25's
-	shared sanitizer belongs here); every place that shows it escapes it."""
+	"""The customer's message as it is kept: plain text as every text a lower-trust writer types
+	(billing/plain_text.py: no markup survives, whatever its shape; line breaks kept), trimmed, at most
+	MAX_MESSAGE characters. Every place that shows it escapes it (`as_html`)."""
 	if not isinstance(message, str):
 		return ""
-	text = message.replace("\r\n", "\n").replace("\r", "\n")
-	text = "".join(c for c in text if c in "\n\t" or (ord(c) >= 32 and ord(c) != 127))
-	return text.strip()[:MAX_MESSAGE]
+	return (plain_text.plain_text(message) or "").strip()[:MAX_MESSAGE]
 
 
 def as_html(text: str) -> str:
-	"""The message in ERPNext's Text Editor (the Issue's description, its Communication): escaped, so that markup
-	the customer typed is shown as the characters they typed, with their line breaks."""
-	return "<p>" + escape_html(text).replace("\n", "<br>") + "</p>"
+	"""The message in ERPNext's Text Editor (the Issue's description, its Communication): escaped, with its line
+	breaks (billing/plain_text.py)."""
+	return "<p>" + plain_text.as_html(text) + "</p>"
 
 
 # ------------------------------------------------------------------------------------------ asking

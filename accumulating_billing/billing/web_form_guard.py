@@ -9,8 +9,11 @@ the accept that would otherwise run a submission whose DocType is the Web Form's
 refuses a submission that names an existing document when the form does not allow editing.
 
 Frappe runs the override of the last installed app. When an app installed after this one overrides the
-endpoint too, ours is not the one that runs: `check_request` (a before_request hook, a few string comparisons
-per request) sees that and checks the posted data itself before the other override reads it.
+endpoint too (payments installed on a site that already had this app), ours is not the one that runs:
+`check_request` (a before_request hook) reads the request as Frappe's router does (`request_route`: v1, v2,
+trailing slashes, `cmd`, a DocType's module path such as `/api/v2/method/Web Form/accept/`), looks up the
+function that will run, and when it is an accept other than this guard, checks the posted data itself before
+that accept reads it.
 """
 
 import json
@@ -18,11 +21,12 @@ import json
 import frappe
 from frappe import _
 
+from accumulating_billing.billing import request_route
+
 ACCEPT = "frappe.website.doctype.web_form.web_form.accept"
 PAYMENTS_ACCEPT = "payments.overrides.payment_webform.accept"
 GUARD = "accumulating_billing.billing.web_form_guard.accept"
 ENDPOINTS = (ACCEPT, PAYMENTS_ACCEPT)
-WEB_FORM_MODULE = ACCEPT.rsplit(".", 1)[0]
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
@@ -68,28 +72,21 @@ def checked_data(web_form: str | None, data: str | dict | None, docname: str | i
 
 
 def check_request() -> None:
-	"""before_request: when another app's override of the endpoint runs instead of this guard, check the
-	posted data here (the accept reads it from the request's form data)."""
-	method = requested_method()
-	if method not in ENDPOINTS or frappe.override_whitelisted_method(method) == GUARD:
+	"""before_request: when the request calls an accept other than this guard (another app's override of the
+	endpoint, installed after this one, or the accept under another name), check the posted data here: the
+	accept reads it from the request's form data. The request is read as Frappe's router reads it
+	(request_route), whatever the path, API version or trailing slash."""
+	function = request_route.resolved_function(request_route.current().method)
+	if function is None or function is accept or function not in unguarded_accepts():
 		return
 	form_dict = frappe.local.form_dict
 	form_dict.data = checked_data(form_dict.get("web_form"), form_dict.get("data"), form_dict.get("docname"))
 
 
-def requested_method() -> str | None:
-	"""The whitelisted method a request calls, read as Frappe's handlers read it (None for pages)."""
-	if frappe.local.form_dict.get("cmd"):
-		return frappe.local.form_dict.cmd
-	request = getattr(frappe.local, "request", None)
-	path = request.path if request else ""
-	for prefix in ("/api/method/", "/api/v1/method/"):
-		if path.startswith(prefix):
-			return path[len(prefix) :].split("/")[0]
-	if path.startswith("/api/v2/method/"):
-		parts = path[len("/api/v2/method/") :].split("/")
-		if len(parts) == 2:
-			# a DocType's module method: only Web Form's path matters here
-			return f"{WEB_FORM_MODULE}.{parts[1]}" if frappe.scrub(parts[0]) == "web_form" else None
-		return parts[0]
-	return None
+def unguarded_accepts() -> tuple:
+	"""The web form accepts of the site's apps (Frappe's; the payments app's when installed), as functions."""
+	accepts = []
+	for method in ENDPOINTS:
+		if method.split(".", 1)[0] in frappe.get_installed_apps():
+			accepts.append(frappe.get_attr(method))
+	return tuple(accepts)

@@ -11,6 +11,7 @@ import frappe
 from frappe.utils import add_days, add_months, get_first_day, getdate, nowdate
 from frappe.utils.password import update_password
 
+from accumulating_billing import api
 from accumulating_billing.billing import generation
 from accumulating_billing.billing.payments import make_owed_request, payments_installed
 from accumulating_billing.tests.ledger import stripe_gateway_account
@@ -75,6 +76,7 @@ def prepare() -> dict:
 	out.update(held_line(run, today))
 	out.update(several_customers(run, template.name))
 	out.update(unbilled(run, item, today))
+	out.update(markup(run, item, today))
 	frappe.db.commit()
 	return out
 
@@ -114,6 +116,106 @@ def unbilled(run: str, item: str, today) -> dict:
 	add(gen.name, item, qty=2, rate=40, service_date=add_days(today, -40))
 	add(gen.name, item, qty=1, rate=40, service_date=add_days(today, -5))
 	return {"unbilled_customer": customer, "unbilled_generator": gen.name}
+
+
+# issue 25: what a contributor or a guest may type, as the browser tests' pages meet it
+PAYLOADS = (
+	'<img src=x onerror=alert("ab25-img")>',
+	"[\"<img src=x onerror=alert('ab25-json')>\"]",
+	"<script>alert('ab25-script')</script>",
+	"<a href=\"javascript:alert('ab25-link')\">ab25 link</a>",
+	'ab25<svg/onload=alert("ab25-svg")>',
+	'x<img src=x onerror=alert("ab25-open")//',
+	"{{ 7*7 }} ab25 {% for i in range(3) %}loop{% endfor %}",
+)
+MARKUP_TITLE = "<img src=x onerror=alert('ab25-title')> Markup tab"
+
+
+def markup(run: str, item: str, today) -> dict:
+	"""A tab whose items a contributor wrote with markup (stored as plain text by the app), billed Open and
+	Emailed into an invoice (its email queued, its Communication on the invoice), more such items on the tab,
+	a portal user of its customer, and a kickoff request with markup awaiting confirmation. The generator's
+	title holds raw markup (a title staff typed): the Add Item dialog shows it."""
+	from accumulating_billing.billing import email
+	from accumulating_billing.tests.utils import ensure_outgoing_email_account, make_billing_contact
+
+	ensure_outgoing_email_account()
+	customer = make_customer(f"_AB Browser Markup {run}")
+	make_billing_contact(customer)
+	user = make_user(["Customer"], f"ab-browser-markup-{run.lower()}@example.com", user_type="Website User")
+	update_password(user, PORTAL_PASSWORD)
+	doc = frappe.get_doc("Customer", customer)
+	doc.append("portal_users", {"user": user})
+	doc.save(ignore_permissions=True)
+	gen = make_generator(customer, first_creation_date=today, generate_as="Open and Email")
+	contributor = make_user(["Accumulating Billing Contributor"])
+	frappe.get_doc(
+		{"doctype": "User Permission", "user": contributor, "allow": "Customer", "for_value": customer}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	frappe.set_user(contributor)
+	for payload in PAYLOADS:
+		api.add_item(gen.name, item, rate=3, service_date=add_days(today, -1), description=payload)
+	frappe.set_user("Administrator")
+	frappe.db.commit()
+	invoice, message = generation.generate_now(gen.name)
+	if not invoice:
+		frappe.throw(message)
+	frappe.db.commit()
+	email.send_invoice_email(invoice)
+	frappe.set_user(contributor)
+	items = [
+		api.add_item(gen.name, item, rate=4, service_date=add_days(today, 1), description=payload)
+		for payload in PAYLOADS
+	]
+	frappe.set_user("Administrator")
+	frappe.db.set_value(GENERATOR, gen.name, "title", MARKUP_TITLE)
+	return {
+		"markup_generator": gen.name,
+		"markup_item": items[0],
+		"markup_invoice": invoice,
+		"markup_user": user,
+		"markup_request": kickoff_with_markup(run),
+	}
+
+
+def kickoff_with_markup(run: str) -> str:
+	"""A kickoff request a guest filled with markup, awaiting its email's confirmation."""
+	template = make_template(f"_AB Browser Markup Plan {run}", title="Markup plan", offered_at_kickoff=1)
+	settings = frappe.get_single(SETTINGS)
+	settings.kickoff_confirm_email = 1
+	settings.save(ignore_permissions=True)
+	frappe.set_user("Guest")
+	request = frappe.get_doc(
+		{
+			"doctype": "Accumulating Kickoff Request",
+			"company_name": f"Acme {run} {PAYLOADS[0]} {PAYLOADS[-1]}",
+			"first_name": f"Ada {PAYLOADS[3]}",
+			"email_id": f"ab-browser-markup-kickoff-{run.lower()}@example.com",
+			"template": template.name,
+		}
+	).insert(ignore_permissions=True)
+	frappe.set_user("Administrator")
+	return request.name
+
+
+def emails(request: str, invoice: str) -> list[str]:
+	"""The HTML of the kickoff request's confirmation email and of the invoice's email, as queued (for the
+	browser to show as a mail client does)."""
+	from accumulating_billing.tests.utils import queued_emails
+
+	return queued_emails("Accumulating Kickoff Request", request) + queued_emails("Sales Invoice", invoice)
+
+
+def confirmation_link(request: str) -> str:
+	"""The path of a kickoff request's confirmation link, from its queued email."""
+	from accumulating_billing.tests.utils import confirmation_key
+
+	return f"/client-kickoff-confirm?key={confirmation_key(request)}"
+
+
+def kickoff_request_of(email: str) -> str | None:
+	return frappe.db.get_value("Accumulating Kickoff Request", {"email_id": email})
 
 
 def first_hour(run: str, first_date) -> dict:

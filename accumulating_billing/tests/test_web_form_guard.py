@@ -16,10 +16,11 @@ from accumulating_billing.billing.web_form_guard import (
 	inner_accept,
 	is_effective,
 )
-from accumulating_billing.tests.permission_matrix import WATCHED, app_doctypes
+from accumulating_billing.tests.tab_world import WATCHED, app_doctypes
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	ensure_fiscal_years,
+	ensure_outgoing_email_account,
 	fetch,
 	make_notes_web_form,
 	make_template,
@@ -52,6 +53,7 @@ class TestWebFormGuard(FrappeTestCase):
 	def setUpClass(cls):
 		super().setUpClass()
 		ensure_fiscal_years(2025, 2026, 2027)
+		ensure_outgoing_email_account()  # a kickoff emails its confirmation link
 		cls.plan = make_template(title="Guarded plan", offered_at_kickoff=1).name
 		settings = frappe.get_single(SETTINGS)
 		settings.update({"kickoff_create_portal_user": 0, "kickoff_limit_per_hour": 1000})

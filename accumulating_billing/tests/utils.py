@@ -391,3 +391,28 @@ def add_committed_each(
 		)
 		frappe.db.commit()  # its look at the tab, after the commit, may ask for the job
 	return names
+
+
+def queued_emails(reference_doctype: str, reference_name: str) -> list[str]:
+	"""The HTML of the emails queued for a document, decoded from their MIME messages."""
+	import email
+
+	bodies = []
+	for message in frappe.get_all(
+		"Email Queue",
+		filters={"reference_doctype": reference_doctype, "reference_name": reference_name},
+		pluck="message",
+		order_by="creation asc",
+	):
+		for part in email.message_from_string(message).walk():
+			if part.get_content_type() == "text/html":
+				bodies.append(part.get_payload(decode=True).decode())
+	return bodies
+
+
+def confirmation_key(request: str) -> str:
+	"""The key in the confirmation link a Kickoff Request's email carries."""
+	import re
+
+	[html] = queued_emails("Accumulating Kickoff Request", request)
+	return re.search(r"client-kickoff-confirm\?key=([A-Za-z0-9_\-]+)", html).group(1)

@@ -22,7 +22,7 @@ def item_values(generator, doctype: str, line: SourceLine) -> dict:
 	rate = converted_rate(generator, line)
 	item_rules.check_end_date(generator, line.service_date)
 	qty = flt(line.qty)
-	return {
+	values = {
 		"generator": generator.name,
 		"customer": generator.customer,
 		"company": generator.company,
@@ -41,6 +41,8 @@ def item_values(generator, doctype: str, line: SourceLine) -> dict:
 		"status": "Unbilled",
 		"hold_reason": None,
 	}
+	item_rules.keep_plain(values)  # a Timesheet's or Delivery Note's text, as any tab item's
+	return values
 
 
 def hold_refused_at_entry(

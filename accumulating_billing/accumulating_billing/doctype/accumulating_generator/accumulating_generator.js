@@ -258,7 +258,8 @@ function sync_sources(frm) {
 
 function add_item_dialog(frm) {
 	const dialog = new frappe.ui.Dialog({
-		title: __("Add Item to {0}", [frm.doc.title || frm.doc.name]),
+		// a dialog title is HTML: the title (a customer's name, which a guest may have typed) is escaped
+		title: __("Add Item to {0}", [frappe.utils.escape_html(frm.doc.title || frm.doc.name)]),
 		fields: [
 			{ fieldname: "item_code", fieldtype: "Link", options: "Item", label: __("Item"), reqd: 1,
 				get_query: () => ({ filters: { is_sales_item: 1, disabled: 0, has_variants: 0 } }) },

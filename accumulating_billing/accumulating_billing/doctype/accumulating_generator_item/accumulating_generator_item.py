@@ -4,7 +4,7 @@
 import frappe
 from frappe.model.document import Document
 
-from accumulating_billing.billing import items, questions, watch
+from accumulating_billing.billing import held, items, questions, watch
 from accumulating_billing.billing.item_status import ON_HOLD, update_held_count
 
 
@@ -65,6 +65,8 @@ class AccumulatingGeneratorItem(Document):
 		values = self.flags.generator_values
 		if not values or values.get("tab_watched"):
 			watch.items_added([self.generator])
+		if self.flags.released_on_edit:
+			held.log_release_on_edit(self)
 
 	def on_trash(self):
 		items.guard_billed(self, "delete")

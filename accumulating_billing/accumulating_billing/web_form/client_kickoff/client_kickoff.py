@@ -1,6 +1,7 @@
 from frappe import _
 from frappe.rate_limiter import rate_limit
 
+from accumulating_billing.billing import kickoff_confirm
 from accumulating_billing.billing.kickoff import offered_templates
 
 # the public page queries the offered templates: at most this many views per minute from one IP address
@@ -19,3 +20,8 @@ def get_context(context):
 	# their language like the rest of the form
 	if context.get("introduction_text"):
 		context.introduction_text = _(context.introduction_text)
+	if kickoff_confirm.confirms_email():
+		context.introduction_text = _(
+			"Tell us who you are and pick your plan. We send you a link to confirm your email address; your "
+			"account and your running tab open when you click it."
+		)
