@@ -65,3 +65,22 @@ def permitted_generator(name: str | None, *ptypes: str) -> str:
 		_("Accumulating Generator {0} does not exist or you are not permitted to use it.").format(name),
 		frappe.PermissionError,
 	)
+
+
+ITEM = "Accumulating Generator Item"
+
+
+def permitted_item(name: str | None, ptype: str) -> str:
+	"""The tab item's name (as stored) when the session user has `ptype` on it; like `permitted_generator`, whoever
+	may not use it gets the same refusal whether it exists or not, and billing staff are told when it does not."""
+	found = frappe.db.exists(ITEM, name) if name and isinstance(name, str) else None
+	if found and frappe.permissions.has_permission(ITEM, ptype, found, raise_exception=False):
+		return found
+	if not found and is_billing_staff():
+		frappe.throw(
+			_("Accumulating Generator Item {0} does not exist.").format(name), frappe.DoesNotExistError
+		)
+	frappe.throw(
+		_("Accumulating Generator Item {0} does not exist or you are not permitted to use it.").format(name),
+		frappe.PermissionError,
+	)

@@ -2,15 +2,21 @@
 drafts or another customer's data (DESIGN §7). ERPNext decides which customers a user speaks for through the
 Customer's Portal Users."""
 
+from pypika import analytics as an
+from pypika.terms import Criterion
+
 import frappe
 from frappe import _
-from frappe.utils import flt, getdate
+from frappe.query_builder.functions import Count, Sum
+from frappe.utils import cint, flt, getdate
 
-from accumulating_billing.billing.payments import advance_balance
+from accumulating_billing.billing.item_status import UNBILLED
+from accumulating_billing.billing.payments import advance_balances
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
 VISIBLE_STATUSES = ("Active", "Paused", "Completed")
+PAGE_LENGTH = 50  # items of one tab per page of /running-tab
 
 
 def customers_of(user: str | None = None) -> list[str]:
@@ -25,9 +31,11 @@ def customers_of(user: str | None = None) -> list[str]:
 	).run(pluck=True)
 
 
-def running_tabs(user: str | None = None) -> list[dict]:
-	"""Per generator of the user's customers: its title, currency, next invoice date and unbilled items
-	(date, description, qty, amount). Only fields meant for the customer are read."""
+def running_tabs(user: str | None = None, pages: dict | None = None) -> list[dict]:
+	"""Per generator of the user's customers: its title, currency, next invoice date, a page of its unbilled items
+	(date, description, qty, amount; PAGE_LENGTH of them, oldest first, from `pages`[generator] or the first),
+	their count and total (by the database), the advance paid and the invoices to pay. Only fields meant for the
+	customer are read; one query per kind of data, whatever the number of tabs, items and invoices."""
 	customers = customers_of(user)
 	if not customers:
 		return []
@@ -44,55 +52,124 @@ def running_tabs(user: str | None = None) -> list[dict]:
 			"status",
 			"next_creation_date",
 			"allow_partial_payments",
+			"third_party_payment_url",
 		],
 		order_by="customer_name asc, title asc",
 	)
+	if not generators:
+		return []
+	names = [gen.name for gen in generators]
+	starts = {name: max(cint((pages or {}).get(name)), 0) for name in names}
+	totals = item_totals(names)
+	pages_of = item_pages(starts)
+	to_pay = invoices_to_pay(generators)
+	advances = advance_balances({(gen.customer, gen.company) for gen in generators})
 	tabs = []
 	for gen in generators:
-		items = frappe.get_all(
-			ITEM,
-			filters={"generator": gen.name, "status": "Unbilled"},
-			fields=["service_date", "item_name", "description", "qty", "uom", "amount", "source_doctype"],
-			order_by="service_date asc, creation asc",
-		)
-		to_pay = invoices_to_pay(gen)
-		if gen.status == "Completed" and not items and not to_pay:
+		count, total = totals.get(gen.name, (0, 0.0))
+		if gen.status == "Completed" and not count and not to_pay[gen.name]:
 			continue
-		for item in items:
-			# where the line came from, in the customer's words (never the internal document names)
-			item.source = source_label(item.pop("source_doctype"))
 		tabs.append(
 			{
+				"generator": gen.name,
 				"title": gen.title or gen.customer_name,
 				"customer_name": gen.customer_name,
 				"currency": gen.currency,
 				"next_invoice_date": getdate(gen.next_creation_date) if gen.status == "Active" else None,
 				"paused": gen.status == "Paused",
-				"items": items,
-				"total": sum(flt(i.amount) for i in items),
-				"advance": advance_balance(gen.customer, gen.company),
-				"to_pay": to_pay,
+				"items": pages_of.get(gen.name, []),
+				"item_count": count,
+				"start": starts[gen.name],
+				"page_length": PAGE_LENGTH,
+				"total": total,
+				"advance": advances[(gen.customer, gen.company)],
+				"to_pay": to_pay[gen.name],
 			}
 		)
 	return tabs
 
 
-def invoices_to_pay(gen) -> list:
-	"""The generator's submitted invoices still outstanding: what is due now (the first unpaid instalment when
-	partial payments are allowed, else the whole outstanding amount) and the pay link."""
-	from accumulating_billing.billing.payments import due_now, outstanding_in_invoice_currency, pay_link
+def item_totals(generators: list[str]) -> dict[str, tuple[int, float]]:
+	"""{generator: (count, total)} of the unbilled items, summed by the database."""
+	Item = frappe.qb.DocType(ITEM)
+	rows = (
+		frappe.qb.from_(Item)
+		.select(Item.generator, Count(Item.name), Sum(Item.amount))
+		.where(Item.generator.isin(generators) & (Item.status == UNBILLED))
+		.groupby(Item.generator)
+	).run()
+	return {generator: (cint(count), flt(total)) for generator, count, total in rows}
 
+
+def item_pages(starts: dict[str, int]) -> dict[str, list]:
+	"""{generator: its page of unbilled items}: PAGE_LENGTH items from its start, oldest first, for every
+	generator in one query (each item numbered within its tab by the database)."""
+	Item = frappe.qb.DocType(ITEM)
+	number = (
+		an.RowNumber()
+		.over(Item.generator)
+		.orderby(Item.service_date)
+		.orderby(Item.creation)
+		.orderby(Item.name)
+	)
+	numbered = (
+		frappe.qb.from_(Item)
+		.select(
+			Item.generator,
+			Item.service_date,
+			Item.item_name,
+			Item.description,
+			Item.qty,
+			Item.uom,
+			Item.amount,
+			Item.source_doctype,
+			number.as_("position"),
+		)
+		.where(Item.generator.isin(list(starts)) & (Item.status == UNBILLED))
+	)
+	page = frappe.qb.Table("numbered")
+	rows = (
+		frappe.qb.from_(numbered.as_("numbered"))
+		.select(page.star)
+		.where(
+			Criterion.any(
+				(page.generator == generator)
+				& (page.position > start)
+				& (page.position <= start + PAGE_LENGTH)
+				for generator, start in starts.items()
+			)
+		)
+		.orderby(page.generator)
+		.orderby(page.position)
+	).run(as_dict=True)
+	pages: dict[str, list] = {}
+	for row in rows:
+		generator = row.pop("generator")
+		row.pop("position")
+		# where the line came from, in the customer's words (never the internal document names)
+		row.source = source_label(row.pop("source_doctype"))
+		pages.setdefault(generator, []).append(row)
+	return pages
+
+
+def invoices_to_pay(generators: list) -> dict[str, list]:
+	"""Per generator, its submitted invoices still outstanding: what is due now (the first unpaid instalment when
+	partial payments are allowed, else the whole outstanding amount) and the pay link; three queries for all."""
+	from accumulating_billing.billing.payments import dues_now, outstanding_in_invoice_currency, pay_links
+
+	by_name = {gen.name: gen for gen in generators}
+	found: dict[str, list] = {name: [] for name in by_name}
 	rows = frappe.get_all(
 		"Sales Invoice",
 		filters={
-			"accumulating_generator": gen.name,
-			"customer": gen.customer,  # a generator moved to another customer never shows the old one's
+			"accumulating_generator": ("in", list(by_name)),
 			"docstatus": 1,
 			"is_return": 0,
 			"outstanding_amount": (">", 0),
 		},
 		fields=[
 			"name",
+			"customer",
 			"posting_date",
 			"due_date",
 			"outstanding_amount",
@@ -103,12 +180,19 @@ def invoices_to_pay(gen) -> list:
 		],
 		order_by="posting_date asc, name asc",
 	)
+	# a generator moved to another customer never shows the old one's invoices
+	rows = [row for row in rows if row.customer == by_name[row.accumulating_generator].customer]
+	if not rows:
+		return found
+	partial = [row for row in rows if by_name[row.accumulating_generator].allow_partial_payments]
+	dues = dues_now(partial)
+	links = pay_links(rows, {name: gen.third_party_payment_url for name, gen in by_name.items()})
 	for row in rows:
-		row.due_now = (
-			due_now(row.name) if gen.allow_partial_payments else outstanding_in_invoice_currency(row)
-		)
-		row.pay_link = pay_link(row)
-	return rows
+		row.due_now = dues[row.name] if row.name in dues else outstanding_in_invoice_currency(row)
+		row.pay_link = links[row.name]
+		row.pop("customer")
+		found[row.accumulating_generator].append(row)
+	return found
 
 
 def source_label(doctype: str | None) -> str | None:

@@ -87,14 +87,12 @@ def unbilled_names(generator: str, before: date | None, upto: date | None = None
 	return unbilled_query(Item, generator, before, upto).select(Item.name).run(pluck=True)
 
 
-def unbilled_query(Item, generator: str, before: date | None, upto: date | None):
-	"""The generator's Unbilled items dated before `before` / up to `upto`, oldest first (no columns yet)."""
-	query = (
-		frappe.qb.from_(Item)
-		.where((Item.generator == generator) & (Item.status == "Unbilled"))
-		.orderby(Item.service_date, order=Order.asc)
-		.orderby(Item.name, order=Order.asc)
-	)
+def unbilled_query(Item, generator: str, before: date | None, upto: date | None, ordered: bool = True):
+	"""The generator's Unbilled items dated before `before` / up to `upto`, oldest first unless not `ordered` (for
+	an aggregate); no columns yet."""
+	query = frappe.qb.from_(Item).where((Item.generator == generator) & (Item.status == "Unbilled"))
+	if ordered:
+		query = query.orderby(Item.service_date, order=Order.asc).orderby(Item.name, order=Order.asc)
 	if before:
 		query = query.where(Item.service_date < before)
 	if upto:

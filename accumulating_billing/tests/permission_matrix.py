@@ -39,6 +39,16 @@ def _gen(**extra):
 	return lambda f, g: {"generator": g, **extra}
 
 
+def _fixture_line(f) -> str:
+	"""The unbilled line of customer A's generator that the test's setup added (as Administrator)."""
+	return frappe.db.get_value(
+		"Accumulating Generator Item",
+		{"generator": f.generator, "owner": "Administrator"},
+		"name",
+		order_by="creation asc",
+	)
+
+
 # fmt: off
 METHODS = {
 	API + "add_item": Method(
@@ -54,6 +64,15 @@ METHODS = {
 	API + "release_held": Method(_gen(), "DDDO"),
 	API + "create_for_customers": Method(
 		lambda f, g: {"customers": json.dumps([f.customer_d]), "generator": g}, "DDDO"),
+	# a batch answers per item (an unknown generator's items refused like a forbidden one's: test_batch_intake)
+	API + "add_items": Method(
+		lambda f, g: {"items": json.dumps([{"generator": f.generator, "item_code": f.item, "rate": 5,
+			"service_date": "2099-01-05"}])}, "DDOO"),
+	API + "get_tab_items": Method(_gen(), "DDDO", writes=False),
+	# the fixture line (added by Administrator): a contributor may change only their own lines; staff pass to the
+	# input check (no reason, nothing to amend: refused, nothing written). Unknown lines: test_void_amend
+	API + "void_item": Method(lambda f, g: {"item": _fixture_line(f), "reason": ""}, "DDDI", writes=False),
+	API + "amend_item": Method(lambda f, g: {"item": _fixture_line(f)}, "DDDI", writes=False),
 	# the onboarding widget's tick (billing/onboarding.py): desk users only; a step not done yet is refused
 	"accumulating_billing.billing.onboarding.update_onboarding_step": Method(
 		lambda f, g: {"name": "Generate an Invoice Now", "field": "is_complete", "value": 1}, "DDII", writes=False),

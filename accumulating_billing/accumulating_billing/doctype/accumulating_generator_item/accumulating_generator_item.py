@@ -25,6 +25,9 @@ class AccumulatingGeneratorItem(Document):
 		items.protect_item(self)
 		items.validate_item(self)
 
+	def after_insert(self):
+		items.after_items_added({self.generator})
+
 	def on_update(self):
 		before = self.get_doc_before_save()
 		if before and ON_HOLD in (before.status, self.status) and before.status != self.status:
