@@ -44,6 +44,8 @@ ITEM_FIELDS = (
 	"variant_of",
 	"max_discount",
 )
+# what a line's own checks read (the Sales Order of a Delivery Note line is checked per line)
+CHECKED_FIELDS = ("item_code", "uom", "qty", "rate", "discount_percentage", "amount")
 # Currency and Float columns are decimal(21, 9): 12 digits before the point
 LARGEST = 10**12
 DELIVERY_NOTE = "Delivery Note"
@@ -76,17 +78,24 @@ def refusals(lines: Iterable, company: str | None = None, cached: bool = False) 
 	converts = conversions({(l.get("item_code"), l.get("uom")) for l in lines}, items)
 	orders = sales_order_refusals(lines)
 	found = {}
+	# a tab repeats the same line many times (metered usage): each distinct line is checked once
+	seen: dict[tuple, str | None] = {}
 	for position, line in enumerate(lines):
 		key = line_key(line, position)
-		item = items.get(line.get("item_code"))
-		reason = (
-			item_reasons.get(line.get("item_code"))
-			or uom_refusal(line, item, whole_uoms, converts)
-			or qty_refusal(line)
-			or discount_refusal(line, item)
-			or amount_refusal(line)
-			or orders.get(position)
-		)
+		values = tuple(map(line.get, CHECKED_FIELDS))
+		if values in seen and position not in orders:
+			reason = seen[values]
+		else:
+			item = items.get(line.get("item_code"))
+			reason = (
+				item_reasons.get(line.get("item_code"))
+				or uom_refusal(line, item, whole_uoms, converts)
+				or qty_refusal(line)
+				or discount_refusal(line, item)
+				or amount_refusal(line)
+			)
+			seen[values] = reason
+			reason = reason or orders.get(position)
 		if reason:
 			found[key] = reason
 	return found
