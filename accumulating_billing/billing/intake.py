@@ -114,9 +114,11 @@ def add_items(entries: list) -> list[dict]:
 	candidates = [p for p, line in lines.items() if (line.generator, line.client_ref) not in existing]
 	refused = item_rules.check_lines([lines[p] for p in candidates], item_rules.Lookups())
 	refused = {candidates[k]: message for k, message in refused.items()}
-	to_write = resolve(lines, existing, refused, answers)
+	to_write, repeats = resolve(lines, existing, refused, answers)
 	if to_write:
 		write(to_write, answers)
+	for position, first in repeats.items():  # a repeated reference answers what its first item got
+		answers[position]["name"] = answers[first]["name"]
 	frappe.clear_messages()  # every refusal is in its answer; nothing of it goes to the caller as a message
 	return answers
 
@@ -184,55 +186,60 @@ def refuse_forbidden(lines: dict, answers: list) -> None:
 			lines[position].generator = stored
 
 
-def existing_refs(lines, for_update: bool = False) -> dict[tuple, str]:
+def existing_refs(lines, latest: bool = False) -> dict[tuple, str]:
 	"""{(generator, client_ref): item name} of the lines' references already on their tabs (the unique key's
-	index). `for_update`: a locking read, which sees what other transactions committed since this one began."""
+	index). `latest`: a shared locking read, which sees what other transactions committed since this one began
+	(shared: an INSERT IGNORE that met those rows holds shared locks on them too, and so may another caller's)."""
 	pairs = {(line.generator, line.client_ref) for line in lines if line.client_ref}
 	if not pairs:
 		return {}
-	Item = frappe.qb.DocType(ITEM)
-	query = (
-		frappe.qb.from_(Item)
-		.select(Item.generator, Item.client_ref, Item.name)
-		.where(
-			Item.generator.isin(sorted({g for g, _r in pairs}))
-			& Item.client_ref.isin(sorted({r for _g, r in pairs}))
+	generators = tuple(sorted({g for g, _r in pairs}))
+	refs = tuple(sorted({r for _g, r in pairs}))
+	if latest:
+		rows = frappe.db.sql(
+			f"select `generator`, `client_ref`, `name` from `tab{ITEM}` "
+			"where `generator` in %s and `client_ref` in %s lock in share mode",
+			[generators, refs],
 		)
-	)
-	if for_update:
-		query = query.for_update()
+	else:
+		Item = frappe.qb.DocType(ITEM)
+		rows = (
+			frappe.qb.from_(Item)
+			.select(Item.generator, Item.client_ref, Item.name)
+			.where(Item.generator.isin(generators) & Item.client_ref.isin(refs))
+		).run()
 	found = {}
 	# the database compares references as its collation does (case and trailing spaces aside): so does this
 	by_key = {(g.lower(), r.lower()): (g, r) for g, r in pairs}
-	for generator, ref, name in query.run():
+	for generator, ref, name in rows:
 		pair = by_key.get((generator.lower(), ref.lower()))
 		if pair:
 			found[pair] = name
 	return found
 
 
-def resolve(lines: dict, existing: dict, refused: dict, answers: list) -> dict[int, frappe._dict]:
+def resolve(lines: dict, existing: dict, refused: dict, answers: list) -> tuple[dict, dict]:
 	"""In the items' order, as successive add_item calls would answer: an existing reference answers its item;
 	a reference repeated after its first good item answers that item; a refused item its message; every other
-	item is written (returned, each with its new name)."""
-	to_write = {}
-	written: dict[tuple, str] = {}
+	item is written. Returns ({position: line to write, with its new name}, {position of a repeat: position of
+	its first}): the first may still change its name when it is written (write)."""
+	to_write, repeats = {}, {}
+	firsts: dict[tuple, int] = {}
 	for position, line in lines.items():
 		key = (line.generator.lower(), line.client_ref.lower()) if line.client_ref else None
 		pair = (line.generator, line.client_ref)
 		if line.client_ref and pair in existing:
 			answers[position]["name"] = existing[pair]
-		elif key and key in written:
-			answers[position]["name"] = written[key]
+		elif key and key in firsts:
+			repeats[position] = firsts[key]
 		elif position in refused:
 			answers[position]["error"] = refused[position]
 		else:
-			line.name = make_autoname("hash", ITEM)
+			line.name = answers[position]["name"] = make_autoname("hash", ITEM)
 			if key:
-				written[key] = line.name
+				firsts[key] = position
 			to_write[position] = line
-			answers[position]["name"] = line.name
-	return to_write
+	return to_write, repeats
 
 
 def write(to_write: dict, answers: list) -> None:
@@ -254,34 +261,43 @@ def write(to_write: dict, answers: list) -> None:
 
 
 def insert_rows(to_write: dict, answers: list) -> list[frappe._dict]:
-	"""One multi-row INSERT of the lines, in a savepoint. When the database refuses a row as a duplicate (another
-	caller committed the same client_ref meanwhile, or a random name collided), the savepoint is rolled back, the
-	references are read again with a locking read (the latest committed), those found answer the existing item,
-	and the rest is inserted again under fresh names."""
+	"""One multi-row INSERT IGNORE of the lines. A row the database skips as a duplicate is a client_ref another
+	caller wrote meanwhile (the insert waits for that caller's commit), or a random name that collided: the
+	skipped rows' references are read with a locking read (the latest committed; only rows that exist, so no gap
+	is locked), those found answer the existing item, and the rest is inserted again under fresh names. Nothing is
+	rolled back, so parallel callers never lose work to each other. (IGNORE also turns bad values into warnings:
+	the checks above let none through, and rows_of writes nothing unchecked.)"""
 	now, user = now_datetime(), frappe.session.user
 	pending = dict(to_write)
-	for attempt in range(INSERT_ATTEMPTS):
-		frappe.db.savepoint(SAVEPOINT)
-		try:
-			insert_many(rows_of(pending, now, user))
-		except Exception as e:
-			if not frappe.db.is_duplicate_entry(e) or attempt == INSERT_ATTEMPTS - 1:
-				raise
-			frappe.db.rollback(save_point=SAVEPOINT)
-			taken = existing_refs(pending.values(), for_update=True)
-			for position, line in list(pending.items()):
-				pair = (line.generator, line.client_ref)
-				if line.client_ref and pair in taken:
-					answers[position]["name"] = taken[pair]
-					del pending[position]
-				else:
-					line.name = answers[position]["name"] = make_autoname("hash", ITEM)
-			if not pending:
-				return []
-			continue
-		frappe.db.release_savepoint(SAVEPOINT)
-		return list(pending.values())
-	return []
+	added: list[frappe._dict] = []
+	for _attempt in range(INSERT_ATTEMPTS):
+		rows = rows_of(pending, now, user)
+		insert_many(rows)
+		if frappe.db._cursor.rowcount == len(rows):
+			return added + list(pending.values())
+		# which rows are ours: a name that collided names another row, created at another time
+		created = {row[0]: row[1] for row in rows}
+		ours = {
+			name
+			for name, creation in frappe.db.sql(
+				f"select `name`, `creation` from `tab{ITEM}` where `name` in %s", [tuple(created)]
+			)
+			if creation == created[name]
+		}
+		skipped = {position: line for position, line in pending.items() if line.name not in ours}
+		added += [line for line in pending.values() if line.name in ours]
+		taken = existing_refs(skipped.values(), latest=True)
+		pending = {}
+		for position, line in skipped.items():
+			pair = (line.generator, line.client_ref)
+			if line.client_ref and pair in taken:
+				answers[position]["name"] = taken[pair]
+			else:
+				line.name = answers[position]["name"] = make_autoname("hash", ITEM)
+				pending[position] = line
+		if not pending:
+			return added
+	frappe.throw(_("The items could not be written: try again."))
 
 
 def rows_of(lines: dict, now, user: str) -> list[tuple]:
@@ -312,12 +328,12 @@ def rows_of(lines: dict, now, user: str) -> list[tuple]:
 
 
 def insert_many(rows: list[tuple]) -> None:
-	"""One INSERT of all the rows, their values passed as parameters (the identifiers are the DocType's own).
-	frappe.db.bulk_insert builds the same statement through pypika, at a tenth of the speed for 1,000 rows."""
+	"""One INSERT IGNORE of all the rows, their values passed as parameters (the identifiers are the DocType's
+	own). frappe.db.bulk_insert builds the same statement through pypika, at a tenth of the speed for 1,000 rows."""
 	columns = ", ".join(f"`{field}`" for field in ROW_FIELDS)
 	row = "(" + ", ".join(["%s"] * len(ROW_FIELDS)) + ")"
 	frappe.db.sql(
-		f"INSERT INTO `tab{ITEM}` ({columns}) VALUES {', '.join([row] * len(rows))}",
+		f"INSERT IGNORE INTO `tab{ITEM}` ({columns}) VALUES {', '.join([row] * len(rows))}",
 		[value for values in rows for value in values],
 	)
 
@@ -356,7 +372,7 @@ def insert_documents(to_write: dict, answers: list) -> list[frappe._dict]:
 		except (frappe.ValidationError, frappe.PermissionError) as e:
 			frappe.db.rollback(save_point=SAVEPOINT)
 			del frappe.local.message_log[before:]
-			existing = existing_refs([line], for_update=True) if line.client_ref else {}
+			existing = existing_refs([line], latest=True) if line.client_ref else {}
 			if existing:
 				answers[position]["name"] = next(iter(existing.values()))
 			else:
