@@ -1,5 +1,5 @@
 """Batch intake (issue 30): `api.add_items`, items by the thousand in one call, as other systems send them
-(metered hosting, API calls, backups, support minutes). docs/architecture.md §Intake.
+(metered hosting, API calls, backups, support minutes). README: Usage at scale ▸ Batch intake.
 
 Each item of a batch is what `api.add_item` takes and gets what `add_item` would answer, in the same order: its
 name when it is on the tab, or the message `add_item` would refuse it with. A bad item never blocks the good ones.

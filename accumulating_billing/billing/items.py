@@ -7,8 +7,8 @@ distinct generator, Item, UOM and price) a `Lookups` reads once per call, so a b
 items costs about the reads of five lines; ERPNext's per-line rules (line_check) run once for the whole batch.
 `validate_item` (the item controller's validate) is `check_lines` on one line, throwing its refusal.
 
-`after_items_added` is what follows new items on tabs, whichever path wrote them (docs/architecture.md: the
-intake): the controller's after_insert calls it for one item, a batch once for all the generators it added to.
+`after_items_added` is what follows new items on tabs, whichever path wrote them (README: Usage at scale): the
+controller's after_insert calls it for one item, a batch once for all the generators it added to.
 """
 
 import datetime

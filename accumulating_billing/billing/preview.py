@@ -5,7 +5,7 @@ A tab of more than EXACT_LINES lines (issue 30: tabs of 100,000 items) is summed
 loaded: its lines grouped by what makes their amount (item, unit, quantity, rate, discount), ERPNext's line check
 run once per group, and the invoice built on one line per group. Its subtotal is the sum of the lines' amounts, as
 the invoice's; with a generator discount ERPNext rounds the discount of each invoice line, so such a preview may
-differ from the invoice by a cent per invoice line (docs/architecture.md §Large tabs).
+differ from the invoice by a cent per invoice line (README: Usage at scale ▸ Tabs of 100,000 items).
 """
 
 from datetime import date

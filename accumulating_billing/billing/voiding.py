@@ -1,5 +1,5 @@
 """Void and amend (issue 30): a person takes a wrong line off a tab, or corrects it, without deleting its history
-(docs/architecture.md §Void and amend).
+(README: Usage at scale ▸ Void and amend).
 
 - **Void**: the item becomes *Voided*, with the reason (`void_reason`), who (`voided_by`) and when (`voided_on`).
   It stays: never billed, never shown to the customer, listed in the tab's history and shown on its form.

@@ -67,8 +67,12 @@ def op_add_batch(entries: list[dict]) -> list[dict]:
 
 
 def unbilled_line(generator, pick: float) -> str | None:
+	# a line a person entered (a Timesheet's lines follow their document: refused)
 	lines = frappe.get_all(
-		ITEM, filters={"generator": generator, "status": "Unbilled"}, pluck="name", order_by="name asc"
+		ITEM,
+		filters={"generator": generator, "status": "Unbilled", "source_doctype": ("is", "not set")},
+		pluck="name",
+		order_by="name asc",
 	)
 	return lines[int(pick * len(lines))] if lines else None
 
