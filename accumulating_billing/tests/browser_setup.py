@@ -73,8 +73,21 @@ def prepare() -> dict:
 	out.update(portal(run, item, next_month, today))
 	out.update(first_hour(run, next_month))
 	out.update(held_line(run, today))
+	out.update(void_and_amend(run, item, next_month, today))
 	frappe.db.commit()
 	return out
+
+
+def void_and_amend(run: str, item: str, first_date, today) -> dict:
+	"""Issue 30: a tab of three lines, to void and amend from the running tab and from the item form."""
+	gen = make_generator(
+		make_customer(f"_AB Browser Void {run}"), first_creation_date=first_date, title=f"Void {run}"
+	)
+	lines = [
+		add(gen.name, item, qty=qty, rate=40, service_date=add_days(today, -1), description=text).name
+		for qty, text in ((1, "Entered twice"), (2, "Wrong quantity"), (1, "Corrected on its form"))
+	]
+	return {"void_generator": gen.name, "void_lines": lines}
 
 
 def first_hour(run: str, first_date) -> dict:

@@ -16,6 +16,7 @@ frappe.ui.form.on("Accumulating Generator Item", {
 			);
 		}
 		if (frm.doc.status === "Voided") {
+			frm.disable_form(); // the record of the void: the server refuses any edit
 			frm.dashboard.set_headline_alert(
 				__("Voided by {0} on {1}: {2}", [
 					frappe.utils.escape_html(frappe.user.full_name(frm.doc.voided_by)),
