@@ -2,9 +2,6 @@
 drafts or another customer's data (DESIGN §7). ERPNext decides which customers a user speaks for through the
 Customer's Portal Users."""
 
-from pypika import analytics as an
-from pypika.terms import Criterion
-
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Count, Sum
@@ -103,49 +100,34 @@ def item_totals(generators: list[str]) -> dict[str, tuple[int, float]]:
 
 def item_pages(starts: dict[str, int]) -> dict[str, list]:
 	"""{generator: its page of unbilled items}: PAGE_LENGTH items from its start, oldest first, for every
-	generator in one query (each item numbered within its tab by the database)."""
+	generator in one query (a UNION ALL of one indexed, limited read per tab: never a whole tab read or sorted)."""
 	Item = frappe.qb.DocType(ITEM)
-	number = (
-		an.RowNumber()
-		.over(Item.generator)
-		.orderby(Item.service_date)
-		.orderby(Item.creation)
-		.orderby(Item.name)
-	)
-	numbered = (
-		frappe.qb.from_(Item)
-		.select(
-			Item.generator,
-			Item.service_date,
-			Item.item_name,
-			Item.description,
-			Item.qty,
-			Item.uom,
-			Item.amount,
-			Item.source_doctype,
-			number.as_("position"),
-		)
-		.where(Item.generator.isin(list(starts)) & (Item.status == UNBILLED))
-	)
-	page = frappe.qb.Table("numbered")
-	rows = (
-		frappe.qb.from_(numbered.as_("numbered"))
-		.select(page.star)
-		.where(
-			Criterion.any(
-				(page.generator == generator)
-				& (page.position > start)
-				& (page.position <= start + PAGE_LENGTH)
-				for generator, start in starts.items()
+	query = None
+	for k, (generator, start) in enumerate(starts.items()):
+		page = (
+			frappe.qb.from_(Item)
+			.select(
+				Item.generator,
+				Item.service_date,
+				Item.item_name,
+				Item.description,
+				Item.qty,
+				Item.uom,
+				Item.amount,
+				Item.source_doctype,
 			)
+			.where((Item.generator == generator) & (Item.status == UNBILLED))
+			.orderby(Item.service_date)
+			.orderby(Item.creation)
+			.orderby(Item.name)
+			.limit(PAGE_LENGTH)
+			.offset(start)
 		)
-		.orderby(page.generator)
-		.orderby(page.position)
-	).run(as_dict=True)
+		page = frappe.qb.from_(page.as_(f"page{k}")).select("*")  # a derived table: its own ORDER BY and LIMIT
+		query = page if query is None else query.union_all(page)
 	pages: dict[str, list] = {}
-	for row in rows:
+	for row in query.run(as_dict=True) if query else []:
 		generator = row.pop("generator")
-		row.pop("position")
 		# where the line came from, in the customer's words (never the internal document names)
 		row.source = source_label(row.pop("source_doctype"))
 		pages.setdefault(generator, []).append(row)
