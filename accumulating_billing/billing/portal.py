@@ -123,7 +123,9 @@ def item_pages(starts: dict[str, int]) -> dict[str, list]:
 			.limit(PAGE_LENGTH)
 			.offset(start)
 		)
-		page = frappe.qb.from_(page.as_(f"page{k}")).select("*")  # a derived table: its own ORDER BY and LIMIT
+		page = frappe.qb.from_(page.as_(f"page{k}")).select(
+			"*"
+		)  # a derived table: its own ORDER BY and LIMIT
 		query = page if query is None else query.union_all(page)
 	pages: dict[str, list] = {}
 	for row in query.run(as_dict=True) if query else []:
