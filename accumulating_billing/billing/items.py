@@ -13,7 +13,6 @@ controller's after_insert calls it for one item, a batch once for all the genera
 
 import datetime
 from collections import defaultdict
-from contextlib import contextmanager
 from decimal import Decimal
 
 import frappe
@@ -120,8 +119,7 @@ def check_lines(lines: list, lookups: Lookups, from_generation: bool = False, co
 	per company for all the lines that passed the rest."""
 	refused: dict[int, str] = {}
 	for position, line in enumerate(lines):
-		with refusal(refused, position, collect):
-			check_line_values(line, lookups, from_generation)
+		refusing(refused, position, collect, check_line_values, line, lookups, from_generation)
 	# what ERPNext would refuse on the invoice, refused now (before the price is looked up: a disabled item is
 	# reported as disabled, not as unpriced); one check for all the lines of a company
 	by_company = defaultdict(list)
@@ -133,28 +131,29 @@ def check_lines(lines: list, lookups: Lookups, from_generation: bool = False, co
 		for k, position in enumerate(positions):
 			reason = found.get(line_check.line_key(lines[position], k))
 			if reason:
-				with refusal(refused, position, collect):
-					frappe.throw(reason, title=_("ERPNext would refuse this line"))
+				refusing(refused, position, collect, refuse_line, reason)
 	for position, line in enumerate(lines):
 		if position not in refused:
-			with refusal(refused, position, collect):
-				complete_amount(line, lookups)
+			refusing(refused, position, collect, complete_amount, line, lookups)
 	return refused
 
 
-@contextmanager
-def refusal(refused: dict, position: int, collect: bool):
-	"""Run one line's checks: with `collect`, a refusal (frappe.ValidationError) is noted for the line and its
+def refusing(refused: dict, position: int, collect: bool, check, *args) -> None:
+	"""Run one check of one line: with `collect`, a refusal (frappe.ValidationError) is noted for the line and its
 	message taken back from the message log, and the other lines go on; else it is raised."""
 	if not collect:
-		yield
+		check(*args)
 		return
 	before = len(frappe.local.message_log)
 	try:
-		yield
+		check(*args)
 	except frappe.ValidationError as e:
 		del frappe.local.message_log[before:]
 		refused[position] = str(e) or type(e).__name__
+
+
+def refuse_line(reason: str) -> None:
+	frappe.throw(reason, title=_("ERPNext would refuse this line"))
 
 
 def normalise_line(line) -> None:
