@@ -88,20 +88,9 @@ def entries(gens: list[str], codes: list[str], ref: str, n: int = BATCH) -> list
 # ------------------------------------------------------------------------------------------ in process
 
 
-def in_process(args, gens, codes, tag) -> None:
-	from accumulating_billing import api
-
-	def batch(b):
-		api.add_items(entries(gens, codes, f"{tag}-p{b}"))
-		frappe.db.commit()
-
-	def single(i):
-		api.add_item(gens[i % 3], codes[i % 5], qty=1 + i % 3, rate=10, service_date="2026-11-10")
-		frappe.db.commit()
-
-	batch(-1)  # warm-up
-	for i in range(20):
-		single(-1 - i)
+def interleaved(args, batch, single) -> dict[str, float]:
+	"""Items a second of `batch(b)` (one call of BATCH items) and `single(i)` (one item), in `--batch-blocks`
+	blocks of `--batch-calls` batches and `--single-calls` singles, their order alternating block by block."""
 	spent = {"batch": 0.0, "single": 0.0}
 	done = {"batch": 0, "single": 0}
 	for block in range(args.batch_blocks):
@@ -118,11 +107,30 @@ def in_process(args, gens, codes, tag) -> None:
 					single(block * args.single_calls + i)
 				done["single"] += args.single_calls
 			spent[side] += time.perf_counter() - t0
-	rates = {side: done[side] / spent[side] for side in spent}
 	say(
-		f"  in process: add_items {done['batch']:,} items in {spent['batch']:.2f} s = {rates['batch']:,.0f}/s; "
-		f"add_item {done['single']:,} in {spent['single']:.2f} s = {rates['single']:,.0f}/s"
+		f"    add_items {done['batch']:,} items in {spent['batch']:.2f} s; "
+		f"add_item {done['single']:,} in {spent['single']:.2f} s"
 	)
+	return {side: done[side] / spent[side] for side in spent}
+
+
+def in_process(args, gens, codes, tag) -> None:
+	from accumulating_billing import api
+
+	def batch(b):
+		api.add_items(entries(gens, codes, f"{tag}-p{b}"))
+		frappe.db.commit()
+
+	def single(i):
+		api.add_item(**single_entry(gens, codes, i))
+		frappe.db.commit()
+
+	batch(-1)  # warm-up
+	for i in range(20):
+		single(-1 - i)
+	say("  in process:")
+	rates = interleaved(args, batch, single)
+	say(f"    = add_items {rates['batch']:,.0f} items/s, add_item {rates['single']:,.0f}/s")
 	report(
 		"add_items in calls of 1,000, in process, items/s",
 		f"{rates['batch']:,.0f}",
@@ -138,34 +146,23 @@ def in_process(args, gens, codes, tag) -> None:
 
 def over_http(args, url, gens, codes, tag) -> None:
 	caller = Caller(url, bench_user(["Accounts User"], tag))
-	caller.post(METHOD + "add_items", {"items": entries(gens, codes, f"{tag}-hw")})  # warm-up
-	for i in range(10):
+
+	def batch(b):
+		answers = caller.post(METHOD + "add_items", {"items": entries(gens, codes, f"{tag}-h{b}")})
+		if any("error" in answer for answer in answers):
+			raise RuntimeError(f"refused over HTTP: {answers[:3]}")
+
+	def single(i):
 		caller.post(METHOD + "add_item", single_entry(gens, codes, i))
-	spent = {"batch": 0.0, "single": 0.0}
-	done = {"batch": 0, "single": 0}
-	for block in range(args.batch_blocks):
-		order = ["batch", "single"] if block % 2 == 0 else ["single", "batch"]
-		for side in order:
-			t0 = time.perf_counter()
-			if side == "batch":
-				for b in range(args.batch_calls):
-					answers = caller.post(
-						METHOD + "add_items",
-						{"items": entries(gens, codes, f"{tag}-h{block * args.batch_calls + b}")},
-					)
-					if any("error" in answer for answer in answers):
-						raise RuntimeError(f"refused over HTTP: {answers[:3]}")
-				done["batch"] += args.batch_calls * BATCH
-			else:
-				for i in range(args.single_calls):
-					caller.post(METHOD + "add_item", single_entry(gens, codes, i))
-				done["single"] += args.single_calls
-			spent[side] += time.perf_counter() - t0
-	rates = {side: done[side] / spent[side] for side in spent}
+
+	batch(-1)  # warm-up
+	for i in range(10):
+		single(i)
+	say("  over HTTP (1 gunicorn worker):")
+	rates = interleaved(args, batch, single)
 	say(
-		f"  over HTTP (1 gunicorn worker): add_items {done['batch']:,} items in {spent['batch']:.2f} s = "
-		f"{rates['batch']:,.0f}/s; add_item {done['single']:,} in {spent['single']:.2f} s = "
-		f"{rates['single']:,.0f}/s (ratio {rates['batch'] / rates['single']:.1f})"
+		f"    = add_items {rates['batch']:,.0f} items/s, add_item {rates['single']:,.0f}/s "
+		f"(ratio {rates['batch'] / rates['single']:.1f})"
 	)
 	report(
 		"add_items in calls of 1,000, over HTTP (1 worker), items/s",

@@ -33,7 +33,7 @@ from frappe.utils import now_datetime
 
 from accumulating_billing.billing import items as item_rules
 from accumulating_billing.billing import rules
-from accumulating_billing.billing.item_status import UNBILLED
+from accumulating_billing.billing.item_status import LINE_VALUES, UNBILLED
 from accumulating_billing.billing.permissions import permitted_generator
 
 ITEM = "Accumulating Generator Item"
@@ -62,22 +62,7 @@ TEXT = frozenset(("generator", "item_code", "description", "service_date", "clie
 NUMBERS = frozenset(("qty", "rate", "discount_percentage"))
 REQUIRED = frozenset(("generator", "item_code"))
 # the fields of a new item a batch writes, from its line (the others are empty, as on a new item the form saves)
-LINE_FIELDS = (
-	"generator",
-	"customer",
-	"company",
-	"currency",
-	"service_date",
-	"item_code",
-	"item_name",
-	"description",
-	"qty",
-	"uom",
-	"rate",
-	"discount_percentage",
-	"amount",
-	"client_ref",
-)
+LINE_FIELDS = ("generator", "customer", "company", "currency", "service_date", *LINE_VALUES, "client_ref")
 # and the same for every item of a call: status, docstatus, idx, and the user (owner, modified_by, added_by)
 CONSTANT_FIELDS = ("status", "docstatus", "idx", "owner", "modified_by", "added_by")
 

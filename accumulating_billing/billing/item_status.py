@@ -24,6 +24,8 @@ VOIDED = "Voided"
 NOT_BILLED = (UNBILLED, ON_HOLD)
 VOIDABLE = NOT_BILLED
 STATUSES = (UNBILLED, ON_HOLD, BILLED, VOIDED)
+# what a tab line says it is: the item, its text and its amount (read by billing, written by the intake)
+LINE_VALUES = ("item_code", "item_name", "description", "qty", "uom", "rate", "discount_percentage", "amount")
 # what the desk shows of a line waiting on a tab (the running tab, the held lines)
 SHOWN_FIELDS = (
 	"name",

@@ -11,6 +11,7 @@ from frappe.utils import flt, getdate, now_datetime
 
 from accumulating_billing import engine
 from accumulating_billing.billing import items as item_rules
+from accumulating_billing.billing.item_status import LINE_VALUES
 from accumulating_billing.billing.state import to_decimal
 
 ITEM = "Accumulating Generator Item"
@@ -54,14 +55,7 @@ def lock_unbilled_items(generator: str, before: date | None, upto: date | None =
 
 ITEM_FIELDS = (
 	"name",
-	"item_code",
-	"item_name",
-	"description",
-	"qty",
-	"uom",
-	"rate",
-	"discount_percentage",
-	"amount",
+	*LINE_VALUES,
 	"service_date",
 	"currency",
 	"source_doctype",

@@ -39,24 +39,6 @@ GENERATOR = "Accumulating Generator"
 SETTINGS = "Accumulating Billing Settings"
 DEFAULT_CONTRIBUTOR_HOURS = 24
 SAVEPOINT = "accumulating_amend"
-FIELDS = (
-	"name",
-	"generator",
-	"status",
-	"sales_invoice",
-	"added_by",
-	"creation",
-	"source_doctype",
-	"source_name",
-	"client_ref",
-	"item_code",
-	"qty",
-	"uom",
-	"rate",
-	"discount_percentage",
-	"description",
-	"service_date",
-)
 # what a replacement takes from the item it replaces, unless the amendment changes it
 COPIED = (
 	"generator",
@@ -67,6 +49,18 @@ COPIED = (
 	"discount_percentage",
 	"description",
 	"service_date",
+)
+# what is read of an item to change it
+FIELDS = (
+	"name",
+	"status",
+	"sales_invoice",
+	"added_by",
+	"creation",
+	"source_doctype",
+	"source_name",
+	"client_ref",
+	*COPIED,
 )
 AMENDABLE = ("qty", "rate", "description", "service_date")
 

@@ -13,11 +13,13 @@ from accumulating_billing import api
 from accumulating_billing.billing import intake
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
+	contributor_for,
 	fetch,
 	login,
 	make_generator,
 	make_item,
 	make_user,
+	refusal,
 )
 
 ITEM = "Accumulating Generator Item"
@@ -25,26 +27,11 @@ ITEM = "Accumulating Generator Item"
 
 def add_item_refusal(**arguments) -> str:
 	"""The message api.add_item refuses these arguments with (nothing is written)."""
-	frappe.db.savepoint("ab_probe")
-	try:
-		api.add_item(**arguments)
-	except Exception as e:
-		frappe.db.rollback(save_point="ab_probe")
-		frappe.clear_messages()
-		return str(e)
-	raise AssertionError(f"add_item accepted {arguments}")
+	return refusal(api.add_item, **arguments)[1]
 
 
 def items_of(generator: str) -> list[str]:
 	return frappe.get_all(ITEM, filters={"generator": generator}, pluck="name")
-
-
-def contributor_of(customer: str) -> str:
-	user = make_user(["Accumulating Billing Contributor"])
-	frappe.get_doc(
-		{"doctype": "User Permission", "user": user, "allow": "Customer", "for_value": customer}
-	).insert(ignore_permissions=True)
-	return user
 
 
 class TestAddItems(GenerationTestCase):
@@ -197,7 +184,7 @@ class TestAddItems(GenerationTestCase):
 
 	def test_a_contributors_batch_reaching_another_customers_tab_is_refused_per_item(self):
 		other = make_generator()
-		user = contributor_of(self.gen.customer)
+		user = contributor_for(self.gen.customer)
 		frappe.set_user(user)
 		answers = api.add_items(
 			[

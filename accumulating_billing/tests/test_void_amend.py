@@ -16,10 +16,12 @@ from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.source_docs import make_timesheet, service_item
 from accumulating_billing.tests.utils import (
 	add,
+	contributor_for,
 	make_generator,
 	make_item,
 	make_user,
 	portal_user_for,
+	refusal,
 )
 
 ITEM = "Accumulating Generator Item"
@@ -43,26 +45,6 @@ def state(name: str) -> frappe._dict:
 		],
 		as_dict=True,
 	)
-
-
-def refusal(fn, *args, **kwargs) -> tuple[type, str]:
-	"""(exception class, message) of a refused call; nothing it did is kept."""
-	frappe.db.savepoint("ab_refused")
-	try:
-		fn(*args, **kwargs)
-	except Exception as e:
-		frappe.db.rollback(save_point="ab_refused")
-		frappe.clear_messages()
-		return type(e), str(e)
-	raise AssertionError(f"{fn.__name__}{args} was not refused")
-
-
-def contributor_of(customer: str) -> str:
-	user = make_user(["Accumulating Billing Contributor"])
-	frappe.get_doc(
-		{"doctype": "User Permission", "user": user, "allow": "Customer", "for_value": customer}
-	).insert(ignore_permissions=True)
-	return user
 
 
 class TestVoidAndAmend(GenerationTestCase):
@@ -199,7 +181,7 @@ class TestVoidAndAmend(GenerationTestCase):
 		self.assertIn("comes from Timesheet", refusal(api.amend_item, line, qty=1)[1])
 
 	def test_contributors_change_their_own_lines_within_the_window_staff_always(self):
-		contributor = contributor_of(self.gen.customer)
+		contributor = contributor_for(self.gen.customer)
 		frappe.set_user(contributor)
 		own = api.add_item(self.gen.name, self.listing, rate=10, service_date="2026-01-10")
 		late = api.add_item(self.gen.name, self.listing, rate=11, service_date="2026-01-10")
@@ -239,7 +221,7 @@ class TestVoidAndAmend(GenerationTestCase):
 	def test_an_unknown_line_is_refused_like_a_forbidden_one(self):
 		other = make_generator()
 		foreign = add(other.name, self.listing, rate=10).name
-		contributor = contributor_of(self.gen.customer)
+		contributor = contributor_for(self.gen.customer)
 		portal_user = portal_user_for(other.customer)
 		for user in (contributor, portal_user):
 			frappe.set_user(user)

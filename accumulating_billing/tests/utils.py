@@ -336,3 +336,24 @@ def portal_user_for(customer: str) -> str:
 	doc.append("portal_users", {"user": email})
 	doc.save(ignore_permissions=True)
 	return email
+
+
+def contributor_for(customer: str) -> str:
+	"""An Accumulating Billing Contributor granted `customer` (a User Permission)."""
+	user = make_user(["Accumulating Billing Contributor"])
+	frappe.get_doc(
+		{"doctype": "User Permission", "user": user, "allow": "Customer", "for_value": customer}
+	).insert(ignore_permissions=True)
+	return user
+
+
+def refusal(fn, *args, **kwargs) -> tuple[type, str]:
+	"""(exception class, message) of a call that must be refused; nothing it did is kept (a savepoint)."""
+	frappe.db.savepoint("ab_refused")
+	try:
+		fn(*args, **kwargs)
+	except Exception as e:
+		frappe.db.rollback(save_point="ab_refused")
+		frappe.clear_messages()
+		return type(e), str(e)
+	raise AssertionError(f"{getattr(fn, '__name__', fn)}{args} {kwargs} was not refused")
