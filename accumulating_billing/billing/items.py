@@ -27,9 +27,9 @@ from accumulating_billing.billing.money import amount_precision, rate_precision,
 from accumulating_billing.billing.state import to_decimal
 
 CLOSED_STATUSES = ("Completed", "Archived")
-# the columns' sizes (Data: varchar(140); Small Text: text, 65,535 bytes, 4 bytes a character at most)
+# the columns' sizes (Data: varchar(140) characters; Small Text: text, 65,535 bytes)
 CLIENT_REF_LENGTH = 140
-DESCRIPTION_LENGTH = 16000
+DESCRIPTION_BYTES = 65535
 GENERATOR_FIELDS = (
 	"name",
 	"status",
@@ -164,9 +164,16 @@ def normalise_line(line) -> None:
 			_("Client Reference is too long: at most {0} characters.").format(CLIENT_REF_LENGTH),
 			title=_("Invalid client reference"),
 		)
-	if line.description and len(line.description) > DESCRIPTION_LENGTH:
+	# 4 bytes a character at most: only a text of more than a quarter of the column's bytes may not fit
+	if (
+		line.description
+		and len(line.description) > DESCRIPTION_BYTES // 4
+		and len(line.description.encode()) > DESCRIPTION_BYTES
+	):
 		frappe.throw(
-			_("Description is too long: at most {0} characters.").format(DESCRIPTION_LENGTH),
+			_("Description is too long: the database keeps at most {0} bytes of it.").format(
+				DESCRIPTION_BYTES
+			),
 			title=_("Invalid description"),
 		)
 

@@ -126,6 +126,10 @@ class TestAddItems(GenerationTestCase):
 		# what Frappe converts for add_item it converts here (a number in a string); unknown keys are ignored
 		self.assertEqual(frappe.db.get_value(ITEM, answers[3]["name"], "qty"), 2)
 		self.assertIn("at most 140 characters", answers[4]["error"])
+		too_long = self.entry(10, description="x" * 70_000)
+		[answer] = api.add_items([too_long])
+		self.assertIn("at most 65535 bytes", answer["error"])
+		self.assertEqual(answer["error"], add_item_refusal(**too_long))
 		self.assertEqual(answers[4]["error"], add_item_refusal(**{**self.entry(9), "client_ref": "x" * 141}))
 		self.assertEqual(api.add_items("[]"), [])
 
