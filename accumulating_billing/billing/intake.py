@@ -12,7 +12,7 @@ name when it is on the tab, or the message `add_item` would refuse it with. A ba
   status: a voided item is not brought back by a retry), and so does a repeat of a `client_ref` within the batch
   after its first good item; a retried batch writes nothing. Two callers sending the same `client_ref` at once:
   the database's unique key (generator, client_ref) lets one row in, the other caller answers that row.
-- **Rows written in bulk**, one multi-row INSERT, with everything the item controller sets (name, owner,
+- **Rows written in bulk**, one multi-row INSERT IGNORE, with everything the item controller sets (name, owner,
   creation, added_by, status, customer, company, currency, amount, docstatus, idx…); then `after_items_added`
   once for the generators that received items, as the controller's after_insert does for one. Names are
   Frappe's own random names for this DocType (autoname "hash", `make_autoname`), made in Python: no counter row,
@@ -59,7 +59,6 @@ def item_arguments(
 
 ARGUMENTS = inspect.signature(item_arguments).parameters
 TEXT = frozenset(("generator", "item_code", "description", "service_date", "client_ref", "uom"))
-NUMBERS = frozenset(("qty", "rate", "discount_percentage"))
 REQUIRED = frozenset(("generator", "item_code"))
 # the fields of a new item a batch writes, from its line (the others are empty, as on a new item the form saves)
 LINE_FIELDS = ("generator", "customer", "company", "currency", "service_date", *LINE_VALUES, "client_ref")

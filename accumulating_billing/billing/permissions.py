@@ -51,12 +51,16 @@ def is_billing_staff(user: str | None = None) -> bool:
 def permitted_generator(name: str | None, *ptypes: str) -> str:
 	"""The generator's name (as stored) when the session user has one of `ptypes` on it. Whoever may not use it
 	gets the same refusal whether it exists or not, so nobody lists generator names by trying them; billing staff
-	are told when it does not exist. The document is read only when the user's permissions depend on it (Frappe
-	loads it then): `add_item`, the hot path, pays one indexed read for an Administrator or staff."""
+	are told when it does not exist. An Administrator pays one indexed read (`add_item` is the hot path); for
+	anyone else Frappe weighs the document itself, taken once for all `ptypes` from the document cache (saving a
+	generator clears it; the fields permissions read, its links and owner, change only by saving it)."""
 	found = frappe.db.exists(GENERATOR, name) if name and isinstance(name, str) else None
+	target = found
+	if found and frappe.session.user != "Administrator":
+		target = frappe.get_cached_doc(GENERATOR, found)
 	# raise_exception=False: Frappe's explanation of a refusal names the linked customer
 	if found and any(
-		frappe.permissions.has_permission(GENERATOR, ptype, found, raise_exception=False) for ptype in ptypes
+		frappe.permissions.has_permission(GENERATOR, ptype, target, raise_exception=False) for ptype in ptypes
 	):
 		return found
 	if not found and is_billing_staff():
