@@ -24,6 +24,7 @@ name when it is on the tab, or the message `add_item` would refuse it with. A ba
 """
 
 import inspect
+import json
 from datetime import timedelta
 
 import frappe
@@ -288,19 +289,29 @@ def rows_of(lines: dict, now) -> list[tuple]:
 
 
 def insert_many(rows: list[tuple], user: str) -> None:
-	"""One INSERT IGNORE of all the rows, their values passed as parameters (the identifiers are the DocType's
-	own; what every row shares, its status and user, is written once). frappe.db.bulk_insert builds the same
-	statement through pypika, at a tenth of the speed for 1,000 rows."""
-	columns = ", ".join(
-		f"`{field}`" for field in ("name", "creation", "modified", *LINE_FIELDS, *CONSTANT_FIELDS)
-	)
+	"""One INSERT IGNORE of all the rows, read by the database from one JSON parameter (JSON_TABLE, MariaDB 10.6
+	as Frappe v15 requires), its columns typed as the table's; what every row shares, its status and user, is
+	written once. Passing the values one by one costs half the call in escaping (23,000 of them for 1,000 items);
+	frappe.db.bulk_insert builds that statement through pypika, at a tenth of the speed."""
+	columns = ("name", "creation", "modified", *LINE_FIELDS, *CONSTANT_FIELDS)
+	values = ("j.`name`", "j.`creation`", "j.`creation`", *(f"j.`{field}`" for field in LINE_FIELDS))
 	user = frappe.db.escape(user)
-	constants = f"{frappe.db.escape(UNBILLED)}, 0, 0, {user}, {user}, {user}"
-	row = "(" + ", ".join(["%s"] * (3 + len(LINE_FIELDS))) + f", {constants})"
+	constants = (frappe.db.escape(UNBILLED), "0", "0", user, user, user)
 	frappe.db.sql(
-		f"INSERT IGNORE INTO `tab{ITEM}` ({columns}) VALUES {', '.join([row] * len(rows))}",
-		[value for values in rows for value in values],
+		f"INSERT IGNORE INTO `tab{ITEM}` ({', '.join(f'`{c}`' for c in columns)}) "
+		f"SELECT {', '.join((*values, *constants))} FROM JSON_TABLE(%s, '$[*]' COLUMNS({json_columns()})) AS j",
+		[json.dumps(rows, ensure_ascii=False, default=str)],
 	)
+
+
+def json_columns() -> str:
+	"""The JSON_TABLE columns of a row of rows_of: the position in the row, typed as the table's column."""
+	meta = frappe.get_meta(ITEM)
+	columns = ["`name` varchar(140) PATH '$[0]'", "`creation` datetime(6) PATH '$[1]'"]
+	for position, field in enumerate(LINE_FIELDS, 3):
+		kind, size = frappe.db.type_map[meta.get_field(field).fieldtype]
+		columns.append(f"`{field}` {kind}{f'({size})' if size else ''} PATH '$[{position}]'")
+	return ", ".join(columns)
 
 
 def as_frappe_saves(value):

@@ -145,11 +145,11 @@ class TestAddItems(GenerationTestCase):
 		values = {
 			"item_code": self.listing,
 			"qty": 3,
-			"rate": 12.35,
 			"discount_percentage": 7.5,
 			"uom": "nos",
 			"service_date": "2026-01-12",
-			"description": 'Backup <b>done</b> <img src=x onerror="alert(1)">',
+			"description": 'Backup <b>done</b> <img src=x onerror="alert(1)"> \\ "quoted" \'s – Übergröße 🙂',
+			"rate": 12.35,
 		}
 		single = api.add_item(self.gen.name, client_ref="one", **values)
 		[answer] = api.add_items([{"generator": self.gen.name.lower(), "client_ref": "two", **values}])
