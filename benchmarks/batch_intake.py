@@ -249,6 +249,9 @@ def batch_caller(site, sites_path, gens, codes, plan, ready, go) -> dict:
 
 	answers, errors, retries = [], [], 0
 	try:
+		# warm caches, as a web worker's are: an item refused (qty 0) runs the checks and writes nothing
+		api.add_items([{**entries(gens, codes, "warm-up", 1)[0], "qty": 0}])
+		frappe.db.rollback()
 		ready.put(1)
 		go.wait(600)
 		for ref in plan:

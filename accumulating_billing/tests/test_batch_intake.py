@@ -148,7 +148,7 @@ class TestAddItems(GenerationTestCase):
 			"discount_percentage": 7.5,
 			"uom": "nos",
 			"service_date": "2026-01-12",
-			"description": 'Backup <b>done</b> <img src=x onerror="alert(1)"> \\ "quoted" \'s – Übergröße 🙂',
+			"description": 'Backup <b>done</b> <img src=x onerror="alert(1)"> \\ "quoted" \'s \u2013 Übergröße 🙂',
 			"rate": 12.35,
 		}
 		single = api.add_item(self.gen.name, client_ref="one", **values)
