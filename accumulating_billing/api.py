@@ -92,7 +92,7 @@ def add_items(items: list | str) -> list[dict]:
 
 
 @frappe.whitelist(methods=["POST"])
-def void_item(item: str, reason: str) -> None:
+def void_item(item: str, reason: str | None = None) -> None:
 	"""Void an unbilled (or held) item: it stays, Voided, with the reason, who and when, and is never billed.
 	Contributors: only items they added, within the window of Accumulating Billing Settings."""
 	voiding.void(permitted_item(item, "read"), reason)
