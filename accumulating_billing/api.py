@@ -10,6 +10,7 @@ from accumulating_billing.billing import (
 	bulk_create,
 	generation,
 	held,
+	intake,
 	items,
 	lifecycle,
 	onboarding,
@@ -17,10 +18,12 @@ from accumulating_billing.billing import (
 	preview,
 	questions,
 	sources,
+	tab_view,
+	voiding,
 	watch,
 )
-from accumulating_billing.billing.item_status import SHOWN_FIELDS, UNBILLED
-from accumulating_billing.billing.permissions import permitted_generator
+from accumulating_billing.billing.item_status import ON_HOLD, UNBILLED
+from accumulating_billing.billing.permissions import permitted_generator, permitted_item
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -93,6 +96,40 @@ def generator_search(
 	return items.open_generators(txt, start, page_len)
 
 
+@frappe.whitelist(methods=["POST"])
+def add_items(items: list | str) -> list[dict]:
+	"""Add a batch of items (at most 1,000; each a dict of `add_item`'s arguments) to their tabs. Answers a list
+	in the same order: {"client_ref", "name"} for each item on its tab, {"client_ref", "error"} with the message
+	`add_item` would give for each refused one. An item whose client_ref is already on its tab answers that item.
+	Every check of `add_item` is made (permission per generator: unknown and forbidden alike)."""
+	frappe.has_permission(ITEM, "create", throw=True)
+	entries = frappe.parse_json(items) if isinstance(items, str) else items
+	if not isinstance(entries, list):
+		frappe.throw(_("Items must be a JSON list of items."))
+	return intake.add_items(entries)
+
+
+@frappe.whitelist(methods=["POST"])
+def void_item(item: str, reason: str | None = None) -> None:
+	"""Void an unbilled (or held) item: it stays, Voided, with the reason, who and when, and is never billed.
+	Contributors: only items they added, within the window of Accumulating Billing Settings."""
+	voiding.void(permitted_item(item, "read"), reason)
+
+
+@frappe.whitelist(methods=["POST"])
+def amend_item(
+	item: str,
+	qty: float | None = None,
+	rate: float | None = None,
+	description: str | None = None,
+	service_date: str | None = None,
+) -> str:
+	"""Void an unbilled (or held) item and add its replacement with the values given (the others kept); returns
+	the replacement's name. The replacement's `amended_from` is the item. Same rules as void_item."""
+	changes = {"qty": qty, "rate": rate, "description": description, "service_date": service_date}
+	return voiding.amend(permitted_item(item, "read"), changes)
+
+
 def check_can_add(generator: str) -> None:
 	"""Create on items, and the generator visible to the user (user permissions on Customer/Generator); an
 	unknown generator is refused like a forbidden one (permitted_generator)."""
@@ -139,28 +176,28 @@ def resume(generator: str, resume_date: str) -> str | None:
 
 @frappe.whitelist(methods=["GET", "POST"])
 def get_tab(generator: str) -> dict:
-	"""The running tab: all unbilled items, the next invoice as ERPNext would build it, and the history of
+	"""The running tab: the first page of its unbilled items with their count and total (by the database), the
+	next invoice as ERPNext would build it, the held lines (first page), the voided ones and the history of
 	skipped, failed and missed occurrences. Read by GET or POST; a GET writes nothing."""
 	doc = frappe.get_doc(GENERATOR, permitted_generator(generator, "read"))
-	rows = frappe.get_list(
-		ITEM,
-		filters={"generator": generator, "status": UNBILLED},
-		fields=[*SHOWN_FIELDS, "added_by"],
-		order_by="service_date asc, name asc",
-		limit_page_length=0,
-	)
+	unbilled = tab_view.paged(doc.name, UNBILLED)
+	on_hold = tab_view.paged(doc.name, ON_HOLD)
 	next_invoice = preview.next_invoice(doc)
 	if next_invoice["lines"]:
 		# the person sees an invoice-to-be with lines (the form posts; a GET writes nothing: onboarding.complete)
 		onboarding.complete(onboarding.PREVIEW)
 	return {
-		"items": rows,
+		"items": unbilled.pop("rows"),
+		"page": unbilled,  # start, page_length, count, amount
 		**next_invoice,
 		"currency": doc.currency,
 		"next_creation_date": doc.next_creation_date,
-		"history": preview.history(generator),
+		"history": preview.history(doc.name),
+		# the tab's voided lines with reason, who and when, and their replacements (newest first)
+		"voided": voiding.voided_lines(doc.name),
 		# the lines a billing day held, with ERPNext's reason (staff only: the portal never shows them)
-		"held": held.held_lines(generator),
+		"held": on_hold.pop("rows"),
+		"held_page": on_hold,
 		# the customer's payments only for those who may read payments (not, e.g., contributors)
 		"advance": payments.advance_balance(doc.customer, doc.company)
 		if frappe.has_permission("Payment Entry", "read")
@@ -168,6 +205,16 @@ def get_tab(generator: str) -> dict:
 		# Bill When Unbilled Reaches and how much of it the tab has used (the form's progress bar)
 		"threshold": watch.threshold_progress(doc.name, doc.bill_when_unbilled_reaches, doc.currency),
 	}
+
+
+@frappe.whitelist()
+def get_tab_items(generator: str, status: str = UNBILLED, start: int = 0, page_length: int = 100) -> dict:
+	"""One page of the tab's unbilled (or held: `status` On Hold) items, oldest first: {"rows", "start",
+	"page_length", "count", "amount"} (count and amount of all of them, by the database)."""
+	name = permitted_generator(generator, "read")
+	if status not in tab_view.PAGED_STATUSES:
+		frappe.throw(_("Status must be one of {0}.").format(", ".join(tab_view.PAGED_STATUSES)))
+	return tab_view.paged(name, status, start, page_length)
 
 
 @frappe.whitelist(methods=["POST"])

@@ -18,8 +18,14 @@ before_tests = "erpnext.setup.utils.before_tests"
 doctype_js = {
 	"Customer": "public/js/customer.js",
 	# date_shortcuts.js: one-click dates under First Creation Date and in the Resume dialog (issue 22)
-	"Accumulating Generator": ["public/js/generator_forms.js", "public/js/date_shortcuts.js"],
+	"Accumulating Generator": [
+		"public/js/generator_forms.js",
+		"public/js/date_shortcuts.js",
+		"public/js/tab_lines.js",
+	],
 	"Accumulating Generator Template": "public/js/generator_forms.js",
+	# Void and Amend of a tab line (issue 30), on the item form and in the running tab
+	"Accumulating Generator Item": "public/js/tab_lines.js",
 }
 
 override_doctype_dashboards = {
@@ -93,7 +99,6 @@ doc_events = {
 		"after_insert": _ONBOARDING + "on_template_saved",
 		"on_update": _ONBOARDING + "on_template_saved",
 	},
-	"Accumulating Generator Item": {"after_insert": _ONBOARDING + "on_item_added"},
 	"Onboarding Step": {"on_update": _ONBOARDING + "forget_ticks"},
 	# a question the customer asked about a tab line is answered: the line is released (billing/questions.py)
 	"Issue": {

@@ -22,6 +22,11 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 	hugetab     Generate Now of one tab of 100, 1,000, 5,000 items (--tab-sizes), Invoice Lines One per Item
 	            and Grouped, and the same invoice with the document API      target < 30 s for the largest;
 	            adders with a biller billing such tabs / adders alone (threads, and processes)  target >= 0.5
+	additems    api.add_items in calls of 1,000 / api.add_item, in process (>= 10,000 items/s, >= 25x) and
+	            over HTTP through one gunicorn worker (>= 5,000 items/s); --callers parallel callers: 0 lost,
+	            0 duplicated
+	bigtab      a tab of 100,000 items (--big-tab-size): the generator form, the preview, the portal's running
+	            tab and the Upcoming report open in < 2 s; Generate Now (Grouped) bills it in < 10 s
 
 Every figure is a ratio of two times taken in the same run, interleaved in blocks where the work allows it,
 because this kind of machine is noisy. Each benchmark prints its times, the ratio, the target and MET or
@@ -71,6 +76,8 @@ BENCHMARKS = {
 	"additem": "add_item",
 	"timesheet": "timesheet_submit",
 	"hugetab": "huge_tab",
+	"additems": "batch_intake",
+	"bigtab": "big_tab",
 }
 
 
@@ -123,6 +130,23 @@ def main() -> None:
 	parser.add_argument(
 		"--skip-starvation", action="store_true", help="hugetab: only the tabs, not the adders with a biller"
 	)
+	parser.add_argument("--batch-calls", type=int, default=2, help="additems: calls of 1,000 per block")
+	parser.add_argument("--batch-blocks", type=int, default=5, help="additems: interleaved blocks")
+	parser.add_argument("--single-calls", type=int, default=100, help="additems: add_item calls per block")
+	parser.add_argument("--callers", type=int, default=4, help="additems: parallel callers")
+	parser.add_argument(
+		"--http-port",
+		type=int,
+		default=8060,
+		help="additems, bigtab: port of the one-worker gunicorn started",
+	)
+	parser.add_argument(
+		"--http-url",
+		default=None,
+		help="additems, bigtab: a server of the site already running (no gunicorn)",
+	)
+	parser.add_argument("--big-tab-size", type=int, default=100_000, help="bigtab: items on the tab")
+	parser.add_argument("--keep-big-tab", action="store_true", help="bigtab: keep the tab's items afterwards")
 	parser.add_argument(
 		"--profile", default=None, help="a benchmark name: profile our side with pyinstrument"
 	)

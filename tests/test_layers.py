@@ -87,6 +87,7 @@ LAYERS = [
 				"review",
 				"held_notices",
 				"unbilled",
+				"tab_view",
 				"sources.delivery_notes",
 				"sources.routing",
 				"sources.timesheets",
@@ -108,6 +109,8 @@ LAYERS = [
 				"rules",
 				"bulk_create",
 				"accrual",
+				"intake",
+				"voiding",
 				"portal",
 				"sources.tab_items",
 			)

@@ -20,13 +20,14 @@ from accumulating_billing.billing.generation_log import record_failure, write_lo
 from accumulating_billing.billing.held import held_note, hold_refused
 from accumulating_billing.billing.invoice import (
 	build_sales_invoice,
+	exact_sum,
 	forget_stale_item_defaults,
 	invoice_totals,
 )
 from accumulating_billing.billing.lifecycle import resume_if_due
 from accumulating_billing.billing.money import amount_precision, rounding
 from accumulating_billing.billing.state import state_of, to_decimal
-from accumulating_billing.billing.tab import lock_unbilled_items, mark_billed, tab_item
+from accumulating_billing.billing.tab import lock_unbilled_items, mark_billed, tab_items
 
 GENERATOR = "Accumulating Generator"
 
@@ -167,7 +168,7 @@ def run_occurrence(generator, run_date: date, reserve: bool = False):
 	decision = engine.decide_run(
 		state,
 		run_date,
-		[tab_item(i) for i in unbilled],
+		tab_items(unbilled),
 		discount_percentage=to_decimal(generator.additional_discount_percentage),
 		discount_amount=to_decimal(generator.discount_amount),
 		apply_discount_on=generator.apply_discount_on or "Grand Total",
@@ -266,7 +267,7 @@ def generate_now(name: str, posting_date: date | str | None = None, occasion=Non
 					frappe.format(posting_date, "Date")
 				),
 			)
-		total = sum(to_decimal(row.amount) for row in unbilled)
+		total = exact_sum(row.amount for row in unbilled)
 		if total < 0:
 			return nothing_billed(
 				name,

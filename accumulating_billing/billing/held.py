@@ -26,13 +26,7 @@ from frappe.utils import getdate, now_datetime, nowdate
 
 from accumulating_billing.billing import line_check, watch
 from accumulating_billing.billing.generation_log import write_log
-from accumulating_billing.billing.item_status import (
-	NOTICE_PENDING,
-	ON_HOLD,
-	SHOWN_FIELDS,
-	UNBILLED,
-	update_held_count,
-)
+from accumulating_billing.billing.item_status import NOTICE_PENDING, ON_HOLD, UNBILLED, update_held_count
 from accumulating_billing.billing.tab import item_fields, with_net_rates
 
 GENERATOR = "Accumulating Generator"
@@ -192,13 +186,3 @@ def check_lines_of(generator: str, names: list[str]) -> None:
 			_("{0} is not a line of Accumulating Generator {1}.").format(", ".join(missing), generator),
 			title=_("Unknown line"),
 		)
-
-
-def held_lines(generator: str) -> list[dict]:
-	"""The generator's lines on hold, oldest first, with ERPNext's reason (for the desk; never the portal)."""
-	return frappe.get_all(
-		ITEM,
-		filters={"generator": generator, "status": ON_HOLD},
-		fields=[*SHOWN_FIELDS, "uom", "hold_reason", "question_issue"],
-		order_by="service_date asc, name asc",
-	)

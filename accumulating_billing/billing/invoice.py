@@ -3,7 +3,7 @@
 The document API does the work (set_missing_values, set_taxes, ERPNext's own totals); nothing here writes SQL.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 import frappe
@@ -104,8 +104,12 @@ def invoice_lines(generator, items: list, sources: dict | None = None) -> tuple[
 	if generator.get("invoice_lines") != GROUPED:
 		return [invoice_line(generator, item, sources) for item in items], {}
 	buckets: dict = {}
+	keys: dict[tuple, tuple | None] = {}  # group_key once per distinct line (a tab repeats them)
 	for item in items:
-		key = group_key(item)
+		values = tuple(map(item.get, GROUP_KEY_FIELDS))
+		if values not in keys:
+			keys[values] = group_key(item)
+		key = keys[values]
 		buckets.setdefault(key if key is not None else ("alone", item.get("name")), []).append(item)
 	lines, groups = [], {}
 	for members in buckets.values():
@@ -113,7 +117,7 @@ def invoice_lines(generator, items: list, sources: dict | None = None) -> tuple[
 		if len(members) > 1:
 			key = frappe.generate_hash(length=12)
 			groups[key] = [member.get("name") for member in members]
-			line["qty"] = float(sum((to_decimal(member["qty"]) for member in members), Decimal(0)))
+			line["qty"] = float(exact_sum(member["qty"] for member in members))
 			line["accumulating_generator_item"] = None
 			line["accumulating_line_group"] = key
 			descriptions = {member.get("description") or "" for member in members}
@@ -121,6 +125,25 @@ def invoice_lines(generator, items: list, sources: dict | None = None) -> tuple[
 				line.pop("description", None)  # ERPNext takes the Item's own
 		lines.append(line)
 	return lines, groups
+
+
+# what group_key reads of an item
+GROUP_KEY_FIELDS = (
+	"source_doctype",
+	"item_code",
+	"rate",
+	"discount_percentage",
+	"uom",
+	"qty",
+	"amount",
+	"net_rate",
+	"currency",
+)
+
+
+def exact_sum(values) -> Decimal:
+	"""The exact (Decimal) sum of Frappe numbers, each distinct value converted once."""
+	return sum((to_decimal(value) * count for value, count in Counter(values).items()), Decimal(0))
 
 
 def group_key(item) -> tuple | None:

@@ -1,14 +1,28 @@
-"""Accumulating Generator Item rules: defaults, amount and who may add what (docs/architecture.md §2, §3)."""
+"""Accumulating Generator Item rules: defaults, amount and who may add what (docs/architecture.md §2, §3).
 
+One validation for every way a person's line enters a tab: the item form, REST and Data Import, `api.add_item`
+and `api.add_items` (a batch, billing/intake.py). `check_lines` validates and completes lines in place, in one
+order of checks, and refuses each bad line with the message the item form gives. What the checks read (each
+distinct generator, Item, UOM and price) a `Lookups` reads once per call, so a batch of a thousand lines of five
+items costs about the reads of five lines; ERPNext's per-line rules (line_check) run once for the whole batch.
+`validate_item` (the item controller's validate) is `check_lines` on one line, throwing its refusal.
+
+`after_items_added` is what follows new items on tabs, whichever path wrote them (README: Usage at scale): the
+controller's after_insert calls it for one item, a batch once for all the generators it added to.
+"""
+
+import datetime
+from collections import defaultdict
 from decimal import Decimal
 
 import frappe
 from frappe import _
+from frappe.model.base_document import BaseDocument
 from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import line_check, permissions
-from accumulating_billing.billing.item_status import ON_HOLD
+from accumulating_billing.billing import line_check, onboarding, permissions, watch
+from accumulating_billing.billing.item_status import BILLED, ON_HOLD, UNBILLED, VOIDED
 from accumulating_billing.billing.money import amount_precision, rate_precision, rounding
 from accumulating_billing.billing.plain_text import plain_text
 from accumulating_billing.billing.state import to_decimal
@@ -16,26 +30,76 @@ from accumulating_billing.billing.state import to_decimal
 CLOSED_STATUSES = ("Completed", "Archived")
 OPEN_STATUSES = ("Draft", "Active", "Paused")
 GENERATOR = "Accumulating Generator"
+# the columns' sizes (Data: varchar(140) characters; Small Text: text, 65,535 bytes)
+CLIENT_REF_LENGTH = 140
+DESCRIPTION_BYTES = 65535
+GENERATOR_FIELDS = (
+	"name",
+	"status",
+	"customer",
+	"company",
+	"currency",
+	"selling_price_list",
+	"end_condition",
+	"end_date",
+	"tab_watched",  # after the save: whether the tab is watched (billing/watch.py)
+)
 
 
 def generator_values(generator: str) -> frappe._dict | None:
 	"""What an item takes from its generator (None when the generator does not exist)."""
-	return frappe.db.get_value(
-		"Accumulating Generator",
-		generator,
-		[
-			"name",
-			"status",
-			"customer",
-			"company",
-			"currency",
-			"selling_price_list",
-			"end_condition",
-			"end_date",
-			"tab_watched",
-		],
-		as_dict=True,
-	)
+	return frappe.db.get_value("Accumulating Generator", generator, list(GENERATOR_FIELDS), as_dict=True)
+
+
+class Lookups:
+	"""What checking lines reads, read once per distinct value for all the lines of one call: generators, UOMs,
+	prices and amounts (Items come from Frappe's document cache). A line typed by a person is a call of one."""
+
+	def __init__(self, generators: dict | None = None):
+		self.generators: dict = dict(generators or {})
+		self.uoms: dict = {}
+		self.dates: dict = {}
+		self.items: dict = {}
+		self.prices: dict = {}
+		self.amounts: dict = {}
+
+	def generator(self, name) -> frappe._dict | None:
+		key = name.lower() if isinstance(name, str) else name
+		if key not in self.generators:
+			self.generators[key] = generator_values(name) if name else None
+		return self.generators[key]
+
+	def date(self, value):
+		"""Frappe's getdate of a service date (the day it is added when empty), once per distinct value."""
+		if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+			return value
+		key = value or ""
+		if key not in self.dates:
+			self.dates[key] = getdate(value or nowdate())
+		return self.dates[key]
+
+	def item(self, item_code) -> frappe._dict:
+		"""find_item, once per distinct code (a refusal is not kept: each line asking for it is refused)."""
+		if item_code not in self.items:
+			self.items[item_code] = find_item(item_code)
+		return self.items[item_code]
+
+	def uom(self, name: str) -> str | None:
+		if name not in self.uoms:
+			self.uoms[name] = frappe.db.exists("UOM", name)
+		return self.uoms[name]
+
+	def price(self, line, generator) -> float:
+		key = (generator.name, line.item_code, line.uom, str(line.service_date), flt(line.qty))
+		if key not in self.prices:
+			self.prices[key] = price_list_rate(line, generator)
+		return self.prices[key]
+
+	def amount(self, qty, rate, discount_percentage, currency) -> float:
+		key = (flt(qty), flt(rate), flt(discount_percentage), currency)
+		if key not in self.amounts:
+			self.amounts[key] = flt(line_amount(qty, rate, discount_percentage, currency))
+		return self.amounts[key]
 
 
 def validate_item(doc) -> None:
@@ -43,48 +107,10 @@ def validate_item(doc) -> None:
 
 	Every link of the item is checked here (the generator, the item, the UOM; customer, company and currency
 	come from the generator), so `api.add_item` can skip Frappe's generic link check."""
-	generator = doc.flags.generator_values or generator_values(doc.generator)
-	if not generator:
-		frappe.throw(_("Accumulating Generator {0} does not exist.").format(doc.generator))
-	doc.flags.generator_values = generator  # after the save: whether its tab is watched (billing/watch.py)
-	if generator.status in CLOSED_STATUSES and not doc.flags.from_generation:
-		frappe.throw(
-			_("Accumulating Generator {0} is {1}: no items can be added or changed.").format(
-				frappe.bold(doc.generator), _(generator.status)
-			),
-			title=_("Generator closed"),
-		)
-	doc.generator = generator.name  # its own name, in its own case
-	keep_plain(doc)
-	doc.customer, doc.company, doc.currency = generator.customer, generator.company, generator.currency
-	doc.service_date = getdate(doc.service_date or nowdate())
-	check_end_date(generator, doc.service_date)
-	item = find_item(doc.item_code)
-	doc.item_code = item.name
-	doc.item_name = doc.item_name or item.item_name
-	doc.uom = doc.uom or item.stock_uom
-	if doc.uom != item.stock_uom:
-		uom = frappe.db.exists("UOM", doc.uom)
-		if not uom:
-			frappe.throw(_("UOM {0} does not exist.").format(frappe.bold(doc.uom)), title=_("Unknown UOM"))
-		doc.uom = uom  # the UOM's own name, in its own case
-	if flt(doc.qty) <= 0:
-		frappe.throw(_("Quantity must be greater than 0."), title=_("Invalid quantity"))
-	if doc.rate not in (None, "") and flt(doc.rate) < 0:
-		frappe.throw(_("Rate cannot be negative."), title=_("Invalid rate"))
-	if not 0 <= flt(doc.discount_percentage) <= 100:
-		frappe.throw(_("Discount must be between 0 and 100 percent."))
-	# what ERPNext would refuse on the invoice, refused now (before the price is looked up: a disabled item
-	# is reported as disabled, not as unpriced)
-	line_check.check_line(doc, generator.company)
-	if doc.rate in (None, "") and doc.is_new():
-		doc.rate = price_list_rate(doc, generator)
-	if flt(doc.rate) < 0:
-		frappe.throw(_("Rate cannot be negative."), title=_("Invalid rate"))
-	doc.amount = flt(line_amount(doc.qty, doc.rate, doc.discount_percentage, doc.currency))
-	reason = line_check.amount_refusal(doc)
-	if reason:
-		frappe.throw(reason, title=_("ERPNext would refuse this line"))
+	primed = doc.flags.generator_values
+	lookups = Lookups({doc.generator.lower(): primed} if primed and doc.generator else None)
+	check_lines([doc], lookups, from_generation=bool(doc.flags.from_generation), collect=False)
+	doc.flags.generator_values = lookups.generator(doc.generator)  # after the save: is its tab watched
 	if (
 		doc.status == ON_HOLD
 		and not doc.flags.from_generation
@@ -93,6 +119,137 @@ def validate_item(doc) -> None:
 	):
 		# a line the customer questioned stays held: its Issue, or a Release, decides (billing/questions.py)
 		release_on_edit(doc)
+
+
+def check_lines(lines: list, lookups: Lookups, from_generation: bool = False, collect: bool = True) -> dict:
+	"""Validate and complete `lines` (item documents, or frappe._dicts with the item's fields) in place, each
+	check in the same order for every path. Returns {position: the refusal's message} of the lines refused (their
+	messages are taken back from the message log); `collect=False` throws the first refusal instead (the item
+	form). Reads each distinct generator, UOM and price once (`lookups`), and runs ERPNext's per-line rules once
+	per company for all the lines that passed the rest."""
+	refused: dict[int, str] = {}
+	for position, line in enumerate(lines):
+		refusing(refused, position, collect, check_line_values, line, lookups, from_generation)
+	# what ERPNext would refuse on the invoice, refused now (before the price is looked up: a disabled item is
+	# reported as disabled, not as unpriced); one check for all the lines of a company
+	by_company = defaultdict(list)
+	for position, line in enumerate(lines):
+		if position not in refused:
+			by_company[line.company].append(position)
+	for company, positions in by_company.items():
+		found = line_check.refusals([lines[p] for p in positions], company=company, cached=True)
+		for k, position in enumerate(positions):
+			reason = found.get(line_check.line_key(lines[position], k))
+			if reason:
+				refusing(refused, position, collect, refuse_line, reason)
+	for position, line in enumerate(lines):
+		if position not in refused:
+			refusing(refused, position, collect, complete_amount, line, lookups)
+	return refused
+
+
+def refusing(refused: dict, position: int, collect: bool, check, *args) -> None:
+	"""Run one check of one line: with `collect`, a refusal (frappe.ValidationError) is noted for the line and its
+	message taken back from the message log, and the other lines go on; else it is raised."""
+	if not collect:
+		check(*args)
+		return
+	before = len(frappe.local.message_log)
+	try:
+		check(*args)
+	except frappe.ValidationError as e:
+		del frappe.local.message_log[before:]
+		refused[position] = str(e) or type(e).__name__
+
+
+def refuse_line(reason: str) -> None:
+	frappe.throw(reason, title=_("ERPNext would refuse this line"))
+
+
+def normalise_line(line) -> None:
+	"""What a person typed, tidied before it is checked (every path: the form, add_item, add_items): plain text
+	(billing/plain_text.py), the client reference as stored, within the columns' sizes."""
+	keep_plain(line)
+	line.client_ref = client_ref_of(line.client_ref)
+	if line.client_ref and len(line.client_ref) > CLIENT_REF_LENGTH:
+		frappe.throw(
+			_("Client Reference is too long: at most {0} characters.").format(CLIENT_REF_LENGTH),
+			title=_("Invalid client reference"),
+		)
+	# 4 bytes a character at most: only a text of more than a quarter of the column's bytes may not fit
+	if (
+		line.description
+		and len(line.description) > DESCRIPTION_BYTES // 4
+		and len(line.description.encode()) > DESCRIPTION_BYTES
+	):
+		frappe.throw(
+			_("Description is too long: the database keeps at most {0} bytes of it.").format(
+				DESCRIPTION_BYTES
+			),
+			title=_("Invalid description"),
+		)
+
+
+def check_line_values(line, lookups: Lookups, from_generation: bool) -> None:
+	"""The line's own checks and defaults, before ERPNext's per-line rules: its generator (open, its customer,
+	company and currency), service date, Item, UOM, quantity, rate and discount."""
+	normalise_line(line)
+	generator = lookups.generator(line.generator)
+	if not generator:
+		frappe.throw(_("Accumulating Generator {0} does not exist.").format(line.generator))
+	if generator.status in CLOSED_STATUSES and not from_generation:
+		frappe.throw(
+			_("Accumulating Generator {0} is {1}: no items can be added or changed.").format(
+				frappe.bold(line.generator), _(generator.status)
+			),
+			title=_("Generator closed"),
+		)
+	line.generator = generator.name  # its own name, in its own case
+	line.customer, line.company, line.currency = generator.customer, generator.company, generator.currency
+	line.service_date = lookups.date(line.service_date)
+	check_end_date(generator, line.service_date)
+	item = lookups.item(line.item_code)
+	line.item_code = item.name
+	line.item_name = line.item_name or item.item_name
+	line.uom = line.uom or item.stock_uom
+	if line.uom != item.stock_uom:
+		uom = lookups.uom(line.uom)
+		if not uom:
+			frappe.throw(_("UOM {0} does not exist.").format(frappe.bold(line.uom)), title=_("Unknown UOM"))
+		line.uom = uom  # the UOM's own name, in its own case
+	if flt(line.qty) <= 0:
+		frappe.throw(_("Quantity must be greater than 0."), title=_("Invalid quantity"))
+	if line.rate not in (None, "") and flt(line.rate) < 0:
+		frappe.throw(_("Rate cannot be negative."), title=_("Invalid rate"))
+	if not 0 <= flt(line.discount_percentage) <= 100:
+		frappe.throw(_("Discount must be between 0 and 100 percent."))
+
+
+def complete_amount(line, lookups: Lookups) -> None:
+	"""The price list's rate when none was given (a new line), and the amount ERPNext will put on the invoice."""
+	generator = lookups.generator(line.generator)
+	is_new = line.is_new() if isinstance(line, BaseDocument) else True
+	if line.rate in (None, "") and is_new:
+		line.rate = lookups.price(line, generator)
+	if flt(line.rate) < 0:
+		frappe.throw(_("Rate cannot be negative."), title=_("Invalid rate"))
+	line.amount = lookups.amount(line.qty, line.rate, line.discount_percentage, line.currency)
+	reason = line_check.amount_refusal(line)
+	if reason:
+		frappe.throw(reason, title=_("ERPNext would refuse this line"))
+
+
+def after_items_added(generators: dict) -> None:
+	"""What follows new items on tabs, once per generator that received any, whichever path added them (the
+	item form, add_item, a batch of add_items): the guided start's "Add an Item" step, and a look at each watched
+	tab after the commit (billing/watch.py: threshold billing, Tab Reaches). `generators`: each generator's
+	values as its lines were checked (GENERATOR_FIELDS), or None when they were not read: a tab known to be
+	unwatched costs nothing more."""
+	if generators:
+		onboarding.complete(onboarding.ADD_ITEM)
+		watch.items_added(
+			[name for name, values in generators.items() if not values or values.get("tab_watched")]
+		)
 
 
 def release_on_edit(doc) -> None:
@@ -203,6 +360,8 @@ PROTECTED_FIELDS = (
 	"customer",
 	"question_issue",
 )
+# a void's record: written only by billing/voiding.py
+VOID_FIELDS = ("void_reason", "voided_by", "voided_on", "amended_from")
 SOURCE_FIELDS = ("source_doctype", "source_name", "source_detail")
 
 
@@ -211,11 +370,13 @@ def protect_item(doc) -> None:
 	(a REST insert or update reaches here without the API's checks)."""
 	before = None if doc.is_new() else doc.get_doc_before_save()
 	if before:
-		for fieldname in (*PROTECTED_FIELDS, *SOURCE_FIELDS):
+		for fieldname in (*PROTECTED_FIELDS, *SOURCE_FIELDS, *VOID_FIELDS):
 			doc.set(fieldname, before.get(fieldname))
 		guard_source(before, "edited")
 	else:
 		for fieldname in SOURCE_FIELDS:  # only a submitted Timesheet or Delivery Note brings a source
+			doc.set(fieldname, None)
+		for fieldname in VOID_FIELDS:  # a new line is no void; a replacement is linked by voiding.amend
 			doc.set(fieldname, None)
 		doc.hold_reason = doc.hold_notice = None  # only a check that holds the line gives a reason
 		doc.question_issue = None  # only the customer's question names an Issue
@@ -280,8 +441,9 @@ def price_list_rate(doc, generator) -> float:
 
 
 def guard_source(doc, action: str) -> None:
-	"""An item that a Timesheet or Delivery Note brought follows its document: it is changed there."""
-	if doc.get("source_doctype") and not doc.flags.from_generation:
+	"""An item that a Timesheet or Delivery Note brought follows its document: it is changed there. `doc`: the item
+	document, or its values (a frappe._dict)."""
+	if doc.get("source_doctype") and not (doc.get("flags") or {}).get("from_generation"):
 		frappe.throw(
 			_("Item {0} comes from {1} {2} and cannot be {3} by hand. Change or cancel the {1}.").format(
 				doc.name, _(doc.source_doctype), doc.source_name, _(action)
@@ -291,14 +453,22 @@ def guard_source(doc, action: str) -> None:
 
 
 def guard_billed(doc, action: str) -> None:
-	"""Billed items are the audit trail of their invoice: never edited or deleted."""
+	"""Billed items are the audit trail of their invoice, voided items the record of their void: never edited or
+	deleted."""
 	if doc.flags.from_generation:
 		return
 	before = doc.get_doc_before_save() if action == "edit" else doc
-	if before and before.status == "Billed":
+	if before and before.status == BILLED:
 		frappe.throw(
 			_(
 				"Item {0} is billed on Sales Invoice {1} and cannot be {2}. Cancel the invoice to release it."
 			).format(doc.name, before.sales_invoice, _("edited") if action == "edit" else _("deleted")),
 			title=_("Billed item"),
+		)
+	if before and before.status == VOIDED:
+		frappe.throw(
+			_("Item {0} is voided and cannot be {1}: it stays on the tab's history.").format(
+				doc.name, _("edited") if action == "edit" else _("deleted")
+			),
+			title=_("Voided item"),
 		)

@@ -44,6 +44,8 @@ ITEM_FIELDS = (
 	"variant_of",
 	"max_discount",
 )
+# what a line's own checks read (the Sales Order of a Delivery Note line is checked per line)
+CHECKED_FIELDS = ("item_code", "uom", "qty", "rate", "discount_percentage", "amount")
 # Currency and Float columns are decimal(21, 9): 12 digits before the point
 LARGEST = 10**12
 DELIVERY_NOTE = "Delivery Note"
@@ -66,29 +68,33 @@ def refusals(lines: Iterable, company: str | None = None, cached: bool = False) 
 	lines = list(lines)
 	if not lines:
 		return {}
-	codes = {line.get("item_code") for line in lines if line.get("item_code")}
+	# a tab repeats the same line many times (metered usage): each distinct line is checked once
+	values_of = [tuple(map(line.get, CHECKED_FIELDS)) for line in lines]
+	distinct = list(dict(zip(values_of, lines, strict=True)).values())
+	codes = {line.get("item_code") for line in distinct if line.get("item_code")}
 	items = cached_item_rows(codes) if cached else item_rows(codes)
 	item_reasons = {
-		code: item_refusal(code, items.get(code), company) for code in {l.get("item_code") for l in lines}
+		code: item_refusal(code, items.get(code), company) for code in {l.get("item_code") for l in distinct}
 	}
-	uoms = {line.get("uom") for line in lines if line.get("uom")}
+	uoms = {line.get("uom") for line in distinct if line.get("uom")}
 	whole_uoms = cached_whole_number_uoms(uoms) if cached else whole_number_uoms(uoms)
-	converts = conversions({(l.get("item_code"), l.get("uom")) for l in lines}, items)
-	orders = sales_order_refusals(lines)
-	found = {}
-	for position, line in enumerate(lines):
-		key = line_key(line, position)
+	converts = conversions({(l.get("item_code"), l.get("uom")) for l in distinct}, items)
+	reasons = {}
+	for line in distinct:
 		item = items.get(line.get("item_code"))
-		reason = (
+		reasons[tuple(map(line.get, CHECKED_FIELDS))] = (
 			item_reasons.get(line.get("item_code"))
 			or uom_refusal(line, item, whole_uoms, converts)
 			or qty_refusal(line)
 			or discount_refusal(line, item)
 			or amount_refusal(line)
-			or orders.get(position)
 		)
+	orders = sales_order_refusals(lines)
+	found = {}
+	for position, (line, values) in enumerate(zip(lines, values_of, strict=True)):
+		reason = reasons[values] or orders.get(position)
 		if reason:
-			found[key] = reason
+			found[line_key(line, position)] = reason
 	return found
 
 

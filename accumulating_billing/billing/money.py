@@ -15,8 +15,16 @@ def rate_precision(currency: str | None) -> int:
 
 
 def _precision(fieldname: str, currency: str | None) -> int:
-	field = frappe.get_meta("Sales Invoice Item").get_field(fieldname)
-	return int(get_field_precision(field, currency=currency) or 2)
+	"""The precision of a Sales Invoice Item field in `currency`, looked up once per request or job (a tab of
+	100,000 items asks for it per item)."""
+	cache = getattr(frappe.local, "accumulating_precisions", None)
+	if cache is None:
+		cache = frappe.local.accumulating_precisions = {}
+	key = (fieldname, currency)
+	if key not in cache:
+		field = frappe.get_meta("Sales Invoice Item").get_field(fieldname)
+		cache[key] = int(get_field_precision(field, currency=currency) or 2)
+	return cache[key]
 
 
 def rounding() -> str:

@@ -94,10 +94,6 @@ def on_template_saved(doc, method=None) -> None:
 		complete(KICKOFF)
 
 
-def on_item_added(doc, method=None) -> None:
-	complete(ADD_ITEM)
-
-
 def kickoff_form_published() -> bool:
 	return bool(frappe.db.get_value("Web Form", {"route": "client-kickoff"}, "published"))
 

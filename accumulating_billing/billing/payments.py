@@ -25,25 +25,34 @@ OWED_FIELD = "accumulating_pay_request"
 def advance_balance(customer: str, company: str) -> dict:
 	"""The customer's received payments not yet allocated to an invoice (ERPNext's advances), in the currency of
 	the receivable account they were booked to: {"amount", "currency"} (amount 0 when there is none)."""
+	return advance_balances({(customer, company)})[(customer, company)]
+
+
+def advance_balances(parties: set[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+	"""advance_balance of each (customer, company), in one query."""
+	found = {pair: {"amount": 0.0, "currency": None} for pair in parties}
+	if not parties:
+		return found
 	PE = frappe.qb.DocType("Payment Entry")
 	rows = (
 		frappe.qb.from_(PE)
-		.select(PE.paid_from_account_currency, Sum(PE.unallocated_amount))
+		.select(PE.party, PE.company, PE.paid_from_account_currency, Sum(PE.unallocated_amount))
 		.where(
 			(PE.docstatus == 1)
 			& (PE.payment_type == "Receive")
 			& (PE.party_type == "Customer")
-			& (PE.party == customer)
-			& (PE.company == company)
+			& PE.party.isin(sorted({customer for customer, _company in parties}))
+			& PE.company.isin(sorted({company for _customer, company in parties}))
 			& (PE.unallocated_amount > 0)
 		)
-		.groupby(PE.paid_from_account_currency)
+		.groupby(PE.party, PE.company, PE.paid_from_account_currency)
 		.run()
 	)
-	if not rows:
-		return {"amount": 0.0, "currency": None}
-	currency, amount = max(rows, key=lambda row: flt(row[1]))
-	return {"amount": flt(amount), "currency": currency}
+	for party, company, currency, amount in rows:
+		best = found.get((party, company))
+		if best is not None and flt(amount) > best["amount"]:
+			found[(party, company)] = {"amount": flt(amount), "currency": currency}
+	return found
 
 
 # ------------------------------------------------------------------------------------------ pay links
@@ -209,10 +218,26 @@ def first_unpaid_instalment(invoice) -> float:
 def due_now(invoice: str) -> float:
 	"""What a customer allowed to pay in part owes now, in the invoice currency: the first unpaid instalment
 	(capped by the outstanding amount)."""
-	doc = frappe.get_doc("Sales Invoice", invoice)
-	outstanding = outstanding_in_invoice_currency(doc)
-	instalment = first_unpaid_instalment(doc)
-	return min(instalment, outstanding) if instalment else outstanding
+	return dues_now([frappe.get_doc("Sales Invoice", invoice)])[invoice]
+
+
+def dues_now(invoices: list) -> dict[str, float]:
+	"""due_now of each invoice (rows with name, outstanding_amount, currency, party_account_currency and
+	conversion_rate; their payment schedules are read in one query)."""
+	schedules: dict[str, list] = {invoice.name: [] for invoice in invoices}
+	if invoices:
+		for row in frappe.get_all(
+			"Payment Schedule",
+			filters={"parenttype": "Sales Invoice", "parent": ("in", list(schedules))},
+			fields=["parent", "idx", "due_date", "payment_amount", "outstanding"],
+		):
+			schedules[row.parent].append(row)
+	found = {}
+	for invoice in invoices:
+		outstanding = outstanding_in_invoice_currency(invoice)
+		instalment = first_unpaid_instalment(frappe._dict(payment_schedule=schedules[invoice.name]))
+		found[invoice.name] = min(instalment, outstanding) if instalment else outstanding
+	return found
 
 
 def outstanding_in_invoice_currency(si) -> float:
@@ -259,24 +284,38 @@ def billing_email_of(customer: str) -> str | None:
 def pay_link(invoice) -> str | None:
 	"""The link the invoice email offers: the gateway's (the invoice's Payment Request), else the generator's
 	third-party link filled with the invoice's values."""
-	url = frappe.db.get_value(
-		PAYMENT_REQUEST,
-		{
-			"reference_doctype": "Sales Invoice",
-			"reference_name": invoice.name,
-			"docstatus": 1,
-			# only a request that still asks for money: a paid or cancelled one must never be offered again
-			"status": ("in", ("Requested", "Initiated", "Partially Paid")),
-			"outstanding_amount": (">", 0),
-		},
-		"payment_url",
-	)
-	if url:
-		return url
-	template = frappe.db.get_value(
-		GENERATOR, invoice.get("accumulating_generator"), "third_party_payment_url"
-	)
-	return third_party_link(template, invoice) if template else None
+	generator = invoice.get("accumulating_generator")
+	template = frappe.db.get_value(GENERATOR, generator, "third_party_payment_url") if generator else None
+	return pay_links([invoice], {generator: template})[invoice.name]
+
+
+def pay_links(invoices: list, templates: dict) -> dict[str, str | None]:
+	"""pay_link of each invoice, the Payment Requests of all of them read in one query; `templates`: each
+	generator's third-party link template."""
+	urls: dict[str, str] = {}
+	if invoices:
+		for row in frappe.get_all(
+			PAYMENT_REQUEST,
+			filters={
+				"reference_doctype": "Sales Invoice",
+				"reference_name": ("in", [invoice.name for invoice in invoices]),
+				"docstatus": 1,
+				# only a request that still asks for money: a paid or cancelled one must never be offered again
+				"status": ("in", ("Requested", "Initiated", "Partially Paid")),
+				"outstanding_amount": (">", 0),
+				"payment_url": ("is", "set"),
+			},
+			fields=["reference_name", "payment_url"],
+			order_by="modified desc",
+		):
+			urls.setdefault(row.reference_name, row.payment_url)
+	found = {}
+	for invoice in invoices:
+		template = templates.get(invoice.get("accumulating_generator"))
+		found[invoice.name] = urls.get(invoice.name) or (
+			third_party_link(template, invoice) if template else None
+		)
+	return found
 
 
 def third_party_link(template: str, invoice) -> str:

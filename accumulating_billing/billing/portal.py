@@ -4,14 +4,18 @@ Customer's Portal Users."""
 
 import frappe
 from frappe import _
-from frappe.utils import flt, getdate
+from frappe.query_builder import Case
+from frappe.query_builder.functions import Count, Sum
+from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing.billing import watch
-from accumulating_billing.billing.payments import advance_balance
+from accumulating_billing.billing.item_status import ON_HOLD, UNBILLED
+from accumulating_billing.billing.payments import advance_balances
 
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
 VISIBLE_STATUSES = ("Active", "Paused", "Completed")
+PAGE_LENGTH = 50  # items of one tab per page of /running-tab
 
 
 def customers_of(user: str | None = None) -> list[str]:
@@ -26,9 +30,11 @@ def customers_of(user: str | None = None) -> list[str]:
 	).run(pluck=True)
 
 
-def running_tabs(user: str | None = None) -> list[dict]:
-	"""Per generator of the user's customers: its title, currency, next invoice date and unbilled items
-	(date, description, qty, amount). Only fields meant for the customer are read."""
+def running_tabs(user: str | None = None, pages: dict | None = None) -> list[dict]:
+	"""Per generator of the user's customers: its title, currency, next invoice date, a page of its unbilled items
+	(date, description, qty, amount; PAGE_LENGTH of them, oldest first, from `pages`[generator] or the first),
+	their count and total (by the database), the advance paid and the invoices to pay. Only fields meant for the
+	customer are read; one query per kind of data, whatever the number of tabs, items and invoices."""
 	customers = customers_of(user)
 	if not customers:
 		return []
@@ -45,72 +51,131 @@ def running_tabs(user: str | None = None) -> list[dict]:
 			"status",
 			"next_creation_date",
 			"allow_partial_payments",
+			"third_party_payment_url",
 			"bill_when_unbilled_reaches",
 		],
 		order_by="customer_name asc, title asc",
 	)
+	if not generators:
+		return []
+	names = [gen.name for gen in generators]
+	starts = {name: max(cint((pages or {}).get(name)), 0) for name in names}
+	totals = item_totals(names)
+	pages_of = item_pages(starts)
+	to_pay = invoices_to_pay(generators)
+	advances = advance_balances({(gen.customer, gen.company) for gen in generators})
+	# Bill When Unbilled Reaches: how much of it each watched tab has used (one read for all of them)
+	watched = [gen.name for gen in generators if flt(gen.bill_when_unbilled_reaches) > 0]
+	used = watch.unbilled_totals(watched, getdate(nowdate())) if watched else {}
 	tabs = []
 	for gen in generators:
-		items = frappe.get_all(
-			ITEM,
-			# the lines waiting on the tab, and those the customer questioned (never a line ERPNext refused)
-			or_filters=[["status", "=", "Unbilled"], ["question_issue", "is", "set"]],
-			filters={"generator": gen.name, "status": ("in", ("Unbilled", "On Hold"))},
-			fields=[
-				"name",
-				"status",
-				"service_date",
-				"item_name",
-				"description",
-				"qty",
-				"uom",
-				"amount",
-				"source_doctype",
-				"question_issue",
-			],
-			order_by="service_date asc, creation asc",
-		)
-		to_pay = invoices_to_pay(gen)
-		if gen.status == "Completed" and not items and not to_pay:
+		count, total = totals.get(gen.name, (0, 0.0))
+		if gen.status == "Completed" and not count and not to_pay[gen.name]:
 			continue
-		for item in items:
-			# where the line came from, in the customer's words (never the internal document names)
-			item.source = source_label(item.pop("source_doctype"))
-			# questioned: on hold until its Issue (in ERPNext's /issues) is answered; not in the total
-			item.questioned = item.pop("status") != "Unbilled"
 		tabs.append(
 			{
+				"generator": gen.name,
 				"title": gen.title or gen.customer_name,
 				"customer_name": gen.customer_name,
 				"currency": gen.currency,
 				"next_invoice_date": getdate(gen.next_creation_date) if gen.status == "Active" else None,
 				"paused": gen.status == "Paused",
-				"items": items,
-				"total": sum(flt(i.amount) for i in items if not i.questioned),
-				"threshold": watch.threshold_progress(gen.name, gen.bill_when_unbilled_reaches, gen.currency),
-				"advance": advance_balance(gen.customer, gen.company),
-				"to_pay": to_pay,
+				"items": pages_of.get(gen.name, []),
+				"item_count": count,
+				"start": starts[gen.name],
+				"page_length": PAGE_LENGTH,
+				"total": total,
+				"threshold": watch.progress(
+					gen.bill_when_unbilled_reaches, used.get(gen.name, 0), gen.currency
+				),
+				"advance": advances[(gen.customer, gen.company)],
+				"to_pay": to_pay[gen.name],
 			}
 		)
 	return tabs
 
 
-def invoices_to_pay(gen) -> list:
-	"""The generator's submitted invoices still outstanding: what is due now (the first unpaid instalment when
-	partial payments are allowed, else the whole outstanding amount) and the pay link."""
-	from accumulating_billing.billing.payments import due_now, outstanding_in_invoice_currency, pay_link
+def shown(Item):
+	"""The lines the portal shows: those waiting on the tab, and those the customer questioned (on hold until
+	their Issue is answered); never a line ERPNext refused, nor a voided one."""
+	return (Item.status == UNBILLED) | ((Item.status == ON_HOLD) & Item.question_issue.isnotnull())
 
+
+def item_totals(generators: list[str]) -> dict[str, tuple[int, float]]:
+	"""{generator: (the count of the lines shown, the total of the unbilled ones)}, summed by the database (a
+	questioned line is shown, not counted in the total)."""
+	Item = frappe.qb.DocType(ITEM)
+	unbilled_amount = Case().when(Item.status == UNBILLED, Item.amount).else_(0)
+	rows = (
+		frappe.qb.from_(Item)
+		.select(Item.generator, Count(Item.name), Sum(unbilled_amount))
+		.where(Item.generator.isin(generators) & shown(Item))
+		.groupby(Item.generator)
+	).run()
+	return {generator: (cint(count), flt(total)) for generator, count, total in rows}
+
+
+def item_pages(starts: dict[str, int]) -> dict[str, list]:
+	"""{generator: its page of the lines shown}: PAGE_LENGTH items from its start, oldest first, for every
+	generator in one query (a UNION ALL of one indexed, limited read per tab: never a whole tab read or sorted)."""
+	Item = frappe.qb.DocType(ITEM)
+	query = None
+	for k, (generator, start) in enumerate(starts.items()):
+		page = (
+			frappe.qb.from_(Item)
+			.select(
+				Item.generator,
+				Item.name,
+				Item.status,
+				Item.question_issue,
+				Item.service_date,
+				Item.item_name,
+				Item.description,
+				Item.qty,
+				Item.uom,
+				Item.amount,
+				Item.source_doctype,
+			)
+			.where((Item.generator == generator) & shown(Item))
+			.orderby(Item.service_date)
+			.orderby(Item.creation)
+			.orderby(Item.name)
+			.limit(PAGE_LENGTH)
+			.offset(start)
+		)
+		page = frappe.qb.from_(page.as_(f"page{k}")).select(
+			"*"
+		)  # a derived table: its own ORDER BY and LIMIT
+		query = page if query is None else query.union_all(page)
+	pages: dict[str, list] = {}
+	for row in query.run(as_dict=True) if query else []:
+		generator = row.pop("generator")
+		# where the line came from, in the customer's words (never the internal document names)
+		row.source = source_label(row.pop("source_doctype"))
+		# questioned: on hold until its Issue (in ERPNext's /issues) is answered; not in the total
+		row.questioned = row.pop("status") != UNBILLED
+		pages.setdefault(generator, []).append(row)
+	return pages
+
+
+def invoices_to_pay(generators: list) -> dict[str, list]:
+	"""Per generator, its submitted invoices still outstanding: what is due now (the first unpaid instalment when
+	partial payments are allowed, else the whole outstanding amount) and the pay link; three queries for all."""
+	from accumulating_billing.billing.payments import dues_now, outstanding_in_invoice_currency, pay_links
+
+	by_name = {gen.name: gen for gen in generators}
+	found: dict[str, list] = {name: [] for name in by_name}
 	rows = frappe.get_all(
 		"Sales Invoice",
 		filters={
-			"accumulating_generator": gen.name,
-			"customer": gen.customer,  # a generator moved to another customer never shows the old one's
+			"accumulating_generator": ("in", list(by_name)),
 			"docstatus": 1,
 			"is_return": 0,
 			"outstanding_amount": (">", 0),
 		},
 		fields=[
 			"name",
+			"customer",
 			"posting_date",
 			"due_date",
 			"outstanding_amount",
@@ -121,12 +186,19 @@ def invoices_to_pay(gen) -> list:
 		],
 		order_by="posting_date asc, name asc",
 	)
+	# a generator moved to another customer never shows the old one's invoices
+	rows = [row for row in rows if row.customer == by_name[row.accumulating_generator].customer]
+	if not rows:
+		return found
+	partial = [row for row in rows if by_name[row.accumulating_generator].allow_partial_payments]
+	dues = dues_now(partial)
+	links = pay_links(rows, {name: gen.third_party_payment_url for name, gen in by_name.items()})
 	for row in rows:
-		row.due_now = (
-			due_now(row.name) if gen.allow_partial_payments else outstanding_in_invoice_currency(row)
-		)
-		row.pay_link = pay_link(row)
-	return rows
+		row.due_now = dues[row.name] if row.name in dues else outstanding_in_invoice_currency(row)
+		row.pay_link = links[row.name]
+		row.pop("customer")
+		found[row.accumulating_generator].append(row)
+	return found
 
 
 def source_label(doctype: str | None) -> str | None:

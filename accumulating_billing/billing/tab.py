@@ -11,6 +11,7 @@ from frappe.utils import flt, getdate, now_datetime
 
 from accumulating_billing import engine
 from accumulating_billing.billing import items as item_rules
+from accumulating_billing.billing.item_status import LINE_VALUES
 from accumulating_billing.billing.state import to_decimal
 
 ITEM = "Accumulating Generator Item"
@@ -27,13 +28,11 @@ def lock_unbilled_items(generator: str, before: date | None, upto: date | None =
 	candidates = unbilled_names(generator, before, upto)
 	if not candidates:
 		return []
-	Item = frappe.qb.DocType(ITEM)
-	locked = (
-		frappe.qb.from_(Item)
-		.select(*item_fields(Item), Item.status, Item.generator)
-		.where(Item.name.isin(candidates))
-		.for_update()
-		.run(as_dict=True)
+	columns = ", ".join(f"`{field}`" for field in (*ITEM_FIELDS, "status", "generator"))
+	locked = frappe.db.sql(
+		f"select {columns} from `tab{ITEM}` where `name` in ({placeholders(candidates)}) for update",
+		candidates,
+		as_dict=True,
 	)
 	# the latest committed values must still qualify (an item billed, or re-dated, since the plain read)
 	current = {
@@ -54,24 +53,26 @@ def lock_unbilled_items(generator: str, before: date | None, upto: date | None =
 	return with_net_rates(rows)
 
 
+ITEM_FIELDS = (
+	"name",
+	*LINE_VALUES,
+	"service_date",
+	"currency",
+	"source_doctype",
+	"source_name",
+	"source_detail",
+)
+
+
 def item_fields(Item) -> tuple:
 	"""The columns of an item row that the invoice builder and the engine take."""
-	return (
-		Item.name,
-		Item.item_code,
-		Item.item_name,
-		Item.description,
-		Item.qty,
-		Item.uom,
-		Item.rate,
-		Item.discount_percentage,
-		Item.amount,
-		Item.service_date,
-		Item.currency,
-		Item.source_doctype,
-		Item.source_name,
-		Item.source_detail,
-	)
+	return tuple(Item[field] for field in ITEM_FIELDS)
+
+
+def placeholders(values: list) -> str:
+	"""`%s, %s, …` for a list of values passed as parameters: a tab's thousands of names in an IN list, which
+	frappe.qb would render value by value in Python (seconds for 100,000 names)."""
+	return ", ".join(["%s"] * len(values))
 
 
 def unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
@@ -87,14 +88,12 @@ def unbilled_names(generator: str, before: date | None, upto: date | None = None
 	return unbilled_query(Item, generator, before, upto).select(Item.name).run(pluck=True)
 
 
-def unbilled_query(Item, generator: str, before: date | None, upto: date | None):
-	"""The generator's Unbilled items dated before `before` / up to `upto`, oldest first (no columns yet)."""
-	query = (
-		frappe.qb.from_(Item)
-		.where((Item.generator == generator) & (Item.status == "Unbilled"))
-		.orderby(Item.service_date, order=Order.asc)
-		.orderby(Item.name, order=Order.asc)
-	)
+def unbilled_query(Item, generator: str, before: date | None, upto: date | None, ordered: bool = True):
+	"""The generator's Unbilled items dated before `before` / up to `upto`, oldest first unless not `ordered` (for
+	an aggregate); no columns yet."""
+	query = frappe.qb.from_(Item).where((Item.generator == generator) & (Item.status == "Unbilled"))
+	if ordered:
+		query = query.orderby(Item.service_date, order=Order.asc).orderby(Item.name, order=Order.asc)
 	if before:
 		query = query.where(Item.service_date < before)
 	if upto:
@@ -103,15 +102,30 @@ def unbilled_query(Item, generator: str, before: date | None, upto: date | None)
 
 
 def with_net_rates(rows: list) -> list:
+	"""Each row's discounted rate (once per distinct rate, discount and currency: a tab repeats them)."""
+	rates: dict[tuple, float] = {}
 	for row in rows:
-		row.net_rate = flt(item_rules.net_rate(row.rate, row.discount_percentage, row.currency))
+		key = (row.rate, row.discount_percentage, row.currency)
+		if key not in rates:
+			rates[key] = flt(item_rules.net_rate(row.rate, row.discount_percentage, row.currency))
+		row.net_rate = rates[key]
 	return rows
 
 
-def tab_item(row) -> engine.TabItem:
-	return engine.TabItem(
-		name=row.name, service_date=getdate(row.service_date), amount=to_decimal(row.amount)
-	)
+def tab_items(rows: list) -> list[engine.TabItem]:
+	"""The engine's items of `rows` (each distinct amount and date converted once: a tab repeats them)."""
+	amounts: dict = {}
+	dates: dict = {}
+	found = []
+	for row in rows:
+		amount = amounts.get(row.amount)
+		if amount is None:
+			amount = amounts[row.amount] = to_decimal(row.amount)
+		day = dates.get(row.service_date)
+		if day is None:
+			day = dates[row.service_date] = getdate(row.service_date)
+		found.append(engine.TabItem(name=row.name, service_date=day, amount=amount))
+	return found
 
 
 def set_item_billing(names: list[str], status: str, invoice: str | None, from_status: str) -> int:
@@ -125,17 +139,21 @@ def billing_update(
 	names: list[str], status: str, invoice: str | None, from_status: str, line_group=False
 ) -> int:
 	"""The one update of the billed mark; `line_group` (a key, or None to clear it) only when given."""
-	Item = frappe.qb.DocType(ITEM)
-	query = (
-		frappe.qb.update(Item)
-		.set(Item.status, status)
-		.set(Item.sales_invoice, invoice)
-		.set(Item.modified, now_datetime())
-		.where(Item.name.isin(names) & (Item.status == from_status))
+	if not names:
+		return 0
+	group = ", `invoice_line_group` = %(group)s" if line_group is not False else ""
+	frappe.db.sql(
+		f"update `tab{ITEM}` set `status` = %(status)s, `sales_invoice` = %(invoice)s, `modified` = %(now)s"
+		f"{group} where `status` = %(from_status)s and `name` in %(names)s",
+		{
+			"status": status,
+			"invoice": invoice,
+			"now": now_datetime(),
+			"group": line_group or None,
+			"from_status": from_status,
+			"names": tuple(names),
+		},
 	)
-	if line_group is not False:
-		query = query.set(Item.invoice_line_group, line_group)
-	query.run()
 	# every matched row changes (its status does), so the affected rows are the moved items
 	return frappe.db._cursor.rowcount
 

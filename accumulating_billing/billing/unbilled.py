@@ -11,7 +11,7 @@ invoices, grouped lines, late fees) is listed in the README."""
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import frappe
@@ -37,11 +37,15 @@ def as_of_condition(Item, Invoice, as_of: date):
 	since (its lines went back to the tab: it counts as never posted) or is posted after the date does not bill
 	the line as of the date; an invoice deleted since left no link.
 
-	Each rule is one clause of this condition, whatever the item's status today: voiding a line (status Voided,
-	`voided_on`) adds one more clause here, that it was not voided on or before the date."""
+	Each rule is one clause of this condition, whatever the item's status today. A voided line counts until the
+	day it was voided (`voided_on`, in the site's time zone); an amended line's replacement stands in for it from
+	the amendment on (its creation: before that day the original counts, never both)."""
+	next_day = datetime.combine(as_of + timedelta(days=1), time.min)
 	delivered = Item.service_date <= as_of
 	not_invoiced = Invoice.name.isnull() | (Invoice.docstatus != 1) | (Invoice.posting_date > as_of)
-	return delivered & not_invoiced
+	not_voided = Item.voided_on.isnull() | (Item.voided_on >= next_day)
+	in_place = Item.amended_from.isnull() | (Item.creation < next_day)
+	return delivered & not_invoiced & not_voided & in_place
 
 
 def lines_as_of(

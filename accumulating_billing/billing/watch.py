@@ -220,11 +220,18 @@ def pending_key(generator: str) -> str:
 def threshold_progress(
 	generator: str, threshold, currency: str | None, day: date | None = None
 ) -> dict | None:
-	"""The form's and the portal's progress bar: {amount, used, percent, currency}, None without a threshold."""
+	"""The form's progress bar: {amount, used, percent, currency}, None without a threshold."""
+	if to_decimal(threshold) <= 0:
+		return None
+	return progress(threshold, unbilled_total(generator, day), currency)
+
+
+def progress(threshold, used, currency: str | None) -> dict | None:
+	"""A progress bar of `used` against `threshold` (the form's, the portal's): None without a threshold."""
 	threshold = to_decimal(threshold)
 	if threshold <= 0:
 		return None
-	used = unbilled_total(generator, day)
+	used = to_decimal(used)
 	return {
 		"amount": float(threshold),
 		"used": float(used),

@@ -77,6 +77,7 @@ def prepare() -> dict:
 	out.update(several_customers(run, template.name))
 	out.update(unbilled(run, item, today))
 	out.update(markup(run, item, today))
+	out.update(void_and_amend(run, item, next_month, today))
 	frappe.db.commit()
 	return out
 
@@ -216,6 +217,18 @@ def confirmation_link(request: str) -> str:
 
 def kickoff_request_of(email: str) -> str | None:
 	return frappe.db.get_value("Accumulating Kickoff Request", {"email_id": email})
+
+
+def void_and_amend(run: str, item: str, first_date, today) -> dict:
+	"""Issue 30: a tab of three lines, to void and amend from the running tab and from the item form."""
+	gen = make_generator(
+		make_customer(f"_AB Browser Void {run}"), first_creation_date=first_date, title=f"Void {run}"
+	)
+	lines = [
+		add(gen.name, item, qty=qty, rate=40, service_date=add_days(today, -1), description=text).name
+		for qty, text in ((1, "Entered twice"), (2, "Wrong quantity"), (1, "Corrected on its form"))
+	]
+	return {"void_generator": gen.name, "void_lines": lines}
 
 
 def first_hour(run: str, first_date) -> dict:

@@ -61,6 +61,7 @@ class Method(NamedTuple):
 	answers: str  # six letters (CALLERS order), or three groups of six: Active, Draft, Archived
 	writes: bool = True  # False: even a permitted call writes nothing
 	get: bool = False  # True: answers GET like POST (and writes nothing on a GET)
+	per_item: bool = False  # True: a batch; a generator it may not use refuses its items, not the call (200)
 
 	def answer(self, caller: int, target: str) -> str:
 		groups = self.answers.split()
@@ -85,6 +86,16 @@ def _line(w, g) -> dict:
 	"""The question of the line on generator `g` (the portal's Question this line names a line, not a tab)."""
 	line = frappe.db.get_value(ITEM, {"generator": g}, "name")
 	return {"item": line, "message": "Why is this on my tab?"}
+
+
+def _fixture_line(f) -> str:
+	"""The unbilled line of customer A's generator that the test's setup added (as Administrator)."""
+	return frappe.db.get_value(
+		"Accumulating Generator Item",
+		{"generator": f.generator, "owner": "Administrator"},
+		"name",
+		order_by="creation asc",
+	)
 
 
 # fmt: off
@@ -116,6 +127,16 @@ METHODS = {
 	API + "generator_search": Method(
 		lambda w, g: {"doctype": GENERATOR, "txt": "", "searchfield": "name", "start": 0, "page_len": 20},
 		"DDDOOO", writes=False, get=True),
+	# a batch answers per item (an unknown or forbidden generator's items refused alike: test_batch_intake); on an
+	# Archived tab the call answers, each item refused
+	API + "add_items": Method(
+		lambda w, g: {"items": json.dumps([{"generator": g, "item_code": w.item, "rate": 5,
+			"service_date": "2099-01-05"}])}, "DDDOOO DDDOOO DDDOOO", per_item=True),
+	API + "get_tab_items": Method(_gen(), "DDDDDO", writes=False, get=True),
+	# the target's line (added by Administrator): a contributor may change only their own lines; staff pass to the
+	# input check (no reason, nothing to amend: refused, nothing written). Unknown lines: test_void_amend
+	API + "void_item": Method(lambda w, g: {"item": _line(w, g)["item"], "reason": ""}, "DDDDDI", writes=False),
+	API + "amend_item": Method(lambda w, g: {"item": _line(w, g)["item"]}, "DDDDDI", writes=False),
 	# the onboarding widget's tick (billing/onboarding.py): desk users only; a step not done yet is refused
 	"accumulating_billing.billing.onboarding.update_onboarding_step": Method(
 		lambda w, g: {"name": "Generate an Invoice Now", "field": "is_complete", "value": 1}, "DDDIII",

@@ -1,7 +1,7 @@
 """Fault suite (issue 7), part 1: randomized interleavings lose nothing and bill nothing twice.
 
-Randomized interleavings of add / generate / generate-now / cancel / Timesheet submit on two worker
-connections at once, checking after every round: every item billed at most once, billed items <-> invoice
+Randomized interleavings of add / generate / generate-now / cancel / Timesheet submit / void / amend on two
+worker connections at once, checking after every round: every item billed at most once, billed items <-> invoice
 lines match, invoiced + unbilled = all items added (nothing lost, nothing invented), and every time log is
 billed in ERPNext by exactly the submitted invoice that bills its tab item. Bounded and reproducible (a seeded
 random.Random chooses every operation and its arguments; the database decides only how concurrent
@@ -30,7 +30,15 @@ ROUNDS = 300
 ROUNDS_TWO_STEP = 120
 # errors a user or a worker may legitimately meet while others work on the same data; anything else fails
 EXPECTED_ERRORS = (frappe.ValidationError, frappe.QueryDeadlockError, frappe.QueryTimeoutError)
-OPERATION_WEIGHTS = {"add": 5, "generate": 2, "generate_now": 1, "cancel": 1, "timesheet": 1}
+OPERATION_WEIGHTS = {
+	"add": 5,
+	"generate": 2,
+	"generate_now": 1,
+	"cancel": 1,
+	"timesheet": 1,
+	"void": 1,
+	"amend": 1,
+}
 
 
 class TestInterleavings(GenerationTestCase):
@@ -103,6 +111,8 @@ class TestInterleavings(GenerationTestCase):
 				)
 			elif op in ("generate", "generate_now"):
 				args = (gen, clock)
+			elif op == "amend":
+				args = (gen, rng.random(), rng.choice((1, 2, 4)))
 			else:
 				args = (gen, rng.random())
 			return op, args
@@ -139,6 +149,8 @@ class TestInterleavings(GenerationTestCase):
 								samples.setdefault(key, strip_html(result.error)[:160])
 						elif op == "generate_now" and result:
 							invoices.add(result)
+						elif op == "amend" and result:
+							added.add(result)  # the replacement; the amended line stays, voided
 					outcomes[key] = outcomes.get(key, 0) + 1
 				frappe.db.rollback()  # a fresh snapshot of what both connections committed
 				checks += check_invariants(generators, added)

@@ -197,6 +197,26 @@ class TestAsOfAnyDate(UnbilledTestCase):
 		self.assertEqual(self.figures(customer, "2031-02-28")[:2], (30, 30))
 		self.assertEqual(self.figures(customer, "2031-01-31")[:2], (40, 40))
 
+	def test_a_voided_line_counts_until_its_void_and_an_amendment_stands_in_from_its_day(self):
+		"""Voiding (issue 30) changes no past figure: a line counts until the day it is voided; an amended line's
+		replacement counts from the amendment's day on, its original until then (never both)."""
+		from accumulating_billing.billing import voiding
+
+		customer = make_customer()
+		gen = make_generator(customer, first_creation_date="2031-03-01")
+		voided = add(gen.name, self.listing, qty=1, rate=100, service_date="2031-01-10")
+		amended = add(gen.name, self.listing, qty=1, rate=30, service_date="2031-01-12")
+		frappe.db.commit()
+		with freeze_time("2031-02-10 15:00:00"):
+			voiding.void(voided.name, "entered twice")
+		with freeze_time("2031-02-15 15:00:00"):
+			voiding.amend(amended.name, {"rate": 50})
+		frappe.db.commit()
+		self.assertEqual(self.figures(customer, "2031-01-31")[:2], (130, 130))
+		self.assertEqual(self.figures(customer, "2031-02-10")[:2], (30, 30))  # voided that day
+		self.assertEqual(self.figures(customer, "2031-02-14")[:2], (30, 30))  # the original, not yet amended
+		self.assertEqual(self.figures(customer, "2031-02-28")[:2], (50, 50))  # its replacement alone
+
 	def test_grouped_lines_are_billed_item_by_item(self):
 		customer = make_customer()
 		gen = make_generator(customer, first_creation_date="2031-02-01", invoice_lines="Grouped")

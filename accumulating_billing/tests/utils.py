@@ -416,3 +416,24 @@ def confirmation_key(request: str) -> str:
 
 	[html] = queued_emails("Accumulating Kickoff Request", request)
 	return re.search(r"client-kickoff-confirm\?key=([A-Za-z0-9_\-]+)", html).group(1)
+
+
+def contributor_for(customer: str) -> str:
+	"""An Accumulating Billing Contributor granted `customer` (a User Permission)."""
+	user = make_user(["Accumulating Billing Contributor"])
+	frappe.get_doc(
+		{"doctype": "User Permission", "user": user, "allow": "Customer", "for_value": customer}
+	).insert(ignore_permissions=True)
+	return user
+
+
+def refusal(fn, *args, **kwargs) -> tuple[type, str]:
+	"""(exception class, message) of a call that must be refused; nothing it did is kept (a savepoint)."""
+	frappe.db.savepoint("ab_refused")
+	try:
+		fn(*args, **kwargs)
+	except Exception as e:
+		frappe.db.rollback(save_point="ab_refused")
+		frappe.clear_messages()
+		return type(e), str(e)
+	raise AssertionError(f"{getattr(fn, '__name__', fn)}{args} {kwargs} was not refused")

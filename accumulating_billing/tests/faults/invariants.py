@@ -1,5 +1,5 @@
-"""The bookkeeping invariants of the fault suite: every item added is billed exactly once, unbilled or on hold;
-every live invoice line bills an item billed on it; one live invoice per occurrence."""
+"""The bookkeeping invariants of the fault suite: every item added is billed exactly once, unbilled, on hold or
+voided (never billed); every live invoice line bills an item billed on it; one live invoice per occurrence."""
 
 import frappe
 
@@ -56,6 +56,7 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 			"source_doctype",
 			"source_detail",
 			"hold_reason",
+			"voided_on",
 		],
 	)
 	SI = frappe.qb.DocType("Sales Invoice")
@@ -96,7 +97,15 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 		billed_on = lines_of.get(item.name, [])
 		invoices = times.get(item.name, [])
 		check(len(invoices) <= 1, f"{item.name} billed {len(invoices)} times: {invoices}")
-		check(item.status in ("Billed", "Unbilled", "On Hold"), f"{item.name} has status {item.status}")
+		check(
+			item.status in ("Billed", "Unbilled", "On Hold", "Voided"),
+			f"{item.name} has status {item.status}",
+		)
+		# a voided line (taken off the tab by a person) says when, and is on no invoice (below)
+		check(
+			(item.status == "Voided") == bool(item.voided_on),
+			f"{item.name} is {item.status} with voided_on {item.voided_on!r}",
+		)
 		# a held line (ERPNext refused it on a billing day) is on no invoice and says why
 		check(
 			(item.status == "On Hold") == bool(item.hold_reason),
@@ -142,9 +151,10 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 	billed = sum(1 for i in items if i.status == "Billed")
 	unbilled = sum(1 for i in items if i.status == "Unbilled")
 	held = sum(1 for i in items if i.status == "On Hold")
+	voided = sum(1 for i in items if i.status == "Voided")
 	check(
-		billed + unbilled + held == len(added),
-		f"invoiced {billed} + unbilled {unbilled} + on hold {held} != {len(added)} added",
+		billed + unbilled + held + voided == len(added),
+		f"invoiced {billed} + unbilled {unbilled} + on hold {held} + voided {voided} != {len(added)} added",
 	)
 	# each generator's "n on hold" counts its held lines
 	counts = dict(

@@ -59,8 +59,48 @@ def op_timesheet(generator, start, hours: tuple[float, ...]):
 	return frappe.get_all(ITEM, filters={"source_name": ts.name}, pluck="name")
 
 
+def op_add_batch(entries: list[dict]) -> list[dict]:
+	"""One api.add_items call, committed (a caller of the batch API)."""
+	answers = api.add_items(entries)
+	frappe.db.commit()
+	return answers
+
+
+def unbilled_line(generator, pick: float) -> str | None:
+	# a line a person entered (a Timesheet's lines follow their document: refused)
+	lines = frappe.get_all(
+		ITEM,
+		filters={"generator": generator, "status": "Unbilled", "source_doctype": ("is", "not set")},
+		pluck="name",
+		order_by="name asc",
+	)
+	return lines[int(pick * len(lines))] if lines else None
+
+
+def op_void(generator, pick: float):
+	"""Void an unbilled line of the generator (a run may bill it first: then refused)."""
+	line = unbilled_line(generator, pick)
+	if line:
+		api.void_item(line, "fault suite")
+		frappe.db.commit()
+	return line
+
+
+def op_amend(generator, pick: float, qty: float):
+	"""Amend an unbilled line's qty; returns the replacement (a new item of the tab)."""
+	line = unbilled_line(generator, pick)
+	if not line:
+		return None
+	replacement = api.amend_item(line, qty=qty)
+	frappe.db.commit()
+	return replacement
+
+
 OPERATIONS = {
 	"add": op_add,
+	"add_batch": op_add_batch,
+	"void": op_void,
+	"amend": op_amend,
 	"generate": op_generate,
 	"generate_now": op_generate_now,
 	"cancel": op_cancel,

@@ -25,6 +25,7 @@ class AccumulatingBillingSettings(Document):
 		accrual_accounts: DF.Table[AccumulatingAccrualAccount]
 		accrue_unbilled_revenue: DF.Check
 		billing_jobs_per_tick: DF.Int
+		contributor_void_hours: DF.Int
 		kickoff_confirm_email: DF.Check
 		kickoff_create_portal_user: DF.Check
 		kickoff_customer_group: DF.Link | None

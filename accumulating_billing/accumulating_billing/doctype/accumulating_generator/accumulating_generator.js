@@ -93,18 +93,6 @@ function render_tab(frm) {
 			if (!tab) return;
 			const esc = frappe.utils.escape_html;
 			const money = (v) => format_currency(v, tab.currency);
-			const rows = tab.items
-				.map(
-					(i) => `<tr>
-						<td>${frappe.datetime.str_to_user(i.service_date)}</td>
-						<td>${esc(i.item_name || i.item_code)}
-							<div class="text-muted small">${esc(i.description || "")}</div>${source_link(i)}</td>
-						<td class="text-right">${i.qty}</td>
-						<td class="text-right">${money(i.rate)}</td>
-						<td class="text-right">${money(i.amount)}</td>
-					</tr>`
-				)
-				.join("");
 			const total_row = (label, value, bold) =>
 				`<tr><td colspan="4" class="text-right">${bold ? `<b>${label}</b>` : label}</td>
 				<td class="text-right">${bold ? `<b>${money(value)}</b>` : money(value)}</td></tr>`;
@@ -133,9 +121,10 @@ function render_tab(frm) {
 				<table class="table table-sm table-bordered ab-running-tab">
 					<thead><tr><th>${__("Service Date")}</th><th>${__("Item")}</th>
 						<th class="text-right">${__("Qty")}</th><th class="text-right">${__("Rate")}</th>
-						<th class="text-right">${__("Amount")}</th></tr></thead>
-					<tbody>${rows || `<tr><td colspan="5" class="text-muted">${__("The tab is empty")}</td></tr>`}</tbody>
+						<th class="text-right">${__("Amount")}</th><th></th></tr></thead>
+					<tbody class="ab-tab-rows"></tbody>
 				</table>
+				<div class="ab-tab-pager text-muted small mb-2"></div>
 				<div class="text-muted small">${next} ${notes}</div>${advance}
 				<table class="table table-sm table-bordered ab-next-invoice">
 					<tbody>
@@ -147,7 +136,9 @@ function render_tab(frm) {
 					</tbody>
 				</table>
 				${history ? `<h6 class="mt-3">${__("Skipped, failed and missed occurrences")}</h6>
-				<table class="table table-sm table-bordered ab-history"><tbody>${history}</tbody></table>` : ""}`);
+				<table class="table table-sm table-bordered ab-history"><tbody>${history}</tbody></table>` : ""}
+				${voided_table(tab)}`);
+			render_tab_rows(frm, tab, tab.items, tab.page);
 		},
 	});
 }
@@ -169,6 +160,95 @@ function threshold_bar(tab) {
 	</div>`;
 }
 
+function render_tab_rows(frm, tab, rows, page) {
+	// one page of the unbilled lines (the tab may hold 100,000): Void and Amend on each, a pager below
+	const esc = frappe.utils.escape_html;
+	const money = (v) => format_currency(v, tab.currency);
+	const can_write = frm.perm[0] && frm.perm[0].write;
+	const $wrapper = frm.get_field("tab_html").$wrapper;
+	const html = rows
+		.map(
+			(i) => `<tr data-item="${esc(i.name)}">
+				<td>${frappe.datetime.str_to_user(i.service_date)}</td>
+				<td>${esc(i.item_name || i.item_code)}
+					<div class="text-muted small">${esc(i.description || "")}</div>${source_link(i)}</td>
+				<td class="text-right">${i.qty}</td>
+				<td class="text-right">${money(i.rate)}</td>
+				<td class="text-right">${money(i.amount)}</td>
+				<td class="text-nowrap">${
+					can_write && accumulating_billing.tab_lines.can_change(i)
+						? `<button class="btn btn-xs btn-default ab-void">${__("Void")}</button>
+						<button class="btn btn-xs btn-default ab-amend">${__("Amend")}</button>`
+						: ""
+				}</td>
+			</tr>`
+		)
+		.join("");
+	$wrapper
+		.find(".ab-tab-rows")
+		.html(html || `<tr><td colspan="6" class="text-muted">${__("The tab is empty")}</td></tr>`);
+	const by_name = Object.fromEntries(rows.map((i) => [i.name, i]));
+	$wrapper.find(".ab-tab-rows .ab-void").on("click", (e) => {
+		accumulating_billing.tab_lines.void($(e.currentTarget).closest("tr").attr("data-item"), () =>
+			frm.reload_doc()
+		);
+	});
+	$wrapper.find(".ab-tab-rows .ab-amend").on("click", (e) => {
+		const line = by_name[$(e.currentTarget).closest("tr").attr("data-item")];
+		accumulating_billing.tab_lines.amend(line, tab.currency, () => frm.reload_doc());
+	});
+	const $pager = $wrapper.find(".ab-tab-pager").empty();
+	if (!page || page.count <= page.page_length) return;
+	const last = Math.min(page.start + page.page_length, page.count);
+	$pager.html(`${__("Lines {0} to {1} of {2}, total {3}", [
+		page.start + 1,
+		last,
+		page.count,
+		money(page.amount),
+	])}
+		<button class="btn btn-xs btn-default ab-previous ml-2" ${page.start ? "" : "disabled"}>${__("Previous")}</button>
+		<button class="btn btn-xs btn-default ab-next" ${last < page.count ? "" : "disabled"}>${__("Next")}</button>`);
+	const go = (start) =>
+		frappe.call({
+			method: `${AB_API}.get_tab_items`,
+			args: { generator: frm.doc.name, start: Math.max(start, 0), page_length: page.page_length },
+			callback: ({ message }) => message && render_tab_rows(frm, tab, message.rows, message),
+		});
+	$pager.find(".ab-previous").on("click", () => go(page.start - page.page_length));
+	$pager.find(".ab-next").on("click", () => go(page.start + page.page_length));
+}
+
+function voided_table(tab) {
+	// the tab's history of voided and amended lines: reason, who and when, and the replacement
+	const esc = frappe.utils.escape_html;
+	const rows = (tab.voided || [])
+		.map(
+			(v) => `<tr>
+				<td>${frappe.datetime.str_to_user(v.voided_on)}</td>
+				<td><a href="/app/accumulating-generator-item/${encodeURIComponent(v.name)}">${esc(v.name)}</a>
+					${esc(v.item_name || v.item_code)}</td>
+				<td class="text-right">${v.qty}</td>
+				<td class="text-right">${format_currency(v.amount, tab.currency)}</td>
+				<td>${esc(v.void_reason || "")}</td>
+				<td>${esc(frappe.user.full_name(v.voided_by))}</td>
+				<td>${
+					v.replaced_by
+						? `<a href="/app/accumulating-generator-item/${encodeURIComponent(v.replaced_by)}">${esc(v.replaced_by)}</a>`
+						: ""
+				}</td>
+			</tr>`
+		)
+		.join("");
+	if (!rows) return "";
+	return `<h6 class="mt-3">${__("Voided and amended lines")}</h6>
+		<table class="table table-sm table-bordered ab-voided">
+			<thead><tr><th>${__("Voided On")}</th><th>${__("Line")}</th><th class="text-right">${__("Qty")}</th>
+				<th class="text-right">${__("Amount")}</th><th>${__("Reason")}</th><th>${__("Voided By")}</th>
+				<th>${__("Replaced By")}</th></tr></thead>
+			<tbody>${rows}</tbody>
+		</table>`;
+}
+
 function held_table(frm, tab) {
 	// lines a billing day held (ERPNext refused them), and those the next one will hold
 	const esc = frappe.utils.escape_html;
@@ -181,7 +261,15 @@ function held_table(frm, tab) {
 				<td class="text-right">${i.qty}</td>
 				<td class="text-right">${format_currency(i.amount, tab.currency)}</td>
 				<td class="text-danger small">${esc(i.hold_reason || "")}${question_link(i)}</td>
-				<td>${can_write ? `<button class="btn btn-xs btn-default ab-release" data-item="${esc(i.name)}">${__("Release", null, "a held line")}</button>` : ""}</td>
+				<td class="text-nowrap">${
+					can_write
+						? `<button class="btn btn-xs btn-default ab-release" data-item="${esc(i.name)}">${__("Release", null, "a held line")}</button>
+						${accumulating_billing.tab_lines.can_change({ ...i, status: "On Hold" })
+							? `<button class="btn btn-xs btn-default ab-held-void" data-item="${esc(i.name)}">${__("Void")}</button>
+							<button class="btn btn-xs btn-default ab-held-amend" data-item="${esc(i.name)}">${__("Amend")}</button>`
+							: ""}`
+						: ""
+				}</td>
 			</tr>`
 		)
 		.join("");
@@ -192,16 +280,33 @@ function held_table(frm, tab) {
 		)
 		.join("");
 	if (!held && !to_hold) return "";
+	const held_page = tab.held_page || {};
+	const more =
+		held_page.count > (tab.held || []).length
+			? `<tr><td colspan="6" class="text-muted small">${__("{0} more held line(s): Release All releases every one of them.", [
+					held_page.count - (tab.held || []).length,
+				])}</td></tr>`
+			: "";
 	setTimeout(() => {
-		frm.get_field("tab_html").$wrapper.find(".ab-release").on("click", (e) => {
+		const $wrapper = frm.get_field("tab_html").$wrapper;
+		const by_name = Object.fromEntries((tab.held || []).map((i) => [i.name, i]));
+		$wrapper.find(".ab-release").on("click", (e) => {
 			release_held(frm, [$(e.currentTarget).attr("data-item")]);
+		});
+		// a held line may be voided, or amended into one ERPNext accepts
+		$wrapper.find(".ab-held-void").on("click", (e) => {
+			accumulating_billing.tab_lines.void($(e.currentTarget).attr("data-item"), () => frm.reload_doc());
+		});
+		$wrapper.find(".ab-held-amend").on("click", (e) => {
+			const line = by_name[$(e.currentTarget).attr("data-item")];
+			accumulating_billing.tab_lines.amend(line, tab.currency, () => frm.reload_doc());
 		});
 	});
 	return `<h6 class="text-danger">${__("On Hold: not billed until released")}</h6>
 		<table class="table table-sm table-bordered ab-held">
 			<thead><tr><th>${__("Service Date")}</th><th>${__("Item")}</th><th class="text-right">${__("Qty")}</th>
 				<th class="text-right">${__("Amount")}</th><th>${__("Why ERPNext refuses it")}</th><th></th></tr></thead>
-			<tbody>${held}${
+			<tbody>${held}${more}${
 				to_hold
 					? `<tr><td colspan="6" class="text-muted small">${__("The next invoice will hold these lines unless they are fixed first:")}</td></tr>${to_hold}`
 					: ""

@@ -18,6 +18,7 @@ class AccumulatingGeneratorItem(Document):
 		from frappe.types import DF
 
 		added_by: DF.Link | None
+		amended_from: DF.Link | None
 		amount: DF.Currency
 		client_ref: DF.Data | None
 		company: DF.Link | None
@@ -39,8 +40,11 @@ class AccumulatingGeneratorItem(Document):
 		source_detail: DF.Data | None
 		source_doctype: DF.Link | None
 		source_name: DF.DynamicLink | None
-		status: DF.Literal["Unbilled", "Billed", "On Hold"]
+		status: DF.Literal["Unbilled", "Billed", "On Hold", "Voided"]
 		uom: DF.Link | None
+		void_reason: DF.SmallText | None
+		voided_by: DF.Link | None
+		voided_on: DF.Datetime | None
 	# end: auto-generated types
 
 	def before_insert(self):
@@ -56,12 +60,15 @@ class AccumulatingGeneratorItem(Document):
 		items.protect_item(self)
 		items.validate_item(self)
 
+	def after_insert(self):
+		items.after_items_added({self.generator: self.flags.generator_values})
+
 	def on_update(self):
 		before = self.get_doc_before_save()
 		if before and ON_HOLD in (before.status, self.status) and before.status != self.status:
 			update_held_count(self.generator)  # a held line corrected by hand is back on the tab
-		# added (api.add_item, the desk, REST, Data Import) or changed: its tab may reach its threshold or an alert
-		# (a tab nobody watches, read with the generator's values in validate, costs nothing more)
+		# changed (or added: after_items_added looked already; the watch counts a tab once per transaction): its
+		# tab may reach its threshold or an alert (a tab nobody watches, read in validate, costs nothing more)
 		values = self.flags.generator_values
 		if not values or values.get("tab_watched"):
 			watch.items_added([self.generator])
