@@ -12,6 +12,7 @@ from accumulating_billing.billing import (
 	items,
 	lifecycle,
 	onboarding,
+	payers,
 	payments,
 	preview,
 	sources,
@@ -143,10 +144,14 @@ def get_tab(generator: str) -> dict:
 		"history": preview.history(generator),
 		# the lines a billing day held, with ERPNext's reason (staff only: the portal never shows them)
 		"held": held.held_lines(generator),
-		# the customer's payments only for those who may read payments (not, e.g., contributors)
-		"advance": payments.advance_balance(doc.customer, doc.company)
+		# the payer's payments (Invoice To, else the customer) only for those who may read payments (not, e.g.,
+		# contributors)
+		"advance": payments.advance_balance(payers.payer_of(doc), doc.company)
 		if frappe.has_permission("Payment Entry", "read")
 		else None,
+		# one invoice per payer (combined.py): whom it bills, and the payer's other tabs it shares invoices with
+		"payer": payers.payer_of(doc),
+		"partners": payers.partners(doc),
 	}
 
 

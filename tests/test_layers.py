@@ -23,7 +23,7 @@ LAYERS = [
 		[
 			*(
 				f"engine.{name}"
-				for name in ("errors", "_checks", "amounts", "schedule", "first_dates", "state")
+				for name in ("errors", "_checks", "amounts", "schedule", "first_dates", "state", "combining")
 			),
 			"engine",
 		],
@@ -41,6 +41,7 @@ LAYERS = [
 					"state",
 					"money",
 					"locks",
+					"payers",
 					"item_status",
 					"line_check",
 					"generation_log",
@@ -110,6 +111,11 @@ LAYERS = [
 		"the billing run",
 		"one generator's occurrences; the sources' events and hand-made invoices",
 		[B + name for name in ("generation", "sources.events", "sources.hand_billed")],
+	),
+	(
+		"combined billing",
+		"one invoice for the tabs of one payer: a run over several generators",
+		[B + "combined"],
 	),
 	("scheduler", "the hourly tick and the billing jobs; the sources' facade", [B + "tasks", B + "sources"]),
 	("command line", "the CLI's billing commands", [B + "cli"]),

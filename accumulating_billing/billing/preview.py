@@ -8,10 +8,11 @@ from frappe import _
 from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
+from accumulating_billing.billing import payers
 from accumulating_billing.billing.generation_log import LOG
 from accumulating_billing.billing.held import holds, refused_lines
 from accumulating_billing.billing.invoice import invoice_totals
-from accumulating_billing.billing.state import state_of
+from accumulating_billing.billing.state import state_of, to_decimal
 from accumulating_billing.billing.tab import unbilled_items
 
 HISTORY_OUTCOMES = (
@@ -24,6 +25,7 @@ HISTORY_OUTCOMES = (
 	"Kept for Review",
 )
 HISTORY_ROWS = 20
+GENERATOR = "Accumulating Generator"
 
 
 def next_run(doc) -> tuple[date, date | None]:
@@ -39,7 +41,9 @@ def next_run(doc) -> tuple[date, date | None]:
 
 
 def next_invoice(doc) -> dict:
-	"""Totals of the next invoice, computed by ERPNext on an unsaved Sales Invoice."""
+	"""Totals of the next invoice, computed by ERPNext on an unsaved Sales Invoice. For a tab that combines with
+	its payer's other tabs (combined.py), the next combined invoice: the tabs due on the same date whose settings
+	agree, from whichever of them it is asked (`tabs`: each one's title, customer, lines and amount)."""
 	run_date, before = next_run(doc)
 	rows = unbilled_items(doc.name, getdate(before) if before else None)
 	preview = {
@@ -53,6 +57,7 @@ def next_invoice(doc) -> dict:
 		"below_minimum": False,
 		"error": None,
 		"to_hold": [],
+		"tabs": [],
 	}
 	if rows and holds(doc):
 		# what that billing day will hold (ERPNext refuses it now): the invoice shown is the rest
@@ -64,10 +69,14 @@ def next_invoice(doc) -> dict:
 		]
 		rows = [row for row in rows if row.name not in refused]
 		preview["lines"] = len(rows)
-	if not rows:
+	tabs = [(doc, rows), *partner_tabs(doc, run_date)]
+	if len(tabs) > 1:
+		preview["tabs"] = [tab_summary(tab, tab_rows) for tab, tab_rows in tabs]
+	tabs = [(tab, tab_rows) for tab, tab_rows in tabs if tab_rows]
+	if not tabs:
 		return preview
 	try:
-		si = invoice_totals(doc, rows, run_date)
+		si = invoice_totals(doc, rows, run_date, tabs=tabs if len(tabs) > 1 else None)
 	except Exception as e:
 		frappe.clear_messages()
 		preview["error"] = _("The next invoice cannot be built yet: {0}").format(
@@ -82,10 +91,51 @@ def next_invoice(doc) -> dict:
 			"net_total": flt(si.net_total),
 			"taxes": flt(si.total_taxes_and_charges),
 			"grand_total": flt(si.rounded_total or si.grand_total),
-			"below_minimum": bool(doc.minimum_amount) and flt(si.net_total) < flt(doc.minimum_amount),
+			"below_minimum": bool(doc.minimum_amount)
+			and own_net_total(doc, rows, run_date, si, tabs) < flt(doc.minimum_amount),
 		}
 	)
 	return preview
+
+
+def partner_tabs(doc, run_date: date) -> list[tuple]:
+	"""The payer's other tabs that will share this tab's next invoice: they combine, agree on the settings, are
+	live and bill on the same date. [(generator, its rows as that day would bill them)]. None for a tab whose next
+	invoice is a Generate Now (a Draft or Completed one: billed alone)."""
+	if doc.status not in (engine.ACTIVE, engine.PAUSED):
+		return []
+	tabs = []
+	for partner in payers.partners(doc):
+		if not partner["together"] or partner["status"] not in (engine.ACTIVE, engine.PAUSED):
+			continue
+		other = frappe.get_doc(GENERATOR, partner["name"])
+		other_date, before = next_run(other)
+		if other_date != run_date:
+			continue
+		rows = unbilled_items(other.name, getdate(before) if before else None)
+		if rows and holds(other):
+			refused = refused_lines(rows, other.company)
+			rows = [row for row in rows if row.name not in refused]
+		tabs.append((other, rows))
+	return tabs
+
+
+def tab_summary(tab, rows: list) -> dict:
+	return {
+		"name": tab.name,
+		"title": tab.title or tab.customer_name,
+		"customer_name": tab.customer_name,
+		"lines": len(rows),
+		"amount": flt(sum(to_decimal(row.amount) for row in rows)),
+	}
+
+
+def own_net_total(doc, rows: list, run_date: date, si, tabs: list) -> float:
+	"""This tab's own net total (the minimum amount is each tab's): the invoice's, or on a combined one its own
+	lines' as ERPNext would total them alone."""
+	if len(tabs) == 1:
+		return flt(si.net_total)
+	return flt(invoice_totals(doc, rows, run_date).net_total) if rows else 0.0
 
 
 def history(generator: str) -> list[dict]:

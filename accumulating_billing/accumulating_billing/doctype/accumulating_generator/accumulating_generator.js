@@ -129,7 +129,7 @@ function render_tab(frm) {
 						<td>${esc(__(h.outcome))}</td><td>${esc(h.reason || "")}</td></tr>`
 				)
 				.join("");
-			frm.get_field("tab_html").$wrapper.html(`${held_table(frm, tab)}
+			frm.get_field("tab_html").$wrapper.html(`${payer_block(frm, tab)}${held_table(frm, tab)}
 				<table class="table table-sm table-bordered ab-running-tab">
 					<thead><tr><th>${__("Service Date")}</th><th>${__("Item")}</th>
 						<th class="text-right">${__("Qty")}</th><th class="text-right">${__("Rate")}</th>
@@ -150,6 +150,57 @@ function render_tab(frm) {
 				<table class="table table-sm table-bordered ab-history"><tbody>${history}</tbody></table>` : ""}`);
 		},
 	});
+}
+
+function payer_block(frm, tab) {
+	// one invoice per payer (billing/combined.py): whom the invoices go to, the payer's other tabs it shares them
+	// with (or why not), and the tabs the next invoice combines
+	const esc = frappe.utils.escape_html;
+	const link = (name) =>
+		`<a href="/app/accumulating-generator/${encodeURIComponent(name)}">${esc(name)}</a>`;
+	const payer =
+		tab.payer && tab.payer !== frm.doc.customer
+			? `<p class="ab-payer">${__("Invoices are made out to {0}.", [
+					`<a href="/app/customer/${encodeURIComponent(tab.payer)}">${esc(
+						frm.doc.invoice_customer_name || tab.payer
+					)}</a>`,
+				])}</p>`
+			: "";
+	const partners = (tab.partners || [])
+		.map(
+			(p) => `<tr>
+				<td>${link(p.name)} ${esc(p.title || "")}</td>
+				<td>${esc(p.customer_name || p.customer)}</td>
+				<td>${esc(__(p.status))}</td>
+				<td>${p.next_creation_date ? frappe.datetime.str_to_user(p.next_creation_date) : ""}</td>
+				<td class="${p.together ? "text-success" : "text-warning"} small">${
+					p.together
+						? __("On one invoice with this tab when both bill on the same day")
+						: __("Billed apart: {0} differ", [esc(p.differs.join(", "))])
+				}</td>
+			</tr>`
+		)
+		.join("");
+	const combined = (tab.tabs || [])
+		.map((t) => `${link(t.name)} ${esc(t.title || "")} (${esc(t.customer_name || "")}): ${t.lines}`)
+		.join("; ");
+	if (!payer && !partners && !combined) return "";
+	return `${payer}${
+		partners
+			? `<h6>${__("The payer's other tabs that combine")}</h6>
+		<table class="table table-sm table-bordered ab-partners">
+			<thead><tr><th>${__("Generator")}</th><th>${__("Customer")}</th><th>${__("Status")}</th>
+				<th>${__("Next Creation Date")}</th><th></th></tr></thead>
+			<tbody>${partners}</tbody>
+		</table>`
+			: ""
+	}${
+		combined
+			? `<p class="text-muted small ab-combined">${__("The next invoice bills these tabs together (lines): {0}", [
+					combined,
+				])}</p>`
+			: ""
+	}`;
 }
 
 function held_table(frm, tab) {

@@ -35,6 +35,7 @@ class AccumulatingGeneratorTemplate(Document):
 		apply_discount_on: DF.Literal["Grand Total", "Net Total"]
 		automations: DF.Table[AccumulatingAutomation]
 		company: DF.Link
+		consolidate_invoices: DF.Check
 		cost_center: DF.Link | None
 		currency: DF.Link | None
 		discount_amount: DF.Currency
@@ -52,6 +53,8 @@ class AccumulatingGeneratorTemplate(Document):
 		internal_notes: DF.TextEditor | None
 		interval_count: DF.Int
 		interval_unit: DF.Literal["Day", "Week", "Month", "Year"]
+		invoice_customer: DF.Link | None
+		invoice_customer_name: DF.Data | None
 		invoice_lines: DF.Literal["One per Item", "Grouped"]
 		keep_discount: DF.Check
 		keep_taxes: DF.Check
