@@ -77,6 +77,8 @@ DOCTYPES = {
 	"Accumulating Assignment Rule": ("DDDDD", "DDDDD", "DDDDD", "DDDDD"),
 	"Accumulating Automation": ("DDDDD", "DDDDD", "DDDDD", "DODID"),  # a row: as its generator
 	"Accumulating Automation Run": ("DDDDD", "DDDDD", "DDDDD", "OODDD"),
+	# a row of a Sales Invoice: as its invoice (billing staff may edit a draft invoice)
+	"Accumulating Invoice Tab": ("DDDDD", "DDDDD", "DDDDD", "DODOD"),
 	"Accumulating Generation Log": ("DDDDD", "DDDDD", "DDDDD", "OODDD"),
 	"Accumulating Billing Settings": ("DDDDD", "DDDDD", "DDDDD", "DDDDD"),
 	"Accumulating Kickoff Request": ("DDDDD", "DDDDD", "DDDDD", "DDDDD"),

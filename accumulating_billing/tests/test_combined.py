@@ -106,3 +106,191 @@ class TestOneInvoicePerPayer(GenerationTestCase):
 			),
 			1,
 		)
+
+	def test_each_tab_keeps_its_own_minimum_amount(self):
+		group = make_payer_group(self.listing)
+		frappe.db.set_value(GENERATOR, group.tabs[1], "minimum_amount", 1000)
+		frappe.db.commit()
+		[invoice] = tasks.process_due("2026-02-01")
+		si = frappe.get_doc("Sales Invoice", invoice)
+		self.assertEqual(
+			sorted(row.generator for row in si.accumulating_tabs), sorted([group.tabs[0], group.tabs[2]])
+		)
+		below = group.tabs[1]
+		self.assertEqual(unbilled(below), group.billed[below])  # carries over
+		self.assertEqual(
+			frappe.get_all(LOG, filters={"generator": below, "outcome": "Skipped"}, pluck="items_count"), [1]
+		)
+		state = frappe.db.get_value(GENERATOR, below, ["next_creation_date", "invoices_generated"])
+		self.assertEqual((str(state[0]), state[1]), ("2026-03-01", 0))
+
+	def test_catch_up_bills_each_occurrence_of_the_group_in_order(self):
+		group = make_payer_group(self.listing)
+		for tab in group.tabs:
+			add(tab, self.listing, qty=1, rate=5, service_date="2026-02-10")
+		frappe.db.commit()
+		invoices = tasks.process_due("2026-03-05")
+		self.assertEqual(len(invoices), 2)
+		dates = [str(frappe.db.get_value("Sales Invoice", name, "posting_date")) for name in invoices]
+		self.assertEqual(dates, ["2026-02-01", "2026-03-01"])
+		for name, day in zip(invoices, dates, strict=True):
+			rows = frappe.get_all(
+				"Accumulating Invoice Tab", filters={"parent": name}, fields=["generator", "occurrence"]
+			)
+			self.assertEqual(
+				sorted((r.generator, str(r.occurrence)) for r in rows), [(t, day) for t in group.tabs]
+			)
+		self.assertEqual(set(item_states(group.tabs).values()) - {("Billed", n) for n in invoices}, set())
+
+	def test_tabs_due_on_different_days_are_billed_on_their_own_days(self):
+		group = make_payer_group(self.listing)
+		later = frappe.get_doc(GENERATOR, group.tabs[2])
+		later.first_creation_date = "2026-02-15"
+		later.save(ignore_permissions=True)
+		frappe.db.commit()
+		invoices = tasks.process_due("2026-02-20")
+		self.assertEqual(len(invoices), 2)
+		first, second = (frappe.get_doc("Sales Invoice", name) for name in invoices)
+		self.assertEqual(
+			(str(first.posting_date), sorted(r.generator for r in first.accumulating_tabs)),
+			("2026-02-01", sorted(group.tabs[:2])),
+		)
+		self.assertEqual(
+			(str(second.posting_date), [r.generator for r in second.accumulating_tabs], second.customer),
+			("2026-02-15", [later.name], group.payer),
+		)
+		# the settings agree: billed alone only for its date, nothing to explain
+		self.assertFalse(
+			frappe.db.exists(
+				"Comment",
+				{
+					"reference_doctype": GENERATOR,
+					"reference_name": later.name,
+					"content": ("like", "%differs%"),
+				},
+			)
+		)
+
+	def test_end_conditions_and_pause_are_each_tabs_own(self):
+		group = make_payer_group(self.listing, end_condition="After N Invoices", end_after_invoices=3)
+		frappe.db.set_value(GENERATOR, group.tabs[1], "end_after_invoices", 1)
+		frappe.db.commit()
+		[first] = tasks.process_due("2026-02-01")
+		self.assertEqual(frappe.db.get_value(GENERATOR, group.tabs[1], "status"), "Completed")
+		api_pause(group.tabs[2])
+		for tab in (group.tabs[0], group.tabs[2]):
+			add(tab, self.listing, service_date="2026-02-10")
+		frappe.db.commit()
+		[second] = tasks.process_due("2026-03-01")
+		self.assertEqual(
+			[r.generator for r in frappe.get_doc("Sales Invoice", second).accumulating_tabs], [group.tabs[0]]
+		)
+		self.assertEqual(len(unbilled(group.tabs[2])), 1)  # Paused: left out
+		self.assertNotEqual(first, second)
+
+	def test_a_line_erpnext_refuses_is_held_on_its_tab_and_the_others_are_billed(self):
+		from accumulating_billing.tests.utils import make_item, set_item
+
+		group = make_payer_group(self.listing)
+		doomed = make_item()
+		held = add(group.tabs[1], doomed, service_date="2026-01-20").name
+		frappe.db.commit()
+		set_item(doomed, disabled=1)
+		frappe.db.commit()
+		[invoice] = tasks.process_due("2026-02-01")
+		self.assertEqual(frappe.db.get_value("Accumulating Generator Item", held, "status"), "On Hold")
+		self.assertEqual(frappe.db.get_value(GENERATOR, group.tabs[1], "lines_on_hold"), 1)
+		si = frappe.get_doc("Sales Invoice", invoice)
+		self.assertEqual(len(si.items), 3)
+		self.assertEqual(sorted(r.generator for r in si.accumulating_tabs), sorted(group.tabs))
+
+	def test_generate_now_of_a_tab_bills_it_alone_to_its_payer(self):
+		from accumulating_billing.billing.generation import generate_now
+
+		group = make_payer_group(self.listing)
+		invoice, _line = generate_now(group.tabs[1], "2026-01-20")
+		si = frappe.get_doc("Sales Invoice", invoice)
+		self.assertEqual(
+			(
+				si.customer,
+				si.accumulating_generator,
+				[(r.generator, r.occurrence) for r in si.accumulating_tabs],
+			),
+			(group.payer, group.tabs[1], [(group.tabs[1], None)]),
+		)
+
+	def test_the_database_refuses_a_second_invoice_for_any_tabs_occurrence(self):
+		from accumulating_billing.billing import schema
+		from accumulating_billing.billing.generation import create_invoice
+
+		group = make_payer_group(self.listing)
+		[invoice] = tasks.process_due("2026-02-01")
+		# a worker that missed the lock and the re-check: the same occurrence of the second tab, alone
+		doc = frappe.get_doc(GENERATOR, group.tabs[1])
+		add(doc.name, self.listing, service_date="2026-01-25")
+		row = frappe.get_all(
+			"Accumulating Generator Item", filters={"generator": doc.name, "status": "Unbilled"}, fields=["*"]
+		)
+		from accumulating_billing.billing.tab import with_net_rates
+
+		with self.assertRaises(frappe.UniqueValidationError) as refused:
+			create_invoice(doc, with_net_rates(row), "2026-02-01", "2026-02-01")
+		self.assertTrue(schema.is_occurrence_key(refused.exception))
+		frappe.db.rollback()
+		self.assertEqual(invoices_billing(group.tabs), [invoice])
+
+	def test_a_payers_tabs_are_one_entry_of_the_plan_and_one_share(self):
+		group = make_payer_group(self.listing)
+		alone = make_generator(make_customer()).name
+		frappe.db.commit()
+		self.assertEqual(
+			combined.plan([alone, group.tabs[1], group.tabs[0], group.tabs[2]]),
+			[alone, [group.tabs[1], group.tabs[0], group.tabs[2]]],
+		)
+		self.assertEqual(
+			{tasks.share_of(tab, 4, None, [], group.payer) for tab in group.tabs},
+			{tasks.share_of("x", 4, None, [], group.payer)},
+		)
+		# the tick's rows carry what puts them in one share
+		rows = {row[0]: row for row in tasks.due_rows(frappe.utils.getdate("2026-02-01"), with_series=True)}
+		self.assertEqual(
+			{(rows[tab][4] or rows[tab][5]) if rows[tab][3] else None for tab in group.tabs}, {group.payer}
+		)
+		self.assertEqual(payers.payer_of(frappe.get_doc(GENERATOR, group.tabs[2])), group.payer)
+
+	def test_a_tab_another_worker_holds_makes_the_payer_busy_and_the_next_run_bills_all(self):
+		import threading
+
+		from accumulating_billing.billing import locks
+		from accumulating_billing.tests.faults.connections import Connection
+
+		group = make_payer_group(self.listing)
+		locked, release = threading.Event(), threading.Event()
+
+		def hold(name):
+			locks.lock_generator(name)
+			locked.set()
+			release.wait(60)
+
+		holder = Connection(frappe.local.site, "ab-combined-holder")
+		try:
+			held = holder.submit(hold, group.tabs[2])  # its transaction stays open, the row locked
+			self.assertTrue(locked.wait(60))
+			results = combined.run_payer(group.tabs, "2026-02-01")
+			self.assertEqual([r.invoices for r in results], [[], [], []])
+			self.assertTrue(all("busy" in " ".join(r.log) for r in results), [r.log for r in results])
+			self.assertEqual(invoices_billing(group.tabs), [])
+			release.set()
+			held.result(60)
+		finally:
+			release.set()
+			holder.close()
+		[invoice] = tasks.process_due("2026-02-01")
+		self.assertEqual(len(frappe.get_doc("Sales Invoice", invoice).accumulating_tabs), 3)
+
+
+def api_pause(generator: str) -> None:
+	from accumulating_billing.billing.lifecycle import pause
+
+	pause(generator)
+	frappe.db.commit()

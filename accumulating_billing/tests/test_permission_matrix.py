@@ -100,6 +100,15 @@ class TestPermissionMatrix(FrappeTestCase):
 				"event": "Generated",
 			}
 		)
+		invoice_tab = frappe.get_doc(
+			{
+				"doctype": "Accumulating Invoice Tab",
+				"parent": cls.matrix_invoice(),
+				"parenttype": "Sales Invoice",
+				"parentfield": "accumulating_tabs",
+				"generator": f.generator,
+			}
+		)
 		log = frappe.get_doc(
 			{
 				"doctype": "Accumulating Generation Log",
@@ -117,7 +126,13 @@ class TestPermissionMatrix(FrappeTestCase):
 				"status": "Received",
 			}
 		)
-		for doc in (automation, run, log, kickoff):  # written as the app writes them, without the web form
+		for doc in (
+			automation,
+			run,
+			invoice_tab,
+			log,
+			kickoff,
+		):  # as the app writes them, without the web form
 			doc.db_insert()
 			cls.created.append((doc.doctype, doc.name))
 		cls.created.append((rule.doctype, rule.name))
@@ -128,10 +143,21 @@ class TestPermissionMatrix(FrappeTestCase):
 			"Accumulating Assignment Rule": rule.name,
 			"Accumulating Automation": automation.name,
 			"Accumulating Automation Run": run.name,
+			"Accumulating Invoice Tab": invoice_tab.name,
 			"Accumulating Generation Log": log.name,
 			SETTINGS: SETTINGS,
 			"Accumulating Kickoff Request": kickoff.name,
 		}
+
+	@classmethod
+	def matrix_invoice(cls) -> str:
+		"""A generated draft of generator A (a Sales Invoice the tab row belongs to)."""
+		from accumulating_billing.billing.generation import generate_now
+
+		frappe.db.set_value(GENERATOR, cls.f.generator, "generate_as", "Draft")
+		add(cls.f.generator, cls.f.item, service_date="2026-01-05")
+		cls.invoice, _line = generate_now(cls.f.generator, "2026-01-10")
+		return cls.invoice
 
 	@classmethod
 	def tearDownClass(cls):
@@ -139,6 +165,7 @@ class TestPermissionMatrix(FrappeTestCase):
 		frappe.set_user("Administrator")
 		for customer in (cls.f.customer_c, cls.f.customer_d):
 			CREATED_GENERATORS.extend(generators_of(customer))
+		frappe.delete_doc("Sales Invoice", cls.invoice, ignore_permissions=True, force=True)
 		retire_created_generators()
 		for doctype, name in cls.created:
 			frappe.db.delete(doctype, {"name": name})
