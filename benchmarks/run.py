@@ -22,6 +22,8 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 	hugetab     Generate Now of one tab of 100, 1,000, 5,000 items (--tab-sizes), Invoice Lines One per Item
 	            and Grouped, and the same invoice with the document API      target < 30 s for the largest;
 	            adders with a biller billing such tabs / adders alone (threads, and processes)  target >= 0.5
+	combined    process_due billing one combined invoice of a payer's 10 tabs / the same 10 tabs billed on
+	            10 invoices (--payers per side)                                          target <= 0.3
 
 Every figure is a ratio of two times taken in the same run, interleaved in blocks where the work allows it,
 because this kind of machine is noisy. Each benchmark prints its times, the ratio, the target and MET or
@@ -37,7 +39,7 @@ row updated by every submitted invoice, and the naming-series row every new invo
 
 One module per benchmark in this folder, each with a docstring saying what it measures and its target:
 invoices.py (overhead, autorepeat: one interleaved pass), selection.py, scale_out.py, add_item.py (with
-concurrent_adders.py), huge_tab.py. What they share is in common.py (site, company, figures, --profile and the
+concurrent_adders.py), huge_tab.py, combined.py. What they share is in common.py (site, company, figures, --profile and the
 profiler's heaviest functions, fixtures) and workers.py (RQ workers and jobs; adders and a biller at once, as
 threads or as processes). This file only parses the options and runs the modules asked for.
 
@@ -71,6 +73,7 @@ BENCHMARKS = {
 	"additem": "add_item",
 	"timesheet": "timesheet_submit",
 	"hugetab": "huge_tab",
+	"combined": "combined",
 }
 
 
@@ -122,6 +125,10 @@ def main() -> None:
 	)
 	parser.add_argument(
 		"--skip-starvation", action="store_true", help="hugetab: only the tabs, not the adders with a biller"
+	)
+	parser.add_argument("--payers", type=int, default=20, help="combined: payers of 10 tabs per side")
+	parser.add_argument(
+		"--blocks-combined", type=int, default=5, help="combined: interleaved blocks of payers"
 	)
 	parser.add_argument(
 		"--profile", default=None, help="a benchmark name: profile our side with pyinstrument"

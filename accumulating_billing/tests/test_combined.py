@@ -289,6 +289,53 @@ class TestOneInvoicePerPayer(GenerationTestCase):
 		self.assertEqual(len(frappe.get_doc("Sales Invoice", invoice).accumulating_tabs), 3)
 
 
+class TestCombinedFailuresAndAmendments(GenerationTestCase):
+	def test_an_error_of_the_invoice_is_recorded_on_each_of_its_tabs_and_the_next_run_bills_once(self):
+		from accumulating_billing.tests.two_step_utils import refused_submit
+
+		group = make_payer_group(self.listing)
+		with refused_submit("the accounting period is closed", "on_submit"):
+			self.assertEqual(tasks.process_due("2026-02-01"), [])
+		for tab in group.tabs:
+			state = frappe.db.get_value(
+				GENERATOR, tab, ["next_creation_date", "consecutive_failures", "last_error"], as_dict=True
+			)
+			self.assertEqual((str(state.next_creation_date), state.consecutive_failures), ("2026-02-01", 1))
+			self.assertIn("closed", state.last_error)
+			self.assertTrue(frappe.db.exists(LOG, {"generator": tab, "outcome": "Failed"}))
+		self.assertEqual(set(item_states(group.tabs).values()), {("Unbilled", None)})
+		[invoice] = tasks.process_due("2026-02-01")
+		self.assertEqual(set(item_states(group.tabs).values()), {("Billed", invoice)})
+		self.assertEqual(
+			{frappe.db.get_value(GENERATOR, tab, "consecutive_failures") for tab in group.tabs}, {0}
+		)
+
+	def test_an_amendment_of_a_cancelled_combined_invoice_claims_every_tabs_items_back(self):
+		group = make_payer_group(self.listing)
+		[invoice] = tasks.process_due("2026-02-01")
+		original = frappe.get_doc("Sales Invoice", invoice)
+		original.cancel()
+		amended = frappe.copy_doc(original)
+		amended.amended_from = original.name
+		amended.docstatus = 0
+		amended.insert(ignore_permissions=True)
+		amended.submit()
+		frappe.db.commit()
+		self.assertEqual(set(item_states(group.tabs).values()), {("Billed", amended.name)})
+		self.assertEqual(
+			sorted((r.generator, r.occurrence) for r in amended.accumulating_tabs),
+			sorted((tab, None) for tab in group.tabs),
+		)
+		# a Sales Invoice made any other way (a copy posted through REST with the tab rows) lists no tab, so it can
+		# never take a tab's occurrence from a billing run
+		copy = frappe.copy_doc(amended)
+		for row in copy.accumulating_tabs:
+			row.occurrence = "2026-03-01"
+		copy.insert(ignore_permissions=True)
+		self.assertEqual(copy.get("accumulating_tabs"), [])
+		frappe.db.rollback()
+
+
 def api_pause(generator: str) -> None:
 	from accumulating_billing.billing.lifecycle import pause
 

@@ -168,6 +168,14 @@ class TestCombinedInvoiceAsPeopleSeeIt(GenerationTestCase):
 		cases = {
 			"a disabled payer": ({"invoice_customer": make_customer(disabled=1)}, "disabled"),
 			"Delivery Notes": ({"invoice_customer": payer, "accumulate_delivery_notes": 1}, "Delivery Note"),
+			"a payer billed in another currency": (
+				{"invoice_customer": make_customer(default_currency=other_currency())},
+				"billing currency",
+			),
+			"a project of another customer": (
+				{"invoice_customer": payer, "project": project_of(make_customer())},
+				"belongs to customer",
+			),
 		}
 		for label, (values, message) in cases.items():
 			with self.subTest(label):
@@ -201,3 +209,27 @@ class TestCombinedInvoiceAsPeopleSeeIt(GenerationTestCase):
 			),
 			1,
 		)
+
+
+def other_currency() -> str:
+	from accumulating_billing.tests.utils import company
+
+	own = frappe.get_cached_value("Company", company(), "default_currency")
+	return "EUR" if own != "EUR" else "USD"
+
+
+def project_of(customer: str) -> str:
+	from accumulating_billing.tests.utils import company
+
+	return (
+		frappe.get_doc(
+			{
+				"doctype": "Project",
+				"project_name": f"_AB Project {frappe.generate_hash(length=6)}",
+				"customer": customer,
+				"company": company(),
+			}
+		)
+		.insert(ignore_permissions=True)
+		.name
+	)

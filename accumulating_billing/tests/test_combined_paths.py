@@ -96,6 +96,23 @@ class TestCombinedAutomations(AutomationTestCase):
 			["Sent"] * len(group.tabs),
 		)
 
+	def test_a_credit_note_settling_it_fires_paid_once_per_tab(self):
+		from accumulating_billing.tests.ledger import credit_in_full
+
+		tag = frappe.generate_hash(length=6)
+		rows = [{"event": "Paid", "notification": make_notification(f"credited-{tag}")}]
+		group = make_payer_group(self.listing, automations=rows)
+		[invoice] = tasks.process_due("2026-02-01")
+		credit_in_full(invoice, "2026-02-03")
+		frappe.db.commit()
+		fire_owed()
+		frappe.db.commit()
+		self.assertEqual(
+			sorted((r.event, r.transition) for r in runs_of(invoice, "Paid")), [("Paid", 1)] * len(group.tabs)
+		)
+		self.assertEqual(emails_with(f"credited-{tag}", invoice), len(group.tabs))
+		self.assertEqual(set(item_states(group.tabs).values()), {("Billed", invoice)})  # a credit: no release
+
 
 class TestCombinedLateFee(GenerationTestCase):
 	def test_one_late_fee_lands_on_the_tab_the_invoice_is_filed_under(self):
@@ -157,6 +174,21 @@ class TestCombinedTwoSteps(TwoStepTestCase):
 		[later] = tasks.process_due("2026-03-01")
 		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "docstatus"), 1)
 		self.assertEqual(invoices_billing(group.tabs), [invoice, later])
+
+	def test_a_refused_submit_of_the_reserved_invoice_counts_once_on_each_tab_and_holds_them_back(self):
+		from accumulating_billing.tests.two_step_utils import refused_submit
+
+		group = make_payer_group(self.listing)
+		with refused_submit("the accounts are frozen", "on_submit"):
+			[invoice] = tasks.process_due("2026-02-01")
+			tasks.process_due("2026-02-01")  # tried again: the same refusal is not counted again
+		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "docstatus"), 0)
+		for tab in group.tabs:
+			self.assertEqual(frappe.db.get_value(GENERATOR, tab, "consecutive_failures"), 1)
+			self.assertEqual(two_step.reserved_invoices(tab), [invoice])
+		two_step.finalize_pending(group.tabs[0])
+		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "docstatus"), 1)
+		self.assertEqual({frappe.db.get_value(GENERATOR, t, "consecutive_failures") for t in group.tabs}, {0})
 
 
 class TestCombinedCreditLimit(GenerationTestCase):

@@ -65,7 +65,7 @@ def annotations(code: str) -> set[str]:
 class TestReadmeInstall(FrappeTestCase):
 	def test_install_section_names_every_doctype_and_custom_field(self):
 		doctypes, fields = app_doctypes(), installed_custom_fields()
-		self.assertEqual(len(doctypes), 9)
+		self.assertEqual(len(doctypes), 10)
 		self.assertIn("Accumulating Kickoff Request", doctypes)
 		self.assertIn("Sales Invoice.accumulating_finalize", fields)
 		self.assertIn("Sales Invoice Item.accumulating_line_group", fields)
