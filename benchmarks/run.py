@@ -22,8 +22,8 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 	hugetab     Generate Now of one tab of 100, 1,000, 5,000 items (--tab-sizes), Invoice Lines One per Item
 	            and Grouped, and the same invoice with the document API      target < 30 s for the largest;
 	            adders with a biller billing such tabs / adders alone (threads, and processes)  target >= 0.5
-	combined    process_due billing one combined invoice of a payer's 10 tabs / the same 10 tabs billed on
-	            10 invoices (--payers per side)                                          target <= 0.3
+	combined    a billing job making one combined invoice of a payer's 10 tabs / the same 10 tabs billed on
+	            10 invoices (--payers per side, --tab-lines lines per tab)               target <= 0.3
 
 Every figure is a ratio of two times taken in the same run, interleaved in blocks where the work allows it,
 because this kind of machine is noisy. Each benchmark prints its times, the ratio, the target and MET or
@@ -129,6 +129,11 @@ def main() -> None:
 	parser.add_argument("--payers", type=int, default=20, help="combined: payers of 10 tabs per side")
 	parser.add_argument(
 		"--blocks-combined", type=int, default=5, help="combined: interleaved blocks of payers"
+	)
+	parser.add_argument(
+		"--tab-lines",
+		default="1,2,5",
+		help="combined: comma-separated lines per tab, each measured on its own",
 	)
 	parser.add_argument(
 		"--profile", default=None, help="a benchmark name: profile our side with pyinstrument"

@@ -31,7 +31,7 @@ from frappe import _
 from frappe.utils import getdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import generation, locks, owed, payers, schema, two_step
+from accumulating_billing.billing import generation, held, locks, owed, payers, schema, two_step
 from accumulating_billing.billing.generation import GENERATOR, RunResult
 from accumulating_billing.billing.generation_log import record_failure
 from accumulating_billing.billing.lifecycle import resume_if_due
@@ -108,7 +108,9 @@ def run_payer(
 	as_of = getdate(as_of)
 	rows = frappe.get_all(GENERATOR, filters={"name": ("in", names)}, fields=PAYER_FIELDS)
 	members = sorted({*names, *(name for row in rows[:1] for name in due_tabs(payer_key(row), as_of))})
-	for name in members:
+	for name in frappe.get_all(
+		GENERATOR, filters={"name": ("in", members), "status": "Paused"}, pluck="name"
+	):
 		resume_if_due(name, as_of)
 	results = {name: RunResult(name) for name in members}
 	finisher = two_step.finisher()
@@ -117,6 +119,7 @@ def run_payer(
 	active = [name for name in members if not results[name].error]
 	counts = dict.fromkeys(active, 0)
 	retried = set()
+	known = {}  # every tab seen in this run (a tab billed alone is told which of them it differs from)
 	while active:
 		frappe.db.commit()  # each invoice in a fresh transaction
 		day, group = None, []
@@ -135,12 +138,13 @@ def run_payer(
 				payers.tab_of(doc, next_due(doc, as_of) if counts[doc.name] < cap else None)
 				for doc in docs.values()
 			]
+			known.update((tab.name, tab) for tab in tabs)
 			day, bills = engine.next_bills(tabs)
 			if day is None:
 				frappe.db.rollback()
 				break
 			group = [docs[tab.name] for tab in bills[0]]
-			invoice, lines = bill(group, day, tabs, reserve=finisher.reserves(group[0]))
+			invoice, lines = bill(group, day, list(known.values()), reserve=finisher.reserves(group[0]))
 			frappe.db.commit()
 		except Exception as e:
 			frappe.db.rollback()
@@ -158,7 +162,9 @@ def run_payer(
 				for doc in group:
 					results[doc.name].error = error
 				active = [name for name in active if name not in {doc.name for doc in group}]
-		active = [name for name in active if counts[name] < cap]
+		# what is still due, from the state in memory (read under the lock, then advanced by the settle): a payer
+		# whose invoice moved every tab past `as_of` is done without a second lock and read of its tabs
+		active = [name for name in active if counts[name] < cap and next_due(docs[name], as_of)]
 	return list(results.values())
 
 
@@ -218,7 +224,13 @@ def bill(group: list, day: date, tabs: list, reserve: bool = False):
 		invoice, line = generation.run_occurrence(group[0], day, reserve=reserve)
 		note_billed_apart(group[0], tabs)
 		return invoice, [(group[0].name, line)]
-	occurrences = [generation.decide_occurrence(doc, day) for doc in group]  # items locked tab by tab
+	# each tab's items locked, tab by tab in name order; the line check of all of them at once (they share the
+	# company); then each tab decides
+	items = {doc.name: generation.occurrence_items(doc, day) for doc in group}
+	refused = held.refused_lines(
+		[row for doc in group if held.holds(doc) for row in items[doc.name]], group[0].company
+	)
+	occurrences = [generation.decide_occurrence(doc, day, items[doc.name], refused) for doc in group]
 	billing = [occurrence for occurrence in occurrences if occurrence.bills]
 	invoice = None
 	if billing:

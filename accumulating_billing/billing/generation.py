@@ -206,14 +206,21 @@ def run_occurrence(generator, run_date: date, reserve: bool = False):
 	return invoice, line
 
 
-def decide_occurrence(generator, run_date: date) -> Occurrence:
+def occurrence_items(generator, run_date: date) -> list:
+	"""The items the occurrence may bill, locked: dated before it, or all on a final run."""
+	final = engine.is_final_run(state_of(generator), run_date)
+	return lock_unbilled_items(generator.name, None if final else run_date)
+
+
+def decide_occurrence(generator, run_date: date, unbilled=None, refused=None) -> Occurrence:
 	"""Lock and read the items the occurrence may bill, hold the ones ERPNext would refuse now, and let the engine
-	decide; in the caller's transaction, the generator row locked. Writes nothing but the holds."""
+	decide; in the caller's transaction, the generator row locked. Writes nothing but the holds. `unbilled` and
+	`refused`: read and checked by the caller already (combined.py checks the lines of all its tabs at once)."""
 	state = state_of(generator)
-	final = engine.is_final_run(state, run_date)
-	unbilled = lock_unbilled_items(generator.name, None if final else run_date)
+	if unbilled is None:
+		unbilled = occurrence_items(generator, run_date)
 	# the lines ERPNext would refuse now are held (not billed); the invoice bills the rest
-	unbilled, held = hold_refused(generator, unbilled)
+	unbilled, held = hold_refused(generator, unbilled, refused)
 	decision = engine.decide_run(
 		state,
 		run_date,

@@ -112,7 +112,7 @@ TWO_STEP_STEPS = {
 # turn, and its commit (after combined.bill, not run_occurrence)
 COMBINED_STEPS = {
 	**{step: patch for step, patch in STEPS.items() if step != "commit"},
-	"first tab decided, before the next tab's items": lambda i, w: after(
+	"first tab decided, before the next tab's decision": lambda i, w: after(
 		generation, "decide_occurrence", i, w
 	),
 	"first tab settled, before the next tab's": lambda i, w: after(generation, "settle_occurrence", i, w),
