@@ -23,7 +23,9 @@ from benchmarks.common import (
 	ITEM,
 	LINES,
 	PREFIX,
+	add_bench_items,
 	archive_bench_generators,
+	archive_foreign_due,
 	bench_generator,
 	bench_items,
 	foreign_due,
@@ -54,17 +56,7 @@ def make_payer(
 			invoice_customer=None if tab == 0 else payer,
 			consolidate_invoices=1 if combine else 0,
 		)
-		for (qty, rate), code in list(zip(LINES, codes, strict=True))[:lines]:
-			frappe.get_doc(
-				{
-					"doctype": ITEM,
-					"generator": gen.name,
-					"item_code": code,
-					"qty": qty,
-					"rate": rate,
-					"service_date": day - timedelta(days=10),
-				}
-			).insert(ignore_permissions=True)
+		add_bench_items(gen.name, codes, day - timedelta(days=10), lines)
 		names.append(gen.name)
 	frappe.db.commit()
 	return names
@@ -94,12 +86,7 @@ def bench_combined(args, lines: int) -> None:
 			for p in range(per):
 				tabs[side, b] += make_payer(tag, b * per + p, days[side][b], codes, side == "combined", lines)
 	mine = {name for names in tabs.values() for name in names}
-	others = foreign_due(days["separate"][-1], mine)
-	if others:
-		say(f"  {len(others)} other due generators on the site are archived so they do not count")
-		Gen = frappe.qb.DocType(GENERATOR)
-		frappe.qb.update(Gen).set(Gen.status, "Archived").where(Gen.name.isin(others)).run()
-		frappe.db.commit()
+	archive_foreign_due(days["separate"][-1], mine)
 	say(f"setup done in {time.perf_counter() - started:.0f}s")
 
 	# warm-up (not counted): one payer of each kind

@@ -10,26 +10,12 @@ import frappe
 from frappe.utils import add_days, cint, getdate
 
 from accumulating_billing.billing import items as item_rules
-from accumulating_billing.billing.payers import TABS_FIELD, payer_of
+from accumulating_billing.billing.payers import TABS_FIELD, TAX_FIELDS, payer_of
 from accumulating_billing.billing.state import to_decimal
 
 DELIVERY_NOTE = "Delivery Note"
 TIMESHEET = "Timesheet"
 GROUPED = "Grouped"
-
-TAX_FIELDS = (
-	"charge_type",
-	"row_id",
-	"account_head",
-	"description",
-	"included_in_print_rate",
-	"included_in_paid_amount",
-	"cost_center",
-	"rate",
-	"tax_amount",
-	"account_currency",
-	"dont_recompute_tax",
-)
 
 
 def build_sales_invoice(

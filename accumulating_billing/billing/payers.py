@@ -61,15 +61,19 @@ AGREE = (
 	"late_fee_as_dunning",
 	"dunning_type",
 )
+# the columns of a tax row the generator passes on to its invoice (invoice.set_taxes), compared by settings_of
 TAX_FIELDS = (
 	"charge_type",
 	"row_id",
 	"account_head",
 	"description",
 	"included_in_print_rate",
+	"included_in_paid_amount",
 	"cost_center",
 	"rate",
 	"tax_amount",
+	"account_currency",
+	"dont_recompute_tax",
 )
 
 
