@@ -1,7 +1,8 @@
 """Automations when a generated invoice is Generated and each time it becomes Paid (issue 13).
 
 What is owed is recorded inside the transaction that causes it: an *Accumulating Automation Run* (invoice,
-event, transition), unique per (invoice, event, transition). The occurrence's transaction records Generated; the
+event, transition), unique per (invoice, generator, event, transition): a combined invoice (one invoice for
+several tabs of one payer, combined.py) owes one per tab. The occurrence's transaction records Generated; the
 transaction of whatever settles the invoice (a Payment Entry, a Journal Entry, a credit note, advances, POS, a
 Payment Request paid online) records Paid, from ERPNext's own Payment Ledger: every such change submits Payment
 Ledger Entries against the invoice, and just before that transaction commits the app compares the invoice's
