@@ -69,12 +69,12 @@ def next_invoice(doc) -> dict:
 		]
 		rows = [row for row in rows if row.name not in refused]
 		preview["lines"] = len(rows)
-	tabs = [(doc, rows), *partner_tabs(doc, run_date)]
+	if not rows:
+		return preview  # this tab is on no invoice that day
+	# the payer's other tabs that share it, with something to bill that day
+	tabs = [(doc, rows), *((tab, tab_rows) for tab, tab_rows in partner_tabs(doc, run_date) if tab_rows)]
 	if len(tabs) > 1:
 		preview["tabs"] = [tab_summary(tab, tab_rows) for tab, tab_rows in tabs]
-	tabs = [(tab, tab_rows) for tab, tab_rows in tabs if tab_rows]
-	if not tabs:
-		return preview
 	try:
 		si = invoice_totals(doc, rows, run_date, tabs=tabs if len(tabs) > 1 else None)
 	except Exception as e:
