@@ -14,6 +14,7 @@ from accumulating_billing.billing import (
 	items,
 	lifecycle,
 	onboarding,
+	payers,
 	payments,
 	preview,
 	questions,
@@ -198,12 +199,16 @@ def get_tab(generator: str) -> dict:
 		# the lines a billing day held, with ERPNext's reason (staff only: the portal never shows them)
 		"held": on_hold.pop("rows"),
 		"held_page": on_hold,
-		# the customer's payments only for those who may read payments (not, e.g., contributors)
-		"advance": payments.advance_balance(doc.customer, doc.company)
+		# the payer's payments (Invoice To, else the customer) only for those who may read payments (not, e.g.,
+		# contributors)
+		"advance": payments.advance_balance(payers.payer_of(doc), doc.company)
 		if frappe.has_permission("Payment Entry", "read")
 		else None,
 		# Bill When Unbilled Reaches and how much of it the tab has used (the form's progress bar)
 		"threshold": watch.threshold_progress(doc.name, doc.bill_when_unbilled_reaches, doc.currency),
+		# one invoice per payer (combined.py): whom it bills, and the payer's other tabs it shares invoices with
+		"payer": payers.payer_of(doc),
+		"partners": payers.partners(doc),
 	}
 
 

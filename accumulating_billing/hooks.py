@@ -17,11 +17,15 @@ before_tests = "erpnext.setup.utils.before_tests"
 
 doctype_js = {
 	"Customer": "public/js/customer.js",
+	# a combined invoice (one invoice per payer, issue 28) prints with the app's format by default
+	"Sales Invoice": "public/js/sales_invoice.js",
 	# date_shortcuts.js: one-click dates under First Creation Date and in the Resume dialog (issue 22)
 	"Accumulating Generator": [
 		"public/js/generator_forms.js",
 		"public/js/date_shortcuts.js",
 		"public/js/tab_lines.js",
+		# the running tab on the form (its lines, held lines, payer, threshold, next invoice, history)
+		"public/js/running_tab.js",
 	],
 	"Accumulating Generator Template": "public/js/generator_forms.js",
 	# Void and Amend of a tab line (issue 30), on the item form and in the running tab
@@ -51,7 +55,10 @@ doc_events = {
 		"after_insert": "accumulating_billing.billing.assignment.assign_on_customer_creation",
 	},
 	"Sales Invoice": {
-		"before_insert": "accumulating_billing.billing.events.prepare_amendment",
+		"before_insert": [
+			"accumulating_billing.billing.events.forget_foreign_tabs",
+			"accumulating_billing.billing.events.prepare_amendment",
+		],
 		"after_insert": "accumulating_billing.billing.events.claim_items_of_amendment",
 		"validate": [
 			"accumulating_billing.billing.events.unlink_foreign_lines",

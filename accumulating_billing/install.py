@@ -109,6 +109,19 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"print_hide": 1,
 				"search_index": 1,
 			},
+			{
+				# the tabs the invoice bills, one row per generator with its occurrence (unique per tab and
+				# occurrence: billing/schema.py); shown on a combined invoice (several tabs of one payer)
+				"fieldname": "accumulating_tabs",
+				"fieldtype": "Table",
+				"label": _("Tabs Billed"),
+				"options": "Accumulating Invoice Tab",
+				"insert_after": "accumulating_pay_request",
+				"read_only": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+				"depends_on": "eval:(doc.accumulating_tabs || []).length > 1",
+			},
 		],
 		"Sales Invoice Item": [
 			{
@@ -131,6 +144,18 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"hidden": 1,
 				"no_copy": 1,
 				"print_hide": 1,
+			},
+			{
+				# a combined invoice: the tab (generator) a line bills, under whose title its print groups it
+				"fieldname": "accumulating_tab",
+				"fieldtype": "Link",
+				"label": _("Accumulating Tab"),
+				"options": "Accumulating Generator",
+				"insert_after": "accumulating_line_group",
+				"read_only": 1,
+				"no_copy": 1,
+				"print_hide": 1,
+				"depends_on": "accumulating_tab",
 			},
 		],
 		"Journal Entry": [
@@ -227,8 +252,10 @@ def compile_translations():
 
 
 def make_indexes():
-	"""The tick's selection indexes, also on sites installed before an index was added (idempotent)."""
+	"""The tick's selection indexes and the tabs' occurrence key, also on sites installed before one was added
+	(idempotent)."""
 	schema.add_generator_indexes()
+	schema.add_tab_occurrence_key()
 
 
 def make_role():

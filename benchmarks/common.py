@@ -236,20 +236,35 @@ def make_generators(
 			first_creation_date=first,
 			naming_series_for_invoice=series[k % len(series)] if series else None,
 		)
-		for (qty, rate), code in list(zip(LINES, codes, strict=True))[:items_per]:
-			frappe.get_doc(
-				{
-					"doctype": ITEM,
-					"generator": gen.name,
-					"item_code": code,
-					"qty": qty,
-					"rate": rate,
-					"service_date": service,
-				}
-			).insert(ignore_permissions=True)
+		add_bench_items(gen.name, codes, service, items_per)
 		names.append(gen.name)
 	frappe.db.commit()
 	return names
+
+
+def add_bench_items(generator: str, codes: list[str], service: date, items_per: int = len(LINES)) -> None:
+	"""The first `items_per` of the benchmarks' lines (LINES) on the generator's tab, dated `service`."""
+	for (qty, rate), code in list(zip(LINES, codes, strict=True))[:items_per]:
+		frappe.get_doc(
+			{
+				"doctype": ITEM,
+				"generator": generator,
+				"item_code": code,
+				"qty": qty,
+				"rate": rate,
+				"service_date": service,
+			}
+		).insert(ignore_permissions=True)
+
+
+def archive_foreign_due(as_of: date, mine: set[str]) -> None:
+	"""Other due generators of the site are archived, so that a billing run of the benchmark bills only its own."""
+	others = foreign_due(as_of, mine)
+	if others:
+		say(f"  {len(others)} other due generators on the site are archived so they do not count")
+		Gen = frappe.qb.DocType(GENERATOR)
+		frappe.qb.update(Gen).set(Gen.status, "Archived").where(Gen.name.isin(others)).run()
+		frappe.db.commit()
 
 
 def machine() -> str:

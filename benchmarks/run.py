@@ -27,6 +27,8 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 	            0 duplicated
 	bigtab      a tab of 100,000 items (--big-tab-size): the generator form, the preview, the portal's running
 	            tab and the Upcoming report open in < 2 s; Generate Now (Grouped) bills it in < 10 s
+	combined    a billing job making one combined invoice of a payer's 10 tabs / the same 10 tabs billed on
+	            10 invoices (--payers per side, --tab-lines lines per tab)               target <= 0.3
 
 Every figure is a ratio of two times taken in the same run, interleaved in blocks where the work allows it,
 because this kind of machine is noisy. Each benchmark prints its times, the ratio, the target and MET or
@@ -42,7 +44,7 @@ row updated by every submitted invoice, and the naming-series row every new invo
 
 One module per benchmark in this folder, each with a docstring saying what it measures and its target:
 invoices.py (overhead, autorepeat: one interleaved pass), selection.py, scale_out.py, add_item.py (with
-concurrent_adders.py), huge_tab.py. What they share is in common.py (site, company, figures, --profile and the
+concurrent_adders.py), huge_tab.py, combined.py. What they share is in common.py (site, company, figures, --profile and the
 profiler's heaviest functions, fixtures) and workers.py (RQ workers and jobs; adders and a biller at once, as
 threads or as processes). This file only parses the options and runs the modules asked for.
 
@@ -78,6 +80,7 @@ BENCHMARKS = {
 	"hugetab": "huge_tab",
 	"additems": "batch_intake",
 	"bigtab": "big_tab",
+	"combined": "combined",
 }
 
 
@@ -147,6 +150,15 @@ def main() -> None:
 	)
 	parser.add_argument("--big-tab-size", type=int, default=100_000, help="bigtab: items on the tab")
 	parser.add_argument("--keep-big-tab", action="store_true", help="bigtab: keep the tab's items afterwards")
+	parser.add_argument("--payers", type=int, default=20, help="combined: payers of 10 tabs per side")
+	parser.add_argument(
+		"--blocks-combined", type=int, default=5, help="combined: interleaved blocks of payers"
+	)
+	parser.add_argument(
+		"--tab-lines",
+		default="1,2,5",
+		help="combined: comma-separated lines per tab, each measured on its own",
+	)
 	parser.add_argument(
 		"--profile", default=None, help="a benchmark name: profile our side with pyinstrument"
 	)

@@ -19,6 +19,7 @@ from benchmarks.common import (
 	GENERATOR,
 	PREFIX,
 	archive_bench_generators,
+	archive_foreign_due,
 	bench_customers,
 	bench_items,
 	foreign_due,
@@ -113,12 +114,7 @@ def bench_scaleout(args) -> None:
 	for k, day in enumerate(days):
 		customers = bench_customers(half, f"Scale{k}")
 		sets.append(make_generators(customers, day, codes, tag, items_per=2, series=series))
-	others = foreign_due(days[-1], {g for names in sets for g in names})
-	if others:
-		say(f"  {len(others)} other due generators on the site are archived so they do not count")
-		Gen = frappe.qb.DocType(GENERATOR)
-		frappe.qb.update(Gen).set(Gen.status, "Archived").where(Gen.name.isin(others)).run()
-		frappe.db.commit()
+	archive_foreign_due(days[-1], {g for names in sets for g in names})
 	say(f"setup done in {time.perf_counter() - started:.0f}s")
 	if long_workers():
 		say(

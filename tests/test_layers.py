@@ -32,6 +32,7 @@ LAYERS = [
 					"state",
 					"unbilled",
 					"tab_watch",
+					"combining",
 				)
 			),
 			"engine",
@@ -52,6 +53,7 @@ LAYERS = [
 					"state",
 					"money",
 					"locks",
+					"payers",
 					"item_status",
 					"line_check",
 					"generation_log",
@@ -130,6 +132,11 @@ LAYERS = [
 		"the billing run",
 		"one generator's occurrences; the sources' events and hand-made invoices",
 		[B + name for name in ("generation", "sources.events", "sources.hand_billed")],
+	),
+	(
+		"combined billing",
+		"one invoice for the tabs of one payer: a run over several generators",
+		[B + "combined"],
 	),
 	(
 		"scheduler",

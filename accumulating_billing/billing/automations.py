@@ -1,7 +1,8 @@
 """Automations when a generated invoice is Generated and each time it becomes Paid (issue 13).
 
 What is owed is recorded inside the transaction that causes it: an *Accumulating Automation Run* (invoice,
-event, transition), unique per (invoice, event, transition). The occurrence's transaction records Generated; the
+event, transition), unique per (invoice, generator, event, transition): a combined invoice (one invoice for
+several tabs of one payer, combined.py) owes one per tab. The occurrence's transaction records Generated; the
 transaction of whatever settles the invoice (a Payment Entry, a Journal Entry, a credit note, advances, POS, a
 Payment Request paid online) records Paid, from ERPNext's own Payment Ledger: every such change submits Payment
 Ledger Entries against the invoice, and just before that transaction commits the app compares the invoice's
@@ -29,6 +30,7 @@ from frappe.utils import flt, now_datetime
 
 from accumulating_billing.billing import notifications, payments
 from accumulating_billing.billing.jobs import enqueue_once
+from accumulating_billing.billing.payers import invoice_tabs
 
 GENERATOR = "Accumulating Generator"
 RUN = "Accumulating Automation Run"
@@ -45,12 +47,20 @@ OWED = ("Pending", SENDING)
 
 
 def record_run(
-	invoice: str | None, generator: str, event: str, transition: int = 1, rows=None, **fields
+	invoice: str | None,
+	generator: str,
+	event: str,
+	transition: int = 1,
+	rows=None,
+	site_wide: bool = True,
+	**fields,
 ) -> str | None:
 	"""Owe the automations of `event` for `invoice`, in the caller's transaction; nothing when nothing listens
-	(`rows`: the generator's automation rows, when the caller has the generator loaded). Returns the run.
-	`fields`: more values of the run (a Tab Reaches run: its row, key and total; no invoice)."""
-	if not listens(generator, event, rows):
+	(`rows`: the generator's automation rows, when the caller has the generator loaded). A combined invoice owes
+	one run per tab (`generator`): each fires its tab's own automations, and only the lead's (`site_wide`) the
+	site-wide document method, once per invoice. Returns the run. `fields`: more values of the run (a Tab Reaches
+	run: its row, key and total; no invoice)."""
+	if not listens(generator, event, rows, site_wide):
 		return None
 	run = frappe.get_doc(
 		{
@@ -67,9 +77,9 @@ def record_run(
 	return run.name
 
 
-def listens(generator: str, event: str, rows=None) -> bool:
-	"""Whether a run of `event` would do anything: an automation row of the generator for it, or anything the
-	site-wide document method reaches (another app's doc_events hook or Sales Invoice class override, a
+def listens(generator: str, event: str, rows=None, site_wide: bool = True) -> bool:
+	"""Whether a run of `event` would do anything: an automation row of the generator for it, or (`site_wide`)
+	anything the site-wide document method reaches (another app's doc_events hook or Sales Invoice class override, a
 	Notification with Event = Method). Most
 	invoices have none; they owe no run, no job."""
 	if rows is None:
@@ -78,7 +88,7 @@ def listens(generator: str, event: str, rows=None) -> bool:
 		)
 	else:
 		own = any(row.event == event for row in rows)
-	return bool(own) or (event in METHODS and site_listens(event))
+	return bool(own) or (site_wide and event in METHODS and site_listens(event))
 
 
 def site_listens(event: str) -> bool:
@@ -180,9 +190,13 @@ def settle_paid_states(invoices: list[str]) -> list[str]:
 		paid = is_paid(row)
 		if paid and not row.accumulating_paid:
 			transition = (row.accumulating_paid_count or 0) + 1
-			run = record_run(row.name, row.accumulating_generator, "Paid", transition)
-			if run:
-				runs.append(run)
+			# once per tab of the invoice (a combined invoice bills several); the site-wide method once, the lead's
+			for tab in invoice_tabs(row.name):
+				run = record_run(
+					row.name, tab, "Paid", transition, site_wide=tab == row.accumulating_generator
+				)
+				if run:
+					runs.append(run)
 			frappe.db.set_value(
 				"Sales Invoice",
 				row.name,
@@ -232,10 +246,12 @@ def fire(run: str) -> str | None:
 		return doc.status
 	rows = automations_of(doc.generator, doc.event, doc.automation)
 	failures = json.loads(doc.error) if doc.error and doc.error.startswith("[") else []
+	# the site-wide method fires once per invoice: with the run of its lead tab (a combined invoice has one per tab)
+	site_wide = not doc.generator or doc.generator == invoice.get("accumulating_generator")
 	# Slack and SMS leave the site when sent: after the commit, each once (notifications.py)
-	after_commit = sent_after_commit(doc.event, rows)
+	after_commit = sent_after_commit(doc.event, rows, site_wide)
 	if doc.status == "Pending":
-		failures += fire_in_transaction(doc, invoice, rows, after_commit)
+		failures += fire_in_transaction(doc, invoice, rows, after_commit, site_wide)
 		doc.db_set({"status": SENDING, "fired_on": now_datetime(), "error": json.dumps(failures)})
 		frappe.db.commit()
 	for notification in after_commit:
@@ -286,25 +302,27 @@ def automations_of(generator: str | None, event: str, row: str | None = None) ->
 	]
 
 
-def sent_after_commit(event: str, rows: list) -> list[str]:
-	"""The Notifications of the run that cannot be taken back (Slack, SMS): the generator's, then the site-wide
-	ones on the event's method."""
+def sent_after_commit(event: str, rows: list, site_wide: bool = True) -> list[str]:
+	"""The Notifications of the run that cannot be taken back (Slack, SMS): the generator's, then (`site_wide`) the
+	site-wide ones on the event's method."""
 	own = [
 		row.notification for row in rows if row.notification and notifications.irreversible(row.notification)
 	]
 	site = (
 		notifications.site_wide_irreversible(METHODS[event])
-		if event in METHODS and site_listens(event)
+		if site_wide and event in METHODS and site_listens(event)
 		else []
 	)
 	return list(dict.fromkeys(own + site))
 
 
-def fire_in_transaction(run, invoice, rows: list, after_commit: list[str] = ()) -> list[str]:
-	"""The site-wide method, the Notifications and the assignments, each in its own savepoint (the Notifications
-	in `after_commit` are left to after the commit)."""
+def fire_in_transaction(
+	run, invoice, rows: list, after_commit: list[str] = (), site_wide: bool = True
+) -> list[str]:
+	"""The site-wide method of an invoice event (`site_wide`: the lead tab's run), the Notifications and the
+	assignments, each in its own savepoint (the Notifications in `after_commit` are left to after the commit)."""
 	steps = []
-	if run.event in METHODS:  # the site-wide method of an invoice event
+	if site_wide and run.event in METHODS:
 		steps.append(
 			(_("method {0}").format(METHODS[run.event]), run_method(invoice, run.event, after_commit))
 		)
@@ -313,7 +331,10 @@ def fire_in_transaction(run, invoice, rows: list, after_commit: list[str] = ()) 
 			steps.append((_("Notification {0}").format(row.notification), notify(invoice, row.notification)))
 		if row.assign_template and run.event in METHODS:
 			steps.append(
-				(_("assign template {0}").format(row.assign_template), assign(invoice, row.assign_template))
+				(
+					_("assign template {0}").format(row.assign_template),
+					assign(invoice, row.assign_template, run.generator),
+				)
 			)
 	failures = []
 	for label, step in steps:
@@ -351,11 +372,15 @@ def notify(invoice, notification: str):
 	return send
 
 
-def assign(invoice, template: str):
+def assign(invoice, template: str, generator: str | None = None):
+	"""Assign the template to the customer of the tab the run is for (its own customer, also when its invoices
+	are made out to a payer: *Invoice To*); the invoice's customer for a run without a tab."""
+
 	def assign_template():
 		from accumulating_billing.billing.assignment import assign_quietly
 
-		assign_quietly(template, invoice.customer, invoice)
+		customer = frappe.db.get_value(GENERATOR, generator, "customer") if generator else None
+		assign_quietly(template, customer or invoice.customer, invoice)
 
 	return assign_template
 

@@ -10,6 +10,7 @@ from frappe.core.doctype.communication.email import make as make_communication
 from frappe.translate import print_language
 
 from accumulating_billing.billing.contacts import billing_email
+from accumulating_billing.billing.payers import default_print_format
 from accumulating_billing.billing.payments import make_owed_request, pay_link
 
 LOG = "Accumulating Generation Log"
@@ -42,9 +43,8 @@ def send_invoice_email(invoice: str) -> str | None:
 		return None
 	generator = frappe.get_doc("Accumulating Generator", si.accumulating_generator)
 	subject, message = compose(si, generator)
-	print_format = (
-		generator.print_format or frappe.get_meta("Sales Invoice").default_print_format or "Standard"
-	)
+	# a combined invoice prints each tab's lines under its title (payers.COMBINED_PRINT_FORMAT)
+	print_format = generator.print_format or default_print_format(si)
 	comm = make_communication(
 		doctype="Sales Invoice",
 		name=invoice,
@@ -130,14 +130,16 @@ def set_email_status(invoice: str, status: str, from_status: str | None = "Pendi
 
 
 def owed_invoices(limit: int = 500) -> list[str]:
-	"""Invoices whose email is still owed (Pending in the generation log), oldest first."""
-	return frappe.get_all(
+	"""Invoices whose email is still owed (Pending in the generation log), oldest first; a combined invoice once
+	(its tabs' log lines owe the one email together)."""
+	names = frappe.get_all(
 		LOG,
 		filters={"email_status": "Pending", "outcome": "Billed"},
 		pluck="sales_invoice",
 		order_by="creation asc",
 		limit_page_length=limit,
 	)
+	return list(dict.fromkeys(names))
 
 
 def enqueue_owed_emails() -> list[str]:

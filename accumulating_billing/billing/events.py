@@ -8,46 +8,65 @@ from frappe import _
 from frappe.utils import flt
 
 from accumulating_billing.billing.generation_log import write_log
-from accumulating_billing.billing.locks import lock_generator
+from accumulating_billing.billing.locks import lock_generators
+from accumulating_billing.billing.payers import TABS_FIELD, invoice_tabs
 from accumulating_billing.billing.tab import set_item_billing
 
 ITEM = "Accumulating Generator Item"
 
 
 def release_items_of_invoice(doc, method=None) -> None:
-	"""Items billed on `doc` go back to Unbilled so the next invoice picks them up: no work is lost."""
+	"""Items billed on `doc` go back to Unbilled so the next invoice picks them up: no work is lost. A combined
+	invoice gives each of its tabs its own items back, each tab told (comment, log line) how many."""
 	if not doc.get("accumulating_generator"):
 		return
-	if method != "on_cancel":  # a cancel took it in before_cancel
-		lock_generator(doc.accumulating_generator)
-	names = frappe.get_all(ITEM, filters={"sales_invoice": doc.name, "status": "Billed"}, pluck="name")
-	if not names:
+	if method != "on_cancel":  # a cancel took them in before_cancel
+		lock_generators(invoice_tabs(doc))
+	billed = frappe.get_all(
+		ITEM, filters={"sales_invoice": doc.name, "status": "Billed"}, fields=["name", "generator"]
+	)
+	if not billed:
 		return
-	set_item_billing(names, "Unbilled", None, "Billed")
+	set_item_billing([row.name for row in billed], "Unbilled", None, "Billed")
 	action = _("cancelled") if method == "on_cancel" else _("deleted")
-	generator = frappe.get_doc("Accumulating Generator", doc.accumulating_generator)
-	status = generator.status
-	note = _("Sales Invoice {0} was {1}: {2} item(s) are unbilled again.").format(
-		doc.name, action, len(names)
-	)
-	if status == "Completed":
-		note += " " + _("The generator is Completed: use Generate Now to bill them.")
-	generator.add_comment("Info", note)
-	write_log(
-		generator.name,
-		doc.get("accumulating_occurrence") or doc.posting_date,
-		"Released",
-		note,
-		doc.name,
-		len(names),
-	)
+	by_tab = defaultdict(int)
+	for row in billed:
+		by_tab[row.generator] += 1
+	for tab, count in sorted(by_tab.items()):
+		generator = frappe.get_doc("Accumulating Generator", tab)
+		note = _("Sales Invoice {0} was {1}: {2} item(s) are unbilled again.").format(doc.name, action, count)
+		if generator.status == "Completed":
+			note += " " + _("The generator is Completed: use Generate Now to bill them.")
+		generator.add_comment("Info", note)
+		write_log(
+			generator.name,
+			doc.get("accumulating_occurrence") or doc.posting_date,
+			"Released",
+			note,
+			doc.name,
+			count,
+		)
 
 
 def lock_generator_of_invoice(doc, method=None) -> None:
-	"""before_cancel: take the generator's row lock first, as a run does, so that cancelling a generated
-	invoice and billing the same generator queue up instead of deadlocking on the items."""
+	"""before_cancel: take the generators' row locks first (every tab the invoice bills, in name order), as a run
+	does, so that cancelling a generated invoice and billing its tabs queue up instead of deadlocking on the
+	items."""
 	if doc.get("accumulating_generator"):
-		lock_generator(doc.accumulating_generator)
+		lock_generators(invoice_tabs(doc))
+
+
+def forget_foreign_tabs(doc, method=None) -> None:
+	"""before_insert: only the app lists the tabs a generated invoice bills. A Sales Invoice made any other way (by
+	hand, through REST, a copy) keeps no tab rows, so it can never take a tab's occurrence key from a billing run;
+	an amendment keeps its original's tabs, their occurrence cleared (it is not a scheduled occurrence)."""
+	if doc.flags.accumulating_generated or not doc.get(TABS_FIELD):
+		return
+	if doc.get("amended_from") and doc.get("accumulating_generator"):
+		for row in doc.get(TABS_FIELD):
+			row.occurrence = None
+		return
+	doc.set(TABS_FIELD, [])
 
 
 def prepare_amendment(doc, method=None) -> None:
@@ -57,7 +76,7 @@ def prepare_amendment(doc, method=None) -> None:
 	released items keep it until another invoice bills them (which gives them its own key, or none)."""
 	if not (doc.get("amended_from") and doc.get("accumulating_generator")):
 		return
-	doc.accumulating_occurrence = None
+	doc.accumulating_occurrence = None  # its tabs' occurrences too (forget_foreign_tabs)
 	rows = unbilled_of_lines(doc)
 	items = {row.name for row in rows}
 	group_qty = defaultdict(Decimal)
@@ -85,7 +104,7 @@ def claim_items_of_amendment(doc, method=None) -> None:
 
 
 def unbilled_of_lines(doc) -> list:
-	"""The Unbilled items of the invoice's generator that its lines link: by name, or by a grouped line's key."""
+	"""The Unbilled items of the invoice's tabs that its lines link: by name, or by a grouped line's key."""
 	Item = frappe.qb.DocType(ITEM)
 	linked = linked_by_lines(Item, doc)
 	if linked is None:
@@ -93,20 +112,18 @@ def unbilled_of_lines(doc) -> list:
 	return (
 		frappe.qb.from_(Item)
 		.select(Item.name, Item.invoice_line_group, Item.qty)
-		.where((Item.generator == doc.accumulating_generator) & (Item.status == "Unbilled") & linked)
+		.where(Item.generator.isin(invoice_tabs(doc)) & (Item.status == "Unbilled") & linked)
 		.run(as_dict=True)
 	)
 
 
 def linked_by_lines(Item, doc):
-	"""The condition on tab items that the invoice's lines link (by name, or a grouped line by its key on the
-	invoice's generator), or None when its lines link none."""
+	"""The condition on tab items that the invoice's lines link (by name, or a grouped line by its key on one of
+	the invoice's tabs), or None when its lines link none."""
 	items, groups = line_links(doc)
 	linked = Item.name.isin(sorted(items)) if items else None
 	if groups:
-		by_group = (Item.generator == doc.accumulating_generator) & Item.invoice_line_group.isin(
-			sorted(groups)
-		)
+		by_group = Item.generator.isin(invoice_tabs(doc)) & Item.invoice_line_group.isin(sorted(groups))
 		linked = by_group if linked is None else (linked | by_group)
 	return linked
 
@@ -147,33 +164,37 @@ def release_removed_lines(doc, method=None) -> None:
 		return
 	items, groups = line_links(doc)
 	removed = [
-		row.name
+		row
 		for row in billed_on(doc.name)
 		if row.name not in items and not (row.invoice_line_group and row.invoice_line_group in groups)
 	]
 	if not removed:
 		return
-	set_item_billing(removed, "Unbilled", None, "Billed")
-	note = _("{0} item(s) whose line was removed from Sales Invoice {1} are unbilled again.").format(
-		len(removed), doc.name
-	)
-	frappe.get_doc("Accumulating Generator", doc.accumulating_generator).add_comment("Info", note)
-	write_log(
-		doc.accumulating_generator,
-		doc.get("accumulating_occurrence") or doc.posting_date,
-		"Released",
-		note,
-		doc.name,
-		len(removed),
-	)
+	set_item_billing([row.name for row in removed], "Unbilled", None, "Billed")
+	by_tab = defaultdict(int)
+	for row in removed:
+		by_tab[row.generator] += 1
+	for tab, count in sorted(by_tab.items()):
+		note = _("{0} item(s) whose line was removed from Sales Invoice {1} are unbilled again.").format(
+			count, doc.name
+		)
+		frappe.get_doc("Accumulating Generator", tab).add_comment("Info", note)
+		write_log(
+			tab,
+			doc.get("accumulating_occurrence") or doc.posting_date,
+			"Released",
+			note,
+			doc.name,
+			count,
+		)
 
 
 def billed_on(invoice: str) -> list:
-	"""The items billed on `invoice`, with their line group key."""
+	"""The items billed on `invoice`, with their tab and line group key."""
 	return frappe.get_all(
 		ITEM,
 		filters={"sales_invoice": invoice, "status": "Billed"},
-		fields=["name", "invoice_line_group"],
+		fields=["name", "generator", "invoice_line_group"],
 	)
 
 

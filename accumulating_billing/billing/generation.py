@@ -15,7 +15,7 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import held_notices, locks, owed, review, schema, two_step
+from accumulating_billing.billing import held_notices, locks, owed, payers, review, schema, two_step
 from accumulating_billing.billing.generation_log import record_failure, write_log
 from accumulating_billing.billing.held import held_note, hold_refused
 from accumulating_billing.billing.invoice import (
@@ -26,6 +26,7 @@ from accumulating_billing.billing.invoice import (
 )
 from accumulating_billing.billing.lifecycle import resume_if_due
 from accumulating_billing.billing.money import amount_precision, rounding
+from accumulating_billing.billing.payers import payer_of
 from accumulating_billing.billing.state import state_of, to_decimal
 from accumulating_billing.billing.tab import lock_unbilled_items, mark_billed, tab_items
 
@@ -116,24 +117,34 @@ def keep_occurrence_for_review(name: str, run_date):
 	refuses its invoice, bill the occurrence again, this time on a Draft kept for review, in a transaction of its
 	own. Returns (invoice, log line), or None when the refusal is something else (nothing is changed then: the
 	caller records the failure as before). Costs one cached read on a generator without a credit limit."""
-	values = frappe.db.get_value(GENERATOR, name, ["customer", "company", "generate_as"], as_dict=True)
+	return keep_for_review([name], run_date, lambda docs: run_occurrence(docs[0], run_date, reserve=True))
+
+
+def keep_for_review(names: list[str], run_date, bill):
+	"""keep_occurrence_for_review for the tabs `names` billed together on one invoice (combined.py: `bill(docs)`
+	bills the occurrence of the generators `docs`, locked and reloaded, reserved; returns (invoice, log line)). The
+	credit limit is the payer's: the customer the invoice is made out to."""
+	values = frappe.db.get_value(
+		GENERATOR, names[0], ["customer", "invoice_customer", "company", "generate_as"], as_dict=True
+	)
 	if (
 		not values
 		or values.generate_as not in review.OPEN
-		or not review.credit_limited(values.customer, values.company)
+		or not review.credit_limited(payer_of(values), values.company)
 	):
 		return None
 	try:
-		if not locks.lock_generator_or_skip(name):
+		if not locks.lock_generators_or_skip(names):
 			frappe.db.rollback()
 			return None
-		generator = frappe.get_doc(GENERATOR, name)
-		runs = engine.due_runs(state_of(generator), run_date, cap=1)
-		if not runs or runs[0] != run_date:
-			frappe.db.rollback()
-			return None
+		docs = [frappe.get_doc(GENERATOR, name) for name in sorted(names)]
+		for generator in docs:
+			runs = engine.due_runs(state_of(generator), run_date, cap=1)
+			if not runs or runs[0] != run_date:
+				frappe.db.rollback()
+				return None
 		# reserved as the two-step reserve does: nothing is owed before a person submits it
-		invoice, line = run_occurrence(generator, run_date, reserve=True)
+		invoice, line = bill(docs)
 		reason = None
 		if invoice:
 			review.compute(invoice)
@@ -141,30 +152,76 @@ def keep_occurrence_for_review(name: str, run_date):
 		if not reason:
 			frappe.db.rollback()
 			return None
-		line = review.keep(generator.name, invoice, run_date, reason) or line
+		line = (
+			review.keep(
+				invoice.accumulating_generator, invoice, run_date, reason, payers.invoice_tabs(invoice)
+			)
+			or line
+		)
 		frappe.db.commit()
 	except Exception:
 		frappe.db.rollback()
 		frappe.clear_last_message()
-		frappe.log_error(title=_("Accumulating Generator {0}: not kept for review").format(name))
+		frappe.log_error(title=_("Accumulating Generator {0}: not kept for review").format(", ".join(names)))
 		return None
 	note = invoice.flags.accumulating_credit_note
 	if note:
 		# a credit note of returns billed before is no credit: submitted now (else by the hourly sweep)
-		two_step.finalize(name, note)
+		two_step.finalize(invoice.accumulating_generator, note)
 	return invoice, line
+
+
+@dataclass
+class Occurrence:
+	"""What one occurrence of one tab decided, in the occurrence's transaction: its lines locked, the refused ones
+	held, the engine's decision; `rows` are the lines it bills (none when it skips)."""
+
+	generator: object
+	run_date: date
+	unbilled: list
+	held: list
+	decision: engine.RunDecision
+
+	@property
+	def bills(self) -> bool:
+		return self.decision.action == "bill"
+
+	@property
+	def rows(self) -> list:
+		swept = {i.name for i in self.decision.items} if self.bills else set()
+		return [i for i in self.unbilled if i.name in swept]
 
 
 def run_occurrence(generator, run_date: date, reserve: bool = False):
 	"""Bill (or skip) one occurrence inside the caller's transaction; the generator row is locked. `reserve`: the
 	invoice is a draft submitted in a second transaction (two_step.py), or kept for review (review.py); it owes
 	nothing until it is submitted."""
+	occurrence = decide_occurrence(generator, run_date)
+	invoice = None
+	if occurrence.bills:
+		invoice = create_invoice(generator, occurrence.rows, run_date, run_date, reserve=reserve)
+	line = settle_occurrence(occurrence, invoice)
+	if invoice and not reserve:
+		# a reserved invoice owes from its submit on (two_step.finish_reserved)
+		owed.owe(invoice, [generator])
+	return invoice, line
+
+
+def occurrence_items(generator, run_date: date) -> list:
+	"""The items the occurrence may bill, locked: dated before it, or all on a final run."""
+	final = engine.is_final_run(state_of(generator), run_date)
+	return lock_unbilled_items(generator.name, None if final else run_date)
+
+
+def decide_occurrence(generator, run_date: date, unbilled=None, refused=None) -> Occurrence:
+	"""Lock and read the items the occurrence may bill, hold the ones ERPNext would refuse now, and let the engine
+	decide; in the caller's transaction, the generator row locked. Writes nothing but the holds. `unbilled` and
+	`refused`: read and checked by the caller already (combined.py checks the lines of all its tabs at once)."""
 	state = state_of(generator)
-	final = engine.is_final_run(state, run_date)
-	unbilled = lock_unbilled_items(generator.name, None if final else run_date)
+	if unbilled is None:
+		unbilled = occurrence_items(generator, run_date)
 	# the lines ERPNext would refuse now are held (not billed); the invoice bills the rest
-	unbilled, held = hold_refused(generator, unbilled)
-	note = held_note(held)
+	unbilled, held = hold_refused(generator, unbilled, refused)
 	decision = engine.decide_run(
 		state,
 		run_date,
@@ -176,34 +233,35 @@ def run_occurrence(generator, run_date: date, reserve: bool = False):
 		rounding=rounding(),
 		measured_net_total=measured_net_total(generator, unbilled, run_date),
 	)
-	invoice = None
-	if decision.action == "bill":
-		swept = {i.name for i in decision.items}
-		invoice = create_invoice(
-			generator, [i for i in unbilled if i.name in swept], run_date, run_date, reserve=reserve
-		)
-		line = _("{0}: billed {1} item(s) on {2}").format(run_date, len(swept), invoice.name)
+	return Occurrence(generator, run_date, unbilled, held, decision)
+
+
+def settle_occurrence(occurrence: Occurrence, invoice=None, note: str = "") -> str:
+	"""After the occurrence's invoice is made (`invoice`, when it bills): its log line (`note` added), the next
+	state, the one-time settings cleared. Returns the log line. What the invoice owes is the caller's (owed.owe,
+	once per invoice)."""
+	generator, run_date, decision = occurrence.generator, occurrence.run_date, occurrence.decision
+	unbilled, held_lines = occurrence.unbilled, held_note(occurrence.held)
+	if invoice:
+		line = _("{0}: billed {1} item(s) on {2}").format(run_date, len(occurrence.rows), invoice.name)
 		if invoice.flags.accumulating_credit_note:
 			line += " " + _("(returns credited on {0})").format(invoice.flags.accumulating_credit_note)
-		line += note
-		write_log(generator.name, run_date, "Billed", line, invoice.name, len(swept))
-		if not reserve:
-			# a reserved invoice owes from its submit on (two_step.finish_reserved)
-			owed.owe(invoice, [generator])
+		line += note + held_lines
+		write_log(generator.name, run_date, "Billed", line, invoice.name, len(occurrence.rows))
 	elif decision.action == engine.SKIP_NEGATIVE:
 		line = _(
 			"{0}: skipped, net total {1} is negative (returns outweigh the rest); {2} item(s) carry over"
 		).format(run_date, decision.net_total, len(unbilled))
-		line += note
+		line += held_lines
 		write_log(generator.name, run_date, "Skipped", line, items_count=len(unbilled))
 	elif decision.action == "skip_minimum":
 		line = _(
 			"{0}: skipped, net total {1} is below the minimum amount {2}; {3} item(s) carry over"
 		).format(run_date, decision.net_total, generator.minimum_amount, len(unbilled))
-		line += note
+		line += held_lines
 		write_log(generator.name, run_date, "Skipped", line, items_count=len(unbilled))
 	else:
-		line = _("{0}: skipped, nothing to bill").format(run_date) + note
+		line = _("{0}: skipped, nothing to bill").format(run_date) + held_lines
 		write_log(generator.name, run_date, "Skipped", line)
 
 	values = {
@@ -221,7 +279,7 @@ def run_occurrence(generator, run_date: date, reserve: bool = False):
 		clear_one_time_settings(generator)
 	if decision.status == engine.COMPLETED:
 		write_log(generator.name, run_date, "Completed", _("Generator completed: end condition reached"))
-	return invoice, line
+	return line
 
 
 def measured_net_total(generator, rows: list, run_date: date):
@@ -315,25 +373,42 @@ def nothing_billed(name: str, posting_date: date, held: list, message: str) -> t
 # ------------------------------------------------------------------------------------------ pieces
 
 
-def create_invoice(generator, rows: list, posting_date: date, occurrence: date | None, reserve: bool = False):
+def create_invoice(
+	generator,
+	rows: list,
+	posting_date: date,
+	occurrence: date | None,
+	reserve: bool = False,
+	tabs: list | None = None,
+):
 	"""The occurrence's Sales Invoice of the swept rows. Returns of deliveries that were already billed
 	(negative lines) cannot stand on an invoice: ERPNext credits them on a credit note, made in the same
 	transaction (`invoice.flags.accumulating_credit_note`). `reserve`: insert both as drafts flagged for their
-	submit in a second transaction (two_step.py)."""
-	charges = [r for r in rows if flt(r.qty) > 0]
-	credits = [r for r in rows if flt(r.qty) < 0]
-	invoice = build_sales_invoice(generator, charges, posting_date, occurrence, fill_missing=False)
-	save_generated(generator, invoice, charges, reserve)
+	submit in a second transaction (two_step.py). `tabs`: a combined invoice, [(generator, its rows)] of each tab
+	(combined.py), `generator` the lead; `rows` is then every tab's rows."""
+	tabs = tabs or [(generator, rows)]
+	charges = [(tab, [r for r in tab_rows if flt(r.qty) > 0]) for tab, tab_rows in tabs]
+	credits = [(tab, [r for r in tab_rows if flt(r.qty) < 0]) for tab, tab_rows in tabs]
+	charges = [(tab, tab_rows) for tab, tab_rows in charges if tab_rows]
+	credits = [(tab, tab_rows) for tab, tab_rows in credits if tab_rows]
+	invoice = build_sales_invoice(
+		generator, [], posting_date, occurrence, fill_missing=False, tabs=charges or [(generator, [])]
+	)
+	save_generated(generator, invoice, [r for _tab, tab_rows in charges for r in tab_rows], reserve)
 	if credits:
-		note = create_credit_note(generator, credits, posting_date, reserve)
+		note = create_credit_note(generator, [], posting_date, reserve, tabs=credits)
 		invoice.flags.accumulating_credit_note = note.name
 	return invoice
 
 
-def create_credit_note(generator, rows: list, posting_date: date, reserve: bool = False):
+def create_credit_note(
+	generator, rows: list, posting_date: date, reserve: bool = False, tabs: list | None = None
+):
 	"""A credit note (is_return) of returned deliveries, linked to the return's lines (`dn_detail`), so ERPNext
 	counts the return as billed; no discount of the generator applies to it."""
-	note = build_sales_invoice(generator, rows, posting_date, None, fill_missing=False)
+	tabs = tabs or [(generator, rows)]
+	rows = [r for _tab, tab_rows in tabs for r in tab_rows]
+	note = build_sales_invoice(generator, rows, posting_date, None, fill_missing=False, tabs=tabs)
 	note.is_return = 1
 	note.allocate_advances_automatically = 0  # advances pay invoices, never credit notes
 	note.update_billed_amount_in_delivery_note = 1
@@ -395,9 +470,7 @@ def clear_one_time_settings(generator) -> None:
 def skip_existing_occurrence(name: str, run_date: date) -> str:
 	"""The occurrence already has an invoice (the unique key said so): advance past it without a second one."""
 	generator = frappe.get_doc(GENERATOR, name, for_update=True)
-	existing = frappe.db.get_value(
-		"Sales Invoice", {"accumulating_generator": name, "accumulating_occurrence": run_date}, "name"
-	)
+	existing = payers.invoice_of_occurrence(name, run_date)
 	state = state_of(generator)
 	if state.next_creation_date == run_date:
 		next_date = engine.next_run_after(state, run_date)

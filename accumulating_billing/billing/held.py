@@ -52,13 +52,15 @@ def refused_lines(rows: list, company: str | None) -> dict:
 # ------------------------------------------------------------------------------------------ billing day
 
 
-def hold_refused(generator, rows: list) -> tuple[list, list]:
+def hold_refused(generator, rows: list, refused: dict | None = None) -> tuple[list, list]:
 	"""In the caller's transaction (the generator and `rows` locked): hold the rows ERPNext would refuse; each owes
 	its notice (sent after the billing run: held_notices.py). Returns (the rows to bill, the held rows, each with
-	its `hold_reason`)."""
+	its `hold_reason`). `refused`: the caller ran the check already, over these rows among others."""
 	if not rows or not holds(generator):
 		return rows, []
-	refused = refused_lines(rows, generator.company)
+	if refused is None:
+		refused = refused_lines(rows, generator.company)
+	refused = {name: reason for name, reason in refused.items() if name in {row.name for row in rows}}
 	if not refused:
 		return rows, []
 	held = [row for row in rows if row.name in refused]

@@ -10,6 +10,7 @@ import frappe
 from frappe.utils import add_days, cint, getdate
 
 from accumulating_billing.billing import items as item_rules
+from accumulating_billing.billing.payers import TABS_FIELD, TAX_FIELDS, payer_of
 from accumulating_billing.billing.plain_text import as_html
 from accumulating_billing.billing.state import to_decimal
 
@@ -17,33 +18,28 @@ DELIVERY_NOTE = "Delivery Note"
 TIMESHEET = "Timesheet"
 GROUPED = "Grouped"
 
-TAX_FIELDS = (
-	"charge_type",
-	"row_id",
-	"account_head",
-	"description",
-	"included_in_print_rate",
-	"included_in_paid_amount",
-	"cost_center",
-	"rate",
-	"tax_amount",
-	"account_currency",
-	"dont_recompute_tax",
-)
 
-
-def build_sales_invoice(generator, items: list, posting_date, occurrence=None, fill_missing: bool = True):
-	"""An unsaved Sales Invoice for `items` (Accumulating Generator Item rows, as dicts or docs).
+def build_sales_invoice(
+	generator, items: list, posting_date, occurrence=None, fill_missing: bool = True, tabs: list | None = None
+):
+	"""An unsaved Sales Invoice for `items` (Accumulating Generator Item rows, as dicts or docs), made out to the
+	generator's payer (*Invoice To*, else its customer: payers.py).
 
 	`occurrence` is the schedule date it bills (None for an off-cycle Generate now invoice).
 	`fill_missing=False` fills only the party's defaults and leaves the item defaults to the insert: ERPNext's
 	validate runs set_missing_values itself, and running it twice was a quarter of the cost of a generated
-	invoice. An invoice that is only computed, never saved (preview, minimum check), needs them all here."""
+	invoice. An invoice that is only computed, never saved (preview, minimum check), needs them all here.
+	`tabs`: a combined invoice (combined.py), [(generator, its items)] for every tab it bills, `generator` (the
+	lead, whose settings apply: the tabs agree on them) among them; `items` is then not used. Each tab's lines
+	come together, each line naming its tab (`accumulating_tab`), and every invoice lists its tabs with the
+	occurrence each bills (`accumulating_tabs`, unique per tab and occurrence: schema.py)."""
 	posting_date = getdate(posting_date)
+	tabs = tabs or [(generator, items)]
+	items = [item for _tab, rows in tabs for item in rows]
 	si = frappe.new_doc("Sales Invoice")
 	si.update(
 		{
-			"customer": generator.customer,
+			"customer": payer_of(generator),
 			"company": generator.company,
 			"currency": generator.currency,
 			"selling_price_list": generator.selling_price_list,
@@ -59,9 +55,15 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	if generator.naming_series_for_invoice:
 		si.naming_series = generator.naming_series_for_invoice
 	sources = source_rows(items)
-	lines, groups = invoice_lines(generator, items, sources)
-	for line in lines:
-		si.append("items", line)
+	groups = {}
+	for tab, rows in tabs:
+		lines, tab_groups = invoice_lines(tab, rows, sources)
+		groups.update(tab_groups)
+		for line in lines:
+			if len(tabs) > 1:
+				line["accumulating_tab"] = tab.name
+			si.append("items", line)
+		si.append(TABS_FIELD, tab_row(tab, rows, occurrence))
 	# the items each grouped line sums, by its key: marked with it when billed (generation.save_generated)
 	si.flags.accumulating_line_groups = groups
 	add_timesheet_rows(si, items, sources)
@@ -84,6 +86,19 @@ def build_sales_invoice(generator, items: list, posting_date, occurrence=None, f
 	si.language = si.get("language") or frappe.get_cached_value("Customer", si.customer, "language")
 	si.flags.ignore_permissions = True
 	return si
+
+
+def tab_row(generator, rows: list, occurrence) -> dict:
+	"""The invoice's row for one tab it bills: the tab, its customer, the occurrence and what it bills."""
+	return {
+		"generator": generator.name,
+		"tab_title": generator.title or generator.customer_name,
+		"customer": generator.customer,
+		"customer_name": generator.customer_name,
+		"occurrence": occurrence,
+		"items_count": len(rows),
+		"amount": float(sum((to_decimal(row.get("amount")) for row in rows), Decimal(0))),
+	}
 
 
 def invoice_lines(generator, items: list, sources: dict | None = None) -> tuple[list[dict], dict]:
@@ -293,9 +308,10 @@ def set_due_date(si, generator, posting_date) -> None:
 		si.due_date = add_days(posting_date, cint(generator.due_days))
 
 
-def invoice_totals(generator, items: list, posting_date):
-	"""An unsaved Sales Invoice for `items` with ERPNext's totals, discount and taxes computed; never saved."""
-	si = build_sales_invoice(generator, items, posting_date)
+def invoice_totals(generator, items: list, posting_date, tabs: list | None = None):
+	"""An unsaved Sales Invoice for `items` (or combined, of `tabs`) with ERPNext's totals, discount and taxes
+	computed; never saved."""
+	si = build_sales_invoice(generator, items, posting_date, tabs=tabs)
 	si.calculate_taxes_and_totals()
 	return si
 

@@ -24,6 +24,18 @@ def lock_generator_or_skip(name: str) -> bool:
 	)
 
 
+def lock_generators(names) -> None:
+	"""Lock several generator rows, in name order (the lock order of docs/architecture.md §6), waiting."""
+	for name in sorted(set(names)):
+		lock_generator(name)
+
+
+def lock_generators_or_skip(names) -> bool:
+	"""Lock several generator rows in name order, each with SKIP LOCKED; False at the first one another worker
+	holds (the rest are not tried: two workers meeting on one payer's tabs never each hold a part and wait)."""
+	return all(lock_generator_or_skip(name) for name in sorted(set(names)))
+
+
 def is_transient(error: Exception) -> bool:
 	"""The database gave up on this transaction's locks (deadlock victim, lock wait timeout)."""
 	return isinstance(error, frappe.QueryDeadlockError | frappe.QueryTimeoutError)

@@ -37,8 +37,13 @@ def owe(invoice, generators: list) -> None:
 	if not generators:
 		return
 	for generator in generators:
+		# one run per tab; the site-wide document method with the lead's (the invoice's generator), once
 		automations.record_run(
-			invoice.name, generator.name, "Generated", rows=generator.get("automations") or []
+			invoice.name,
+			generator.name,
+			"Generated",
+			rows=generator.get("automations") or [],
+			site_wide=generator.name == invoice.get("accumulating_generator"),
 		)
 	settings = generators[0]
 	account = payments.gateway_owed(settings, invoice)

@@ -31,22 +31,26 @@ def customers_of(user: str | None = None) -> list[str]:
 
 
 def running_tabs(user: str | None = None, pages: dict | None = None) -> list[dict]:
-	"""Per generator of the user's customers: its title, currency, next invoice date, a page of its unbilled items
-	(date, description, qty, amount; PAGE_LENGTH of them, oldest first, from `pages`[generator] or the first),
-	their count and total (by the database), the advance paid and the invoices to pay. Only fields meant for the
-	customer are read; one query per kind of data, whatever the number of tabs, items and invoices."""
+	"""Per generator of the user's customers, and per tab billed to them (*Invoice To*, read only): its title,
+	currency, next invoice date, a page of its unbilled items (date, description, qty, amount; PAGE_LENGTH of them,
+	oldest first, from `pages`[generator] or the first), their count and total (by the database), the advance paid
+	and the invoices to pay (the payer's: shown to the payer's users). Only fields meant for the customer are read;
+	one query per kind of data, whatever the number of tabs, items and invoices."""
 	customers = customers_of(user)
 	if not customers:
 		return []
 	generators = frappe.get_all(
 		GENERATOR,
-		filters={"customer": ("in", customers), "status": ("in", VISIBLE_STATUSES)},
+		filters={"status": ("in", VISIBLE_STATUSES)},
+		or_filters={"customer": ("in", customers), "invoice_customer": ("in", customers)},
 		fields=[
 			"name",
 			"title",
 			"customer",
 			"company",
 			"customer_name",
+			"invoice_customer",
+			"invoice_customer_name",
 			"currency",
 			"status",
 			"next_creation_date",
@@ -62,8 +66,12 @@ def running_tabs(user: str | None = None, pages: dict | None = None) -> list[dic
 	starts = {name: max(cint((pages or {}).get(name)), 0) for name in names}
 	totals = item_totals(names)
 	pages_of = item_pages(starts)
-	to_pay = invoices_to_pay(generators)
-	advances = advance_balances({(gen.customer, gen.company) for gen in generators})
+	to_pay = invoices_to_pay(generators, customers)
+	# what was paid in advance is the payer's (Invoice To, else the customer), shown to those who pay
+	payer_of = {gen.name: gen.invoice_customer or gen.customer for gen in generators}
+	advances = advance_balances(
+		{(payer_of[gen.name], gen.company) for gen in generators if payer_of[gen.name] in customers}
+	)
 	# Bill When Unbilled Reaches: how much of it each watched tab has used (one read for all of them)
 	watched = [gen.name for gen in generators if flt(gen.bill_when_unbilled_reaches) > 0]
 	used = watch.unbilled_totals(watched, getdate(nowdate())) if watched else {}
@@ -77,6 +85,11 @@ def running_tabs(user: str | None = None, pages: dict | None = None) -> list[dic
 				"generator": gen.name,
 				"title": gen.title or gen.customer_name,
 				"customer_name": gen.customer_name,
+				# a tab billed to another customer: its customer sees whom; the payer sees whose tab it is
+				"invoice_to": gen.invoice_customer_name or gen.invoice_customer
+				if gen.customer in customers and payer_of[gen.name] != gen.customer
+				else None,
+				"for_customer": gen.customer_name if gen.customer not in customers else None,
 				"currency": gen.currency,
 				"next_invoice_date": getdate(gen.next_creation_date) if gen.status == "Active" else None,
 				"paused": gen.status == "Paused",
@@ -88,7 +101,7 @@ def running_tabs(user: str | None = None, pages: dict | None = None) -> list[dic
 				"threshold": watch.progress(
 					gen.bill_when_unbilled_reaches, used.get(gen.name, 0), gen.currency
 				),
-				"advance": advances[(gen.customer, gen.company)],
+				"advance": advances.get((payer_of[gen.name], gen.company), {"amount": 0.0, "currency": None}),
 				"to_pay": to_pay[gen.name],
 			}
 		)
@@ -158,9 +171,11 @@ def item_pages(starts: dict[str, int]) -> dict[str, list]:
 	return pages
 
 
-def invoices_to_pay(generators: list) -> dict[str, list]:
-	"""Per generator, its submitted invoices still outstanding: what is due now (the first unpaid instalment when
-	partial payments are allowed, else the whole outstanding amount) and the pay link; three queries for all."""
+def invoices_to_pay(generators: list, customers: list[str]) -> dict[str, list]:
+	"""Per generator, its submitted invoices still outstanding that are made out to one of `customers` (the user's:
+	a tab billed to a payer shows them to the payer's users only; a combined invoice under the tab it is filed
+	under): what is due now (the first unpaid instalment when partial payments are allowed, else the whole
+	outstanding amount) and the pay link; three queries for all."""
 	from accumulating_billing.billing.payments import dues_now, outstanding_in_invoice_currency, pay_links
 
 	by_name = {gen.name: gen for gen in generators}
@@ -186,8 +201,8 @@ def invoices_to_pay(generators: list) -> dict[str, list]:
 		],
 		order_by="posting_date asc, name asc",
 	)
-	# a generator moved to another customer never shows the old one's invoices
-	rows = [row for row in rows if row.customer == by_name[row.accumulating_generator].customer]
+	# never another customer's (a payer changed, a generator moved)
+	rows = [row for row in rows if row.customer in customers]
 	if not rows:
 		return found
 	partial = [row for row in rows if by_name[row.accumulating_generator].allow_partial_payments]

@@ -1,11 +1,14 @@
 """The running tab as its owner sees it: unbilled lines and the next invoice, built by the same invoice builder
-that will make it (ERPNext's own totals, discount and taxes), never saved.
+that will make it (ERPNext's own totals, discount and taxes), never saved. For a tab that combines with its
+payer's other tabs (combined.py), the next combined invoice: the tabs due on the same date whose settings agree,
+from whichever of them it is asked (`tabs`: each one's title, customer, lines and amount).
 
 A tab of more than EXACT_LINES lines (issue 30: tabs of 100,000 items) is summed by the database instead of
 loaded: its lines grouped by what makes their amount (item, unit, quantity, rate, discount), ERPNext's line check
 run once per group, and the invoice built on one line per group. Its subtotal is the sum of the lines' amounts, as
 the invoice's; with a generator discount ERPNext rounds the discount of each invoice line, so such a preview may
-differ from the invoice by a cent per invoice line (README: Usage at scale ▸ Tabs of 100,000 items).
+differ from the invoice by a cent per invoice line (README: Usage at scale ▸ Tabs of 100,000 items). Such a
+tab's preview is its own: the payer's other tabs it combines with are not summed into it.
 """
 
 from datetime import date
@@ -16,6 +19,7 @@ from frappe.query_builder.functions import Count, Max, Sum
 from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing import engine
+from accumulating_billing.billing import payers
 from accumulating_billing.billing.generation_log import LOG
 from accumulating_billing.billing.held import holds, refused_lines
 from accumulating_billing.billing.invoice import GROUPED, group_key, invoice_totals
@@ -24,6 +28,7 @@ from accumulating_billing.billing.state import state_of, to_decimal
 from accumulating_billing.billing.tab import item_fields, unbilled_items, unbilled_query, with_net_rates
 
 ITEM = "Accumulating Generator Item"
+GENERATOR = "Accumulating Generator"
 DELIVERY_NOTE = "Delivery Note"
 # above this many lines the preview is summed by the database (a preview of n lines costs ERPNext n lines)
 EXACT_LINES = 500
@@ -74,8 +79,12 @@ def next_invoice(doc) -> dict:
 		rows = [row for row in rows if row.name not in refused]
 		preview["lines"] = len(rows)
 	if not rows:
-		return preview
-	si = built(doc, rows, run_date, preview)
+		return preview  # this tab is on no invoice that day
+	# the payer's other tabs that share it, with something to bill that day
+	tabs = [(doc, rows), *((tab, tab_rows) for tab, tab_rows in partner_tabs(doc, run_date) if tab_rows)]
+	if len(tabs) > 1:
+		preview["tabs"] = [tab_summary(tab, tab_rows) for tab, tab_rows in tabs]
+	si = built(doc, rows, run_date, preview, tabs)
 	if si:
 		preview["lines"] = len(si.items)  # Invoice Lines: Grouped sums items into fewer lines
 	return preview
@@ -93,14 +102,16 @@ def empty_preview(run_date, lines: int) -> dict:
 		"below_minimum": False,
 		"error": None,
 		"to_hold": [],
+		"tabs": [],
 	}
 
 
-def built(doc, rows: list, run_date, preview: dict):
-	"""The unsaved invoice of `rows` with ERPNext's totals, its figures put in `preview`; None (and the reason in
-	`preview`) when ERPNext cannot build it yet."""
+def built(doc, rows: list, run_date, preview: dict, tabs: list | None = None):
+	"""The unsaved invoice of `rows` (with the payer's other `tabs` that share it) with ERPNext's totals, its
+	figures put in `preview`; None (and the reason in `preview`) when ERPNext cannot build it yet."""
+	tabs = tabs or [(doc, rows)]
 	try:
-		si = invoice_totals(doc, rows, run_date)
+		si = invoice_totals(doc, rows, run_date, tabs=tabs if len(tabs) > 1 else None)
 	except Exception as e:
 		frappe.clear_messages()
 		preview["error"] = _("The next invoice cannot be built yet: {0}").format(
@@ -114,10 +125,51 @@ def built(doc, rows: list, run_date, preview: dict):
 			"net_total": flt(si.net_total),
 			"taxes": flt(si.total_taxes_and_charges),
 			"grand_total": flt(si.rounded_total or si.grand_total),
-			"below_minimum": bool(doc.minimum_amount) and flt(si.net_total) < flt(doc.minimum_amount),
+			"below_minimum": bool(doc.minimum_amount)
+			and own_net_total(doc, rows, run_date, si, tabs) < flt(doc.minimum_amount),
 		}
 	)
 	return si
+
+
+def partner_tabs(doc, run_date: date) -> list[tuple]:
+	"""The payer's other tabs that will share this tab's next invoice: they combine, agree on the settings, are
+	live and bill on the same date. [(generator, its rows as that day would bill them)]. None for a tab whose next
+	invoice is a Generate Now (a Draft or Completed one: billed alone)."""
+	if doc.status not in (engine.ACTIVE, engine.PAUSED):
+		return []
+	tabs = []
+	for partner in payers.partners(doc):
+		if not partner["together"] or partner["status"] not in (engine.ACTIVE, engine.PAUSED):
+			continue
+		other = frappe.get_doc(GENERATOR, partner["name"])
+		other_date, before = next_run(other)
+		if other_date != run_date:
+			continue
+		rows = unbilled_items(other.name, getdate(before) if before else None)
+		if rows and holds(other):
+			refused = refused_lines(rows, other.company)
+			rows = [row for row in rows if row.name not in refused]
+		tabs.append((other, rows))
+	return tabs
+
+
+def tab_summary(tab, rows: list) -> dict:
+	return {
+		"name": tab.name,
+		"title": tab.title or tab.customer_name,
+		"customer_name": tab.customer_name,
+		"lines": len(rows),
+		"amount": flt(sum(to_decimal(row.amount) for row in rows)),
+	}
+
+
+def own_net_total(doc, rows: list, run_date: date, si, tabs: list) -> float:
+	"""This tab's own net total (the minimum amount is each tab's): the invoice's, or on a combined one its own
+	lines' as ERPNext would total them alone."""
+	if len(tabs) == 1:
+		return flt(si.net_total)
+	return flt(invoice_totals(doc, rows, run_date).net_total) if rows else 0.0
 
 
 # ------------------------------------------------------------------------------------------ large tabs

@@ -19,6 +19,7 @@ from frappe.utils import flt, strip_html
 
 from accumulating_billing.billing import locks
 from accumulating_billing.billing.generation_log import alert, people_to_alert
+from accumulating_billing.billing.payers import invoice_tabs
 
 GENERATOR = "Accumulating Generator"
 INVOICE = "Sales Invoice"
@@ -92,7 +93,7 @@ def keep_reserved(generator: str, invoice: str) -> bool:
 	if not customer or not credit_limited(customer, company):
 		return False
 	try:
-		locks.lock_generator(generator)
+		locks.lock_generators(invoice_tabs(invoice) or [generator])  # every tab it bills, in name order
 		doc = frappe.get_doc(INVOICE, invoice, for_update=True)
 		if doc.docstatus != 0 or not doc.accumulating_finalize or doc.get("accumulating_review"):
 			frappe.db.rollback()
@@ -102,11 +103,13 @@ def keep_reserved(generator: str, invoice: str) -> bool:
 		if not reason:
 			frappe.db.rollback()
 			return False
-		keep(generator, doc, doc.accumulating_occurrence or doc.posting_date, reason)
-		# the reserved invoice was what held the generator back: it is healthy again
-		frappe.db.set_value(
-			GENERATOR, generator, {"consecutive_failures": 0, "last_error": None}, update_modified=False
-		)
+		tabs = invoice_tabs(doc)
+		keep(generator, doc, doc.accumulating_occurrence or doc.posting_date, reason, tabs)
+		# the reserved invoice was what held its tabs back: they are healthy again
+		for tab in tabs or [generator]:
+			frappe.db.set_value(
+				GENERATOR, tab, {"consecutive_failures": 0, "last_error": None}, update_modified=False
+			)
 		frappe.db.commit()
 	except Exception:
 		frappe.db.rollback()
@@ -121,21 +124,23 @@ def keep_reserved(generator: str, invoice: str) -> bool:
 # ------------------------------------------------------------------------------------------ keeping
 
 
-def keep(generator: str, invoice, occurrence, reason: str) -> str:
-	"""Mark the invoice kept for review, and say so: a comment on the invoice, a line in the generation log, a
-	notification to the generator's owner and the Accounts Managers. In the caller's transaction. Returns the log
-	line."""
+def keep(generator: str, invoice, occurrence, reason: str, tabs: list[str] | None = None) -> str:
+	"""Mark the invoice kept for review, and say so: a comment on the invoice, a line in the generation log of each
+	of its tabs (`tabs`, a combined invoice's; else `generator`), a notification to the generator's owner and the
+	Accounts Managers. In the caller's transaction. Returns the log line."""
 	from accumulating_billing.billing.generation_log import write_log
 
 	frappe.db.set_value(INVOICE, invoice.name, "accumulating_review", 1, update_modified=False)
 	invoice.accumulating_review = 1
-	count = frappe.db.count(
-		"Accumulating Generator Item", {"sales_invoice": invoice.name, "status": "Billed"}
-	)
 	line = _("{0}: kept {1} as a Draft for review, ERPNext refused its submit: {2}").format(
 		occurrence, invoice.name, reason[:400]
 	)
-	write_log(generator, occurrence, KEPT, line, invoice.name, count)
+	for tab in tabs or [generator]:
+		count = frappe.db.count(
+			"Accumulating Generator Item",
+			{"sales_invoice": invoice.name, "status": "Billed", "generator": tab},
+		)
+		write_log(tab, occurrence, KEPT, line, invoice.name, count)
 	invoice.add_comment(
 		"Comment",
 		_(

@@ -4,6 +4,9 @@ all name them (docs/architecture.md §3):
 - the occurrence key: a unique key on Sales Invoice (`accumulating_generator`, `accumulating_occurrence`), so a
   second invoice for one occurrence of one generator is impossible even when two workers race; a duplicate-key
   error on it means "already invoiced" (generation.run_generator);
+- the tab occurrence key: a unique key on the tabs a generated invoice bills (*Accumulating Invoice Tab*, the
+  Sales Invoice's `accumulating_tabs`: `generator`, `occurrence`), so that no tab of a combined invoice (one
+  invoice for several tabs of one payer, combined.py) is invoiced twice for one occurrence either;
 - the hourly tick's selection indexes on Accumulating Generator ((status, next_creation_date) and (status,
   resume_date)): the tick and the billing jobs read only the due rows.
 """
@@ -11,7 +14,9 @@ all name them (docs/architecture.md §3):
 import frappe
 
 OCCURRENCE_KEY = "accumulating_occurrence_key"
+TAB_OCCURRENCE_KEY = "accumulating_tab_occurrence_key"
 GENERATOR = "Accumulating Generator"
+INVOICE_TAB = "Accumulating Invoice Tab"
 
 
 def add_occurrence_key() -> None:
@@ -27,9 +32,17 @@ def drop_occurrence_key() -> None:
 		frappe.db.sql_ddl(f"ALTER TABLE `tabSales Invoice` DROP INDEX `{OCCURRENCE_KEY}`")
 
 
+def add_tab_occurrence_key() -> None:
+	"""One invoice per (tab, occurrence), over every tab of every generated invoice (a combined invoice lists several).
+	Off-cycle invoices and credit notes leave the occurrence empty, and NULLs never collide. Idempotent."""
+	frappe.db.add_unique(INVOICE_TAB, ["generator", "occurrence"], TAB_OCCURRENCE_KEY)
+
+
 def is_occurrence_key(error: Exception) -> bool:
-	"""Whether the database refused a write for the occurrence key (a second invoice for one occurrence)."""
-	return isinstance(error, frappe.UniqueValidationError) and OCCURRENCE_KEY in str(error.args)
+	"""Whether the database refused a write for an occurrence key (a second invoice for one occurrence of a tab)."""
+	return isinstance(error, frappe.UniqueValidationError) and any(
+		key in str(error.args) for key in (OCCURRENCE_KEY, TAB_OCCURRENCE_KEY)
+	)
 
 
 def add_generator_indexes() -> None:

@@ -39,6 +39,7 @@ def validate_settings(doc) -> None:
 	validate_threshold(doc)
 	validate_late_fee(doc)
 	validate_pay_links(doc)
+	validate_payer(doc)
 
 
 def validate_timesheet_item(doc) -> None:
@@ -275,4 +276,46 @@ def validate_pay_links(doc) -> None:
 			_("Payment Gateway Account {0} takes {1}; the invoices are in {2}.").format(
 				doc.payment_gateway_account, account.currency, doc.currency
 			)
+		)
+
+
+def validate_payer(doc) -> None:
+	"""*Invoice To* (the payer, issue 28): an enabled customer ERPNext accepts on this tab's invoices. The tab's own
+	customer there is stored empty (empty means its own customer: a copy for another customer then bills that
+	one)."""
+	if doc.get("invoice_customer") and doc.get("invoice_customer") == doc.get("customer"):
+		doc.invoice_customer = doc.invoice_customer_name = None
+	payer = doc.get("invoice_customer")
+	if not payer:
+		return
+	values = frappe.db.get_value("Customer", payer, ["disabled", "default_currency"], as_dict=True)
+	if not values:
+		frappe.throw(_("Customer {0} does not exist.").format(frappe.bold(payer)))
+	if values.disabled:
+		frappe.throw(
+			_("Invoice To {0} is a disabled customer.").format(frappe.bold(payer)),
+			title=_("Disabled customer"),
+		)
+	if values.default_currency and doc.currency and values.default_currency != doc.currency:
+		frappe.throw(
+			_("Currency {0} differs from the billing currency {1} of customer {2}.").format(
+				frappe.bold(doc.currency), frappe.bold(values.default_currency), frappe.bold(payer)
+			),
+			title=_("Currency mismatch"),
+		)
+	if cint(doc.get("accumulate_delivery_notes")):
+		frappe.throw(
+			_(
+				"ERPNext bills a Delivery Note only on an invoice to the customer it was delivered to: with "
+				"Accumulate Delivery Notes, leave Invoice To empty."
+			),
+			title=_("Delivery Notes need the tab's own customer"),
+		)
+	project_customer = frappe.db.get_value("Project", doc.project, "customer") if doc.get("project") else None
+	if project_customer and project_customer != payer:
+		frappe.throw(
+			_("Project {0} belongs to customer {1}: ERPNext refuses it on an invoice to {2}.").format(
+				frappe.bold(doc.project), frappe.bold(project_customer), frappe.bold(payer)
+			),
+			title=_("Project of another customer"),
 		)

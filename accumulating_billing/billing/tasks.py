@@ -9,7 +9,7 @@ import frappe
 from frappe import _
 from frappe.utils import getdate, nowdate
 
-from accumulating_billing.billing import held_notices
+from accumulating_billing.billing import combined, held_notices
 from accumulating_billing.billing.app_settings import jobs_per_tick, two_step_billing
 from accumulating_billing.billing.generation import GENERATOR, RunResult, run_generator
 
@@ -28,11 +28,20 @@ def due_generators(as_of: date, limit: int | None = None) -> list[str]:
 
 
 def due_rows(as_of: date, limit: int | None = None, with_series: bool = False) -> list[tuple]:
-	"""(name,) or (name, naming series for invoice, consecutive failures) of the due generators, as
-	`due_generators` orders them."""
+	"""(name,) or (name, naming series for invoice, consecutive failures, combines, invoice to, customer) of the due
+	generators, as `due_generators` orders them."""
 	Gen = frappe.qb.DocType(GENERATOR)
 	columns = (
-		(Gen.name, Gen.naming_series_for_invoice, Gen.consecutive_failures) if with_series else (Gen.name,)
+		(
+			Gen.name,
+			Gen.naming_series_for_invoice,
+			Gen.consecutive_failures,
+			Gen.consolidate_invoices,
+			Gen.invoice_customer,
+			Gen.customer,
+		)
+		if with_series
+		else (Gen.name,)
 	)
 	rows = []
 	for status, date_field in (("Active", Gen.next_creation_date), ("Paused", Gen.resume_date)):
@@ -79,13 +88,21 @@ def enqueue_due(as_of: date | str | None = None) -> list[str]:
 
 
 def share_of(
-	name: str, parts: int, series: str | None = None, series_options: list[str] | None = None
+	name: str,
+	parts: int,
+	series: str | None = None,
+	series_options: list[str] | None = None,
+	payer: str | None = None,
 ) -> int:
-	"""Which of `parts` billing jobs bills a generator. A generator with its own *Naming Series for Invoice*
+	"""Which of `parts` billing jobs bills a generator. A tab that combines with its payer's other tabs
+	(`payer`) goes with them, by a stable hash of the payer: one job bills a payer's combined invoices (combined.py).
+	A generator with its own *Naming Series for Invoice*
 	goes with the other generators of that series (by the series' place among Sales Invoice's naming series):
 	ERPNext locks a series' counter until the invoice commits, so two jobs on one series would only wait on
 	each other (unless billing is in two steps: the caller then passes no options). The others are spread by a
 	stable hash of the name. Shares are disjoint."""
+	if payer:
+		return zlib.crc32(payer.encode()) % parts
 	if series and series_options and series in series_options:
 		return series_options.index(series) % parts
 	return zlib.crc32(name.encode()) % parts
@@ -106,7 +123,7 @@ def process_share(as_of: str, part: int, parts: int, budget: float = JOB_BUDGET_
 	rows = [
 		row
 		for row in due_rows(getdate(as_of), with_series=True)
-		if share_of(row[0], parts, row[1], options) == part
+		if share_of(row[0], parts, row[1], options, (row[4] or row[5]) if row[3] else None) == part
 	]
 	return process_chunk([row[0] for row in sorted(rows, key=lambda row: bool(row[2]))], as_of, deadline)
 
@@ -115,12 +132,30 @@ def process_chunk(names: list[str], as_of: str, deadline: float | None = None) -
 	"""Bill `names` one after another; none is started after `deadline` (time.monotonic()). One billing run: the
 	lines it held are announced once, after the last generator (held_notices.py)."""
 	results = []
-	for name in names:
+	for entry in combined.plan(names):
 		if deadline is not None and time.monotonic() > deadline:
 			break
-		results.append(run_isolated(name, as_of))
+		results.extend(run_entry(entry, as_of))
 	held_notices.announce([result.generator for result in results])
 	return results
+
+
+def run_entry(entry: str | list[str], as_of) -> list[RunResult]:
+	"""One generator (run_isolated), or the tabs of one payer that combine (combined.run_payer), whatever escapes
+	it logged so that the next entry goes on."""
+	if isinstance(entry, str):
+		return [run_isolated(entry, as_of)]
+	try:
+		return combined.run_payer(entry, as_of)
+	except Exception as e:
+		frappe.db.rollback()
+		frappe.log_error(
+			title=_("Accumulating Generators {0} could not run").format(", ".join(entry)),
+			reference_doctype=GENERATOR,
+			reference_name=entry[0],
+		)
+		frappe.db.commit()
+		return [RunResult(name, error=str(e)) for name in entry]
 
 
 def run_isolated(name: str, as_of) -> RunResult:
@@ -145,12 +180,12 @@ def process_due(as_of: date | str | None = None, progress=None) -> list[str]:
 	as_of = getdate(as_of or nowdate())
 	names = due_generators(as_of)
 	invoices, results = [], []
-	for done, name in enumerate(names, 1):
-		result = run_isolated(name, as_of)
-		results.append(result)
-		invoices.extend(result.invoices)
-		if progress:
-			progress(done, len(names), result)
+	for entry in combined.plan(names):
+		for result in run_entry(entry, as_of):
+			results.append(result)
+			invoices.extend(result.invoices)
+			if progress:
+				progress(len(results), len(names), result)
 	held_notices.announce([result.generator for result in results])
 	return invoices
 

@@ -39,6 +39,7 @@ from accumulating_billing.billing.generation_log import (
 	record_failure,
 )
 from accumulating_billing.billing.invoice import forget_stale_item_defaults
+from accumulating_billing.billing.payers import billing_tab, invoice_tabs, lead_first
 
 GENERATOR = "Accumulating Generator"
 OPEN = ("Open", "Open and Email")
@@ -108,17 +109,21 @@ def finisher() -> OneStep:
 
 
 def reserved_invoices(generator: str) -> list[str]:
-	"""The generator's reserved drafts, oldest first (the invoice before its credit note)."""
-	return frappe.get_all(
-		"Sales Invoice",
-		filters={
-			"accumulating_generator": generator,
-			"accumulating_finalize": 1,
-			"accumulating_review": 0,  # kept for a person (review.py): no run submits it
-			"docstatus": 0,
-		},
-		pluck="name",
-		order_by="creation asc, name asc",
+	"""The reserved drafts that bill a tab of the generator (its own, and combined ones that list it), oldest first
+	(the invoice before its credit note)."""
+	SI = frappe.qb.DocType("Sales Invoice")
+	return (
+		frappe.qb.from_(SI)
+		.select(SI.name)
+		.where(
+			billing_tab(SI, generator)
+			& (SI.accumulating_finalize == 1)
+			& (SI.accumulating_review == 0)  # kept for a person (review.py): no run submits it
+			& (SI.docstatus == 0)
+		)
+		.orderby(SI.creation)
+		.orderby(SI.name)
+		.run(pluck=True)
 	)
 
 
@@ -133,10 +138,12 @@ def finalize(generator: str, invoice: str, doc=None, retry: bool = True, wait: b
 
 
 def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) -> str | None:
+	# every tab the invoice bills (a combined invoice lists several), in name order, before the invoice's row
+	tabs = invoice_tabs(invoice) or [generator]
 	try:
 		if wait:
-			locks.lock_generator(generator)
-		elif not locks.lock_generator_or_skip(generator):
+			locks.lock_generators(tabs)
+		elif not locks.lock_generators_or_skip(tabs):
 			frappe.db.rollback()
 			return None
 		current = frappe.db.get_value(
@@ -162,10 +169,11 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		doc.submit()
 		forget_stale_item_defaults(doc)
 		if not reused:
-			# a later try succeeded (the run itself reset the count when it reserved): the generator is healthy
-			frappe.db.set_value(
-				GENERATOR, generator, {"consecutive_failures": 0, "last_error": None}, update_modified=False
-			)
+			# a later try succeeded (the run itself reset the count when it reserved): its tabs are healthy
+			for tab in tabs:
+				frappe.db.set_value(
+					GENERATOR, tab, {"consecutive_failures": 0, "last_error": None}, update_modified=False
+				)
 		frappe.db.commit()
 	except Exception as e:
 		frappe.db.rollback()
@@ -174,7 +182,9 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		if review.keep_reserved(generator, invoice):
 			return None  # ERPNext's credit limit refused it: kept as a Draft for a person to decide
 		occurrence = frappe.db.get_value("Sales Invoice", invoice, "accumulating_occurrence")
-		error = record_submit_failure(generator, occurrence, e)
+		# each tab waits for it: each one's failure is counted (once per distinct error)
+		errors = [record_submit_failure(tab, occurrence, e) for tab in tabs]
+		error = errors[0]
 		frappe.db.commit()
 		compute_draft(invoice)
 		return error
@@ -271,7 +281,8 @@ def finish_reserved(doc, method=None) -> None:
 	doc.db_set({"accumulating_finalize": 0, "accumulating_review": 0}, update_modified=False)
 	if doc.is_return:  # a credit note of returns owes nothing more
 		return
-	owed.owe(doc, [frappe.get_doc(GENERATOR, doc.accumulating_generator)])
+	# each tab's Generated automations; the lead's settings for the rest (owed.py)
+	owed.owe(doc, lead_first(doc, [frappe.get_doc(GENERATOR, tab) for tab in invoice_tabs(doc)]))
 
 
 def sweep_reserved() -> list[str]:

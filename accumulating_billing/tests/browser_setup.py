@@ -78,8 +78,30 @@ def prepare() -> dict:
 	out.update(unbilled(run, item, today))
 	out.update(markup(run, item, today))
 	out.update(void_and_amend(run, item, next_month, today))
+	out.update(combined_invoice(run, item, today))
 	frappe.db.commit()
 	return out
+
+
+def combined_invoice(run: str, item: str, today) -> dict:
+	"""A payer with its own tab and two clinics' tabs billed to it, billed today on one invoice (issue 28)."""
+	from accumulating_billing.billing import combined
+
+	payer = make_customer(f"_AB Browser Group {run}")
+	values = {"consolidate_invoices": 1, "first_creation_date": today, "generate_as": "Open"}
+	tabs = [make_generator(payer, title=f"Head office {run}", **values).name]
+	for number in (1, 2):
+		clinic = make_customer(f"_AB Browser Clinic {number} {run}")
+		tabs.append(
+			make_generator(clinic, title=f"Clinic {number} care {run}", invoice_customer=payer, **values).name
+		)
+	for tab in tabs:
+		add(tab, item, qty=1, rate=30, service_date=add_days(today, -1))
+	frappe.db.commit()
+	invoices = [name for result in combined.run_payer(tabs, today) for name in result.invoices]
+	if len(invoices) != 1:
+		frappe.throw(f"expected one combined invoice, got {invoices}")
+	return {"combined_payer": payer, "combined_tabs": tabs, "combined_invoice": invoices[0]}
 
 
 def several_customers(run: str, template: str) -> dict:

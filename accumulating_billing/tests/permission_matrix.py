@@ -161,6 +161,8 @@ DOCTYPES = {
 	# a row of Accumulating Billing Settings (Accrual Accounts): as the settings, for Accounts Managers only
 	"Accumulating Accrual Account": ("DDDDD", "DDDDD", "DDDDD", "DDDDD", "DDDDD", "DDDDD"),
 	"Accumulating Automation Run": ("DDDDD", "DDDDD", "DDDDD", "DDDDD", "DDDDD", "OODDD"),
+	# a row of a Sales Invoice (the tabs it bills): as its invoice (billing staff may edit a draft invoice)
+	"Accumulating Invoice Tab": ("DDDDD", "DDDDD", "DDDDD", "DDDDD", "DDDDD", "DODOD"),
 	"Accumulating Generation Log": ("DDDDD", "DDDDD", "DDDDD", "DDDDD", "DDDDD", "OODDD"),
 	"Accumulating Billing Settings": ("DDDDD", "DDDDD", "DDDDD", "DDDDD", "DDDDD", "DDDDD"),
 	"Accumulating Kickoff Request": ("DDDDD", "DDDDD", "DDDDD", "DDDDD", "DDDDD", "DDDDD"),

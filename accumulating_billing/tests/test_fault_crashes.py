@@ -14,8 +14,9 @@ import frappe
 from frappe.model.base_document import BaseDocument, get_controller
 
 from accumulating_billing import engine
-from accumulating_billing.billing import email, generation, locks, tasks, two_step
+from accumulating_billing.billing import combined, email, generation, locks, tasks, two_step
 from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.combined_utils import invoices_billing, make_payer_group
 from accumulating_billing.tests.faults import GENERATOR, ITEM, LOG
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.crashes import (
@@ -107,6 +108,18 @@ TWO_STEP_STEPS = {
 }
 
 
+# a combined invoice (issue 28, billing/combined.py): the steps of one occurrence, where each tab's part happens in
+# turn, and its commit (after combined.bill, not run_occurrence)
+COMBINED_STEPS = {
+	**{step: patch for step, patch in STEPS.items() if step != "commit"},
+	"first tab decided, before the next tab's decision": lambda i, w: after(
+		generation, "decide_occurrence", i, w
+	),
+	"first tab settled, before the next tab's": lambda i, w: after(generation, "settle_occurrence", i, w),
+	"commit": lambda i, w: at_commit(i, combined, "bill", w),
+}
+
+
 class TestCrashInjection(GenerationTestCase):
 	@classmethod
 	def setUpClass(cls):
@@ -114,9 +127,16 @@ class TestCrashInjection(GenerationTestCase):
 		ensure_outgoing_email_account()
 		frappe.db.commit()
 
-	def make_case(self, timesheet: bool = False):
+	def make_case(self, timesheet: bool = False, combined: bool = False):
 		"""An Open and Email generator with two items; or, with `timesheet`, an Open generator whose tab holds
-		the two billable logs of a submitted Timesheet (the invoice carries ERPNext's timesheet rows)."""
+		the two billable logs of a submitted Timesheet (the invoice carries ERPNext's timesheet rows); or, with
+		`combined`, a payer's own tab and two clinics' tabs billed to it on one invoice (issue 28). Returns (the
+		generator to run, the items, the tabs the one invoice must bill)."""
+		if combined:
+			group = make_payer_group(self.listing, items=2, generate_as="Open and Email")
+			make_billing_contact(group.payer)
+			frappe.db.commit()
+			return group.tabs[0], [i for tab in group.tabs for i in group.billed[tab]], group.tabs
 		customer = make_customer()
 		if timesheet:
 			gen = make_generator(
@@ -127,7 +147,7 @@ class TestCrashInjection(GenerationTestCase):
 				customer=customer,
 			)
 			frappe.db.commit()
-			return gen.name, frappe.get_all(ITEM, filters={"generator": gen.name}, pluck="name")
+			return gen.name, frappe.get_all(ITEM, filters={"generator": gen.name}, pluck="name"), [gen.name]
 		make_billing_contact(customer)
 		gen = make_generator(customer, first_creation_date=RUN_DATE, generate_as="Open and Email")
 		items = [
@@ -135,13 +155,19 @@ class TestCrashInjection(GenerationTestCase):
 			add(gen.name, self.listing, qty=1, rate=40, service_date="2026-01-20").name,
 		]
 		frappe.db.commit()
-		return gen.name, items
+		return gen.name, items, [gen.name]
 
 	def crash_and_retry(
-		self, conn: Connection, step: str, kind: str, timesheet: bool = False, steps: dict = STEPS
+		self,
+		conn: Connection,
+		step: str,
+		kind: str,
+		timesheet: bool = False,
+		steps: dict = STEPS,
+		combined: bool = False,
 	) -> list[str]:
 		"""Crash once at `step`, then let the next tick and the job retry run; returns what is wrong."""
-		gen, items = self.make_case(timesheet)
+		gen, items, tabs = self.make_case(timesheet, combined)
 		injector = Injector(kind)
 		jobs: list[str] = []
 		with ExitStack() as stack:
@@ -173,32 +199,42 @@ class TestCrashInjection(GenerationTestCase):
 		frappe.db.rollback()
 		invoices = frappe.get_all(
 			"Sales Invoice",
-			filters={"accumulating_generator": gen},
+			filters={"name": ("in", invoices_billing(tabs, docstatus=("<", 3)) or [""])},
 			fields=["name", "docstatus", "accumulating_occurrence"],
 		)
 		if [(i.docstatus, str(i.accumulating_occurrence)) for i in invoices] != [(1, RUN_DATE)]:
 			return [*problems, f"invoices {invoices}"]
 		invoice = invoices[0].name
-		billed = frappe.get_all(ITEM, filters={"generator": gen}, fields=["name", "status", "sales_invoice"])
+		listed = frappe.get_all(
+			"Accumulating Invoice Tab", filters={"parent": invoice}, fields=["generator", "occurrence"]
+		)
+		if sorted((row.generator, str(row.occurrence)) for row in listed) != [
+			(tab, RUN_DATE) for tab in tabs
+		]:
+			problems.append(f"the invoice lists {listed}, expected {tabs} on {RUN_DATE}")
+		billed = frappe.get_all(
+			ITEM, filters={"generator": ("in", tabs)}, fields=["name", "status", "sales_invoice"]
+		)
 		if sorted((b.name, b.status, b.sales_invoice) for b in billed) != sorted(
 			(name, "Billed", invoice) for name in items
 		):
 			problems.append(f"items {billed}")
-		state = frappe.db.get_value(
-			GENERATOR,
-			gen,
-			["next_creation_date", "invoices_generated", "consecutive_failures", "last_error"],
-			as_dict=True,
-		)
-		if (str(state.next_creation_date), state.invoices_generated, state.consecutive_failures) != (
-			"2026-03-01",
-			1,
-			0,
-		):
-			problems.append(f"generator state {state}")
-		logs = frappe.db.count(LOG, {"generator": gen, "outcome": "Billed", "occurrence_date": RUN_DATE})
-		if logs != 1:
-			problems.append(f"{logs} Billed log lines")
+		for tab in tabs:
+			state = frappe.db.get_value(
+				GENERATOR,
+				tab,
+				["next_creation_date", "invoices_generated", "consecutive_failures", "last_error"],
+				as_dict=True,
+			)
+			if (str(state.next_creation_date), state.invoices_generated, state.consecutive_failures) != (
+				"2026-03-01",
+				1,
+				0,
+			):
+				problems.append(f"generator state of {tab}: {state}")
+			logs = frappe.db.count(LOG, {"generator": tab, "outcome": "Billed", "occurrence_date": RUN_DATE})
+			if logs != 1:
+				problems.append(f"{logs} Billed log lines of {tab}")
 		if timesheet:
 			return problems + timesheet_problems(invoice, items)
 		sent = frappe.get_all(
@@ -217,23 +253,25 @@ class TestCrashInjection(GenerationTestCase):
 			problems.append(f"{len(sent)} email(s) sent and {queued} queued for {invoice}, expected 1 and 1")
 		return problems
 
-	def run_steps(self, steps, timesheet: bool = False, table: dict = STEPS) -> dict:
+	def run_steps(self, steps, timesheet: bool = False, table: dict = STEPS, combined: bool = False) -> dict:
 		conn = Connection(frappe.local.site, "ab-crash")
 		failures = {}
 		try:
 			for step in steps:
 				for kind in ("error", "kill"):
-					problems = self.crash_and_retry(conn, step, kind, timesheet, table)
+					problems = self.crash_and_retry(conn, step, kind, timesheet, table, combined)
 					if problems:
 						failures[f"{step} ({kind})"] = problems
 		finally:
 			conn.close()
 		return failures
 
-	def crash_everywhere(self, label: str, steps, timesheet: bool = False, table: dict = STEPS) -> None:
+	def crash_everywhere(
+		self, label: str, steps, timesheet: bool = False, table: dict = STEPS, combined: bool = False
+	) -> None:
 		"""Crash at each of `steps` (as an error, then as a process death), retry, and assert nothing is wrong."""
 		started = time.monotonic()
-		failures = self.run_steps(steps, timesheet, table)
+		failures = self.run_steps(steps, timesheet, table, combined)
 		print(
 			f"\nfault suite / crash injection {label}: {len(steps)} steps x 2 kinds = {2 * len(steps)} injected "
 			f"crashes, {len(failures)} failed, {time.monotonic() - started:.0f}s; steps: {'; '.join(steps)}"
@@ -254,6 +292,28 @@ class TestCrashInjection(GenerationTestCase):
 		frappe.db.commit()
 		try:
 			self.crash_everywhere("in two-step billing", list(TWO_STEP_STEPS), table=TWO_STEP_STEPS)
+		finally:
+			frappe.db.set_single_value("Accumulating Billing Settings", "two_step_billing", 0)
+			frappe.clear_document_cache("Accumulating Billing Settings", "Accumulating Billing Settings")
+			frappe.db.commit()
+
+	def test_crash_at_every_step_of_a_combined_invoice(self):
+		"""A payer's own tab and two clinics' tabs on one invoice (issue 28): after a crash at any step of the
+		occurrence (each tab's part included) and of its email, the retry makes one invoice that lists the three
+		tabs, bills every item once, advances each tab once and is emailed once."""
+		self.crash_everywhere(
+			"of a combined invoice", list(COMBINED_STEPS), table=COMBINED_STEPS, combined=True
+		)
+
+	def test_crash_at_every_step_of_a_combined_invoice_in_two_step_billing(self):
+		frappe.db.set_single_value("Accumulating Billing Settings", "two_step_billing", 1)
+		frappe.clear_document_cache("Accumulating Billing Settings", "Accumulating Billing Settings")
+		frappe.db.commit()
+		try:
+			steps = {**TWO_STEP_STEPS, "reserve: commit": COMBINED_STEPS["commit"]}
+			self.crash_everywhere(
+				"of a combined invoice in two steps", list(steps), table=steps, combined=True
+			)
 		finally:
 			frappe.db.set_single_value("Accumulating Billing Settings", "two_step_billing", 0)
 			frappe.clear_document_cache("Accumulating Billing Settings", "Accumulating Billing Settings")

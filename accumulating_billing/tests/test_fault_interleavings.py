@@ -18,6 +18,7 @@ from frappe.utils import strip_html
 
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.combined_utils import make_payer_group
 from accumulating_billing.tests.faults import ITEM, SEED
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.invariants import check_invariants
@@ -28,6 +29,7 @@ from accumulating_billing.tests.utils import make_customer, make_generator, make
 
 ROUNDS = 300
 ROUNDS_TWO_STEP = 120
+ROUNDS_COMBINED = 160
 # errors a user or a worker may legitimately meet while others work on the same data; anything else fails
 EXPECTED_ERRORS = (frappe.ValidationError, frappe.QueryDeadlockError, frappe.QueryTimeoutError)
 OPERATION_WEIGHTS = {
@@ -54,11 +56,42 @@ class TestInterleavings(GenerationTestCase):
 		finally:
 			set_two_step(False)
 
-	def interleave(self, rounds: int, label: str, seed: int = SEED) -> None:
-		rng = random.Random(seed)
+	def test_randomized_interleavings_with_combined_invoices(self):
+		"""The same over the tabs of one payer billed on one invoice (issue 28): its own tab and three clinics'
+		(one below its minimum at times, one whose Due Days differ: billed on its own invoice). A run of any of
+		them bills them all, Generate Now bills one, a cancel returns every tab's items."""
+		self.interleave(ROUNDS_COMBINED, "interleavings with combined invoices", seed=SEED + 2, combined=True)
+
+	def test_randomized_interleavings_with_combined_invoices_in_two_step_billing(self):
+		set_two_step(True)
+		try:
+			self.interleave(
+				ROUNDS_COMBINED // 2,
+				"interleavings with combined invoices in two-step billing",
+				seed=SEED + 3,
+				combined=True,
+			)
+		finally:
+			set_two_step(False)
+
+	def make_generators(self, combined: bool) -> list[str]:
 		# every generator also receives its customer's Timesheets (submitted while runs bill the tab)
 		sources = {"accumulate_timesheets": 1, "timesheet_item": service_item()}
-		generators = [
+		if combined:
+			group = make_payer_group(
+				self.listing,
+				children=3,
+				items=0,
+				interval_unit="Week",
+				first_creation_date="2026-01-05",
+				**sources,
+			)
+			frappe.db.set_value("Accumulating Generator", group.tabs[1], "minimum_amount", 50)
+			odd = frappe.get_doc("Accumulating Generator", group.tabs[3])
+			odd.due_days = 20
+			odd.save(ignore_permissions=True)
+			return group.tabs
+		return [
 			make_generator(first_creation_date="2026-01-05", interval_unit="Week", **sources).name,
 			make_generator(
 				first_creation_date="2026-01-07", interval_unit="Week", minimum_amount=50, **sources
@@ -71,6 +104,10 @@ class TestInterleavings(GenerationTestCase):
 				**sources,
 			).name,
 		]
+
+	def interleave(self, rounds: int, label: str, seed: int = SEED, combined: bool = False) -> None:
+		rng = random.Random(seed)
+		generators = self.make_generators(combined)
 		codes = [self.listing, make_item("_AB Fault Hour", price=12.5)]
 		frappe.db.commit()
 		site = frappe.local.site

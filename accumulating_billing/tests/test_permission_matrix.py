@@ -137,11 +137,25 @@ class TestPermissionMatrix(tab_world.WorldTestCase):
 			"Accumulating Assignment Rule": rule.name,
 			"Accumulating Automation": automation.name,
 			"Accumulating Accrual Account": accrual_account.name,
+			# the tab row of a generated draft invoice (every generated invoice lists the tabs it bills)
+			"Accumulating Invoice Tab": frappe.db.get_value(
+				"Accumulating Invoice Tab", {"parent": w.targets["draft invoice"]}, "name"
+			),
 			"Accumulating Automation Run": run.name,
 			"Accumulating Generation Log": log.name,
 			SETTINGS: SETTINGS,
 			"Accumulating Kickoff Request": kickoff.name,
 		}
+
+	@classmethod
+	def matrix_invoice(cls) -> str:
+		"""A generated draft of generator A (a Sales Invoice the tab row belongs to)."""
+		from accumulating_billing.billing.generation import generate_now
+
+		frappe.db.set_value(GENERATOR, cls.f.generator, "generate_as", "Draft")
+		add(cls.f.generator, cls.f.item, service_date="2026-01-05")
+		cls.invoice, _line = generate_now(cls.f.generator, "2026-01-10")
+		return cls.invoice
 
 	@classmethod
 	def tearDownClass(cls):

@@ -10,7 +10,13 @@ from frappe.utils import flt, now_datetime
 from accumulating_billing.billing import items as item_rules
 from accumulating_billing.billing import line_check, watch
 from accumulating_billing.billing.item_status import NOT_BILLED, ON_HOLD, UNBILLED, update_held_counts
-from accumulating_billing.billing.sources.base import GENERATOR, ITEM, SOURCE_DOCTYPES, SourceLine
+from accumulating_billing.billing.sources.base import (
+	DELIVERY_NOTE,
+	GENERATOR,
+	ITEM,
+	SOURCE_DOCTYPES,
+	SourceLine,
+)
 
 
 def item_values(generator, doctype: str, line: SourceLine) -> dict:
@@ -194,7 +200,11 @@ def check_settings_change(generator) -> None:
 	ERPNext bills a Delivery Note only on an invoice of its project and currency, and the rates were converted
 	into this currency. Bill them (Generate Now) first."""
 	before = None if generator.is_new() else generator.get_doc_before_save()
-	if not before or (before.project == generator.project and before.currency == generator.currency):
+	if not before:
+		return
+	if (before.get("invoice_customer") or None) != (generator.get("invoice_customer") or None):
+		check_no_delivery_notes_waiting(generator)
+	if before.project == generator.project and before.currency == generator.currency:
 		return
 	if frappe.db.exists(
 		ITEM,
@@ -208,6 +218,21 @@ def check_settings_change(generator) -> None:
 			_(
 				"Project and currency cannot change while Timesheet or Delivery Note lines wait on the tab: "
 				"bill them first (Generate Now)."
+			),
+			title=_("Lines from ERPNext on the tab"),
+		)
+
+
+def check_no_delivery_notes_waiting(generator) -> None:
+	"""Invoice To cannot change while Delivery Note lines wait on the tab: ERPNext bills a Delivery Note only on an
+	invoice to the customer it was delivered to."""
+	if frappe.db.exists(
+		ITEM,
+		{"generator": generator.name, "status": ("in", NOT_BILLED), "source_doctype": DELIVERY_NOTE},
+	):
+		frappe.throw(
+			_(
+				"Invoice To cannot change while Delivery Note lines wait on the tab: bill them first (Generate Now)."
 			),
 			title=_("Lines from ERPNext on the tab"),
 		)

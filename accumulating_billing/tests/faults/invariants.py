@@ -1,9 +1,21 @@
 """The bookkeeping invariants of the fault suite: every item added is billed exactly once, unbilled, on hold or
-voided (never billed); every live invoice line bills an item billed on it; one live invoice per occurrence."""
+voided (never billed); every live invoice line bills an item billed on it; one live invoice per occurrence of each
+tab, a combined invoice's tabs included (issue 28), each made out to the tab's payer and listing the tab of every
+item it bills."""
 
 import frappe
 
 from accumulating_billing.tests.faults import GENERATOR, ITEM
+
+INVOICE_TAB = "Accumulating Invoice Tab"
+
+
+def billing_any(SI, generators: list[str]):
+	"""The condition on Sales Invoice of the invoices that bill a tab of `generators`: the ones they are filed
+	under, and the combined invoices that list them."""
+	Tab = frappe.qb.DocType(INVOICE_TAB)
+	listed = frappe.qb.from_(Tab).select(Tab.parent).where(Tab.generator.isin(generators))
+	return SI.accumulating_generator.isin(generators) | SI.name.isin(listed)
 
 
 def billings(generators: list[str]) -> dict[str, list[str]]:
@@ -16,7 +28,7 @@ def billings(generators: list[str]) -> dict[str, list[str]]:
 		.join(SI)
 		.on(SII.parent == SI.name)
 		.select(SII.parent, SII.accumulating_generator_item, SII.accumulating_line_group)
-		.where(SI.accumulating_generator.isin(generators) & (SI.docstatus < 2))
+		.where(billing_any(SI, generators) & (SI.docstatus < 2))
 		.run()
 	)
 	keys = {group for _parent, _item, group in lines if group}
@@ -49,6 +61,7 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 		filters={"generator": ("in", generators)},
 		fields=[
 			"name",
+			"generator",
 			"status",
 			"sales_invoice",
 			"qty",
@@ -73,8 +86,9 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 			SI.accumulating_generator,
 			SI.accumulating_occurrence,
 			SI.docstatus,
+			SI.customer,
 		)
-		.where(SI.accumulating_generator.isin(generators) & (SI.docstatus < 2))
+		.where(billing_any(SI, generators) & (SI.docstatus < 2))
 		.run(as_dict=True)
 	)
 	checks = 0
@@ -175,6 +189,42 @@ def check_invariants(generators: list[str], added: set[str]) -> int:
 	}
 	keys = [(g, str(o)) for g, _inv, o in occurrences]
 	check(len(keys) == len(set(keys)), f"two live invoices for one occurrence: {sorted(keys)}")
+	# every tab of every live invoice (a combined invoice lists several): one live invoice per tab occurrence, the
+	# invoice made out to the tab's payer, and each billed item's tab listed on its invoice
+	invoices = {line.parent: line.customer for line in lines}
+	listed = frappe.get_all(
+		INVOICE_TAB,
+		filters={"parent": ("in", sorted(invoices) or [""]), "parenttype": "Sales Invoice"},
+		fields=["parent", "generator", "occurrence"],
+	)
+	tab_keys = [(row.generator, str(row.occurrence)) for row in listed if row.occurrence]
+	check(
+		len(tab_keys) == len(set(tab_keys)), f"two live invoices for one tab occurrence: {sorted(tab_keys)}"
+	)
+	tabs_of: dict[str, set] = {}
+	for row in listed:
+		tabs_of.setdefault(row.parent, set()).add(row.generator)
+	payers = {
+		row.name: row.invoice_customer or row.customer
+		for row in frappe.get_all(
+			GENERATOR,
+			filters={"name": ("in", sorted({row.generator for row in listed}) or [""])},
+			fields=["name", "customer", "invoice_customer"],
+		)
+	}
+	for row in listed:
+		check(
+			invoices[row.parent] == payers.get(row.generator),
+			f"{row.parent} is made out to {invoices[row.parent]}, its tab {row.generator} is paid by "
+			f"{payers.get(row.generator)}",
+		)
+	for item in items:
+		if item.status == "Billed" and item.sales_invoice in tabs_of:
+			check(
+				item.generator in tabs_of[item.sales_invoice],
+				f"{item.name} of {item.generator} is billed on {item.sales_invoice}, which lists "
+				f"{sorted(tabs_of[item.sales_invoice])}",
+			)
 	if problems:
 		raise AssertionError("\n".join(problems[:20]))
 	return checks

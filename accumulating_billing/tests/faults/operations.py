@@ -7,6 +7,7 @@ import frappe
 from accumulating_billing import api
 from accumulating_billing.billing import tasks
 from accumulating_billing.tests.faults import GENERATOR, ITEM
+from accumulating_billing.tests.faults.invariants import billing_any
 
 
 def op_add(generator, item_code, qty, rate, service_date, client_ref):
@@ -18,7 +19,14 @@ def op_add(generator, item_code, qty, rate, service_date, client_ref):
 
 
 def op_generate(generator, as_of):
-	return tasks.process_chunk([generator], str(as_of))[0]
+	"""A billing job over the generator: for a tab that combines, its payer's tabs due with it (combined.py); one
+	result with every invoice made and the first error."""
+	results = tasks.process_chunk([generator], str(as_of))
+	merged = results[0]
+	for result in results[1:]:
+		merged.invoices += [name for name in result.invoices if name not in merged.invoices]
+		merged.error = merged.error or result.error
+	return merged
 
 
 def op_generate_now(generator, posting_date):
@@ -26,12 +34,15 @@ def op_generate_now(generator, posting_date):
 
 
 def op_cancel(generator, pick: float):
-	"""Cancel a submitted generated invoice, or delete a generated draft (both release its items)."""
-	live = frappe.get_all(
-		"Sales Invoice",
-		filters={"accumulating_generator": generator, "docstatus": ("<", 2)},
-		pluck="name",
-		order_by="name asc",
+	"""Cancel a submitted generated invoice that bills the generator's tab (its own, or a combined one that lists
+	it), or delete a generated draft (both release its items)."""
+	SI = frappe.qb.DocType("Sales Invoice")
+	live = (
+		frappe.qb.from_(SI)
+		.select(SI.name)
+		.where(billing_any(SI, [generator]) & (SI.docstatus < 2))
+		.orderby(SI.name)
+		.run(pluck=True)
 	)
 	if not live:
 		return None

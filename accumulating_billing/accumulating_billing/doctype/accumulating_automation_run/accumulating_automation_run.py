@@ -31,12 +31,18 @@ class AccumulatingAutomationRun(Document):
 	pass
 
 
+RUN_KEY = "unique_invoice_generator_event_transition"
+# the key before combined invoices (one generator per invoice): dropped by the patch v0_2.automation_run_key_per_tab
+OLD_RUN_KEY = "unique_invoice_event_transition"
+
+
 def on_doctype_update():
-	# one run per (invoice, event, transition): a second Generated, or a second Paid for one payment, is impossible
+	# one run per (invoice, tab, event, transition): a second Generated, or a second Paid for one payment, is
+	# impossible; a combined invoice owes one per tab (its generator), docs/architecture.md §5
 	frappe.db.add_unique(
 		"Accumulating Automation Run",
-		["sales_invoice", "event", "transition"],
-		"unique_invoice_event_transition",
+		["sales_invoice", "generator", "event", "transition"],
+		RUN_KEY,
 	)
 	frappe.db.add_index("Accumulating Automation Run", ["status"])
 	# Tab Reaches: one run per automation row, amount and tab period (billing/threshold.py)

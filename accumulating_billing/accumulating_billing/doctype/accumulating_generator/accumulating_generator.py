@@ -7,7 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, getdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import schema, settings_checks, sources, watch
+from accumulating_billing.billing import payers, schema, settings_checks, sources, watch
 from accumulating_billing.billing.state import schedule_of, state_of, to_decimal
 from accumulating_billing.i18n import engine_message
 
@@ -51,6 +51,7 @@ class AccumulatingGenerator(Document):
 		bill_when_unbilled_reaches: DF.Currency
 		company: DF.Link
 		consecutive_failures: DF.Int
+		consolidate_invoices: DF.Check
 		cost_center: DF.Link | None
 		currency: DF.Link
 		customer: DF.Link
@@ -67,6 +68,8 @@ class AccumulatingGenerator(Document):
 		internal_notes: DF.TextEditor | None
 		interval_count: DF.Int
 		interval_unit: DF.Literal["Day", "Week", "Month", "Year"]
+		invoice_customer: DF.Link | None
+		invoice_customer_name: DF.Data | None
 		invoice_lines: DF.Literal["One per Item", "Grouped"]
 		invoices_generated: DF.Int
 		keep_discount: DF.Check
@@ -130,7 +133,7 @@ class AccumulatingGenerator(Document):
 		"""A posted value (the form sends the field back) is not taken: the total is computed."""
 
 	def on_trash(self):
-		if frappe.db.exists("Sales Invoice", {"accumulating_generator": self.name}):
+		if payers.has_invoices(self.name):  # its own invoices, or combined ones that list its tab
 			frappe.throw(
 				_(
 					"Accumulating Generator {0} has produced invoices and cannot be deleted. Archive it instead."

@@ -36,6 +36,7 @@ class AccumulatingGeneratorTemplate(Document):
 		automations: DF.Table[AccumulatingAutomation]
 		bill_when_unbilled_reaches: DF.Currency
 		company: DF.Link
+		consolidate_invoices: DF.Check
 		cost_center: DF.Link | None
 		currency: DF.Link | None
 		discount_amount: DF.Currency
@@ -53,6 +54,8 @@ class AccumulatingGeneratorTemplate(Document):
 		internal_notes: DF.TextEditor | None
 		interval_count: DF.Int
 		interval_unit: DF.Literal["Day", "Week", "Month", "Year"]
+		invoice_customer: DF.Link | None
+		invoice_customer_name: DF.Data | None
 		invoice_lines: DF.Literal["One per Item", "Grouped"]
 		keep_discount: DF.Check
 		keep_taxes: DF.Check

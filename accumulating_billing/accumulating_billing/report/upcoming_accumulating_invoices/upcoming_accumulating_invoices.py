@@ -39,6 +39,14 @@ def get_columns() -> list[dict]:
 			"width": 130,
 		},
 		{"label": _("Title"), "fieldname": "title", "fieldtype": "Data", "width": 200},
+		{
+			"label": _("Invoice To"),
+			"fieldname": "invoice_to",
+			"fieldtype": "Link",
+			"options": "Customer",
+			"width": 160,
+		},
+		{"label": _("Combined"), "fieldname": "consolidate_invoices", "fieldtype": "Check", "width": 90},
 		{"label": _("Status"), "fieldname": "status", "fieldtype": "Data", "width": 90},
 		{
 			"label": _("Next Creation Date"),
@@ -79,19 +87,27 @@ def get_columns() -> list[dict]:
 
 def get_data(filters) -> list[dict]:
 	"""Active and Paused generators the user may read whose next invoice falls in the period (default: the
-	next 30 days), with the count and sum of their unbilled items."""
-	from_date = getdate(filters.from_date or nowdate())
-	to_date = getdate(filters.to_date or add_days(from_date, 30))
-	conditions = {
-		"status": ("in", ["Active", "Paused"]),
-		"next_creation_date": ("between", [from_date, to_date]),
-	}
+	next 30 days), with the count and sum of their unbilled items. `invoice_to`: only the tabs billed to that
+	customer (its own, unless billed elsewhere, and the tabs of others whose Invoice To it is); with it and no
+	period given (the Customer's Connections), whatever their next date."""
+	conditions = {"status": ("in", ["Active", "Paused"])}
+	if not (filters.get("invoice_to") and not filters.from_date and not filters.to_date):
+		from_date = getdate(filters.from_date or nowdate())
+		to_date = getdate(filters.to_date or add_days(from_date, 30))
+		conditions["next_creation_date"] = ("between", [from_date, to_date])
 	for field in ("company", "customer"):
 		if filters.get(field):
 			conditions[field] = filters.get(field)
+	or_conditions = None
+	if filters.get("invoice_to"):
+		or_conditions = [
+			["invoice_customer", "=", filters.invoice_to],
+			["customer", "=", filters.invoice_to],
+		]
 	rows = frappe.get_list(
 		GENERATOR,
 		filters=conditions,
+		or_filters=or_conditions,
 		fields=[
 			"customer",
 			"name as generator",
@@ -100,10 +116,18 @@ def get_data(filters) -> list[dict]:
 			"next_creation_date",
 			"currency",
 			"bill_when_unbilled_reaches as threshold",
+			"invoice_customer",
+			"consolidate_invoices",
 		],
 		order_by="next_creation_date asc, name asc",
 		limit_page_length=0,
 	)
+	for row in rows:
+		row.invoice_to = row.pop("invoice_customer") or row.customer
+	if filters.get("invoice_to"):
+		rows = [
+			row for row in rows if row.invoice_to == filters.invoice_to
+		]  # not its own tabs billed elsewhere
 	if not rows:
 		return []
 	Item = frappe.qb.DocType(ITEM)
