@@ -25,10 +25,14 @@ GENERATOR = "Accumulating Generator"
 def test_generator_list_indicators(page, data, screenshot):
 	"""Status indicators (Draft, Active, Paused, Completed, red Failing), "x of y" and "Until …", "---" once
 	Completed; Archived hidden by the default filter."""
-	# the list as a user sees it the first time: no saved filters, so the app's default filter applies
+	# the list as a user sees it the first time: no saved filters, so the app's default filter applies (the
+	# session is shared by the desk tests: once a page has loaded the desk, Frappe checks its CSRF token)
+	page.goto("/app")
+	wait_idle(page)
 	response = page.request.post(
 		"/api/method/frappe.model.utils.user_settings.save",
 		form={"doctype": GENERATOR, "user_settings": json.dumps({"List": {"filters": None}})},
+		headers={"X-Frappe-CSRF-Token": page.evaluate("() => frappe.csrf_token")},
 	)
 	assert response.ok, response.text()
 	page.goto("/app/accumulating-generator")

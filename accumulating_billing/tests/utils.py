@@ -193,7 +193,8 @@ def retire_created_generators() -> None:
 
 
 def ensure_outgoing_email_account() -> str:
-	"""A default outgoing account so emails are queued (tests never reach an SMTP server)."""
+	"""A default outgoing account so emails are queued (tests never reach an SMTP server). Its server is not a local
+	address: Frappe checks the connection of a local one on save, and no SMTP server listens on a test machine."""
 	name = "_AB Outgoing"
 	if not frappe.db.exists("Email Account", name):
 		frappe.get_doc(
@@ -203,8 +204,8 @@ def ensure_outgoing_email_account() -> str:
 				"email_id": "billing@example.com",
 				"enable_outgoing": 1,
 				"default_outgoing": 1,
-				"smtp_server": "127.0.0.1",
-				"smtp_port": 2525,
+				"smtp_server": "smtp.example.com",
+				"smtp_port": 587,
 				"no_smtp_authentication": 1,
 			}
 		).insert(ignore_permissions=True)
