@@ -184,7 +184,9 @@ def _template_expressions(literal: str):
 				elif char == "}":
 					depth -= 1
 				j += 1
-			out.append((body.count("\n", 0, start), body[start : j - 1]))
+			# an unclosed `${` (babel's lexer ends a literal at a nested backtick) yields nothing, as in Frappe
+			if depth == 0:
+				out.append((body.count("\n", 0, start), body[start : j - 1]))
 			i = j
 			continue
 		i += 1
