@@ -11,6 +11,7 @@ submitted, the Draft one's a draft (it billed as Draft before it was set back to
 generator with an item, whose text must never reach A's people.
 """
 
+import io
 import json
 
 import frappe
@@ -188,6 +189,11 @@ def replace(value, old: str, new: str):
 
 
 def body(response) -> str:
+	"""What the answer says, as text: a PDF's text is read out of it (its bytes are compressed)."""
+	if response.mimetype == "application/pdf":
+		from pypdf import PdfReader
+
+		return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.get_data())).pages)
 	return response.get_data(as_text=True)
 
 

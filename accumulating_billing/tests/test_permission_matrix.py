@@ -31,6 +31,7 @@ from accumulating_billing.tests.permission_matrix import (
 	app_whitelisted_methods,
 	expected_status,
 )
+from accumulating_billing.tests.site_assets import assets_served
 from accumulating_billing.tests.tab_world import (
 	B_WORK,
 	CALLERS,
@@ -56,6 +57,9 @@ class TestPermissionMatrix(tab_world.WorldTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
+		cls.enterClassContext(
+			assets_served()
+		)  # wkhtmltopdf reads the print's stylesheets from the site's URL
 		cls.w.template = make_template().name
 		cls.documents = cls.make_documents()
 		# the onboarding step the widget's tick names is not done: the tick is refused (417) to desk users
