@@ -31,7 +31,7 @@ from benchmarks.common import (
 	say,
 )
 from benchmarks.http_server import Caller, bench_user, one_worker_server
-from benchmarks.huge_tab import connect_in_process, wait_ready
+from benchmarks.workers import connect_in_process, wait_ready
 
 BATCH = 1000
 TARGET_IN_PROCESS = 10_000
