@@ -31,6 +31,8 @@ BLOCK_ELEMENTS = frozenset(
 # a "<" a browser could read as the start of a tag, a comment or a declaration
 TAG_OPENER = re.compile(r"<(?=[A-Za-z!/?])")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# what HTML reads as other than text; a value without any is its own text (no round of parsing needed)
+MARKUP = re.compile(r"[<&]")
 MAX_ROUNDS = 20
 
 
@@ -76,15 +78,21 @@ def plain_text(value) -> str | None:
 	if value is None or value == "":
 		return value
 	text = CONTROL_CHARACTERS.sub("", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+	if MARKUP.search(text):
+		text = without_markup(text)
+	text = re.sub(r"[ \t]+\n", "\n", text)
+	return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def without_markup(text: str) -> str:
+	"""Rounds of `text_of` until nothing changes (markup nested or encoded in markup)."""
 	for _round in range(MAX_ROUNDS):
 		cleaner = text_of(text)
 		if cleaner == text:
-			break
+			return text
 		text = cleaner
-	else:  # nested past any reasonable depth: keep no character that could be markup
-		text = text.replace("<", "").replace(">", "").replace("&", "")
-	text = re.sub(r"[ \t]+\n", "\n", text)
-	return re.sub(r"\n{3,}", "\n\n", text).strip()
+	# nested past any reasonable depth: keep no character that could be markup
+	return text.replace("<", "").replace(">", "").replace("&", "")
 
 
 def as_html(text: str | None) -> str:
