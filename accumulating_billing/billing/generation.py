@@ -26,9 +26,15 @@ from accumulating_billing.billing.invoice import (
 )
 from accumulating_billing.billing.lifecycle import resume_if_due
 from accumulating_billing.billing.money import amount_precision, rounding
-from accumulating_billing.billing.payers import payer_of
+from accumulating_billing.billing.payers import TABS_FIELD, payer_of
 from accumulating_billing.billing.state import state_of, to_decimal
-from accumulating_billing.billing.tab import lock_unbilled_items, mark_billed, tab_items
+from accumulating_billing.billing.tab import (
+	ITEM,
+	lock_unbilled_items,
+	mark_billed,
+	tab_items,
+	vouch_for_links,
+)
 
 GENERATOR = "Accumulating Generator"
 
@@ -61,9 +67,9 @@ def run_generator(
 	result.error = finisher.before_run(name)
 	retried, done, generator = None, 0, None
 	while done < cap and not result.error:
-		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
 		if generator is not None and not engine.due_runs(state_of(generator), as_of, cap=1):
 			break  # the occurrence just billed moved the schedule past as_of: no second lock and read for that
+		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
 		run_date = None
 		try:
 			if not locks.lock_generator_or_skip(name) or finisher.waits(name):
@@ -430,6 +436,10 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 	mark_billed([r.name for r in rows], invoice.name, invoice.flags.accumulating_line_groups)
 	if generator.generate_as in ("Open", "Open and Email") and not reserve:
 		invoice.docstatus = 1
+	# its lines link items this transaction holds locked, and the tabs it bills are locked: Frappe's link check
+	# need not read them back one by one (tab.vouch_for_links)
+	vouch_for_links(ITEM, [r.name for r in rows])
+	vouch_for_links(GENERATOR, [row.generator for row in invoice.get(TABS_FIELD) or []])
 	if reserve:
 		# stored as built, its number and lines held; ERPNext computes it once, when the second transaction
 		# submits it (two_step.py): validating it here too would double the work and hold the series longer
