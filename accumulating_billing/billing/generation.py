@@ -24,7 +24,7 @@ from accumulating_billing.billing.invoice import (
 	forget_stale_item_defaults,
 	invoice_totals,
 )
-from accumulating_billing.billing.lifecycle import resume_if_due
+from accumulating_billing.billing.lifecycle import resume, resumes
 from accumulating_billing.billing.money import amount_precision, rounding
 from accumulating_billing.billing.payers import TABS_FIELD, payer_of
 from accumulating_billing.billing.state import state_of, to_decimal
@@ -62,7 +62,6 @@ def run_generator(
 	generators announces them once, after all of them: tasks.process_chunk)."""
 	as_of = getdate(as_of or nowdate())
 	result = RunResult(name)
-	resume_if_due(name, as_of)
 	finisher = two_step.finisher()
 	result.error = finisher.before_run(name)
 	retried, done, generator = None, 0, None
@@ -76,7 +75,13 @@ def run_generator(
 				frappe.db.rollback()
 				result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 				break
-			generator = frappe.get_doc(GENERATOR, name)
+			generator = locks.load_generator(name)
+			if resumes(generator, as_of):
+				# its resume date has come: it resumes by itself, in a transaction of its own (read under the lock)
+				resume(name, getdate(generator.resume_date))
+				frappe.db.commit()
+				generator = None
+				continue
 			runs = engine.due_runs(state_of(generator), as_of, cap=1)
 			if not runs:
 				frappe.db.rollback()
