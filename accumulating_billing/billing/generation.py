@@ -446,11 +446,11 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 	vouch_for_links(ITEM, [r.name for r in rows])
 	vouch_for_links(GENERATOR, [row.generator for row in invoice.get(TABS_FIELD) or []])
 	if reserve:
-		# stored as built, its number and lines held; ERPNext computes it once, when the second transaction
-		# submits it (two_step.py): validating it here too would double the work and hold the series longer
-		invoice.flags.ignore_validate = True
-		invoice.flags.ignore_mandatory = True
-	invoice.insert()
+		# stored as built, its number and lines held; ERPNext validates, computes and submits it once, in the
+		# second transaction (two_step.py): doing any of it here would double the work and hold the series longer
+		two_step.store_reserved(invoice)
+	else:
+		invoice.insert()
 	forget_stale_item_defaults(invoice)
 	if invoice.docstatus == 1 and not flt(invoice.grand_total):
 		# ERPNext sets a new document's status only after it is saved: the Payment Ledger does that for an invoice
