@@ -405,6 +405,9 @@ def create_invoice(
 	invoice = build_sales_invoice(
 		generator, [], posting_date, occurrence, fill_missing=False, tabs=charges or [(generator, [])]
 	)
+	invoice.flags.accumulating_tab_docs = [
+		tab for tab, _rows in tabs
+	]  # what a reserved one owes by (two_step)
 	save_generated(generator, invoice, [r for _tab, tab_rows in charges for r in tab_rows], reserve)
 	if credits:
 		note = create_credit_note(generator, [], posting_date, reserve, tabs=credits)
@@ -441,8 +444,7 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 	mark_billed([r.name for r in rows], invoice.name, invoice.flags.accumulating_line_groups)
 	if generator.generate_as in ("Open", "Open and Email") and not reserve:
 		invoice.docstatus = 1
-	# its lines link items this transaction holds locked, and the tabs it bills are locked: Frappe's link check
-	# need not read them back one by one (tab.vouch_for_links)
+	# its lines' items and its tabs are locked here: Frappe's link check need not read them back (tab.py)
 	vouch_for_links(ITEM, [r.name for r in rows])
 	vouch_for_links(GENERATOR, [row.generator for row in invoice.get(TABS_FIELD) or []])
 	if reserve:

@@ -332,8 +332,13 @@ def finish_reserved(doc, method=None) -> None:
 		return
 	if doc.is_return:  # a credit note of returns owes nothing more
 		return
-	# each tab's Generated automations; the lead's settings for the rest (owed.py)
-	owed.owe(doc, lead_first(doc, [locks.load_generator(tab) for tab in invoice_tabs(doc)]))
+	# each tab's Generated automations; the lead's settings for the rest (owed.py). The run that reserved the
+	# invoice and submits it now (submit_stored) holds its tabs as it billed them, under the same locks: owed as
+	# a one-step invoice is, by its tabs at billing; any other submit reads them
+	known = doc.flags.accumulating_tab_docs if doc.flags.accumulating_stored_submit else None
+	known = {tab.name: tab for tab in known or []}
+	tabs = [known.get(tab) or locks.load_generator(tab) for tab in invoice_tabs(doc)]
+	owed.owe(doc, lead_first(doc, tabs))
 
 
 def sweep_reserved() -> list[str]:
