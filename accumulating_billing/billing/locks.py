@@ -7,7 +7,6 @@ Note cancel and a release all take it before they touch the tab's items, in that
 """
 
 import frappe
-from frappe import _
 
 GENERATOR = "Accumulating Generator"
 
@@ -34,9 +33,7 @@ def load_generator(name: str):
 	plain read, whose snapshot starts after the lock."""
 	row = frappe.db.sql(f"select * from `tab{GENERATOR}` where `name` = %s", name, as_dict=True)
 	if not row:
-		frappe.throw(
-			_("{0} {1} not found").format(_(GENERATOR), name), frappe.DoesNotExistError(doctype=GENERATOR)
-		)
+		return frappe.get_doc(GENERATOR, name)  # gone: Frappe's own DoesNotExistError
 	tables = frappe.get_meta(GENERATOR).get_table_fields()
 	present = set()
 	if tables:
