@@ -405,9 +405,8 @@ def create_invoice(
 	invoice = build_sales_invoice(
 		generator, [], posting_date, occurrence, fill_missing=False, tabs=charges or [(generator, [])]
 	)
-	invoice.flags.accumulating_tab_docs = [
-		tab for tab, _rows in tabs
-	]  # what a reserved one owes by (two_step)
+	# the tabs a reserved invoice owes by when the run submits it (two_step.finish_reserved)
+	invoice.flags.accumulating_tab_docs = [tab for tab, _rows in tabs]
 	save_generated(generator, invoice, [r for _tab, tab_rows in charges for r in tab_rows], reserve)
 	if credits:
 		note = create_credit_note(generator, [], posting_date, reserve, tabs=credits)

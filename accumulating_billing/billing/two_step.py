@@ -214,6 +214,9 @@ def store_reserved(invoice) -> None:
 		child.db_insert()
 	invoice.delete_key("__islocal")
 	invoice.delete_key("__unsaved")
+	saving = (invoice.doctype, invoice.name)  # as Frappe's insert leaves it once saved
+	if saving in frappe.flags.currently_saving:
+		frappe.flags.currently_saving.remove(saving)
 
 
 def submit_stored(doc) -> None:
