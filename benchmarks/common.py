@@ -280,3 +280,39 @@ def machine() -> str:
 		f"Python {platform.python_version()}, MariaDB {db}, Frappe {frappe.__version__}, "
 		f"ERPNext {__import__('erpnext').__version__}"
 	)
+
+
+@contextmanager
+def two_step_billing(on: bool):
+	"""Accumulating Billing Settings > Submit Invoices in a Second Transaction, for the run."""
+	settings = "Accumulating Billing Settings"
+	old = frappe.db.get_single_value(settings, "two_step_billing")
+	frappe.db.set_single_value(settings, "two_step_billing", 1 if on else 0)
+	frappe.clear_document_cache(settings, settings)
+	frappe.db.commit()
+	try:
+		yield on
+	finally:
+		frappe.db.set_single_value(settings, "two_step_billing", old)
+		frappe.clear_document_cache(settings, settings)
+		frappe.db.commit()
+
+
+@contextmanager
+def counted_queries():
+	"""Counts the statements sent through `frappe.db.sql` inside the block (`frappe.qb`, `get_value` and the
+	document API all go through it; cached reads do not): the work a side does, free of the machine's noise.
+	Yields a dict whose "queries" grows."""
+	db = frappe.local.db
+	counter = {"queries": 0}
+	sql = db.sql
+
+	def counting(*args, **kwargs):
+		counter["queries"] += 1
+		return sql(*args, **kwargs)
+
+	db.sql = counting
+	try:
+		yield counter
+	finally:
+		del db.sql  # the class's own method again

@@ -27,6 +27,7 @@ from benchmarks.common import (
 	report,
 	run_tag,
 	say,
+	two_step_billing,
 )
 from benchmarks.workers import long_workers, queued_jobs_parked, start_workers, stop_workers, wait_jobs
 
@@ -52,22 +53,6 @@ def sales_update_frequency(value: str | None):
 		if value:
 			frappe.db.set_single_value("Selling Settings", "sales_update_frequency", old)
 			frappe.db.commit()
-
-
-@contextmanager
-def two_step_billing(on: bool):
-	"""Accumulating Billing Settings > Submit Invoices in a Second Transaction, for the run."""
-	settings = "Accumulating Billing Settings"
-	old = frappe.db.get_single_value(settings, "two_step_billing")
-	frappe.db.set_single_value(settings, "two_step_billing", 1 if on else 0)
-	frappe.clear_document_cache(settings, settings)
-	frappe.db.commit()
-	try:
-		yield on
-	finally:
-		frappe.db.set_single_value(settings, "two_step_billing", old)
-		frappe.clear_document_cache(settings, settings)
-		frappe.db.commit()
 
 
 def invoice_series(count: int) -> list[str] | None:

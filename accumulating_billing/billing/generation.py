@@ -24,11 +24,17 @@ from accumulating_billing.billing.invoice import (
 	forget_stale_item_defaults,
 	invoice_totals,
 )
-from accumulating_billing.billing.lifecycle import resume_if_due
+from accumulating_billing.billing.lifecycle import resume, resumes
 from accumulating_billing.billing.money import amount_precision, rounding
-from accumulating_billing.billing.payers import payer_of
+from accumulating_billing.billing.payers import TABS_FIELD, payer_of
 from accumulating_billing.billing.state import state_of, to_decimal
-from accumulating_billing.billing.tab import lock_unbilled_items, mark_billed, tab_items
+from accumulating_billing.billing.tab import (
+	ITEM,
+	lock_unbilled_items,
+	mark_billed,
+	tab_items,
+	vouch_for_links,
+)
 
 GENERATOR = "Accumulating Generator"
 
@@ -56,21 +62,26 @@ def run_generator(
 	generators announces them once, after all of them: tasks.process_chunk)."""
 	as_of = getdate(as_of or nowdate())
 	result = RunResult(name)
-	resume_if_due(name, as_of)
 	finisher = two_step.finisher()
 	result.error = finisher.before_run(name)
 	retried, done, generator = None, 0, None
 	while done < cap and not result.error:
-		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
 		if generator is not None and not engine.due_runs(state_of(generator), as_of, cap=1):
 			break  # the occurrence just billed moved the schedule past as_of: no second lock and read for that
+		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
 		run_date = None
 		try:
 			if not locks.lock_generator_or_skip(name) or finisher.waits(name):
 				frappe.db.rollback()
 				result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 				break
-			generator = frappe.get_doc(GENERATOR, name)
+			generator = locks.load_generator(name)
+			if resumes(generator, as_of):
+				# its resume date has come: it resumes by itself, in a transaction of its own (read under the lock)
+				resume(name, getdate(generator.resume_date))
+				frappe.db.commit()
+				generator = None
+				continue
 			runs = engine.due_runs(state_of(generator), as_of, cap=1)
 			if not runs:
 				frappe.db.rollback()
@@ -394,6 +405,8 @@ def create_invoice(
 	invoice = build_sales_invoice(
 		generator, [], posting_date, occurrence, fill_missing=False, tabs=charges or [(generator, [])]
 	)
+	# the tabs a reserved invoice owes by when the run submits it (two_step.finish_reserved)
+	invoice.flags.accumulating_tab_docs = [tab for tab, _rows in tabs]
 	save_generated(generator, invoice, [r for _tab, tab_rows in charges for r in tab_rows], reserve)
 	if credits:
 		note = create_credit_note(generator, [], posting_date, reserve, tabs=credits)
@@ -430,12 +443,15 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 	mark_billed([r.name for r in rows], invoice.name, invoice.flags.accumulating_line_groups)
 	if generator.generate_as in ("Open", "Open and Email") and not reserve:
 		invoice.docstatus = 1
+	# its lines' items and its tabs are locked here: Frappe's link check need not read them back (tab.py)
+	vouch_for_links(ITEM, [r.name for r in rows])
+	vouch_for_links(GENERATOR, [row.generator for row in invoice.get(TABS_FIELD) or []])
 	if reserve:
-		# stored as built, its number and lines held; ERPNext computes it once, when the second transaction
-		# submits it (two_step.py): validating it here too would double the work and hold the series longer
-		invoice.flags.ignore_validate = True
-		invoice.flags.ignore_mandatory = True
-	invoice.insert()
+		# stored as built, its number and lines held; ERPNext validates, computes and submits it once, in the
+		# second transaction (two_step.py): doing any of it here would double the work and hold the series longer
+		two_step.store_reserved(invoice)
+	else:
+		invoice.insert()
 	forget_stale_item_defaults(invoice)
 	if invoice.docstatus == 1 and not flt(invoice.grand_total):
 		# ERPNext sets a new document's status only after it is saved: the Payment Ledger does that for an invoice

@@ -19,14 +19,19 @@ GENERATOR = "Accumulating Generator"
 def resume_if_due(name: str, as_of: date) -> None:
 	"""A Paused generator whose resume date has come resumes by itself."""
 	values = frappe.db.get_value(GENERATOR, name, ["status", "resume_date"], as_dict=True)
-	if (
-		values
-		and values.status == engine.PAUSED
-		and values.resume_date
-		and getdate(values.resume_date) <= as_of
-	):
+	if values and resumes(values, as_of):
 		resume(name, getdate(values.resume_date))
 		frappe.db.commit()
+
+
+def resumes(generator, as_of: date) -> bool:
+	"""Whether `generator` (its document, or its status and resume date) is Paused and its resume date has come:
+	it resumes by itself (`resume`)."""
+	return bool(
+		generator.status == engine.PAUSED
+		and generator.resume_date
+		and getdate(generator.resume_date) <= as_of
+	)
 
 
 def pause(name: str, resume_date: date | str | None = None) -> None:

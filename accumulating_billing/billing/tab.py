@@ -158,6 +158,23 @@ def billing_update(
 	return frappe.db._cursor.rowcount
 
 
+def vouch_for_links(doctype: str, names) -> None:
+	"""Tell Frappe's link check that the rows `names` of `doctype` exist: this transaction read them and holds them
+	locked (the tab's items by `lock_unbilled_items`, the generators by their row lock), so the invoice about to be
+	inserted links them and nothing can delete them before its commit.
+
+	Frappe checks each link of a document it inserts or submits with `frappe.db.get_value(doctype, name, "name",
+	cache=True)`, one query per invoice line for `Sales Invoice Item.accumulating_generator_item` (5,000 for a
+	5,000-line invoice); answering from its per-connection value cache, as it answers a name it has checked once
+	already, spares them (docs/architecture.md §4). Every other link of the invoice (customer, items, accounts) is
+	checked as before."""
+	cache = getattr(frappe.db, "value_cache", None)
+	if cache is None:
+		return
+	for name in names:
+		cache[(doctype, name, "name")] = ((name,),)
+
+
 def mark_billed(names: list[str], invoice: str, line_groups: dict[str, list[str]] | None = None) -> None:
 	"""Mark exactly `names` Billed on `invoice`; the items of a grouped invoice line also take its key
 	(`line_groups`: key -> item names). Refuses (and so rolls the run back) when any of them was no longer

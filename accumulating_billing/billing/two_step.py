@@ -5,12 +5,15 @@ ERPNext takes an invoice's number from its naming series' counter row and keeps 
 transaction commits; in one transaction per occurrence a second job on the same series waits for the first one's
 whole insert and submit. In two steps:
 
-1. **reserve** (generation.run_occurrence): lock the generator and the items, insert the invoice as a draft
-   flagged `accumulating_finalize`, mark its items Billed on it, log, advance the schedule, commit. The series
-   row is locked only for this part, and the number is taken without a gap: the draft holds it.
-2. **finalize** (`finalize`): lock the generator again, check the draft is still reserved, submit it; its
-   on_submit (`finish_reserved`) clears the flag and owes what an invoice owes once it is submitted (owed.py:
-   the Generated automations, the pay link, the email), in the submit's own transaction; commit.
+1. **reserve** (generation.run_occurrence): lock the generator and the items, take the invoice's number, mark its
+   items Billed on it, store it as built as a draft flagged `accumulating_finalize` (`store_reserved`: its rows
+   written, nothing run on it), log, advance the schedule, commit. The series row is locked only for this part,
+   and the number is taken without a gap: the draft holds it.
+2. **finalize** (`finalize`): lock the generator again, check the draft is still reserved, submit it: a draft
+   nobody changed since the reserve is inserted submitted in one pass in place of its stored rows
+   (`submit_stored`: ERPNext validates it and writes each row once, as in one-step billing), a draft saved since
+   is submitted as it is; its on_submit (`finish_reserved`) owes what an invoice owes once it is submitted
+   (owed.py: the Generated automations, the pay link, the email), in the submit's own transaction; commit.
 
 A billing run meets two-step billing only through its finisher (`finisher()`): what to do before the run, whether
 the generator waits for an invoice another worker reserved, whether an occurrence reserves, and how a committed
@@ -27,6 +30,7 @@ that cannot be submitted bills no later occurrence: its failure is counted and s
 from contextlib import contextmanager
 
 import frappe
+from frappe.model.docstatus import DocStatus
 from frappe.utils import add_to_date, now_datetime
 
 from accumulating_billing.billing import locks, owed, review
@@ -138,8 +142,9 @@ def finalize(generator: str, invoice: str, doc=None, retry: bool = True, wait: b
 
 
 def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) -> str | None:
-	# every tab the invoice bills (a combined invoice lists several), in name order, before the invoice's row
-	tabs = invoice_tabs(invoice) or [generator]
+	# every tab the invoice bills (a combined invoice lists several), in name order, before the invoice's row; the
+	# run's own invoice lists them (`doc`), else they are read
+	tabs = invoice_tabs(invoice if doc is None else doc) or [generator]
 	try:
 		if wait:
 			locks.lock_generators(tabs)
@@ -149,7 +154,7 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		current = frappe.db.get_value(
 			"Sales Invoice",
 			invoice,
-			["docstatus", "accumulating_finalize", "accumulating_review", "modified"],
+			["docstatus", "accumulating_finalize", "accumulating_review", "modified", "creation"],
 			as_dict=True,
 			for_update=True,  # a person submitting or deleting it from the desk meanwhile waits, or went first
 		)
@@ -164,9 +169,15 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		reused = doc is not None and str(doc.modified) == str(current.modified)
 		if not reused:
 			doc = frappe.get_doc("Sales Invoice", invoice)
+			if (invoice_tabs(doc) or [generator]) != tabs:
+				frappe.db.rollback()  # its tabs changed since the run built it: locked again, as they are now
+				return submit_reserved(generator, invoice, None, retry, wait)
 		doc.flags.ignore_permissions = True
 		doc.flags.ignore_validate = doc.flags.ignore_mandatory = False  # the reserve stored it unvalidated
-		doc.submit()
+		if current.modified == current.creation:
+			submit_stored(doc)  # nobody changed it since the reserve stored it
+		else:
+			doc.submit()  # saved since (a person, or computed after a refused submit): submitted as it is
 		forget_stale_item_defaults(doc)
 		if not reused:
 			# a later try succeeded (the run itself reset the count when it reserved): its tabs are healthy
@@ -189,6 +200,46 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		compute_draft(invoice)
 		return error
 	return None
+
+
+def store_reserved(invoice) -> None:
+	"""The reserve's draft, stored as built (docs/architecture.md §7): its number, its lines and tabs written as
+	they are (built from frappe.new_doc, with Frappe's defaults), and nothing run on it (no hook, link check or
+	computation: ERPNext's one pass at the submit runs them once, `submit_stored`). The invoice's series row is
+	held for these few writes only."""
+	invoice.set_user_and_timestamp()  # creation = modified: the mark of a draft nobody changed since
+	invoice.set_parent_in_children()
+	invoice.db_insert()
+	for child in invoice.get_all_children():
+		child.db_insert()
+	invoice.delete_key("__islocal")
+	invoice.delete_key("__unsaved")
+	saving = (invoice.doctype, invoice.name)  # as Frappe's insert leaves it once saved
+	if saving in frappe.flags.currently_saving:
+		frappe.flags.currently_saving.remove(saving)
+
+
+def submit_stored(doc) -> None:
+	"""Submit a reserved draft nobody changed since the reserve stored it (its `modified` still its `creation`):
+	its stored rows are deleted and it is inserted submitted under the same number, in one pass, as a one-step
+	run inserts an Open invoice: ERPNext validates it once and writes each row once. Submitting the stored draft
+	read it all back, rewrote every row and kept a Version of it as built: most of what two steps cost over one.
+	In the finalize transaction, its tabs and its row locked (`submit_reserved`): a failure rolls the delete back
+	with the rest, and the draft stays reserved as it was."""
+	for df in doc.meta.get_table_fields():
+		if doc.get(df.fieldname):
+			frappe.db.delete(
+				df.options, {"parent": doc.name, "parenttype": doc.doctype, "parentfield": df.fieldname}
+			)
+	frappe.db.delete(doc.doctype, {"name": doc.name})
+	doc.set("__islocal", 1)
+	doc.flags.name_set = True  # the number the reserve took
+	doc.flags.accumulating_generated = True  # its lines are exactly the items the reserve billed on it
+	# inserted with its flags cleared, so its on_submit (finish_reserved) owes without reading it back to clear them
+	doc.flags.accumulating_stored_submit = True
+	doc.accumulating_finalize = doc.accumulating_review = 0
+	doc.docstatus = DocStatus.SUBMITTED
+	doc.insert()
 
 
 def record_submit_failure(generator: str, occurrence, error: Exception) -> str:
@@ -276,13 +327,21 @@ def finish_reserved(doc, method=None) -> None:
 	"""Sales Invoice on_submit: a reserved invoice (or one kept for review) is submitted (by finalize, or by a
 	person from the desk): clear the flag and owe, in this same transaction, what a submitted generated invoice
 	owes (owed.py)."""
-	if not doc.get("accumulating_finalize"):
+	if doc.flags.accumulating_stored_submit:
+		pass  # inserted submitted with the flags already cleared (submit_stored)
+	elif doc.get("accumulating_finalize"):
+		doc.db_set({"accumulating_finalize": 0, "accumulating_review": 0}, update_modified=False)
+	else:
 		return
-	doc.db_set({"accumulating_finalize": 0, "accumulating_review": 0}, update_modified=False)
 	if doc.is_return:  # a credit note of returns owes nothing more
 		return
-	# each tab's Generated automations; the lead's settings for the rest (owed.py)
-	owed.owe(doc, lead_first(doc, [frappe.get_doc(GENERATOR, tab) for tab in invoice_tabs(doc)]))
+	# each tab's Generated automations; the lead's settings for the rest (owed.py). The run that reserved the
+	# invoice and submits it now (submit_stored) holds its tabs as it billed them, under the same locks: owed as
+	# a one-step invoice is, by its tabs at billing; any other submit reads them
+	known = doc.flags.accumulating_tab_docs if doc.flags.accumulating_stored_submit else None
+	known = {tab.name: tab for tab in known or []}
+	tabs = [known.get(tab) or locks.load_generator(tab) for tab in invoice_tabs(doc)]
+	owed.owe(doc, lead_first(doc, tabs))
 
 
 def sweep_reserved() -> list[str]:

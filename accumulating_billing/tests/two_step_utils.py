@@ -38,23 +38,24 @@ def listened(gen):
 
 
 def failing_submit(times: int):
-	"""Sales Invoice submit refused `times` times (as ERPNext refuses one over a credit limit), then allowed."""
+	"""Sales Invoice submit refused `times` times (in its on_submit, where ERPNext refuses one over a credit limit,
+	whichever way it is submitted: a reserved draft inserted submitted or a saved draft's submit), then allowed."""
 	controller = get_controller("Sales Invoice")
-	real = controller.submit
+	real = controller.on_submit
 	calls = {"n": 0}
 
-	def submit(self, *args, **kwargs):
+	def on_submit(self, *args, **kwargs):
 		if self.get("accumulating_generator") and calls["n"] < times:
 			calls["n"] += 1
 			frappe.throw("credit limit crossed")
 		return real(self, *args, **kwargs)
 
-	return patch.object(controller, "submit", submit)
+	return patch.object(controller, "on_submit", on_submit)
 
 
-def refused_submit(message: str, method: str = "submit"):
-	"""The Sales Invoice `method` (submit; on_submit: ERPNext's own refusal, a closed period, a frozen account) of
-	a generated invoice always refused with `message`."""
+def refused_submit(message: str, method: str = "on_submit"):
+	"""The Sales Invoice `method` (on_submit: ERPNext's own refusal, a closed period, a frozen account, whichever
+	way the invoice is submitted) of a generated invoice always refused with `message`."""
 	controller = get_controller("Sales Invoice")
 	real = getattr(controller, method)
 
