@@ -15,8 +15,9 @@ name when it is on the tab, or the message `add_item` would refuse it with. A ba
 - **Rows written in bulk**, one multi-row INSERT IGNORE, with everything the item controller sets (name, owner,
   creation, added_by, status, customer, company, currency, amount, docstatus, idx…); then `after_items_added`
   once for the generators that received items, as the controller's after_insert does for one. Names are
-  Frappe's own random names for this DocType (autoname "hash", `make_autoname`), made in Python: no counter row,
-  so parallel batches never wait on each other for names (a name collision is retried with fresh names).
+  Frappe's own random names for this DocType (autoname "hash": its time prefix and 7 random base32 characters,
+  `new_names`), made in Python for the whole batch at once: no counter row, so parallel batches never wait on each
+  other for names (a name collision is retried with fresh names).
 - **A site that hooks item inserts** (a Server Script, Notification, Webhook, Workflow, Frappe Assignment
   Rule, Energy Point Rule, Milestone Tracker or Service Level Agreement on Accumulating Generator Item, an
   Accumulating Assignment Rule on it, or another app's doc_events on it) gets every hook run: the batch then
@@ -25,11 +26,13 @@ name when it is on the tab, or the message `add_item` would refuse it with. A ba
 
 import inspect
 import json
+from base64 import b32hexencode
 from datetime import timedelta
+from secrets import token_bytes
 
 import frappe
 from frappe import _
-from frappe.model.naming import make_autoname
+from frappe.model.naming import _get_timestamp_prefix
 from frappe.utils import now_datetime
 
 from accumulating_billing.billing import items as item_rules
@@ -196,6 +199,7 @@ def resolve(lines: dict, existing: dict, refused: dict, answers: list) -> tuple[
 	its first}): the first may still change its name when it is written (write)."""
 	to_write, repeats = {}, {}
 	firsts: dict[tuple, int] = {}
+	names = new_names(len(lines))
 	for position, line in lines.items():
 		key = (line.generator.lower(), line.client_ref.lower()) if line.client_ref else None
 		pair = (line.generator, line.client_ref)
@@ -206,11 +210,20 @@ def resolve(lines: dict, existing: dict, refused: dict, answers: list) -> tuple[
 		elif position in refused:
 			answers[position]["error"] = refused[position]
 		else:
-			line.name = answers[position]["name"] = make_autoname("hash", ITEM)
+			line.name = answers[position]["name"] = next(names)
 			if key:
 				firsts[key] = position
 			to_write[position] = line
 	return to_write, repeats
+
+
+def new_names(count: int):
+	"""`count` names as Frappe's autoname "hash" makes them one by one (frappe.model.naming.make_autoname: a time
+	and request prefix of 4 characters, then 7 random base32hex characters), from one read of random bytes: 5
+	random bytes are 8 base32 characters, of which the first 7 are taken."""
+	prefix = _get_timestamp_prefix()
+	chars = b32hexencode(token_bytes(5 * count)).decode().lower()
+	return iter([(prefix + chars[k : k + 7])[:10] for k in range(0, 8 * count, 8)])
 
 
 def write(to_write: dict, answers: list) -> None:
@@ -261,12 +274,13 @@ def insert_rows(to_write: dict, answers: list) -> list[frappe._dict]:
 		added += [line for line in pending.values() if line.name in ours]
 		taken = existing_refs(skipped.values(), latest=True)
 		pending = {}
+		names = new_names(len(skipped))
 		for position, line in skipped.items():
 			pair = (line.generator, line.client_ref)
 			if line.client_ref and pair in taken:
 				answers[position]["name"] = taken[pair]
 			else:
-				line.name = answers[position]["name"] = make_autoname("hash", ITEM)
+				line.name = answers[position]["name"] = next(names)
 				pending[position] = line
 		if not pending:
 			return added

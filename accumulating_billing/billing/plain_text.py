@@ -33,6 +33,8 @@ TAG_OPENER = re.compile(r"<(?=[A-Za-z!/?])")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # what HTML reads as other than text; a value without any is its own text (no round of parsing needed)
 MARKUP = re.compile(r"[<&]")
+SPACE_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
+BLANK_LINES = re.compile(r"\n{3,}")
 MAX_ROUNDS = 20
 
 
@@ -80,8 +82,9 @@ def plain_text(value) -> str | None:
 	text = CONTROL_CHARACTERS.sub("", str(value)).replace("\r\n", "\n").replace("\r", "\n")
 	if MARKUP.search(text):
 		text = without_markup(text)
-	text = re.sub(r"[ \t]+\n", "\n", text)
-	return re.sub(r"\n{3,}", "\n\n", text).strip()
+	if "\n" in text:
+		text = BLANK_LINES.sub("\n\n", SPACE_BEFORE_NEWLINE.sub("\n", text))
+	return text.strip()
 
 
 def without_markup(text: str) -> str:

@@ -141,6 +141,17 @@ class TestAddItems(GenerationTestCase):
 
 		self.assertEqual(arguments(intake.item_arguments), arguments(api.add_item))
 
+	def test_names_are_made_as_frappes_hash_autoname_makes_them(self):
+		"""A batch's names, made at once, have the shape of make_autoname("hash"): its time and request prefix, then
+		random base32hex characters, 10 in all; a thousand of them all differ."""
+		from frappe.model.naming import make_autoname
+
+		names = list(intake.new_names(1000))
+		frappe_name = make_autoname("hash", "Accumulating Generator Item")
+		self.assertEqual(len(set(names)), 1000)
+		for name in [*names, frappe_name]:
+			self.assertRegex(name, r"^[0-9a-v]{10}$")
+
 	def test_a_row_written_in_bulk_is_the_row_add_item_writes(self):
 		values = {
 			"item_code": self.listing,
