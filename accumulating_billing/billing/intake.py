@@ -181,7 +181,7 @@ def existing_refs(lines, latest: bool = False) -> dict[tuple, str]:
 		"`g` varchar(140) PATH '$[0]', `r` varchar(140) PATH '$[1]')) AS j "
 		f"straight_join `tab{ITEM}` i on i.`generator` = j.`g` and i.`client_ref` = j.`r`"
 		+ (" lock in share mode" if latest else ""),
-		[json.dumps(sorted(pairs), ensure_ascii=False)],
+		[json.dumps(sorted(pairs), ensure_ascii=False, separators=(",", ":"))],
 	)
 	found = {}
 	# the database compares references as its collation does (case and trailing spaces aside): so does this
@@ -289,7 +289,7 @@ def insert_rows(to_write: dict, answers: list) -> list[frappe._dict]:
 
 
 def rows_of(lines: dict, now) -> list[tuple]:
-	"""The rows of the lines as the item form saves a new item: (name, creation, modified, *LINE_FIELDS): the
+	"""The rows of the lines as the item form saves a new item: (name, creation, *LINE_FIELDS; modified is creation): the
 	values the checks completed, text sanitized as Frappe sanitizes it on save. Creation follows the items' order
 	(a microsecond apart) so that lists sorted by creation show them as sent; inserted in (generator, client_ref)
 	order, so that two callers sending the same references lock them in the same order."""
@@ -300,8 +300,8 @@ def rows_of(lines: dict, now) -> list[tuple]:
 		values = [line.get(field) for field in LINE_FIELDS]
 		values[description] = as_frappe_saves(values[description])
 		values[ref] = as_frappe_saves(values[ref])
-		rows.append((line.name, created, created, *values))
-	generator, ref = 3 + LINE_FIELDS.index("generator"), 3 + ref
+		rows.append((line.name, created, *values))
+	generator, ref = 2 + LINE_FIELDS.index("generator"), 2 + ref
 	return sorted(rows, key=lambda row: (row[ref] is None, (row[generator] or "").lower(), row[ref] or ""))
 
 
@@ -317,7 +317,7 @@ def insert_many(rows: list[tuple], user: str) -> None:
 	frappe.db.sql(
 		f"INSERT IGNORE INTO `tab{ITEM}` ({', '.join(f'`{c}`' for c in columns)}) "
 		f"SELECT {', '.join((*values, *constants))} FROM JSON_TABLE(%s, '$[*]' COLUMNS({json_columns()})) AS j",
-		[json.dumps(rows, ensure_ascii=False, default=str)],
+		[json.dumps(rows, ensure_ascii=False, default=str, separators=(",", ":"))],
 	)
 
 
@@ -325,7 +325,7 @@ def json_columns() -> str:
 	"""The JSON_TABLE columns of a row of rows_of: the position in the row, typed as the table's column."""
 	meta = frappe.get_meta(ITEM)
 	columns = ["`name` varchar(140) PATH '$[0]'", "`creation` datetime(6) PATH '$[1]'"]
-	for position, field in enumerate(LINE_FIELDS, 3):
+	for position, field in enumerate(LINE_FIELDS, 2):
 		kind, size = frappe.db.type_map[meta.get_field(field).fieldtype]
 		columns.append(f"`{field}` {kind}{f'({size})' if size else ''} PATH '$[{position}]'")
 	return ", ".join(columns)
