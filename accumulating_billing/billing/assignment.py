@@ -19,7 +19,6 @@ from accumulating_billing.i18n import engine_message
 
 GENERATOR = "Accumulating Generator"
 TEMPLATE = "Accumulating Generator Template"
-LIVE_STATUSES = ("Draft", "Active", "Paused")
 
 # what a generator holds that is its own, never copied from a template or another generator
 OWN_FIELDS = frozenset(
@@ -136,7 +135,9 @@ def check_customer(customer: str) -> None:
 
 def live_generator(customer: str, template: str) -> str | None:
 	return frappe.db.get_value(
-		GENERATOR, {"customer": customer, "template": template, "status": ("in", LIVE_STATUSES)}, "name"
+		GENERATOR,
+		{"customer": customer, "template": template, "status": ("in", engine.LIVE_STATUSES)},
+		"name",
 	)
 
 

@@ -27,7 +27,6 @@ from accumulating_billing.billing.money import amount_precision, rate_precision,
 from accumulating_billing.billing.plain_text import plain_text
 from accumulating_billing.billing.state import to_decimal
 
-CLOSED_STATUSES = ("Completed", "Archived")
 OPEN_STATUSES = ("Draft", "Active", "Paused")
 GENERATOR = "Accumulating Generator"
 # the columns' sizes (Data: varchar(140) characters; Small Text: text, 65,535 bytes)
@@ -197,7 +196,7 @@ def check_line_values(line, lookups: Lookups, from_generation: bool) -> None:
 	generator = lookups.generator(line.generator)
 	if not generator:
 		frappe.throw(_("Accumulating Generator {0} does not exist.").format(line.generator))
-	if generator.status in CLOSED_STATUSES and not from_generation:
+	if generator.status in engine.CLOSED_STATUSES and not from_generation:
 		frappe.throw(
 			_("Accumulating Generator {0} is {1}: no items can be added or changed.").format(
 				frappe.bold(line.generator), _(generator.status)

@@ -26,7 +26,6 @@ GENERATOR = "Accumulating Generator"
 INVOICE = "Sales Invoice"
 INVOICE_TAB = "Accumulating Invoice Tab"
 TABS_FIELD = "accumulating_tabs"
-LIVE = ("Draft", "Active", "Paused")
 # the print format the app ships for combined invoices: each tab's lines under its title (and its customer)
 COMBINED_PRINT_FORMAT = "Accumulating Combined Invoice"
 
@@ -148,7 +147,7 @@ def partners(doc) -> list[dict]:
 		.select(Gen.name)
 		.where(
 			(Gen.consolidate_invoices == 1)
-			& Gen.status.isin(LIVE)
+			& Gen.status.isin(engine.LIVE_STATUSES)
 			& (Gen.name != doc.name)
 			& (
 				(Gen.invoice_customer == payer)

@@ -31,8 +31,7 @@ ITEM = "Accumulating Generator Item"
 AUTOMATION = "Accumulating Automation"
 RUN = "Accumulating Automation Run"
 TAB_REACHES = "Tab Reaches"
-# the tabs whose alerts fire (a Completed or Archived tab takes no new work); billing early needs Active
-ALERTED_STATUSES = ("Draft", "Active", "Paused")
+# the tabs whose alerts fire are the live ones (engine.LIVE_STATUSES); billing early needs Active
 JOB = "accumulating_billing.billing.threshold.watch_tab"
 JOB_QUEUE = "default"
 JOB_TIMEOUT_SECONDS = 25 * 60
@@ -116,7 +115,7 @@ def watched_tabs(names: list[str]) -> dict[str, frappe._dict]:
 		.select(Gen.name, Gen.status, Gen.bill_when_unbilled_reaches, Auto.name.as_("row"), Auto.tab_amount)
 		.where(
 			Gen.name.isin(names)
-			& Gen.status.isin(ALERTED_STATUSES)
+			& Gen.status.isin(engine.LIVE_STATUSES)
 			& ((Gen.bill_when_unbilled_reaches > 0) | Auto.name.isnotnull())
 		)
 	).run(as_dict=True)

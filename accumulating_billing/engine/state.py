@@ -18,6 +18,9 @@ from accumulating_billing.engine.schedule import (
 
 DRAFT, ACTIVE, PAUSED, COMPLETED, ARCHIVED = "Draft", "Active", "Paused", "Completed", "Archived"
 STATUSES = (DRAFT, ACTIVE, PAUSED, COMPLETED, ARCHIVED)
+# a live tab takes new work (items, sources, alerts, a payer's combining, an assignment); a closed one takes none
+LIVE_STATUSES = (DRAFT, ACTIVE, PAUSED)
+CLOSED_STATUSES = (COMPLETED, ARCHIVED)
 
 END_NEVER, END_AFTER_N, END_ON_DATE = "Never", "After N Invoices", "On Date"
 END_CONDITIONS = (END_NEVER, END_AFTER_N, END_ON_DATE)
@@ -33,12 +36,14 @@ __all__ = [
 	"ARCHIVED",
 	"BILL",
 	"CATCH_UP_CAP",
+	"CLOSED_STATUSES",
 	"COMPLETED",
 	"DRAFT",
 	"END_AFTER_N",
 	"END_CONDITIONS",
 	"END_NEVER",
 	"END_ON_DATE",
+	"LIVE_STATUSES",
 	"PAUSED",
 	"REASON_BELOW_MINIMUM",
 	"REASON_BILLED",

@@ -6,9 +6,9 @@ from frappe import _
 from frappe.utils import cint
 
 from accumulating_billing.billing.sources.base import DELIVERY_NOTE, GENERATOR, TIMESHEET, SourceLine
+from accumulating_billing.engine import LIVE_STATUSES
 
 SETTING = {TIMESHEET: "accumulate_timesheets", DELIVERY_NOTE: "accumulate_delivery_notes"}
-LIVE_STATUSES = ("Draft", "Active", "Paused")
 ROUTING_FIELDS = (
 	"name",
 	"status",

@@ -12,7 +12,6 @@ from accumulating_billing.billing.item_status import NOT_BILLED, ON_HOLD, update
 from accumulating_billing.billing.sources.base import DELIVERY_NOTE, GENERATOR, TIMESHEET, SourceLine
 from accumulating_billing.billing.sources.delivery_notes import delivery_note_lines, unsynced_delivery_notes
 from accumulating_billing.billing.sources.routing import (
-	LIVE_STATUSES,
 	ROUTING_FIELDS,
 	SETTING,
 	live_generators,
@@ -27,6 +26,7 @@ from accumulating_billing.billing.sources.tab_items import (
 	update_item,
 )
 from accumulating_billing.billing.sources.timesheets import timesheet_lines, unsynced_timesheets
+from accumulating_billing.engine import LIVE_STATUSES
 
 
 def lines_of(doc) -> list[SourceLine]:
