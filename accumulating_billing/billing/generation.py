@@ -68,14 +68,15 @@ def run_generator(
 	while done < cap and not result.error:
 		if generator is not None and not engine.due_runs(state_of(generator), as_of, cap=1):
 			break  # the occurrence just billed moved the schedule past as_of: no second lock and read for that
-		frappe.db.commit()  # start each occurrence in a fresh transaction (nothing of the caller is pending)
+		locks.fresh_transaction()  # each occurrence in a transaction of its own (nothing of the caller is pending)
 		run_date = None
 		try:
-			if not locks.lock_generator_or_skip(name) or finisher.waits(name):
+			generator = locks.lock_and_load_generator_or_skip(name)
+			if generator is None or finisher.waits(name):
 				frappe.db.rollback()
+				generator = None
 				result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 				break
-			generator = locks.load_generator(name)
 			if resumes(generator, as_of):
 				# its resume date has come: it resumes by itself, in a transaction of its own (read under the lock)
 				resume(name, getdate(generator.resume_date))
@@ -284,7 +285,7 @@ def settle_occurrence(occurrence: Occurrence, invoice=None, note: str = "") -> s
 	}
 	if invoice:
 		values["last_creation_date"] = run_date
-	frappe.db.set_value(GENERATOR, generator.name, values)
+	locks.update_locked_generator(generator.name, values)
 	generator.update(values)  # the caller decides from it whether another occurrence is due
 	if invoice:
 		clear_one_time_settings(generator)

@@ -25,10 +25,11 @@ def write_log(
 	error_key: str | None = None,
 ) -> None:
 	"""One line of the log, written as a row in the caller's transaction: every value comes from this app, so
-	the document pipeline (permission, link and option checks, hooks) has nothing to add to it."""
-	log = frappe.new_doc(LOG)
-	log.update(
+	the document pipeline (permission, link and option checks, hooks) has nothing to add to it, nor do the
+	DocType's defaults (it has none)."""
+	log = frappe.get_doc(
 		{
+			"doctype": LOG,
 			"generator": generator,
 			"occurrence_date": occurrence,
 			"outcome": outcome,

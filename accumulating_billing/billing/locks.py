@@ -7,6 +7,7 @@ Note cancel and a release all take it before they touch the tab's items, in that
 """
 
 import frappe
+from frappe.utils import now
 
 GENERATOR = "Accumulating Generator"
 
@@ -27,16 +28,57 @@ def lock_generator_or_skip(name: str) -> bool:
 
 def load_generator(name: str):
 	"""The generator's document as `frappe.get_doc(GENERATOR, name)` loads it, in fewer reads: its row, one probe
-	of which child tables have rows, and those tables only. A generator's taxes and automations are mostly empty,
-	and reading an empty table (`SELECT *`) costs as much as a full one: this was a fiftieth of a generated
-	invoice. The billing run reads its generator so, right after locking its row (docs/architecture.md §4): a
-	plain read, whose snapshot starts after the lock."""
+	of which child tables have rows, and those tables only. A plain read: after the caller's lock, its snapshot
+	starts after the lock."""
 	row = frappe.db.sql(f"select * from `tab{GENERATOR}` where `name` = %s", name, as_dict=True)
 	if not row:
 		return frappe.get_doc(GENERATOR, name)  # gone: Frappe's own DoesNotExistError
+	return generator_document(name, row[0])
+
+
+def lock_and_load_generator_or_skip(name: str):
+	"""lock_generator_or_skip and load_generator in one statement: the generator's document, its row locked for this
+	transaction, or None at once when another worker holds it (or it is gone). The billing run starts so
+	(docs/architecture.md §4).
+
+	The locking read returns the row's latest committed values; the probes of its child tables ride in the same
+	statement as subqueries, which MariaDB runs as plain reads (no lock on the child rows, none on their index:
+	tests/test_exactly_once.py pins it), after the row lock is taken: the transaction's snapshot starts after
+	the lock, as a plain read after it would start it."""
 	tables = frappe.get_meta(GENERATOR).get_table_fields()
-	present = set()
-	if tables:
+	# the child tables' names come from the DocType's meta, every value is a parameter
+	probes = "".join(
+		f", (select 1 from `tab{df.options}` where `parent` = %(name)s and `parenttype` = %(doctype)s "
+		f"and `parentfield` = %(field_{k})s limit 1) as `{PROBE}{k}`"
+		for k, df in enumerate(tables)
+	)
+	values = {
+		"name": name,
+		"doctype": GENERATOR,
+		**{f"field_{k}": df.fieldname for k, df in enumerate(tables)},
+	}
+	row = frappe.db.sql(
+		f"select *{probes} from `tab{GENERATOR}` where `name` = %(name)s for update skip locked",
+		values,
+		as_dict=True,
+	)
+	if not row:
+		return None
+	row = row[0]
+	present = {df.fieldname for k, df in enumerate(tables) if row.pop(f"{PROBE}{k}")}
+	return generator_document(name, row, present)
+
+
+# the column alias of the probe of the generator's k-th child table (not a field name: fields never start with _)
+PROBE = "__has_rows_"
+
+
+def generator_document(name: str, row: dict, present: set | None = None):
+	"""The generator's document from its row: the child tables that have rows (`present`, else one probe tells),
+	and those only. A generator's taxes and automations are mostly empty, and reading an empty table
+	(`SELECT *`) costs as much as a full one: this was a fiftieth of a generated invoice."""
+	tables = frappe.get_meta(GENERATOR).get_table_fields()
+	if present is None and tables:
 		# the child tables' names come from the DocType's meta, every value is a parameter
 		probe = " union all ".join(
 			f"(select %s from `tab{df.options}` where `parent` = %s and `parenttype` = %s "
@@ -45,7 +87,7 @@ def load_generator(name: str):
 		)
 		values = [value for df in tables for value in (df.fieldname, name, GENERATOR, df.fieldname)]
 		present = {found for (found,) in frappe.db.sql(probe, values)}
-	doc = {"doctype": GENERATOR, **row[0]}
+	doc = {"doctype": GENERATOR, **row}
 	for df in tables:
 		doc[df.fieldname] = (
 			frappe.db.get_values(
@@ -55,10 +97,49 @@ def load_generator(name: str):
 				as_dict=True,
 				order_by="idx asc",
 			)
-			if df.fieldname in present
+			if df.fieldname in (present or ())
 			else []
 		)
 	return frappe.get_doc(doc)
+
+
+def update_locked_generator(name: str, values: dict) -> None:
+	"""`frappe.db.set_value(GENERATOR, name, values)` for the generator row this transaction holds locked, as one
+	parameterized UPDATE: the same columns, `modified` and `modified_by` as set_value writes them, Frappe's cached
+	document and value cache of the generator dropped as set_value drops them; without building the statement with
+	frappe.qb on every occurrence. The columns must be the DocType's own."""
+	meta = frappe.get_meta(GENERATOR)
+	unknown = [field for field in values if not meta.has_field(field)]
+	if unknown:
+		raise ValueError(f"not fields of {GENERATOR}: {unknown}")
+	values = {**values, "modified": now(), "modified_by": frappe.session.user}
+	assignments = ", ".join(f"`{field}` = %({field})s" for field in values)
+	frappe.db.sql(
+		f"update `tab{GENERATOR}` set {assignments} where `name` = %(generator_name)s",
+		{**values, "generator_name": name},
+	)
+	frappe.clear_document_cache(GENERATOR, name)
+	frappe.db.value_cache.pop(GENERATOR, None)
+
+
+def fresh_transaction() -> None:
+	"""Give the next unit of work a transaction of its own, on a fresh snapshot: commit what the caller has pending,
+	unless nothing has run since the last commit or rollback. Frappe opens every transaction with
+	`START TRANSACTION`, and InnoDB takes a transaction's snapshot at its first read: when that is still the last
+	statement the connection sent, and no commit callback is queued, the transaction has read and written nothing,
+	and a commit would only cost two round trips (docs/architecture.md §4)."""
+	db = frappe.db
+	last = getattr(db, "last_query", None) if db.db_type == "mariadb" else None
+	pristine = (
+		last is not None
+		and str(last).lstrip().upper().startswith("START TRANSACTION")
+		and not any(
+			getattr(queue, "_functions", True)
+			for queue in (db.before_commit, db.after_commit, db.before_rollback, db.after_rollback)
+		)
+	)
+	if not pristine:
+		db.commit()
 
 
 def lock_generators(names) -> None:

@@ -46,7 +46,7 @@ def sales_invoice_class():
 
 # step name -> patches that crash there; the steps of one occurrence in the order they happen
 STEPS = {
-	"lock the generator row": lambda i, w: after(locks, "lock_generator_or_skip", i, w),
+	"lock the generator row": lambda i, w: after(locks, "lock_and_load_generator_or_skip", i, w),
 	"re-check the occurrence is due": lambda i, w: after(engine, "due_runs", i, w),
 	"lock and read the unbilled items": lambda i, w: after(generation, "lock_unbilled_items", i, w),
 	"engine decides the run": lambda i, w: after(engine, "decide_run", i, w),
@@ -62,14 +62,8 @@ STEPS = {
 	"submit: GL entries posted": lambda i, w: after(sales_invoice_class(), "make_gl_entries", i, w),
 	"submitted, before the log": lambda i, w: before(generation, "write_log", i, w),
 	"generation log written": lambda i, w: after(generation, "write_log", i, w),
-	"schedule advanced (set_value)": lambda i, w: after(
-		type(frappe.local.db),
-		"set_value",
-		i,
-		w,
-		lambda self, dt, dn=None, field=None, *a, **k: (
-			dt == GENERATOR and isinstance(field, dict) and "next_creation_date" in field
-		),
+	"schedule advanced": lambda i, w: after(
+		locks, "update_locked_generator", i, w, lambda name, values: "next_creation_date" in values
 	),
 	"one-time discount/taxes cleared": lambda i, w: after(generation, "clear_one_time_settings", i, w),
 	"commit": lambda i, w: at_commit(i),
@@ -94,7 +88,7 @@ TWO_STEP_STEPS = {
 	"reserve: draft row written": STEPS["insert: invoice row written, lines not yet"],
 	"reserve: items marked Billed": STEPS["items marked Billed"],
 	"reserve: generation log written": STEPS["generation log written"],
-	"reserve: schedule advanced": STEPS["schedule advanced (set_value)"],
+	"reserve: schedule advanced": STEPS["schedule advanced"],
 	"reserve: commit": lambda i, w: at_commit(i, where=w),
 	"reserved, before the finalize": lambda i, w: before(two_step, "finalize", i, w),
 	"finalize: generator locked": lambda i, w: after(locks, "lock_generator", i, w),
@@ -112,6 +106,8 @@ TWO_STEP_STEPS = {
 # turn, and its commit (after combined.bill, not run_occurrence)
 COMBINED_STEPS = {
 	**{step: patch for step, patch in STEPS.items() if step != "commit"},
+	# the payer's tabs are locked one by one (locks.lock_generators_or_skip), then reloaded
+	"lock the generator row": lambda i, w: after(locks, "lock_generator_or_skip", i, w),
 	"first tab decided, before the next tab's decision": lambda i, w: after(
 		generation, "decide_occurrence", i, w
 	),

@@ -1,0 +1,198 @@
+"""The generator row lock and the read of a locked generator, the fresh transaction of each occurrence, and the write
+of the locked generator row (billing/locks.py; docs/architecture.md §4, §6)."""
+
+import threading
+
+import frappe
+
+from accumulating_billing.billing import locks, tab
+from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.faults.connections import Connection
+from accumulating_billing.tests.ledger import make_notification
+from accumulating_billing.tests.utils import CREATED_GENERATORS, add, make_generator, tax_account
+
+GENERATOR = "Accumulating Generator"
+
+
+def with_children(**values):
+	"""A generator with a tax row and two automation rows (one of each child table)."""
+	gen = make_generator(do_not_save=True, **values)
+	gen.append(
+		"taxes",
+		{"charge_type": "On Net Total", "account_head": tax_account(), "description": "Tax", "rate": 7},
+	)
+	gen.append("automations", {"event": "Generated", "notification": make_notification("locks")})
+	gen.append("automations", {"event": "Paid", "notification": make_notification("locks paid")})
+	gen.insert(ignore_permissions=True)
+	CREATED_GENERATORS.append(gen.name)
+	frappe.db.commit()
+	return gen
+
+
+class TestLockAndLoad(GenerationTestCase):
+	def setUp(self):
+		self.other = Connection(frappe.local.site, "other-worker")
+
+	def tearDown(self):
+		self.other.close()
+		super().tearDown()
+
+	def test_the_locked_read_builds_the_document_frappe_loads(self):
+		children = []
+		for gen in (with_children(), make_generator()):
+			frappe.db.commit()
+			expected = frappe.get_doc(GENERATOR, gen.name).as_dict()
+			loaded = locks.lock_and_load_generator_or_skip(gen.name)
+			frappe.db.rollback()
+			self.assertEqual(loaded.as_dict(), expected)
+			self.assertEqual(locks.load_generator(gen.name).as_dict(), expected)
+			children.append([len(expected.taxes), len(expected.automations)])
+		self.assertEqual(children, [[1, 2], [0, 0]])
+
+	def test_a_generator_another_worker_holds_is_skipped_at_once_and_a_missing_one_is_none(self):
+		gen = make_generator()
+		frappe.db.commit()
+		holding, release = threading.Event(), threading.Event()
+
+		def hold():
+			locks.lock_generator(gen.name)
+			holding.set()
+			release.wait(30)
+
+		held = self.other.submit(hold)
+		self.assertTrue(holding.wait(30))
+		try:
+			self.assertIsNone(locks.lock_and_load_generator_or_skip(gen.name))
+		finally:
+			release.set()
+			held.result(30)
+		frappe.db.rollback()
+		self.assertEqual(locks.lock_and_load_generator_or_skip(gen.name).name, gen.name)
+		frappe.db.rollback()
+		self.assertIsNone(locks.lock_and_load_generator_or_skip("ACG-NO-SUCH-ONE"))
+
+	def test_the_child_table_probes_lock_nothing_and_skip_nothing(self):
+		"""The probes ride in the locking statement: MariaDB reads them without a lock, so a child row another
+		transaction holds is still seen (not skipped as SKIP LOCKED would), and the run holds no child row."""
+		gen = with_children()
+		tax_row = gen.taxes[0].name
+		holding, release = threading.Event(), threading.Event()
+
+		def hold_tax_row():
+			frappe.db.sql(
+				"select `name` from `tabSales Taxes and Charges` where `name` = %s for update", tax_row
+			)
+			holding.set()
+			release.wait(30)
+
+		held = self.other.submit(hold_tax_row)
+		self.assertTrue(holding.wait(30))
+		try:
+			loaded = locks.lock_and_load_generator_or_skip(gen.name)
+		finally:
+			release.set()
+			held.result(30)
+		self.assertEqual([row.name for row in loaded.taxes], [tax_row])
+		self.assertEqual(len(loaded.automations), 2)
+
+		def update_tax_row():
+			frappe.db.sql("set session innodb_lock_wait_timeout = 2")
+			frappe.db.sql(
+				"update `tabSales Taxes and Charges` set `idx` = `idx` + 1 where `name` = %s", tax_row
+			)
+			return frappe.db._cursor.rowcount
+
+		# this transaction still holds the generator row: the other one writes the child row without waiting (and
+		# rolls back: Connection.submit)
+		self.assertEqual(self.other.run(update_tax_row), 1)
+		frappe.db.rollback()
+
+
+class TestFreshTransaction(GenerationTestCase):
+	def count_statements(self, call):
+		sent = []
+		real = frappe.db.sql
+
+		def counting(query, *args, **kwargs):
+			sent.append(str(query).strip().split()[0].lower())
+			return real(query, *args, **kwargs)
+
+		frappe.db.sql = counting
+		try:
+			call()
+		finally:
+			del frappe.db.sql
+		return sent
+
+	def test_after_a_commit_nothing_is_sent(self):
+		frappe.db.commit()
+		self.assertEqual(self.count_statements(locks.fresh_transaction), [])
+
+	def test_after_a_read_it_commits_and_the_next_read_sees_what_others_committed_since(self):
+		gen = make_generator()
+		frappe.db.commit()
+		self.assertEqual(frappe.db.get_value(GENERATOR, gen.name, "minimum_amount"), 0)  # the snapshot starts
+		other = Connection(frappe.local.site, "other-writer")
+		try:
+			other.run(
+				lambda: (frappe.db.set_value(GENERATOR, gen.name, "minimum_amount", 25), frappe.db.commit())
+			)
+		finally:
+			other.close()
+		self.assertEqual(frappe.db.get_value(GENERATOR, gen.name, "minimum_amount"), 0)  # same snapshot
+		self.assertEqual(self.count_statements(locks.fresh_transaction), ["commit", "start"])
+		self.assertEqual(frappe.db.get_value(GENERATOR, gen.name, "minimum_amount"), 25)
+
+	def test_a_queued_commit_callback_is_not_left_behind(self):
+		frappe.db.commit()
+		ran = []
+		frappe.db.after_commit.add(lambda: ran.append(True))
+		self.assertEqual(self.count_statements(locks.fresh_transaction), ["commit", "start"])
+		self.assertEqual(ran, [True])
+
+
+class TestUpdateLockedGenerator(GenerationTestCase):
+	def test_it_writes_as_set_value_does_and_drops_the_cached_document(self):
+		gen = make_generator()
+		frappe.db.commit()
+		self.assertEqual(frappe.get_cached_doc(GENERATOR, gen.name).minimum_amount, 0)
+		before = frappe.db.get_value(GENERATOR, gen.name, "modified")
+		frappe.set_user("Administrator")
+		locks.update_locked_generator(gen.name, {"minimum_amount": 12.5, "last_error": None})
+		row = frappe.db.get_value(
+			GENERATOR, gen.name, ["minimum_amount", "last_error", "modified", "modified_by"], as_dict=True
+		)
+		self.assertEqual((row.minimum_amount, row.last_error, row.modified_by), (12.5, None, "Administrator"))
+		self.assertGreater(row.modified, before)
+		self.assertEqual(frappe.get_cached_doc(GENERATOR, gen.name).minimum_amount, 12.5)
+		frappe.db.rollback()
+
+	def test_a_column_that_is_not_a_field_is_refused_and_nothing_is_written(self):
+		gen = make_generator()
+		frappe.db.commit()
+		with self.assertRaises(ValueError):
+			locks.update_locked_generator(gen.name, {"minimum_amount": 3, "`name` = 'x', `status`": 1})
+		self.assertEqual(frappe.db.get_value(GENERATOR, gen.name, "minimum_amount"), 0)
+
+
+class TestUnbilledNames(GenerationTestCase):
+	def test_the_written_out_read_selects_what_the_query_builder_selects_in_its_order(self):
+		gen = make_generator()
+		for day in ("2026-01-07", "2026-01-03", "2026-01-05", "2026-01-05", "2026-02-01"):
+			add(gen.name, self.listing, service_date=day)
+		billed = add(gen.name, self.listing, service_date="2026-01-04")
+		frappe.db.set_value("Accumulating Generator Item", billed.name, "status", "Billed")
+		other = make_generator()
+		add(other.name, self.listing, service_date="2026-01-04")
+		Item = frappe.qb.DocType("Accumulating Generator Item")
+		for before, upto in (
+			(None, None),
+			("2026-01-06", None),
+			(None, "2026-01-05"),
+			("2026-01-06", "2026-01-04"),
+		):
+			expected = tab.unbilled_query(Item, gen.name, before, upto).select(Item.name).run(pluck=True)
+			self.assertEqual(tab.unbilled_names(gen.name, before, upto), expected)
+		self.assertEqual(len(tab.unbilled_names(gen.name, None)), 5)
+		self.assertEqual(len(tab.unbilled_names(gen.name, "2026-01-06")), 3)
+		frappe.db.rollback()
