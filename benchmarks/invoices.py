@@ -9,10 +9,14 @@
   invoice, counted on one more block, untimed: a measure the machine's noise does not blur.
 - `autorepeat`: process_due / Frappe's Auto Repeat making the same N invoices. Target <= 0.98 (issue 15).
 
-Both run in one interleaved pass (`--n` invoices per side, `--blocks` blocks, the order of the sides rotating
-from block to block), so asking for both measures all the sides together. In each block the sides that bill
-through process_due or Auto Repeat bill on days of their own, the first to run on the earliest, so that each
-process_due bills exactly its side's generators.
+Both run in one interleaved pass (`--n` invoices per side, `--blocks` blocks), so asking for both measures all the
+sides together. The order of the sides changes from block to block in a balanced design (`balanced_orders`: over
+every len(sides) blocks, or twice that for an odd number of sides, each side runs first, last and right after each
+other side equally often): what one side leaves behind (the database's flushing of its writes, Frappe's caches)
+weighs on every side alike. Each side bills customers of its own, none billed by another side in this process,
+as a billing run meets its customers: no side finds the caches another side warmed for the same customer. In each
+block the sides that bill through process_due or Auto Repeat bill on days of their own, the first to run on the
+earliest, so that each process_due bills exactly its side's generators.
 """
 
 import time
@@ -41,6 +45,7 @@ from benchmarks.common import (
 	say,
 	two_step_billing,
 )
+from benchmarks.orders import balanced_orders
 
 
 def direct_invoice(customer: str, posting: date, codes: list[str], one_pass: bool = False):
@@ -139,16 +144,21 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 	in blocks; then the statements each side sends per invoice."""
 	from accumulating_billing.billing.tasks import process_due
 
-	n, blocks = args.n, args.blocks
-	per = n // blocks
-	tag = run_tag()
-	codes = bench_items()
-	customers = bench_customers(n, "Invoices")
-	base = date(2025, 3, 3)
 	sides = ["ours", "direct", "one pass", "two step"] if "overhead" in paths else ["ours"]
 	if "autorepeat" in paths:
 		sides.append("autorepeat")
-	orders = [sides[b % len(sides) :] + sides[: b % len(sides)] for b in range(blocks)]
+	design = balanced_orders(sides)
+	n, blocks = args.n, args.blocks or blocks_for(design)
+	if blocks % len(design):
+		say(
+			f"  !! --blocks {blocks} is not a multiple of {len(design)}: the order of the sides is not balanced"
+		)
+	orders = [design[b % len(design)] for b in range(blocks)]
+	per = n // blocks
+	tag = run_tag()
+	codes = bench_items()
+	base = date(2025, 3, 3)
+	customers = {side: bench_customers(n, f"Invoices {side}") for side in sides}
 	# in each block every dated side bills on a day of its own, the first to run on the earliest, so that a
 	# process_due bills exactly its side's generators (those of the sides after it are not due yet)
 	day_of = {}
@@ -166,11 +176,12 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 	generators = {}
 	repeats = {}
 	for b in range(blocks):
-		block = customers[b * per : (b + 1) * per]
 		for side in ("ours", "two step"):
 			if (b, side) in day_of:
+				block = customers[side][b * per : (b + 1) * per]
 				generators[(b, side)] = make_generators(block, day_of[(b, side)], codes, tag)
 		if "autorepeat" in paths:
+			block = customers["autorepeat"][b * per : (b + 1) * per]
 			repeats[b] = setup_auto_repeat(block, day_of[(b, "autorepeat")], codes)
 	mine = {g for names in generators.values() for g in names}
 	others = foreign_due(max(day_of.values()), mine)
@@ -187,8 +198,8 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 	times = dict.fromkeys(sides, 0.0)
 	made = dict.fromkeys(sides, 0)
 	for b, order in enumerate(orders):
-		block = customers[b * per : (b + 1) * per]
 		for side in order:
+			block = customers[side][b * per : (b + 1) * per]
 			day = day_of.get((b, side), base + timedelta(days=len(DATED) * b))
 			with two_step_billing(True) if side == "two step" else nullcontext():
 				t0 = time.perf_counter()
@@ -282,11 +293,11 @@ def count_queries(sides: list[str], codes: list[str], tag: str, day: date, per: 
 	block makes them: a measure of the work that the machine's noise does not blur. Not timed."""
 	from accumulating_billing.billing.tasks import process_due
 
-	customers = bench_customers(per, "Count")
+	customers = {side: bench_customers(per, f"Count {side}") for side in sides}
 	counts, made = {}, []
 	for k, side in enumerate(("ours", "two step")):
 		if side in sides:
-			gens = make_generators(customers, day + timedelta(days=k), codes, tag)
+			gens = make_generators(customers[side], day + timedelta(days=k), codes, tag)
 			made += gens
 			with two_step_billing(side == "two step"):
 				with counted_queries() as counter:
@@ -295,14 +306,19 @@ def count_queries(sides: list[str], codes: list[str], tag: str, day: date, per: 
 	for side in ("direct", "one pass"):
 		if side in sides:
 			with counted_queries() as counter:
-				for customer in customers:
+				for customer in customers[side]:
 					direct_invoice(customer, day, codes, one_pass=side == "one pass")
-			counts[side] = counter["queries"] / len(customers)
+			counts[side] = counter["queries"] / per
 	archive(made)
 	return counts
 
 
+def blocks_for(design: list) -> int:
+	"""The blocks when --blocks is not given: the fewest whole rounds of the balanced design that make 8 or more."""
+	return len(design) * -(-8 // len(design))
+
+
 def run(args, names: tuple[str, ...]) -> None:
 	"""run.py's entry: `names` are overhead and/or autorepeat, those asked for."""
-	say(f"\n== {' + '.join(names)} (N = {args.n}, 5 items each, {args.blocks} interleaved blocks)")
+	say(f"\n== {' + '.join(names)} (N = {args.n}, 5 items each, interleaved blocks)")
 	bench_invoices(args, names)

@@ -103,7 +103,12 @@ def main() -> None:
 		"--only", default=",".join(BENCHMARKS), help="comma-separated: " + ", ".join(BENCHMARKS)
 	)
 	parser.add_argument("--n", type=int, default=200, help="invoices per side (overhead, autorepeat)")
-	parser.add_argument("--blocks", type=int, default=10, help="interleaved blocks (overhead, autorepeat)")
+	parser.add_argument(
+		"--blocks",
+		type=int,
+		default=None,
+		help="interleaved blocks (overhead, autorepeat; default: the fewest whole rounds of the balanced order making 8 or more)",
+	)
 	parser.add_argument("--repeats", type=int, default=7, help="repetitions per tick measurement (selection)")
 	parser.add_argument("--scale-n", type=int, default=400, help="due generators per run (scaleout)")
 	parser.add_argument("--add-n", type=int, default=300, help="inserts per side (additem)")
@@ -129,6 +134,12 @@ def main() -> None:
 	)
 	parser.add_argument(
 		"--tab-sizes", default="100,1000,5000", help="hugetab: comma-separated numbers of items per tab"
+	)
+	parser.add_argument(
+		"--tab-repeats",
+		type=int,
+		default=1,
+		help="hugetab: tabs of each size and mode per side (times summed)",
 	)
 	parser.add_argument(
 		"--skip-starvation", action="store_true", help="hugetab: only the tabs, not the adders with a biller"
