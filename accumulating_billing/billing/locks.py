@@ -1,6 +1,6 @@
-"""The generator row lock, the read of a locked generator, and the database's transient refusals: below every
-module that bills, cancels or changes a tab (generation, two_step, review, events, sources), so that none of them
-imports another for it.
+"""The generator row lock, the read and the write of a locked generator, a billing run's fresh transaction, and the
+database's transient refusals: below every module that bills, cancels or changes a tab (generation, two_step,
+review, events, sources), so that none of them imports another for it.
 
 The generator row is the lock of a tab: a billing run, a cancel of a generated invoice, a Timesheet or Delivery
 Note cancel and a release all take it before they touch the tab's items, in that order (generator, then items).
@@ -41,10 +41,10 @@ def lock_and_load_generator_or_skip(name: str):
 	transaction, or None at once when another worker holds it (or it is gone). The billing run starts so
 	(docs/architecture.md §4).
 
-	The locking read returns the row's latest committed values; the probes of its child tables ride in the same
-	statement as subqueries, which MariaDB runs as plain reads (no lock on the child rows, none on their index:
-	tests/test_exactly_once.py pins it), after the row lock is taken: the transaction's snapshot starts after
-	the lock, as a plain read after it would start it."""
+	The locking read returns the row's latest committed values. The probes of its child tables ride in the same
+	statement as subqueries, which MariaDB runs as plain reads after the row lock is taken (no lock on the child
+	rows, none on their index: tests/test_locks.py pins it), so the transaction's snapshot starts after the lock,
+	as a plain read after it would start it."""
 	tables = frappe.get_meta(GENERATOR).get_table_fields()
 	# the child tables' names come from the DocType's meta, every value is a parameter
 	probes = "".join(
