@@ -121,7 +121,7 @@ def run_payer(
 	retried = set()
 	known = {}  # every tab seen in this run (a tab billed alone is told which of them it differs from)
 	while active:
-		frappe.db.commit()  # each invoice in a fresh transaction
+		locks.fresh_transaction()  # each invoice in a transaction of its own
 		day, group = None, []
 		try:
 			if not locks.lock_generators_or_skip(active) or any(finisher.waits(name) for name in active):

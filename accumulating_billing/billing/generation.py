@@ -318,7 +318,7 @@ def generate_now(name: str, posting_date: date | str | None = None, occasion=Non
 	rows)` says whether the lines to bill are billed now (False: nothing is billed or changed), and its
 	`billed(generator, invoice, rows)`, in the invoice's transaction, writes what it adds and returns the log line."""
 	posting_date = getdate(posting_date or nowdate())
-	frappe.db.commit()
+	locks.fresh_transaction()
 	try:
 		generator = frappe.get_doc(GENERATOR, name, for_update=True)
 		if generator.status in (engine.ARCHIVED,):
