@@ -48,6 +48,7 @@ from benchmarks.common import (
 	run_tag,
 	say,
 )
+from benchmarks.orders import balanced_orders
 from benchmarks.workers import process_window, threaded_window
 
 MODES = ("One per Item", "Grouped")
@@ -213,12 +214,14 @@ def check_billed(generator: str, n: int, invoice: str) -> int:
 
 
 SIDES = ("ours", "direct", "one_pass")
+# the order of the sides from one measurement to the next (benchmarks/orders.py)
+ORDERS = balanced_orders(list(SIDES))
 
 
 def bench_tabs(args, sizes: list[int], codes: list[str], tag: str) -> dict:
 	"""Ours and the document API (insert + submit, and insert submitted) for each size and mode, `--tab-repeats`
-	times each (a new tab and new customers every time; the seconds are summed), in an order that rotates from one
-	measurement to the next. The profile (--profile hugetab) bills a tab of its own, so its overhead stays out of the
+	times each (a new tab and new customers every time; the seconds are summed), in the balanced order of the
+	sides (ORDERS), changing from one measurement to the next. The profile (--profile hugetab) bills a tab of its own, so its overhead stays out of the
 	table."""
 	repeats = max(1, args.tab_repeats)
 	customers = bench_customers(3 * len(sizes) * len(MODES) * repeats + 7, "HugeTab")
@@ -245,7 +248,7 @@ def bench_tabs(args, sizes: list[int], codes: list[str], tag: str) -> dict:
 			count = 0
 			for _repeat in range(repeats):
 				gen = make_tab(customers[3 * k], mode, specs, tag)
-				for side in SIDES[k % 3 :] + SIDES[: k % 3]:
+				for side in ORDERS[k % len(ORDERS)]:
 					t0 = time.perf_counter()
 					if side == "ours":
 						invoice = bill(gen)

@@ -74,7 +74,6 @@ def run_generator(
 			generator = locks.lock_and_load_generator_or_skip(name)
 			if generator is None or finisher.waits(name):
 				frappe.db.rollback()
-				generator = None
 				result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 				break
 			if resumes(generator, as_of):

@@ -27,13 +27,10 @@ def lock_generator_or_skip(name: str) -> bool:
 
 
 def load_generator(name: str):
-	"""The generator's document as `frappe.get_doc(GENERATOR, name)` loads it, in fewer reads: its row, one probe
-	of which child tables have rows, and those tables only. A plain read: after the caller's lock, its snapshot
-	starts after the lock."""
-	row = frappe.db.sql(f"select * from `tab{GENERATOR}` where `name` = %s", name, as_dict=True)
-	if not row:
-		return frappe.get_doc(GENERATOR, name)  # gone: Frappe's own DoesNotExistError
-	return generator_document(name, row[0])
+	"""The generator's document as `frappe.get_doc(GENERATOR, name)` loads it, in fewer reads (`read_generator`). A
+	plain read: after the caller's lock, its snapshot starts after the lock."""
+	doc = read_generator(name, lock=False)
+	return doc if doc is not None else frappe.get_doc(GENERATOR, name)  # gone: Frappe's own DoesNotExistError
 
 
 def lock_and_load_generator_or_skip(name: str):
@@ -45,6 +42,18 @@ def lock_and_load_generator_or_skip(name: str):
 	statement as subqueries, which MariaDB runs as plain reads after the row lock is taken (no lock on the child
 	rows, none on their index: tests/test_locks.py pins it), so the transaction's snapshot starts after the lock,
 	as a plain read after it would start it."""
+	return read_generator(name, lock=True)
+
+
+# the column alias of the probe of the generator's k-th child table (not a field name: fields never start with _)
+PROBE = "__has_rows_"
+
+
+def read_generator(name: str, lock: bool):
+	"""The generator's document, or None when there is no such row (or, `lock`: another worker holds it; the row is
+	then read with FOR UPDATE SKIP LOCKED). One statement reads its row and probes which child tables have rows;
+	then only those tables are read. A generator's taxes and automations are mostly empty, and reading an empty
+	table (`SELECT *`) costs as much as a full one: this was a fiftieth of a generated invoice."""
 	tables = frappe.get_meta(GENERATOR).get_table_fields()
 	# the child tables' names come from the DocType's meta, every value is a parameter
 	probes = "".join(
@@ -58,37 +67,16 @@ def lock_and_load_generator_or_skip(name: str):
 		**{f"field_{k}": df.fieldname for k, df in enumerate(tables)},
 	}
 	row = frappe.db.sql(
-		f"select *{probes} from `tab{GENERATOR}` where `name` = %(name)s for update skip locked",
+		f"select *{probes} from `tab{GENERATOR}` where `name` = %(name)s"
+		+ (" for update skip locked" if lock else ""),
 		values,
 		as_dict=True,
 	)
 	if not row:
 		return None
-	row = row[0]
-	present = {df.fieldname for k, df in enumerate(tables) if row.pop(f"{PROBE}{k}")}
-	return generator_document(name, row, present)
-
-
-# the column alias of the probe of the generator's k-th child table (not a field name: fields never start with _)
-PROBE = "__has_rows_"
-
-
-def generator_document(name: str, row: dict, present: set | None = None):
-	"""The generator's document from its row: the child tables that have rows (`present`, else one probe tells),
-	and those only. A generator's taxes and automations are mostly empty, and reading an empty table
-	(`SELECT *`) costs as much as a full one: this was a fiftieth of a generated invoice."""
-	tables = frappe.get_meta(GENERATOR).get_table_fields()
-	if present is None and tables:
-		# the child tables' names come from the DocType's meta, every value is a parameter
-		probe = " union all ".join(
-			f"(select %s from `tab{df.options}` where `parent` = %s and `parenttype` = %s "
-			"and `parentfield` = %s limit 1)"
-			for df in tables
-		)
-		values = [value for df in tables for value in (df.fieldname, name, GENERATOR, df.fieldname)]
-		present = {found for (found,) in frappe.db.sql(probe, values)}
-	doc = {"doctype": GENERATOR, **row}
-	for df in tables:
+	doc = {"doctype": GENERATOR, **row[0]}
+	for k, df in enumerate(tables):
+		present = doc.pop(f"{PROBE}{k}")
 		doc[df.fieldname] = (
 			frappe.db.get_values(
 				df.options,
@@ -97,7 +85,7 @@ def generator_document(name: str, row: dict, present: set | None = None):
 				as_dict=True,
 				order_by="idx asc",
 			)
-			if df.fieldname in (present or ())
+			if present
 			else []
 		)
 	return frappe.get_doc(doc)
