@@ -73,7 +73,7 @@ doc_events = {
 			"accumulating_billing.billing.two_step.finish_reserved",
 		],
 		"before_submit": [
-			"accumulating_billing.billing.generation.run_before_save_of_one_pass",
+			"accumulating_billing.billing.invoice.run_before_save_of_one_pass",
 			"accumulating_billing.billing.events.capture_timesheet_marks",
 			_HAND_BILLED + "refuse_lines_billed_on_a_tab",
 		],

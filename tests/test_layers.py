@@ -53,6 +53,7 @@ LAYERS = [
 					"state",
 					"money",
 					"locks",
+					"isolation",
 					"payers",
 					"item_status",
 					"line_check",

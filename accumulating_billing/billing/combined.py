@@ -124,7 +124,9 @@ def run_payer(
 		locks.fresh_transaction()  # each invoice in a transaction of its own
 		day, group = None, []
 		try:
-			if not locks.lock_generators_or_skip(active) or any(finisher.waits(name) for name in active):
+			locked = locks.lock_generators_or_skip(active)
+			docs = {name: locks.load_generator(name, finisher.probes()) for name in active} if locked else {}
+			if not locked or any(finisher.waits(doc) for doc in docs.values()):
 				frappe.db.rollback()
 				for name in active:
 					results[name].log.append(
@@ -133,7 +135,6 @@ def run_payer(
 						)
 					)
 				break
-			docs = {name: frappe.get_doc(GENERATOR, name) for name in active}
 			tabs = [
 				payers.tab_of(doc, next_due(doc, as_of) if counts[doc.name] < cap else None)
 				for doc in docs.values()
@@ -145,7 +146,7 @@ def run_payer(
 				break
 			group = [docs[tab.name] for tab in bills[0]]
 			invoice, lines = bill(group, day, list(known.values()), reserve=finisher.reserves(group[0]))
-			frappe.db.commit()
+			finisher.commit(invoice)
 		except Exception as e:
 			frappe.db.rollback()
 			failed = [doc.name for doc in group] or active
@@ -165,6 +166,7 @@ def run_payer(
 		# what is still due, from the state in memory (read under the lock, then advanced by the settle): a payer
 		# whose invoice moved every tab past `as_of` is done without a second lock and read of its tabs
 		active = [name for name in active if counts[name] < cap and next_due(docs[name], as_of)]
+	finisher.end_run()
 	return list(results.values())
 
 

@@ -63,16 +63,20 @@ def run_generator(
 	as_of = getdate(as_of or nowdate())
 	result = RunResult(name)
 	finisher = two_step.finisher()
-	result.error = finisher.before_run(name)
-	retried, done, generator = None, 0, None
+	retried, done, generator, finished_earlier = None, 0, None, False
 	while done < cap and not result.error:
 		if generator is not None and not engine.due_runs(state_of(generator), as_of, cap=1):
 			break  # the occurrence just billed moved the schedule past as_of: no second lock and read for that
 		locks.fresh_transaction()  # each occurrence in a transaction of its own (nothing of the caller is pending)
 		run_date = None
 		try:
-			generator = locks.lock_and_load_generator_or_skip(name)
-			if generator is None or finisher.waits(name):
+			generator = locks.lock_and_load_generator_or_skip(name, finisher.probes())
+			if generator is not None and finisher.waits(generator) and not finished_earlier:
+				# an invoice reserved earlier waits for its submit: submitted first (unless another worker holds it)
+				frappe.db.rollback()
+				finished_earlier, generator, result.error = True, None, finisher.before_run(name)
+				continue
+			if generator is None or finisher.waits(generator):
 				frappe.db.rollback()
 				result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 				break
@@ -88,7 +92,7 @@ def run_generator(
 				break
 			run_date = runs[0]
 			invoice, line = run_occurrence(generator, run_date, reserve=finisher.reserves(generator))
-			frappe.db.commit()
+			finisher.commit(invoice)
 		except Exception as e:
 			frappe.db.rollback()
 			generator = None  # what it holds in memory may be ahead of what the rollback left
@@ -118,6 +122,7 @@ def run_generator(
 		if invoice:
 			result.invoices.append(invoice.name)
 			result.error = finisher.finish(name, invoice)
+	finisher.end_run()
 	if notify:
 		held_notices.announce([name])
 	return result
@@ -458,15 +463,6 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 		# with anything to pay, but an invoice of zero posts no ledger entry and would stay "Draft" (tested)
 		invoice.set_status(update=True, update_modified=False)
 	return invoice
-
-
-def run_before_save_of_one_pass(doc, method=None) -> None:
-	"""before_submit of an invoice a run inserts submitted, in one pass, or of a reserved one (stored unvalidated,
-	two_step.py): Frappe's insert of a submitted document runs validate and before_submit, not before_save, which
-	insert-then-submit ran. Its before_save (ERPNext's own, other apps' hooks, Server Scripts "Before Save") runs
-	here, after validate as on any save."""
-	if (doc.is_new() and doc.flags.accumulating_generated) or doc.get("accumulating_finalize"):
-		doc.run_method("before_save")
 
 
 def clear_one_time_settings(generator) -> None:

@@ -326,3 +326,12 @@ def forget_stale_item_defaults(invoice) -> None:
 		item = frappe.cache.get_value(frappe.get_document_cache_key("Item", code))
 		if item and any(d.company == invoice.company and not d.income_account for d in item.item_defaults):
 			frappe.clear_document_cache("Item", code)
+
+
+def run_before_save_of_one_pass(doc, method=None) -> None:
+	"""before_submit of an invoice a run inserts submitted, in one pass, or of a reserved one (stored unvalidated,
+	two_step.py): Frappe's insert of a submitted document runs validate and before_submit, not before_save, which
+	insert-then-submit ran. Its before_save (ERPNext's own, other apps' hooks, Server Scripts "Before Save") runs
+	here, after validate as on any save."""
+	if (doc.is_new() and doc.flags.accumulating_generated) or doc.get("accumulating_finalize"):
+		doc.run_method("before_save")

@@ -27,13 +27,14 @@ reserved draft releases its items (events.py), as for any generated draft. A gen
 that cannot be submitted bills no later occurrence: its failure is counted and shown as for any failed run.
 """
 
-from contextlib import contextmanager
+from pypika.terms import Parameter
 
 import frappe
 from frappe.model.docstatus import DocStatus
+from frappe.model.naming import set_new_name
 from frappe.utils import add_to_date, now_datetime
 
-from accumulating_billing.billing import locks, owed, review
+from accumulating_billing.billing import isolation, locks, owed, review
 from accumulating_billing.billing.app_settings import two_step_billing
 from accumulating_billing.billing.generation_log import (
 	failed_before,
@@ -49,6 +50,9 @@ GENERATOR = "Accumulating Generator"
 OPEN = ("Open", "Open and Email")
 # the sweep leaves alone what a run reserved this recently (that run submits it right after its commit)
 SWEEP_AFTER_MINUTES = 10
+# the reserve stores a draft's lines this many to a statement: a line is about 3 KB of it, far below any
+# max_allowed_packet even for a 5,000-line tab
+ROWS_PER_INSERT = 100
 
 
 # ------------------------------------------------------------------------------------------ finishers
@@ -62,17 +66,29 @@ class OneStep:
 		"""Anything to finish before the run bills an occurrence; returns an error that stops the run."""
 		return None
 
-	def waits(self, generator: str) -> bool:
-		"""Whether the generator (its row locked) waits for an invoice another worker reserved."""
+	def probes(self) -> dict[str, str]:
+		"""What a run's locked read of a generator asks along, in the same statement (locks.read_generator)."""
+		return {}
+
+	def waits(self, generator) -> bool:
+		"""Whether the generator (its row locked, its document read with `probes`) waits for an invoice reserved
+		earlier and not submitted yet."""
 		return False
 
 	def reserves(self, generator) -> bool:
 		"""Whether an occurrence of `generator` reserves its invoice (a draft submitted in a second step)."""
 		return False
 
+	def commit(self, invoice) -> None:
+		"""Commit the occurrence that made `invoice` (None: it billed nothing)."""
+		frappe.db.commit()
+
 	def finish(self, generator: str, invoice) -> str | None:
 		"""After the occurrence's commit: finish its invoice; returns an error that stops the run."""
 		return None
+
+	def end_run(self) -> None:
+		"""The run is over: leave the connection as the run found it."""
 
 
 class TwoSteps(OneStep):
@@ -83,11 +99,22 @@ class TwoSteps(OneStep):
 		# worker holds stays reserved: `waits`, under the generator's lock, stops the run then)
 		return finalize_pending(generator, wait=False)
 
-	def waits(self, generator: str) -> bool:
-		return bool(reserved_invoices(generator))
+	def probes(self) -> dict[str, str]:
+		return {"reserved": reserved_probe()}
+
+	def waits(self, generator) -> bool:
+		probed = generator.flags.probed or {}
+		return probed["reserved"] if "reserved" in probed else bool(reserved_invoices(generator.name))
 
 	def reserves(self, generator) -> bool:
 		return generator.generate_as in OPEN  # only invoices that are submitted are billed in two steps
+
+	def commit(self, invoice) -> None:
+		if invoice and invoice.accumulating_finalize:
+			# `finish` submits it next, at READ COMMITTED: the switch rides on this commit (isolation.py)
+			isolation.commit_into_read_committed()
+		else:
+			frappe.db.commit()
 
 	def finish(self, generator: str, invoice) -> str | None:
 		if not invoice.accumulating_finalize:
@@ -98,6 +125,10 @@ class TwoSteps(OneStep):
 		if not error and note:
 			error = finalize(generator, note)
 		return error
+
+	def end_run(self) -> None:
+		# each finalize's commit set the session's level back (`commit` switched it): whatever ended one, it is back
+		isolation.leave()
 
 
 ONE_STEP = OneStep()
@@ -112,9 +143,9 @@ def finisher() -> OneStep:
 # ------------------------------------------------------------------------------------------ reserved invoices
 
 
-def reserved_invoices(generator: str) -> list[str]:
-	"""The reserved drafts that bill a tab of the generator (its own, and combined ones that list it), oldest first
-	(the invoice before its credit note)."""
+def reserved_query(generator):
+	"""The reserved drafts that bill a tab of the generator (its own, and combined ones that list it): `generator`
+	is its name, or a query parameter."""
 	SI = frappe.qb.DocType("Sales Invoice")
 	return (
 		frappe.qb.from_(SI)
@@ -125,10 +156,24 @@ def reserved_invoices(generator: str) -> list[str]:
 			& (SI.accumulating_review == 0)  # kept for a person (review.py): no run submits it
 			& (SI.docstatus == 0)
 		)
-		.orderby(SI.creation)
-		.orderby(SI.name)
-		.run(pluck=True)
 	)
+
+
+def reserved_invoices(generator: str) -> list[str]:
+	"""reserved_query's drafts, oldest first (the invoice before its credit note)."""
+	SI = frappe.qb.DocType("Sales Invoice")
+	return reserved_query(generator).orderby(SI.creation).orderby(SI.name).run(pluck=True)
+
+
+PROBE_TEXT = {}  # built once per process: the same text for every generator
+
+
+def reserved_probe() -> str:
+	"""reserved_query as a probe of a run's locked read of the generator (its one parameter, `%(name)s`): whether
+	a reserved draft of the tab waits, asked in the statement that locks the generator (locks.read_generator)."""
+	if "reserved" not in PROBE_TEXT:
+		PROBE_TEXT["reserved"] = reserved_query(Parameter("%(name)s")).limit(1).get_sql()
+	return PROBE_TEXT["reserved"]
 
 
 def finalize(generator: str, invoice: str, doc=None, retry: bool = True, wait: bool = True) -> str | None:
@@ -136,8 +181,17 @@ def finalize(generator: str, invoice: str, doc=None, retry: bool = True, wait: b
 	someone else before) or left to the worker that holds the generator (`wait` False), or the error recorded on
 	the generator (the draft stays reserved, for the next try).
 
-	`doc` is the invoice as the reserving run left it (saves a reload when nothing changed since)."""
-	with read_committed():
+	`doc` is the invoice as the reserving run left it (saves a reload when nothing changed since).
+
+	It runs at READ COMMITTED (isolation.py). ERPNext's submit reads the invoice back with locking reads of its rows
+	(`for_update`, when it updates its outstanding amount and status), and Frappe's save deletes the child rows a
+	document no longer lists with a range delete; under REPEATABLE READ both take next-key locks, and on the newest
+	invoice of a series they lock the gap at the end of each child table's parent index, where the next invoice's
+	lines go: another worker reserving that invoice waited for this submit's commit (sampled: 104 to 138 waits on
+	`tabSales Invoice Item` in a run), and the two steps were serial again. READ COMMITTED locks the rows alone.
+	What the submit changes it locks, and the reserved invoice is this transaction's alone (the generator's lock
+	is held)."""
+	with isolation.read_committed():
 		return submit_reserved(generator, invoice, doc, retry, wait)
 
 
@@ -210,13 +264,42 @@ def store_reserved(invoice) -> None:
 	invoice.set_user_and_timestamp()  # creation = modified: the mark of a draft nobody changed since
 	invoice.set_parent_in_children()
 	invoice.db_insert()
+	tables = {}
 	for child in invoice.get_all_children():
-		child.db_insert()
+		tables.setdefault(child.doctype, []).append(child)
+	for rows in tables.values():
+		for start in range(0, len(rows), ROWS_PER_INSERT):
+			insert_rows(rows[start : start + ROWS_PER_INSERT])
 	invoice.delete_key("__islocal")
 	invoice.delete_key("__unsaved")
 	saving = (invoice.doctype, invoice.name)  # as Frappe's insert leaves it once saved
 	if saving in frappe.flags.currently_saving:
 		frappe.flags.currently_saving.remove(saving)
+
+
+def insert_rows(rows: list) -> None:
+	"""`db_insert` of new rows of one child DocType, in one INSERT: the same columns and values Frappe's db_insert
+	writes for each (`get_valid_dict`), one round trip for all of an invoice's lines. A name that collides (a row
+	name is a random hash) fails the whole statement, which wrote nothing: the rows then go one by one, through
+	db_insert's own retry."""
+	for row in rows:
+		if not row.name:
+			set_new_name(row)
+	values = [row.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for row in rows]
+	columns = list(values[0])  # every row of one DocType has the same valid columns (its meta's)
+	placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+	try:
+		# the table and column names come from the DocType's meta; every value is a parameter
+		frappe.db.sql(
+			f"INSERT INTO `tab{rows[0].doctype}` ({', '.join(f'`{column}`' for column in columns)}) "
+			f"VALUES {', '.join([placeholders] * len(rows))}",
+			[row_values[column] for row_values in values for column in columns],
+		)
+	except Exception as e:
+		if not frappe.db.is_primary_key_violation(e):
+			raise
+		for row in rows:
+			row.db_insert()
 
 
 def submit_stored(doc) -> None:
@@ -270,48 +353,6 @@ def compute_draft(invoice: str) -> None:
 	except Exception:
 		frappe.db.rollback()
 		frappe.clear_last_message()
-
-
-@contextmanager
-def read_committed():
-	"""The finalize transaction runs at READ COMMITTED (MariaDB), then the session goes back to its level.
-
-	ERPNext's submit reads the invoice back with locking reads of its rows (`for_update`, when it updates its
-	outstanding amount and status), and Frappe's save deletes the child rows a document no longer lists with a
-	range delete; under REPEATABLE READ both take next-key locks, and on the newest invoice of a series they lock
-	the gap at the end of each child table's parent index, where the next invoice's lines go: another worker
-	reserving that invoice waited for this submit's commit (sampled: 104 to 138 waits on `tabSales Invoice Item`
-	in a run), and the two steps were serial again. READ COMMITTED locks the rows alone. What the submit changes
-	it locks, and the reserved invoice is this transaction's alone (the generator's lock is held)."""
-	if frappe.db.db_type != "mariadb":
-		yield
-		return
-	level = ISOLATION_LEVELS.get(session_isolation(), "REPEATABLE READ")
-	frappe.db.sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-	frappe.db.commit()  # the next transaction, this one's, starts at the session's new level
-	try:
-		yield
-	finally:
-		try:
-			frappe.db.sql(f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
-			frappe.db.rollback()  # nothing is pending here: the next transaction starts at the old level
-		except Exception:
-			pass  # the connection is gone (the process is dying): its session, and its level, went with it
-
-
-def session_isolation() -> str:
-	try:
-		return frappe.db.sql("SELECT @@session.tx_isolation")[0][0]
-	except Exception:  # a MariaDB that has dropped the old name
-		return frappe.db.sql("SELECT @@session.transaction_isolation")[0][0]
-
-
-ISOLATION_LEVELS = {
-	"READ-UNCOMMITTED": "READ UNCOMMITTED",
-	"READ-COMMITTED": "READ COMMITTED",
-	"REPEATABLE-READ": "REPEATABLE READ",
-	"SERIALIZABLE": "SERIALIZABLE",
-}
 
 
 def finalize_pending(generator: str, wait: bool = True) -> str | None:

@@ -6,7 +6,7 @@ from unittest.mock import patch
 
 import frappe
 
-from accumulating_billing.billing import email, generation_log, tasks, two_step
+from accumulating_billing.billing import email, generation_log, locks, tasks, two_step
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import TwoStepTestCase
 from accumulating_billing.tests.two_step_utils import billed_on, failing_submit, listened, refused_submit
@@ -94,6 +94,63 @@ class TestTwoStepRun(TwoStepTestCase):
 		gen.reload()
 		self.assertEqual((gen.consecutive_failures, gen.last_error), (0, None))
 		self.assertEqual(frappe.db.count(RUN, {"generator": gen.name, "event": "Generated"}), 2)
+
+	def test_a_reserved_invoice_left_to_another_worker_holds_the_run_back(self):
+		"""The run's locked read finds an invoice reserved earlier and not submitted; the run tries to submit it
+		first, and while another worker has it (finalize_pending leaves it to them), bills nothing later."""
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-10")
+		frappe.db.commit()
+		with patch.object(two_step, "finalize", return_value=None):  # the run stopped after its reserve
+			run_generator(gen.name, "2026-02-01")
+		[reserved] = two_step.reserved_invoices(gen.name)
+		add(gen.name, self.listing, service_date="2026-02-10")
+		frappe.db.commit()
+		with patch.object(two_step, "finalize_pending", return_value=None) as left:
+			result = run_generator(gen.name, "2026-03-01")
+		self.assertEqual(left.call_count, 1)
+		self.assertEqual((result.invoices, result.error, len(result.log)), ([], None, 1))
+		self.assertIn("busy", result.log[0])
+		self.assertEqual(two_step.reserved_invoices(gen.name), [reserved])
+		# nobody has it: the next run submits it, then bills March
+		self.assertIsNone(run_generator(gen.name, "2026-03-01").error)
+		self.assertEqual(
+			[
+				(r.name == reserved, r.docstatus, str(r.accumulating_occurrence))
+				for r in invoices_of(gen.name)
+			],
+			[(True, 1, "2026-02-01"), (False, 1, "2026-03-01")],
+		)
+
+	def test_the_locked_read_asks_whether_a_reserved_invoice_waits(self):
+		"""Two-step billing's probe rides in the statement that locks the generator (locks.read_generator) and
+		answers as reserved_invoices does."""
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-10")
+		frappe.db.commit()
+		probes = two_step.TWO_STEPS.probes()
+
+		def probed():
+			doc = locks.lock_and_load_generator_or_skip(gen.name, probes)
+			frappe.db.rollback()
+			return doc.flags.probed, two_step.TWO_STEPS.waits(doc)
+
+		self.assertEqual(probed(), ({"reserved": False}, False))
+		with patch.object(two_step, "finalize", return_value=None):
+			run_generator(gen.name, "2026-02-01")
+		[reserved] = two_step.reserved_invoices(gen.name)
+		self.assertEqual(probed(), ({"reserved": True}, True))
+		frappe.db.set_value("Sales Invoice", reserved, "accumulating_review", 1, update_modified=False)
+		frappe.db.commit()
+		self.assertEqual(probed(), ({"reserved": False}, False))  # kept for a person: no run submits it
+		frappe.db.set_value("Sales Invoice", reserved, "accumulating_review", 0, update_modified=False)
+		frappe.db.commit()
+		self.assertIsNone(two_step.finalize(gen.name, reserved))
+		self.assertEqual(probed(), ({"reserved": False}, False))
+		# asked nothing, the locked read answers nothing; the finisher then asks the database
+		doc = locks.lock_and_load_generator_or_skip(gen.name)
+		frappe.db.rollback()
+		self.assertEqual((doc.flags.probed, two_step.TWO_STEPS.waits(doc)), ({}, False))
 
 	def test_the_sweep_counts_one_failure_per_distinct_error(self):
 		"""The hourly sweep tries a reserved invoice whose submit keeps failing every hour: the same error counts

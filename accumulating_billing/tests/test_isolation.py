@@ -1,0 +1,226 @@
+"""The isolation level of two-step billing's finalize (billing/isolation.py, docs/architecture.md §7), read from
+what a transaction sees, not from the session variable: the finalize runs at READ COMMITTED, every transaction
+after it at the session's own level, whichever way the finalize ended; the switch rides on the commits the run
+makes anyway. And the reserve's draft, stored in one INSERT per child table, is the rows db_insert writes."""
+
+from decimal import Decimal
+from unittest.mock import patch
+
+import frappe
+
+from accumulating_billing.billing import isolation, two_step
+from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.tests.base import TwoStepTestCase
+from accumulating_billing.tests.faults.connections import Connection
+from accumulating_billing.tests.two_step_utils import refused_submit
+from accumulating_billing.tests.utils import add, make_generator
+
+PROBE = "ToDo"
+ENDS = ("COMMIT", "ROLLBACK", "START TRANSACTION")
+
+
+def rewrite(name: str, text: str) -> None:
+	frappe.db.set_value(PROBE, name, "description", text, update_modified=False)
+	frappe.db.commit()
+
+
+class TestFinalizeIsolation(TwoStepTestCase):
+	def setUp(self):
+		super().setUp()
+		self.other = Connection(frappe.local.site, "isolation-other")
+		self.probe = (
+			frappe.get_doc({"doctype": PROBE, "description": "0"}).insert(ignore_permissions=True).name
+		)
+		frappe.db.commit()
+		self.writes = 0
+
+	def tearDown(self):
+		self.other.close()
+		frappe.db.rollback()
+		frappe.delete_doc(PROBE, self.probe, ignore_permissions=True, force=True)
+		frappe.db.commit()
+		super().tearDown()
+
+	def level_seen(self) -> str:
+		"""The level of the open transaction, from what it sees: it reads the probe row (its snapshot starts, at
+		REPEATABLE READ), another connection commits a change of it, and it reads it again."""
+		before = frappe.db.sql(f"select description from `tab{PROBE}` where name = %s", self.probe)[0][0]
+		self.writes += 1
+		self.other.run(rewrite, self.probe, f"{before}-{self.writes}")
+		after = frappe.db.sql(f"select description from `tab{PROBE}` where name = %s", self.probe)[0][0]
+		return "READ COMMITTED" if after != before else "REPEATABLE READ"
+
+	def bill_one(self):
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-10")
+		frappe.db.commit()
+		return gen
+
+	def test_the_finalize_runs_at_read_committed_and_every_transaction_after_it_at_the_sessions_level(self):
+		gen = self.bill_one()
+		frappe.db.rollback()
+		own = self.level_seen()
+		frappe.db.rollback()
+		seen = []
+		real = two_step.finish_reserved
+
+		def finish(doc, method=None):
+			seen.append(self.level_seen())  # inside the finalize's transaction (the invoice's on_submit)
+			return real(doc, method)
+
+		with patch.object(two_step, "finish_reserved", finish):
+			[name] = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(frappe.db.get_value("Sales Invoice", name, "docstatus"), 1)
+		self.assertEqual((own, seen), ("REPEATABLE READ", ["READ COMMITTED"]))
+		frappe.db.rollback()
+		self.assertEqual(self.level_seen(), "REPEATABLE READ")
+		frappe.db.commit()
+		self.assertEqual(self.level_seen(), "REPEATABLE READ")
+
+	def test_the_switch_rides_on_the_commits_the_run_makes(self):
+		"""Between the reserve and the finalize, and after the finalize: one SET each, no read of the session's
+		level and no commit of its own (a commit and a rollback each way before)."""
+		gen = self.bill_one()
+		isolation.session()  # known for this connection (read once per connection, before any run)
+		sent = []
+		sql = frappe.db.sql
+
+		def recording(query, *args, **kwargs):
+			sent.append(" ".join(str(query).split()).upper())
+			return sql(query, *args, **kwargs)
+
+		with patch.object(frappe.db, "sql", recording):
+			[name] = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(frappe.db.get_value("Sales Invoice", name, "docstatus"), 1)
+		switches = [(k, query) for k, query in enumerate(sent) if query.startswith("SET SESSION TRANSACTION")]
+		self.assertEqual(
+			[query for _k, query in switches],
+			[
+				"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+				"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+			],
+		)
+		# each inside the transaction whose commit ends it (other before-commit work may come between)
+		ends = []
+		for k, _query in switches:
+			after = sent[k + 1 :]
+			ends.append([query for query in after if query in ENDS][:2])
+		self.assertEqual(ends, [["COMMIT", "START TRANSACTION"]] * 2)
+		self.assertFalse([query for query in sent if "@@" in query])
+
+	def test_a_finalize_that_did_not_run_or_was_refused_leaves_the_session_at_its_level(self):
+		gen = self.bill_one()
+		with patch.object(two_step, "finalize", return_value=None):  # the run stopped after its commit
+			run_generator(gen.name, "2026-02-01")
+		self.assertEqual(self.level_seen(), "REPEATABLE READ")
+		frappe.db.rollback()
+		[reserved] = two_step.reserved_invoices(gen.name)
+		with refused_submit("refused on purpose"):
+			self.assertIn("refused on purpose", two_step.finalize(gen.name, reserved))
+		self.assertEqual(self.level_seen(), "REPEATABLE READ")
+		frappe.db.rollback()
+		self.assertIsNone(two_step.finalize(gen.name, reserved))
+		self.assertEqual(frappe.db.get_value("Sales Invoice", reserved, "docstatus"), 1)
+		self.assertEqual(self.level_seen(), "REPEATABLE READ")
+
+	def test_a_commit_that_fails_leaves_the_session_at_its_level(self):
+		frappe.db.rollback()
+		with patch.object(frappe.db, "commit", side_effect=frappe.QueryTimeoutError("gone")):
+			with self.assertRaises(frappe.QueryTimeoutError):
+				isolation.commit_into_read_committed()
+		frappe.db.rollback()
+		self.assertEqual(self.level_seen(), "REPEATABLE READ")
+
+	def test_only_a_level_is_set(self):
+		with self.assertRaises(ValueError):
+			isolation.set_from_next_transaction("READ COMMITTED; DROP TABLE x")
+
+
+class TestStoredRows(TwoStepTestCase):
+	def reserve(self, lines: int = 3):
+		gen = make_generator(first_creation_date="2026-02-01")
+		for k in range(lines):
+			add(gen.name, self.listing, rate=10 + k, service_date="2026-01-10")
+		frappe.db.commit()
+		with patch.object(two_step, "finalize", return_value=None):
+			[name] = run_generator(gen.name, "2026-02-01").invoices
+		return name
+
+	def test_the_draft_stored_in_one_insert_per_table_is_the_rows_db_insert_writes(self):
+		built = []
+		real = two_step.store_reserved
+
+		def keep(invoice):
+			real(invoice)
+			built.append(invoice)
+
+		with patch.object(two_step, "store_reserved", keep):
+			name = self.reserve()
+		[invoice] = built
+		self.assertEqual(invoice.name, name)
+		children = invoice.get_all_children()
+		self.assertEqual(
+			sorted({row.doctype for row in children}), ["Accumulating Invoice Tab", "Sales Invoice Item"]
+		)
+		for row in children:
+			stored = frappe.db.sql(
+				f"select * from `tab{row.doctype}` where name = %s", row.name, as_dict=True
+			)
+			expected = row.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True)
+			self.assertEqual(
+				{column: stored_as(value) for column, value in stored[0].items() if column in expected},
+				{column: stored_as(value) for column, value in expected.items()},
+				row.doctype,
+			)
+		self.assertEqual(len(frappe.get_doc("Sales Invoice", name).items), 3)
+
+	def test_a_long_invoice_is_stored_a_hundred_lines_to_a_statement(self):
+		sizes = []
+		real = two_step.insert_rows
+
+		def counting(batch):
+			sizes.append((batch[0].doctype, len(batch)))
+			return real(batch)
+
+		with patch.object(two_step, "insert_rows", counting), patch.object(two_step, "ROWS_PER_INSERT", 2):
+			name = self.reserve(lines=5)
+		self.assertEqual(
+			sizes,
+			[
+				("Sales Invoice Item", 2),
+				("Sales Invoice Item", 2),
+				("Sales Invoice Item", 1),
+				("Accumulating Invoice Tab", 1),
+			],
+		)
+		self.assertEqual(len(frappe.get_all("Sales Invoice Item", filters={"parent": name})), 5)
+		self.assertEqual(two_step.ROWS_PER_INSERT, 100)
+
+	def test_a_row_name_that_collides_stores_the_rows_one_by_one(self):
+		rows = []
+		real = two_step.insert_rows
+
+		def collide(batch):
+			if batch[0].doctype == "Sales Invoice Item":
+				real(batch[:1])
+				batch[1].name = batch[0].name  # a random name that happens to be taken
+				rows.extend(batch)
+				batch = batch[1:]
+			return real(batch)
+
+		with patch.object(two_step, "insert_rows", collide):
+			name = self.reserve()
+		stored = frappe.get_all("Sales Invoice Item", filters={"parent": name}, pluck="name")
+		self.assertEqual(len(stored), 3)
+		self.assertEqual(sorted(stored), sorted(row.name for row in rows))
+		self.assertIsNone(
+			two_step.finalize(frappe.get_value("Sales Invoice", name, "accumulating_generator"), name)
+		)
+		self.assertEqual(frappe.db.get_value("Sales Invoice", name, "docstatus"), 1)
+
+
+def stored_as(value):
+	"""A value as written and as read back compare alike: numbers as floats, dates and times as text."""
+	if isinstance(value, bool | int | float | Decimal):
+		return round(float(value), 9)
+	return None if value is None else str(value)
