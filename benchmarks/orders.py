@@ -1,5 +1,7 @@
-"""The order in which a benchmark's sides run, block after block (no Frappe here: tests/test_benchmark_orders.py
-checks it without a bench)."""
+"""The order in which a benchmark's sides run, block after block, and how two sides' blocks are compared (no Frappe
+here: tests/test_benchmark_orders.py checks both without a bench)."""
+
+from statistics import median
 
 
 def balanced_orders(sides: list) -> list[list]:
@@ -17,3 +19,16 @@ def balanced_orders(sides: list) -> list[list]:
 			high -= 1
 	orders = [[sides[(k + shift) % n] for k in first] for shift in range(n)]
 	return orders if n % 2 == 0 else orders + [order[::-1] for order in orders]
+
+
+def block_ratios(numerator: list[float], denominator: list[float]) -> tuple[float, float]:
+	"""Two sides' times, block by block (the same blocks, interleaved): (the median of the blocks' ratios, the ratio
+	of the sums). Each block's ratio compares the two sides under the same conditions, minutes apart; the median of
+	them is what a block costs, unmoved by a block another process on the machine slowed (a run's fsync stall,
+	a burst of I/O: one such block moves the ratio of the sums by a percent or more on a 2-CPU machine)."""
+	if len(numerator) != len(denominator) or not numerator:
+		raise ValueError("the two sides need the same blocks, at least one")
+	return (
+		median(a / b for a, b in zip(numerator, denominator, strict=True)),
+		sum(numerator) / sum(denominator),
+	)

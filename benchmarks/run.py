@@ -9,7 +9,10 @@ creates customers, items, generators and invoices there; everything is named or 
 Benchmarks (--only takes a comma-separated list; default all, in this order):
 
 	overhead    process_due making N invoices of 5 items / inserting and submitting the same N Sales Invoices
-	            with the document API                                                   target <= 1.03
+	            with the document API                                                   target <= 1.03;
+	            / the API inserting them submitted (one pass)                           target <= 1.03;
+	            two-step billing / one-step                                             target <= 1.10
+	            (these two: the median of the blocks' ratios, the ratio of the sums beside it)
 	autorepeat  process_due / Frappe's Auto Repeat making the same N invoices            target <= 0.98
 	selection   enqueue_due (the hourly tick: probe for anything due + enqueue the billing jobs) at 100,000
 	            generators / at 10,000, 1% due; also the full selection a billing job runs, and the query

@@ -1,11 +1,11 @@
-"""The balanced order of a benchmark's sides (benchmarks/orders.py)."""
+"""The balanced order of a benchmark's sides and the comparison of their blocks (benchmarks/orders.py)."""
 
 from collections import Counter
 from itertools import pairwise
 
 import pytest
 
-from benchmarks.orders import balanced_orders
+from benchmarks.orders import balanced_orders, block_ratios
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
@@ -30,3 +30,17 @@ def test_four_sides_as_the_overhead_benchmark_runs_them():
 		["one pass", "two step", "direct", "ours"],
 		["two step", "ours", "one pass", "direct"],
 	]
+
+
+def test_the_blocks_ratio_is_their_median_and_the_sums_ratio_is_beside_it():
+	ours = [1.0, 1.1, 3.0, 1.0, 1.2]  # the third block was slowed by something else on the machine
+	theirs = [1.0, 1.0, 1.0, 1.0, 1.0]
+	assert block_ratios(ours, theirs) == (pytest.approx(1.1), pytest.approx(7.3 / 5))
+	assert block_ratios([2.0, 4.0], [1.0, 1.0]) == (pytest.approx(3.0), pytest.approx(3.0))
+
+
+def test_the_sides_need_the_same_blocks():
+	with pytest.raises(ValueError):
+		block_ratios([1.0], [1.0, 1.0])
+	with pytest.raises(ValueError):
+		block_ratios([], [])

@@ -2,6 +2,7 @@
 items, advance; commit), then finalize (submit; commit). Each invoice is submitted exactly once, by whoever finds
 it reserved first, and what a submitted invoice owes (Generated run, pay link, email) is owed once."""
 
+import threading
 from unittest.mock import patch
 
 import frappe
@@ -9,6 +10,7 @@ import frappe
 from accumulating_billing.billing import email, generation_log, locks, tasks, two_step
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import TwoStepTestCase
+from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.two_step_utils import billed_on, failing_submit, listened, refused_submit
 from accumulating_billing.tests.utils import (
 	add,
@@ -151,6 +153,50 @@ class TestTwoStepRun(TwoStepTestCase):
 		doc = locks.lock_and_load_generator_or_skip(gen.name)
 		frappe.db.rollback()
 		self.assertEqual((doc.flags.probed, two_step.TWO_STEPS.waits(doc)), ({}, False))
+
+	def test_the_reserved_probe_locks_nothing_and_skips_nothing(self):
+		"""As the child-table probes (test_locks): a reserved invoice another transaction holds is still seen, and
+		the run, holding the generator, holds neither the invoice's row nor its tab row."""
+		gen = make_generator(first_creation_date="2026-02-01")
+		add(gen.name, self.listing, service_date="2026-01-10")
+		frappe.db.commit()
+		with patch.object(two_step, "finalize", return_value=None):
+			run_generator(gen.name, "2026-02-01")
+		[reserved] = two_step.reserved_invoices(gen.name)
+		other = Connection(frappe.local.site, "probe-other")
+		self.addCleanup(other.close)
+		holding, release = threading.Event(), threading.Event()
+
+		def hold_invoice():
+			frappe.db.sql("select `name` from `tabSales Invoice` where `name` = %s for update", reserved)
+			frappe.db.sql(
+				"select `name` from `tabAccumulating Invoice Tab` where `parent` = %s for update", reserved
+			)
+			holding.set()
+			release.wait(30)
+
+		held = other.submit(hold_invoice)
+		self.assertTrue(holding.wait(30))
+		try:
+			doc = locks.lock_and_load_generator_or_skip(gen.name, two_step.TWO_STEPS.probes())
+		finally:
+			release.set()
+			held.result(30)
+		self.assertEqual(doc.flags.probed, {"reserved": True})
+
+		def write_invoice_rows():
+			frappe.db.sql("set session innodb_lock_wait_timeout = 2")
+			frappe.db.sql("update `tabSales Invoice` set `idx` = `idx` + 1 where `name` = %s", reserved)
+			rows = frappe.db._cursor.rowcount
+			frappe.db.sql(
+				"update `tabAccumulating Invoice Tab` set `idx` = `idx` + 1 where `parent` = %s", reserved
+			)
+			return rows, frappe.db._cursor.rowcount
+
+		# this transaction still holds the generator row: the other one writes both rows without waiting (and rolls
+		# back: Connection.submit)
+		self.assertEqual(other.run(write_invoice_rows), (1, 1))
+		frappe.db.rollback()
 
 	def test_the_sweep_counts_one_failure_per_distinct_error(self):
 		"""The hourly sweep tries a reserved invoice whose submit keeps failing every hour: the same error counts
