@@ -4,7 +4,7 @@
 MariaDB applies `SET SESSION TRANSACTION ISOLATION LEVEL` issued inside a transaction from the next transaction
 on: the current one keeps its level. Frappe starts the next transaction in every commit and rollback, so a level set
 before a commit is the level of the transaction after it. A billing run therefore sets READ COMMITTED just before
-the commit of an occurrence whose invoice it submits next (`read_committed_after_commit`), and the finalize sets the
+the commit of an occurrence whose invoice it submits next (`commit_into_read_committed`), and the finalize sets the
 session's own level back just before its own commit (`read_committed`). Without that, each switch costs a commit
 of its own, and the session's level a read: seven statements per reserved invoice where two now do.
 
@@ -78,26 +78,30 @@ def commit_into_read_committed() -> None:
 	set_from_next_transaction(READ_COMMITTED)
 	try:
 		frappe.db.commit()
-	except Exception:
+	except BaseException:
 		restore()
 		raise
 
 
 @contextmanager
 def read_committed():
-	"""Run the body in a transaction at READ COMMITTED; the transaction after the body's first commit runs at the
-	session's own level again. Entered right after `commit_into_read_committed`, it switches nothing; else the
-	switch costs a commit. However the body ends (a rollback drops the queued switch back), the session leaves
-	at its own level."""
+	"""Run the body in a transaction at READ COMMITTED. When the body commits, the transaction after that commit
+	runs at the session's own level again (the switch back is queued before the commit). A rollback in the body
+	drops the queued switch: what the body does after it (a failure recorded, a draft computed) still runs at READ
+	COMMITTED, and the session is set back when the body ends. Entered right after `commit_into_read_committed`, it
+	switches nothing; else the switch costs a commit. However the body or the switch ends, the session leaves at its
+	own level."""
 	if not applies():
 		yield
 		return
 	state = session()
-	if state["now"] != READ_COMMITTED:
-		set_from_next_transaction(READ_COMMITTED)
-		frappe.db.commit()  # the next transaction, the body's, starts at the session's new level
-	frappe.db.before_commit.add(restore)  # set inside the body's transaction: applies from the one after it
 	try:
+		if state["now"] != READ_COMMITTED:
+			set_from_next_transaction(READ_COMMITTED)
+			frappe.db.commit()  # the next transaction, the body's, starts at the session's new level
+		frappe.db.before_commit.add(
+			restore
+		)  # set inside the body's transaction: applies from the one after it
 		yield
 	finally:
 		leave()

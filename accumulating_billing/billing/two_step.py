@@ -15,9 +15,11 @@ whole insert and submit. In two steps:
    is submitted as it is; its on_submit (`finish_reserved`) owes what an invoice owes once it is submitted
    (owed.py: the Generated automations, the pay link, the email), in the submit's own transaction; commit.
 
-A billing run meets two-step billing only through its finisher (`finisher()`): what to do before the run, whether
-the generator waits for an invoice another worker reserved, whether an occurrence reserves, and how a committed
-occurrence's invoice is finished. One-transaction billing has a finisher too (`OneStep`), which does nothing:
+A billing run meets two-step billing only through its finisher (`finisher()`): what the run's locked read of a
+generator asks along (`probes`), what to finish first when it found an invoice reserved earlier (`before_run`),
+whether the generator waits for one another worker has (`waits`), whether an occurrence reserves, how it commits
+(`commit`: into READ COMMITTED, isolation.py, when its invoice is submitted next), how a committed occurrence's
+invoice is finished (`finish`), and what is left to do when the run ends (`end_run`). One-transaction billing has a finisher too (`OneStep`), which does nothing:
 its invoice is final at its commit, and what it owes goes out after that commit by itself (owed.py).
 
 Exactly once holds across the two: the items are Billed on the reserved draft from the first commit on, and a
@@ -120,10 +122,14 @@ class TwoSteps(OneStep):
 		if not invoice.accumulating_finalize:
 			return None  # not reserved (a Draft generator's invoice): final at its commit
 		# the reserved invoice, then its credit note, each submitted in a transaction of its own
-		error = finalize(generator, invoice.name, invoice)
-		note = invoice.flags.accumulating_credit_note
-		if not error and note:
-			error = finalize(generator, note)
+		try:
+			error = finalize(generator, invoice.name, invoice)
+			note = invoice.flags.accumulating_credit_note
+			if not error and note:
+				error = finalize(generator, note)
+		except BaseException:
+			isolation.leave()  # `commit` switched the session: it is back at its level, whatever stopped the finalize
+			raise
 		return error
 
 	def end_run(self) -> None:
@@ -300,6 +306,9 @@ def insert_rows(rows: list) -> None:
 			raise
 		for row in rows:
 			row.db_insert()
+		return
+	for row in rows:
+		row.set("__islocal", False)  # stored, as db_insert leaves a row
 
 
 def submit_stored(doc) -> None:

@@ -131,6 +131,22 @@ class TestFinalizeIsolation(TwoStepTestCase):
 		frappe.db.rollback()
 		self.assertEqual(self.level_seen(), "REPEATABLE READ")
 
+	def test_a_finalize_that_raised_leaves_the_session_at_its_level(self):
+		gen = self.bill_one()
+		with patch.object(two_step, "finalize", side_effect=RuntimeError("the finalize broke")):
+			with self.assertRaises(RuntimeError):
+				run_generator(gen.name, "2026-02-01")
+		frappe.db.rollback()
+		self.assertEqual(self.level_seen(), "REPEATABLE READ")
+
+	def test_a_switch_whose_commit_failed_leaves_the_session_at_its_level(self):
+		frappe.db.rollback()
+		with patch.object(frappe.db, "commit", side_effect=frappe.QueryTimeoutError("gone")):
+			with self.assertRaises(frappe.QueryTimeoutError), isolation.read_committed():
+				self.fail("the body runs only once the switch committed")
+		frappe.db.rollback()
+		self.assertEqual(self.level_seen(), "REPEATABLE READ")
+
 	def test_only_a_level_is_set(self):
 		with self.assertRaises(ValueError):
 			isolation.set_from_next_transaction("READ COMMITTED; DROP TABLE x")
@@ -159,6 +175,9 @@ class TestStoredRows(TwoStepTestCase):
 		[invoice] = built
 		self.assertEqual(invoice.name, name)
 		children = invoice.get_all_children()
+		self.assertEqual(
+			[row.is_new() for row in children], [False] * len(children)
+		)  # as db_insert leaves them
 		self.assertEqual(
 			sorted({row.doctype for row in children}), ["Accumulating Invoice Tab", "Sales Invoice Item"]
 		)
