@@ -221,8 +221,8 @@ ORDERS = balanced_orders(list(SIDES))
 def bench_tabs(args, sizes: list[int], codes: list[str], tag: str) -> dict:
 	"""Ours and the document API (insert + submit, and insert submitted) for each size and mode, `--tab-repeats`
 	times each (a new tab and new customers every time; the seconds are summed), in the balanced order of the
-	sides (ORDERS), changing from one measurement to the next. The profile (--profile hugetab) bills a tab of its own, so its overhead stays out of the
-	table."""
+	sides (ORDERS), changing from one measurement to the next. The profile (--profile hugetab) bills a tab of its
+	own, so its overhead stays out of the table."""
 	repeats = max(1, args.tab_repeats)
 	customers = bench_customers(3 * len(sizes) * len(MODES) * repeats + 7, "HugeTab")
 	say("  warm-up: a tab of 20 items, both modes, all three ways")

@@ -45,7 +45,7 @@ from benchmarks.common import (
 	say,
 	two_step_billing,
 )
-from benchmarks.orders import balanced_orders, block_ratios
+from benchmarks.orders import balanced_orders, block_ratios, each_block
 
 
 def direct_invoice(customer: str, posting: date, codes: list[str], one_pass: bool = False):
@@ -195,7 +195,6 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 	warm_up(sides, codes, tag, base - timedelta(days=20))
 	queries = count_queries(sides, codes, tag, base - timedelta(days=16), per)
 
-	times = dict.fromkeys(sides, 0.0)
 	blocks_of = {side: [] for side in sides}  # each block's time, per side
 	made = dict.fromkeys(sides, 0)
 	for b, order in enumerate(orders):
@@ -217,8 +216,8 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 					run_auto_repeat(day)
 					made["autorepeat"] += count_repeated(repeats[b], day)
 				blocks_of[side].append(time.perf_counter() - t0)
-				times[side] += blocks_of[side][-1]
-		say(f"  block {b + 1}/{blocks}: " + ", ".join(f"{s} {times[s]:.1f}s" for s in sides))
+		say(f"  block {b + 1}/{blocks}: " + ", ".join(f"{s} {sum(blocks_of[s]):.1f}s" for s in sides))
+	times = {side: sum(blocks_of[side]) for side in sides}
 	for side in sides:
 		count = f", {queries[side]:.1f} statements/invoice" if side in queries else ""
 		say(
@@ -254,9 +253,7 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 			),
 		):
 			ratio, of_sums = block_ratios(blocks_of[numerator], blocks_of[denominator])
-			each = ", ".join(
-				f"{a / b:.3f}" for a, b in zip(blocks_of[numerator], blocks_of[denominator], strict=True)
-			)
+			each = ", ".join(f"{r:.3f}" for r in each_block(blocks_of[numerator], blocks_of[denominator]))
 			say(f"  {numerator} / {denominator}, block by block: {each}")
 			report(
 				f"{label}, median of {blocks} blocks",

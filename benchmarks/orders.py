@@ -21,14 +21,16 @@ def balanced_orders(sides: list) -> list[list]:
 	return orders if n % 2 == 0 else orders + [order[::-1] for order in orders]
 
 
+def each_block(numerator: list[float], denominator: list[float]) -> list[float]:
+	"""Two sides' times, block by block (the same blocks, interleaved): each block's ratio."""
+	if len(numerator) != len(denominator) or not numerator:
+		raise ValueError("the two sides need the same blocks, at least one")
+	return [a / b for a, b in zip(numerator, denominator, strict=True)]
+
+
 def block_ratios(numerator: list[float], denominator: list[float]) -> tuple[float, float]:
 	"""Two sides' times, block by block (the same blocks, interleaved): (the median of the blocks' ratios, the ratio
 	of the sums). Each block's ratio compares the two sides under the same conditions, minutes apart; the median of
 	them is what a block costs, unmoved by a block another process on the machine slowed (a run's fsync stall,
 	a burst of I/O: one such block moves the ratio of the sums by a percent or more on a 2-CPU machine)."""
-	if len(numerator) != len(denominator) or not numerator:
-		raise ValueError("the two sides need the same blocks, at least one")
-	return (
-		median(a / b for a, b in zip(numerator, denominator, strict=True)),
-		sum(numerator) / sum(denominator),
-	)
+	return median(each_block(numerator, denominator)), sum(numerator) / sum(denominator)

@@ -99,9 +99,8 @@ def read_committed():
 		if state["now"] != READ_COMMITTED:
 			set_from_next_transaction(READ_COMMITTED)
 			frappe.db.commit()  # the next transaction, the body's, starts at the session's new level
-		frappe.db.before_commit.add(
-			restore
-		)  # set inside the body's transaction: applies from the one after it
+		# set inside the body's transaction, the switch back applies from the one after it
+		frappe.db.before_commit.add(restore)
 		yield
 	finally:
 		leave()

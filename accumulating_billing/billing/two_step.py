@@ -19,8 +19,9 @@ A billing run meets two-step billing only through its finisher (`finisher()`): w
 generator asks along (`probes`), what to finish first when it found an invoice reserved earlier (`before_run`),
 whether the generator waits for one another worker has (`waits`), whether an occurrence reserves, how it commits
 (`commit`: into READ COMMITTED, isolation.py, when its invoice is submitted next), how a committed occurrence's
-invoice is finished (`finish`), and what is left to do when the run ends (`end_run`). One-transaction billing has a finisher too (`OneStep`), which does nothing:
-its invoice is final at its commit, and what it owes goes out after that commit by itself (owed.py).
+invoice is finished (`finish`), and what is left to do when the run ends (`end_run`). One-transaction billing has
+a finisher too (`OneStep`), which does nothing: its invoice is final at its commit, and what it owes goes out
+after that commit by itself (owed.py).
 
 Exactly once holds across the two: the items are Billed on the reserved draft from the first commit on, and a
 reserved draft is submitted by whoever holds the generator's lock first and finds it still reserved (the run that
@@ -28,6 +29,8 @@ made it, the next run of its generator, or the hourly sweep), each in a transact
 reserved draft releases its items (events.py), as for any generated draft. A generator with a reserved invoice
 that cannot be submitted bills no later occurrence: its failure is counted and shown as for any failed run.
 """
+
+from functools import cache
 
 from pypika.terms import Parameter
 
@@ -171,15 +174,11 @@ def reserved_invoices(generator: str) -> list[str]:
 	return reserved_query(generator).orderby(SI.creation).orderby(SI.name).run(pluck=True)
 
 
-PROBE_TEXT = {}  # built once per process: the same text for every generator
-
-
+@cache  # built once per process: the same text for every generator
 def reserved_probe() -> str:
 	"""reserved_query as a probe of a run's locked read of the generator (its one parameter, `%(name)s`): whether
 	a reserved draft of the tab waits, asked in the statement that locks the generator (locks.read_generator)."""
-	if "reserved" not in PROBE_TEXT:
-		PROBE_TEXT["reserved"] = reserved_query(Parameter("%(name)s")).limit(1).get_sql()
-	return PROBE_TEXT["reserved"]
+	return reserved_query(Parameter("%(name)s")).limit(1).get_sql()
 
 
 def finalize(generator: str, invoice: str, doc=None, retry: bool = True, wait: bool = True) -> str | None:
