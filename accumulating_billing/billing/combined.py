@@ -31,7 +31,7 @@ from frappe import _
 from frappe.utils import getdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import generation, held, locks, owed, payers, schema, two_step
+from accumulating_billing.billing import generation, held, locks, owed, payers, schema, tab, two_step
 from accumulating_billing.billing.generation import GENERATOR, RunResult
 from accumulating_billing.billing.generation_log import record_failure
 from accumulating_billing.billing.lifecycle import resume_if_due
@@ -125,7 +125,11 @@ def run_payer(
 		day, group = None, []
 		try:
 			locked = locks.lock_generators_or_skip(active)
-			docs = {name: locks.load_generator(name, finisher.probes()) for name in active} if locked else {}
+			docs = (
+				{name: locks.load_generator(name, finisher.probes(), tab.along()) for name in active}
+				if locked
+				else {}
+			)
 			if not locked or any(finisher.waits(doc) for doc in docs.values()):
 				frappe.db.rollback()
 				for name in active:

@@ -15,7 +15,7 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, nowdate
 
 from accumulating_billing import engine
-from accumulating_billing.billing import held_notices, locks, owed, payers, review, schema, two_step
+from accumulating_billing.billing import held_notices, locks, owed, payers, review, schema, tab, two_step
 from accumulating_billing.billing.generation_log import record_failure, write_log
 from accumulating_billing.billing.held import held_note, hold_refused
 from accumulating_billing.billing.invoice import (
@@ -30,6 +30,7 @@ from accumulating_billing.billing.payers import TABS_FIELD, payer_of
 from accumulating_billing.billing.state import state_of, to_decimal
 from accumulating_billing.billing.tab import (
 	ITEM,
+	candidates_along,
 	lock_unbilled_items,
 	mark_billed,
 	tab_items,
@@ -70,7 +71,7 @@ def run_generator(
 		locks.fresh_transaction()  # each occurrence in a transaction of its own (nothing of the caller is pending)
 		run_date = None
 		try:
-			generator = locks.lock_and_load_generator_or_skip(name, finisher.probes())
+			generator = locks.lock_and_load_generator_or_skip(name, finisher.probes(), tab.along())
 			if generator is not None and finisher.waits(generator) and not finished_earlier:
 				# an invoice reserved earlier waits for its submit: submitted first (unless another worker holds it)
 				frappe.db.rollback()
@@ -225,8 +226,9 @@ def run_occurrence(generator, run_date: date, reserve: bool = False):
 
 def occurrence_items(generator, run_date: date) -> list:
 	"""The items the occurrence may bill, locked: dated before it, or all on a final run."""
-	final = engine.is_final_run(state_of(generator), run_date)
-	return lock_unbilled_items(generator.name, None if final else run_date)
+	before = None if engine.is_final_run(state_of(generator), run_date) else run_date
+	# read along with the generator (tab.along) when it was read so, else read now
+	return lock_unbilled_items(generator.name, before, candidates=candidates_along(generator, before))
 
 
 def decide_occurrence(generator, run_date: date, unbilled=None, refused=None) -> Occurrence:

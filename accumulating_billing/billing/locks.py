@@ -26,14 +26,16 @@ def lock_generator_or_skip(name: str) -> bool:
 	)
 
 
-def load_generator(name: str, probes: dict[str, str] | None = None):
+def load_generator(name: str, probes: dict[str, str] | None = None, along: dict[str, str] | None = None):
 	"""The generator's document as `frappe.get_doc(GENERATOR, name)` loads it, in fewer reads (`read_generator`). A
 	plain read: after the caller's lock, its snapshot starts after the lock."""
-	doc = read_generator(name, lock=False, probes=probes)
+	doc = read_generator(name, lock=False, probes=probes, along=along)
 	return doc if doc is not None else frappe.get_doc(GENERATOR, name)  # gone: Frappe's own DoesNotExistError
 
 
-def lock_and_load_generator_or_skip(name: str, probes: dict[str, str] | None = None):
+def lock_and_load_generator_or_skip(
+	name: str, probes: dict[str, str] | None = None, along: dict[str, str] | None = None
+):
 	"""lock_generator_or_skip and load_generator in one statement: the generator's document, its row locked for this
 	transaction, or None at once when another worker holds it (or it is gone). The billing run starts so
 	(docs/architecture.md §4).
@@ -42,15 +44,18 @@ def lock_and_load_generator_or_skip(name: str, probes: dict[str, str] | None = N
 	statement as subqueries, which MariaDB runs as plain reads after the row lock is taken (no lock on the child
 	rows, none on their index: tests/test_locks.py pins it), so the transaction's snapshot starts after the lock,
 	as a plain read after it would start it."""
-	return read_generator(name, lock=True, probes=probes)
+	return read_generator(name, lock=True, probes=probes, along=along)
 
 
 # the column alias of the probe of the generator's k-th child table (not a field name: fields never start with _)
 PROBE = "__has_rows_"
 PROBED = "__probed_"  # and of the caller's probe of that name
+ALONG = "__along_"  # and of what the caller reads along by that name
 
 
-def read_generator(name: str, lock: bool, probes: dict[str, str] | None = None):
+def read_generator(
+	name: str, lock: bool, probes: dict[str, str] | None = None, along: dict[str, str] | None = None
+):
 	"""The generator's document, or None when there is no such row (or, `lock`: another worker holds it; the row is
 	then read with FOR UPDATE SKIP LOCKED). One statement reads its row and probes which child tables have rows;
 	then only those tables are read. A generator's taxes and automations are mostly empty, and reading an empty
@@ -58,16 +63,23 @@ def read_generator(name: str, lock: bool, probes: dict[str, str] | None = None):
 
 	`probes`: more questions the same statement answers, by name: each a query whose only parameter is
 	`%(name)s`, the generator, asked whether it finds a row (two-step billing asks whether a reserved invoice of
-	the tab waits, two_step.py). The answers are in the document's `flags.probed`."""
+	the tab waits, two_step.py). The answers are in the document's `flags.probed`.
+
+	`along`: values the same statement reads, by name: each a query of one value whose only parameter is
+	`%(name)s`, and which may name the generator's own columns (`tabAccumulating Generator`.`next_creation_date`):
+	a billing run reads the candidates of the tab's next occurrence so (tab.candidates_along). The values, as the
+	database gives them, are in the document's `flags.along`."""
 	tables = frappe.get_meta(GENERATOR).get_table_fields()
-	probes = probes or {}
+	probes, along = probes or {}, along or {}
 	# the child tables' names come from the DocType's meta, the probes' text from the caller's code (frappe.qb),
 	# every value is a parameter
 	subqueries = "".join(
 		f", (select 1 from `tab{df.options}` where `parent` = %(name)s and `parenttype` = %(doctype)s "
 		f"and `parentfield` = %(field_{k})s limit 1) as `{PROBE}{k}`"
 		for k, df in enumerate(tables)
-	) + "".join(f", exists({query}) as `{PROBED}{asked}`" for asked, query in probes.items())
+	)
+	subqueries += "".join(f", exists({query}) as `{PROBED}{asked}`" for asked, query in probes.items())
+	subqueries += "".join(f", ({query}) as `{ALONG}{asked}`" for asked, query in along.items())
 	values = {
 		"name": name,
 		"doctype": GENERATOR,
@@ -96,8 +108,10 @@ def read_generator(name: str, lock: bool, probes: dict[str, str] | None = None):
 			else []
 		)
 	probed = {asked: bool(doc.pop(f"{PROBED}{asked}")) for asked in probes}
+	read_along = {asked: doc.pop(f"{ALONG}{asked}") for asked in along}
 	doc = frappe.get_doc(doc)
 	doc.flags.probed = probed
+	doc.flags.along = read_along
 	return doc
 
 

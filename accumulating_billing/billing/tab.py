@@ -2,6 +2,8 @@
 
 Everything here is Frappe persistence of Accumulating Generator Item rows; the decisions are the engine's."""
 
+import functools
+import json
 from datetime import date
 
 import frappe
@@ -15,17 +17,25 @@ from accumulating_billing.billing.item_status import LINE_VALUES
 from accumulating_billing.billing.state import to_decimal
 
 ITEM = "Accumulating Generator Item"
+GENERATOR = "Accumulating Generator"
+# a tab's candidates ride in the generator's read up to this many (tab.candidates_along); a bigger tab reads them
+# on their own, one statement among thousands of lines
+CANDIDATES_ALONG = 1000
 
 
-def lock_unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
+def lock_unbilled_items(
+	generator: str, before: date | None, upto: date | None = None, candidates: list[str] | None = None
+) -> list:
 	"""Unbilled items of the generator, locked (`FOR UPDATE`): dated before `before` (a scheduled run),
 	up to and including `upto` (Generate now), or all (a final run).
 
 	The candidates come from a plain read, then only their rows are locked, by primary key: no range of the
 	(generator, status) index is locked, so adders of new items never wait on a run, and the run bills only
 	items its own snapshot sees (ERPNext validates the invoice lines' links against that snapshot). The
-	locking read returns the latest committed values; an item another transaction billed meanwhile is dropped."""
-	candidates = unbilled_names(generator, before, upto)
+	locking read returns the latest committed values; an item another transaction billed meanwhile is dropped.
+	`candidates`: that plain read's names, read already in this transaction's snapshot (`candidates_along`)."""
+	if candidates is None:
+		candidates = unbilled_names(generator, before, upto)
 	if not candidates:
 		return []
 	columns = ", ".join(f"`{field}`" for field in (*ITEM_FIELDS, "status", "generator"))
@@ -98,6 +108,49 @@ def unbilled_names(generator: str, before: date | None, upto: date | None = None
 		{"generator": generator, "before": before, "upto": upto},
 		pluck=True,
 	)
+
+
+def along() -> dict[str, str]:
+	"""What a billing run's read of a generator reads along, in the same statement (locks.read_generator): the
+	candidates of the occurrence the generator schedules next (`candidates_along`). One statement fewer per
+	occurrence (docs/architecture.md §4)."""
+	return {"candidates": candidates_query()}
+
+
+@functools.cache
+def candidates_query() -> str:
+	"""`unbilled_names(generator, its next_creation_date)` as one value of the generator's read: a JSON object of
+	that date and the names, oldest first, at most CANDIDATES_ALONG + 1 of them. It names the generator's row
+	of the statement it rides in (`tabAccumulating Generator`), and reads, as the probes do, without a lock and in
+	the transaction's snapshot, which starts after the generator's row lock."""
+	return (
+		f"select json_object('before', `tab{GENERATOR}`.`next_creation_date`, 'names', "
+		f"json_arrayagg(`name` order by `service_date` asc, `name` asc limit {CANDIDATES_ALONG + 1})) "
+		f"from `tab{ITEM}` where `generator` = %(name)s and `status` = 'Unbilled' "
+		f"and `service_date` < `tab{GENERATOR}`.`next_creation_date`"
+	)
+
+
+def candidates_along(generator, before: date | None) -> list[str] | None:
+	"""The names `unbilled_names(generator.name, before)` reads, when the generator's document was read with
+	`along()` for an occurrence before that date (the one it scheduled next, as read). None when it was not, for
+	a final run (no date), a tab of more than CANDIDATES_ALONG of them, or an answer the server cut short
+	(its group_concat_max_len): the caller reads them then."""
+	found = (generator.flags.along or {}).get("candidates")
+	if not found or not before:
+		return None
+	try:
+		found = json.loads(found)
+	except ValueError:
+		return None
+	names = found.get("names") or []
+	if (
+		not found.get("before")
+		or getdate(found["before"]) != getdate(before)
+		or len(names) > CANDIDATES_ALONG
+	):
+		return None
+	return names
 
 
 def unbilled_query(Item, generator: str, before: date | None, upto: date | None, ordered: bool = True):

@@ -5,7 +5,7 @@ from unittest.mock import patch
 
 import frappe
 
-from accumulating_billing.billing import generation, generation_log, tab
+from accumulating_billing.billing import generation, generation_log, locks, tab
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import add, invoices_of, make_generator, make_item, unbilled
@@ -125,6 +125,34 @@ class TestLockedValuesWin(GenerationTestCase):
 		item_value = lambda name, field: frappe.db.get_value("Accumulating Generator Item", name, field)  # noqa: E731
 		self.assertEqual(item_value(keep.name, "sales_invoice"), invoice)
 		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "total_qty"), 1)
+		self.assertEqual(item_value(moved.name, "status"), "Unbilled")
+		second = run_generator(gen.name, "2026-03-01").invoices
+		self.assertEqual(item_value(moved.name, "sales_invoice"), second[0])
+
+	def test_an_item_re_dated_after_a_scheduled_runs_read_of_its_tab_waits_for_its_own_period(self):
+		"""A scheduled run reads its candidates along with the generator (tab.along); the locked values still win."""
+		gen = make_generator(first_creation_date="2026-02-01")
+		keep = add(gen.name, self.listing, service_date="2026-01-05")
+		moved = add(gen.name, self.listing, qty=3, service_date="2026-01-06")
+		frappe.db.commit()
+		site, results = frappe.local.site, []
+		real_read = locks.lock_and_load_generator_or_skip
+
+		def read_then_someone_re_dates(*args, **kwargs):
+			doc = real_read(*args, **kwargs)
+			move = lambda: frappe.db.set_value(  # noqa: E731
+				"Accumulating Generator Item", moved.name, "service_date", "2026-02-10"
+			)
+			in_own_connection(site, move, results=results).join(30)
+			return doc
+
+		with patch.object(locks, "lock_and_load_generator_or_skip", side_effect=read_then_someone_re_dates):
+			first = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(len(results), 1)
+		self.assertNotIsInstance(results[0], Exception)
+		item_value = lambda name, field: frappe.db.get_value("Accumulating Generator Item", name, field)  # noqa: E731
+		self.assertEqual([item_value(keep.name, "sales_invoice")], first)
+		self.assertEqual(frappe.db.get_value("Sales Invoice", first[0], "total_qty"), 1)
 		self.assertEqual(item_value(moved.name, "status"), "Unbilled")
 		second = run_generator(gen.name, "2026-03-01").invoices
 		self.assertEqual(item_value(moved.name, "sales_invoice"), second[0])

@@ -1,17 +1,22 @@
 """The generator row lock and the read of a locked generator, the fresh transaction of each occurrence, and the write
 of the locked generator row (billing/locks.py; docs/architecture.md §4, §6)."""
 
+import json
 import threading
+from unittest.mock import patch
 
 import frappe
+from frappe.utils import getdate
 
 from accumulating_billing.billing import locks, tab
+from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.ledger import make_notification
 from accumulating_billing.tests.utils import CREATED_GENERATORS, add, make_generator, tax_account
 
 GENERATOR = "Accumulating Generator"
+ITEM = "Accumulating Generator Item"
 
 
 def with_children(**values):
@@ -196,3 +201,122 @@ class TestUnbilledNames(GenerationTestCase):
 		self.assertEqual(len(tab.unbilled_names(gen.name, None)), 5)
 		self.assertEqual(len(tab.unbilled_names(gen.name, "2026-01-06")), 3)
 		frappe.db.rollback()
+
+
+class TestCandidatesAlong(GenerationTestCase):
+	"""A billing run reads its tab's candidates in the statement that locks the generator (tab.along), where a
+	statement of their own read them before (docs/architecture.md §4)."""
+
+	def setUp(self):
+		self.other = Connection(frappe.local.site, "other-worker")
+
+	def tearDown(self):
+		self.other.close()
+		super().tearDown()
+
+	def tab_with_items(self):
+		"""A generator whose next occurrence is 6 Jan 2026: three candidates dated before it, in an order of their
+		own, and items that are not (dated on or after it, billed, of another tab)."""
+		gen = make_generator(first_creation_date="2026-01-06")
+		names = {}
+		for key, day in (("c", "2026-01-05"), ("a", "2026-01-02"), ("b", "2026-01-05"), ("on", "2026-01-06")):
+			names[key] = add(gen.name, self.listing, service_date=day).name
+		add(gen.name, self.listing, service_date="2026-02-01")
+		billed = add(gen.name, self.listing, service_date="2026-01-03")
+		frappe.db.set_value(ITEM, billed.name, "status", "Billed")
+		add(make_generator(first_creation_date="2026-01-06").name, self.listing, service_date="2026-01-02")
+		frappe.db.commit()
+		return gen, names
+
+	def test_the_candidates_read_along_are_what_the_plain_read_selects_in_its_order(self):
+		gen, names = self.tab_with_items()
+		expected = tab.unbilled_names(gen.name, getdate("2026-01-06"))
+		self.assertEqual(len(expected), 3)
+		self.assertEqual(expected[0], names["a"])
+		self.assertEqual(sorted(expected[1:]), sorted([names["b"], names["c"]]))
+		for loaded in (
+			locks.lock_and_load_generator_or_skip(gen.name, None, tab.along()),
+			locks.load_generator(gen.name, None, tab.along()),
+		):
+			self.assertEqual(tab.candidates_along(loaded, getdate("2026-01-06")), expected)
+			self.assertEqual(tab.candidates_along(loaded, "2026-01-06"), expected)
+			# another date, a final run (no date), a document read without them: read on their own
+			self.assertIsNone(tab.candidates_along(loaded, getdate("2026-01-07")))
+			self.assertIsNone(tab.candidates_along(loaded, None))
+		self.assertIsNone(tab.candidates_along(locks.load_generator(gen.name), getdate("2026-01-06")))
+		self.assertIsNone(tab.candidates_along(frappe.get_doc(GENERATOR, gen.name), getdate("2026-01-06")))
+		frappe.db.rollback()
+
+	def test_a_tab_with_no_candidates_reads_none_and_a_cut_or_overlong_answer_is_read_on_its_own(self):
+		gen = make_generator(first_creation_date="2026-01-06")
+		add(gen.name, self.listing, service_date="2026-01-06")
+		frappe.db.commit()
+		loaded = locks.lock_and_load_generator_or_skip(gen.name, None, tab.along())
+		self.assertEqual(tab.candidates_along(loaded, getdate("2026-01-06")), [])
+		frappe.db.rollback()
+		loaded.flags.along = {"candidates": '{"before": "2026-01-06", "names": ["ACG-ITEM-1", "ACG-IT'}
+		self.assertIsNone(tab.candidates_along(loaded, getdate("2026-01-06")))
+		over = [f"ITEM-{k}" for k in range(tab.CANDIDATES_ALONG + 1)]
+		loaded.flags.along = {"candidates": json.dumps({"before": "2026-01-06", "names": over})}
+		self.assertIsNone(tab.candidates_along(loaded, getdate("2026-01-06")))
+		loaded.flags.along = {"candidates": json.dumps({"before": "2026-01-06", "names": over[:-1]})}
+		self.assertEqual(tab.candidates_along(loaded, getdate("2026-01-06")), over[:-1])
+
+	def test_the_read_stops_one_past_the_limit(self):
+		gen, _names = self.tab_with_items()
+		with patch.object(tab, "CANDIDATES_ALONG", 2):
+			tab.candidates_query.cache_clear()
+			try:
+				loaded = locks.load_generator(gen.name, None, tab.along())
+			finally:
+				tab.candidates_query.cache_clear()
+		self.assertEqual(len(json.loads(loaded.flags.along["candidates"])["names"]), 3)
+		with patch.object(tab, "CANDIDATES_ALONG", 2):
+			self.assertIsNone(tab.candidates_along(loaded, getdate("2026-01-06")))
+		frappe.db.rollback()
+
+	def test_the_read_along_locks_no_item_and_skips_none(self):
+		"""Read as the probes are: an item row another transaction holds is still listed, and the run holds no
+		item row until it locks its candidates by name."""
+		gen, names = self.tab_with_items()
+		holding, release = threading.Event(), threading.Event()
+
+		def hold_item():
+			frappe.db.sql(f"select `name` from `tab{ITEM}` where `name` = %s for update", names["a"])
+			holding.set()
+			release.wait(30)
+
+		held = self.other.submit(hold_item)
+		self.assertTrue(holding.wait(30))
+		try:
+			loaded = locks.lock_and_load_generator_or_skip(gen.name, None, tab.along())
+		finally:
+			release.set()
+			held.result(30)
+		self.assertIn(names["a"], tab.candidates_along(loaded, getdate("2026-01-06")))
+
+		def update_item():
+			frappe.db.sql("set session innodb_lock_wait_timeout = 2")
+			frappe.db.sql(f"update `tab{ITEM}` set `idx` = `idx` + 1 where `name` = %s", names["b"])
+			return frappe.db._cursor.rowcount
+
+		self.assertEqual(self.other.run(update_item), 1)
+		frappe.db.rollback()
+
+	def test_a_scheduled_run_reads_them_along_and_a_final_run_reads_them_on_its_own(self):
+		gen, names = self.tab_with_items()
+		with patch.object(tab, "unbilled_names", wraps=tab.unbilled_names) as plain_read:
+			invoices = run_generator(gen.name, "2026-01-06").invoices
+		self.assertEqual(plain_read.call_count, 0)
+		self.assertEqual(len(invoices), 1)
+		billed = frappe.get_all(ITEM, filters={"sales_invoice": invoices[0]}, pluck="name")
+		self.assertEqual(sorted(billed), sorted([names["a"], names["b"], names["c"]]))
+		# the last occurrence bills every item left, whatever its date: its candidates are read on their own
+		add(gen.name, self.listing, service_date="2026-03-01")
+		frappe.db.set_value(GENERATOR, gen.name, {"end_condition": "On Date", "end_date": "2026-02-06"})
+		frappe.db.commit()
+		with patch.object(tab, "unbilled_names", wraps=tab.unbilled_names) as plain_read:
+			invoices = run_generator(gen.name, "2026-02-06").invoices
+		self.assertEqual(plain_read.call_count, 1)
+		self.assertEqual(len(invoices), 1)
+		self.assertEqual(frappe.db.count(ITEM, {"generator": gen.name, "status": "Unbilled"}), 0)
