@@ -110,7 +110,7 @@ def main() -> None:
 		"--blocks",
 		type=int,
 		default=None,
-		help="interleaved blocks (overhead, autorepeat; default: the fewest whole rounds of the balanced order making 8 or more)",
+		help="interleaved blocks (overhead, autorepeat; default: blocks of at most 10 invoices a side, 8 or more, in whole rounds of the balanced order: orders.blocks_for)",
 	)
 	parser.add_argument("--repeats", type=int, default=7, help="repetitions per tick measurement (selection)")
 	parser.add_argument("--scale-n", type=int, default=400, help="due generators per run (scaleout)")

@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from benchmarks.orders import balanced_orders, block_ratios
+from benchmarks.orders import balanced_orders, block_ratios, blocks_for
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
@@ -44,3 +44,15 @@ def test_the_sides_need_the_same_blocks():
 		block_ratios([1.0], [1.0, 1.0])
 	with pytest.raises(ValueError):
 		block_ratios([], [])
+
+
+def test_blocks_of_at_most_ten_invoices_in_whole_rounds_that_share_the_invoices_out_evenly():
+	design = balanced_orders(["ours", "direct", "one pass", "two step"])
+	assert blocks_for(design, 200) == 20
+	assert blocks_for(design, 400) == 40
+	assert blocks_for(design, 100) == 20  # 12 and 16 would leave invoices over
+	assert blocks_for(design, 40) == 8  # never fewer than 8 blocks
+	assert blocks_for(design, 30) == 8  # 30 shares out evenly into no whole round of 8 or more: the fewest
+	three = balanced_orders(["ours", "one pass", "autorepeat"])  # six orders
+	assert blocks_for(three, 200) == 24
+	assert blocks_for(design, 200, most=5) == 40
