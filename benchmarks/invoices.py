@@ -161,7 +161,14 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 			f"  !! --blocks {blocks} is not a multiple of {len(design)}: the order of the sides is not balanced"
 		)
 	orders = [design[b % len(design)] for b in range(blocks)]
+	if not 0 < blocks <= n:
+		raise SystemExit(f"--blocks {blocks}: between 1 and --n ({n})")
 	per = n // blocks
+
+	def share(b: int) -> slice:
+		# block b's customers of a side: every invoice made, blocks of `per` or `per` + 1
+		return slice(n * b // blocks, n * (b + 1) // blocks)
+
 	tag = run_tag()
 	codes = bench_items()
 	base = date(2025, 3, 3)
@@ -185,10 +192,10 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 	for b in range(blocks):
 		for side in ("ours", "two step"):
 			if (b, side) in day_of:
-				block = customers[side][b * per : (b + 1) * per]
+				block = customers[side][share(b)]
 				generators[(b, side)] = make_generators(block, day_of[(b, side)], codes, tag)
 		if "autorepeat" in paths:
-			block = customers["autorepeat"][b * per : (b + 1) * per]
+			block = customers["autorepeat"][share(b)]
 			repeats[b] = setup_auto_repeat(block, day_of[(b, "autorepeat")], codes)
 	mine = {g for names in generators.values() for g in names}
 	others = foreign_due(max(day_of.values()), mine)
@@ -207,7 +214,7 @@ def bench_invoices(args, paths: tuple[str, ...]) -> None:
 	made = dict.fromkeys(sides, 0)
 	for b, order in enumerate(orders):
 		for side in order:
-			block = customers[side][b * per : (b + 1) * per]
+			block = customers[side][share(b)]
 			day = day_of.get((b, side), base + timedelta(days=len(DATED) * b))
 			with two_step_billing(True) if side == "two step" else nullcontext():
 				t0 = time.perf_counter()

@@ -43,7 +43,8 @@ BLOCK_INVOICES = 10
 
 def blocks_for(design: list, invoices: int, most: int = BLOCK_INVOICES, fewest: int = 8) -> int:
 	"""The blocks when --blocks is not given: whole rounds of the balanced `design`, at least `fewest` blocks of at
-	most `most` invoices a side, the fewest that share `invoices` out evenly (else the fewest)."""
+	most `most` invoices a side; of those up to twice as many, the fewest that share `invoices` out evenly, else the
+	fewest (blocks then differ by one invoice)."""
 	rounds = len(design)
 	wanted = rounds * -(-max(fewest, -(-invoices // most)) // rounds)
-	return next((b for b in range(wanted, invoices + 1, rounds) if invoices % b == 0), wanted)
+	return next((b for b in range(wanted, 2 * wanted + 1, rounds) if invoices % b == 0), wanted)

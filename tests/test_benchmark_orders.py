@@ -52,7 +52,9 @@ def test_blocks_of_at_most_ten_invoices_in_whole_rounds_that_share_the_invoices_
 	assert blocks_for(design, 400) == 40
 	assert blocks_for(design, 100) == 20  # 12 and 16 would leave invoices over
 	assert blocks_for(design, 40) == 8  # never fewer than 8 blocks
-	assert blocks_for(design, 30) == 8  # 30 shares out evenly into no whole round of 8 or more: the fewest
+	assert blocks_for(design, 30) == 8  # 30 shares out evenly into no whole round of 8 to 16: the fewest
+	assert blocks_for(design, 52) == 8  # not 52 blocks of one invoice
+	assert blocks_for(design, 404) == 44  # not 404 blocks: 44 blocks of 9 or 10
 	three = balanced_orders(["ours", "one pass", "autorepeat"])  # six orders
 	assert blocks_for(three, 200) == 24
 	assert blocks_for(design, 200, most=5) == 40

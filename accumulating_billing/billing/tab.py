@@ -120,12 +120,15 @@ def along() -> dict[str, str]:
 @functools.cache
 def candidates_query() -> str:
 	"""`unbilled_names(generator, its next_creation_date)` as one value of the generator's read: a JSON object of
-	that date and the names, oldest first, at most CANDIDATES_ALONG + 1 of them. It names the generator's row
-	of the statement it rides in (`tabAccumulating Generator`), and reads, as the probes do, without a lock and in
-	the transaction's snapshot, which starts after the generator's row lock."""
+	that date, how many names there are and their length in all, and the names, oldest first, at most
+	CANDIDATES_ALONG + 1 of them. It names the generator's row of the statement it rides in
+	(`tabAccumulating Generator`), and reads, as the probes do, without a lock and in the transaction's snapshot,
+	which starts after the generator's row lock. The aggregate reads every candidate of the tab (a tab of more
+	than CANDIDATES_ALONG of them then reads them twice: one index range more, among thousands of lines)."""
 	return (
-		f"select json_object('before', `tab{GENERATOR}`.`next_creation_date`, 'names', "
-		f"json_arrayagg(`name` order by `service_date` asc, `name` asc limit {CANDIDATES_ALONG + 1})) "
+		f"select json_object('before', `tab{GENERATOR}`.`next_creation_date`, 'count', count(*), "
+		"'length', sum(char_length(`name`)), "
+		f"'names', json_arrayagg(`name` order by `service_date` asc, `name` asc limit {CANDIDATES_ALONG + 1})) "
 		f"from `tab{ITEM}` where `generator` = %(name)s and `status` = 'Unbilled' "
 		f"and `service_date` < `tab{GENERATOR}`.`next_creation_date`"
 	)
@@ -134,8 +137,9 @@ def candidates_query() -> str:
 def candidates_along(generator, before: date | None) -> list[str] | None:
 	"""The names `unbilled_names(generator.name, before)` reads, when the generator's document was read with
 	`along()` for an occurrence before that date (the one it scheduled next, as read). None when it was not, for
-	a final run (no date), a tab of more than CANDIDATES_ALONG of them, or an answer the server cut short
-	(its group_concat_max_len): the caller reads them then."""
+	a final run (no date), a tab of more than CANDIDATES_ALONG of them, or an answer the server cut short: the
+	caller reads them then. MariaDB cuts an aggregate longer than its group_concat_max_len and closes it as valid
+	JSON, its last name cut: the count and the total length of the names tell."""
 	found = (generator.flags.along or {}).get("candidates")
 	if not found or not before:
 		return None
@@ -147,7 +151,9 @@ def candidates_along(generator, before: date | None) -> list[str] | None:
 	if (
 		not found.get("before")
 		or getdate(found["before"]) != getdate(before)
+		or found.get("count") != len(names)
 		or len(names) > CANDIDATES_ALONG
+		or (found.get("length") or 0) != sum(len(name) for name in names)
 	):
 		return None
 	return names

@@ -146,8 +146,12 @@ class TestLockedValuesWin(GenerationTestCase):
 			in_own_connection(site, move, results=results).join(30)
 			return doc
 
-		with patch.object(locks, "lock_and_load_generator_or_skip", side_effect=read_then_someone_re_dates):
+		with (
+			patch.object(locks, "lock_and_load_generator_or_skip", side_effect=read_then_someone_re_dates),
+			patch.object(tab, "unbilled_names", wraps=tab.unbilled_names) as plain_read,
+		):
 			first = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(plain_read.call_count, 0)  # the candidates came with the generator's read
 		self.assertEqual(len(results), 1)
 		self.assertNotIsInstance(results[0], Exception)
 		item_value = lambda name, field: frappe.db.get_value("Accumulating Generator Item", name, field)  # noqa: E731

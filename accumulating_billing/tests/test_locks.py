@@ -247,32 +247,60 @@ class TestCandidatesAlong(GenerationTestCase):
 		self.assertIsNone(tab.candidates_along(frappe.get_doc(GENERATOR, gen.name), getdate("2026-01-06")))
 		frappe.db.rollback()
 
-	def test_a_tab_with_no_candidates_reads_none_and_a_cut_or_overlong_answer_is_read_on_its_own(self):
+	def test_a_tab_with_no_candidates_reads_none_and_an_overlong_answer_is_read_on_its_own(self):
 		gen = make_generator(first_creation_date="2026-01-06")
 		add(gen.name, self.listing, service_date="2026-01-06")
 		frappe.db.commit()
 		loaded = locks.lock_and_load_generator_or_skip(gen.name, None, tab.along())
 		self.assertEqual(tab.candidates_along(loaded, getdate("2026-01-06")), [])
 		frappe.db.rollback()
-		loaded.flags.along = {"candidates": '{"before": "2026-01-06", "names": ["ACG-ITEM-1", "ACG-IT'}
+
+		def answer(names, count=None, length=None):
+			found = {"before": "2026-01-06", "names": names, "count": len(names) if count is None else count}
+			found["length"] = sum(map(len, names)) if length is None else length
+			loaded.flags.along = {"candidates": json.dumps(found)}
+			return tab.candidates_along(loaded, getdate("2026-01-06"))
+
+		names = [f"ITEM-{k}" for k in range(tab.CANDIDATES_ALONG + 1)]
+		self.assertEqual(answer(names[:-1]), names[:-1])
+		self.assertIsNone(answer(names))  # more than CANDIDATES_ALONG: read on their own
+		self.assertIsNone(answer(names[:3], count=4))  # fewer names than the tab has
+		self.assertIsNone(answer(names[:3], length=19))  # a name cut
+		loaded.flags.along = {"candidates": '{"before": "2026-01-06", "count": 2, "names": ["ITEM-1", "IT'}
 		self.assertIsNone(tab.candidates_along(loaded, getdate("2026-01-06")))
-		over = [f"ITEM-{k}" for k in range(tab.CANDIDATES_ALONG + 1)]
-		loaded.flags.along = {"candidates": json.dumps({"before": "2026-01-06", "names": over})}
+
+	def test_an_answer_the_server_cut_short_is_read_on_its_own(self):
+		"""MariaDB cuts an aggregate longer than group_concat_max_len and closes it as valid JSON, its last name cut
+		short: the count and length that ride with it tell."""
+		gen, _names = self.tab_with_items()
+		expected = tab.unbilled_names(gen.name, getdate("2026-01-06"))
+		frappe.db.sql("set session group_concat_max_len = 16")
+		try:
+			loaded = locks.load_generator(gen.name, None, tab.along())
+		finally:
+			frappe.db.sql("set session group_concat_max_len = default")
+		raw = json.loads(loaded.flags.along["candidates"])
+		self.assertEqual(raw["count"], 3)
+		self.assertLess(sum(map(len, raw["names"] or [])), raw["length"])  # the server did cut it
 		self.assertIsNone(tab.candidates_along(loaded, getdate("2026-01-06")))
-		loaded.flags.along = {"candidates": json.dumps({"before": "2026-01-06", "names": over[:-1]})}
-		self.assertEqual(tab.candidates_along(loaded, getdate("2026-01-06")), over[:-1])
+		self.assertEqual(
+			tab.lock_unbilled_items(gen.name, getdate("2026-01-06")),
+			tab.lock_unbilled_items(gen.name, getdate("2026-01-06"), candidates=expected),
+		)
+		frappe.db.rollback()
 
 	def test_the_read_stops_one_past_the_limit(self):
 		gen, _names = self.tab_with_items()
-		with patch.object(tab, "CANDIDATES_ALONG", 2):
+		with patch.object(tab, "CANDIDATES_ALONG", 1):
 			tab.candidates_query.cache_clear()
 			try:
 				loaded = locks.load_generator(gen.name, None, tab.along())
 			finally:
 				tab.candidates_query.cache_clear()
-		self.assertEqual(len(json.loads(loaded.flags.along["candidates"])["names"]), 3)
-		with patch.object(tab, "CANDIDATES_ALONG", 2):
 			self.assertIsNone(tab.candidates_along(loaded, getdate("2026-01-06")))
+		raw = json.loads(loaded.flags.along["candidates"])
+		self.assertEqual(raw["count"], 3)
+		self.assertEqual(raw["names"], tab.unbilled_names(gen.name, getdate("2026-01-06"))[:2])
 		frappe.db.rollback()
 
 	def test_the_read_along_locks_no_item_and_skips_none(self):
