@@ -10,6 +10,8 @@ from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import add, invoices_of, make_generator, make_item, unbilled
 
+ITEM = "Accumulating Generator Item"
+
 
 def in_own_connection(site: str, fn, *args, results: list, barrier: threading.Barrier | None = None):
 	"""Run fn in a thread with its own frappe.init/connect (a second worker)."""
@@ -100,66 +102,56 @@ class TestConcurrency(GenerationTestCase):
 
 
 class TestLockedValuesWin(GenerationTestCase):
-	def test_an_item_re_dated_after_the_runs_first_read_waits_for_its_own_period(self):
-		gen = make_generator(first_creation_date="2026-02-01")
-		keep = add(gen.name, self.listing, service_date="2026-01-05")
-		moved = add(gen.name, self.listing, qty=3, service_date="2026-01-06")
+	"""An item re-dated by another transaction between a run's first read of its tab and its lock of the items is
+	left for its own period: the locked values win."""
+
+	def setUp(self):
+		super().setUp()
+		self.gen = make_generator(first_creation_date="2026-02-01")
+		self.keep = add(self.gen.name, self.listing, service_date="2026-01-05")
+		self.moved = add(self.gen.name, self.listing, qty=3, service_date="2026-01-06")
 		frappe.db.commit()
-		site, results = frappe.local.site, []
-		real_read = tab.unbilled_names
+		self.results = []
+
+	def then_re_date(self, read):
+		"""`read`, then another connection moves `self.moved` to 10 Feb and commits."""
+		site = frappe.local.site
 
 		def read_then_someone_re_dates(*args, **kwargs):
-			rows = real_read(*args, **kwargs)
-			move = lambda: frappe.db.set_value(  # noqa: E731
-				"Accumulating Generator Item", moved.name, "service_date", "2026-02-10"
-			)
-			in_own_connection(site, move, results=results).join(30)
-			return rows
+			found = read(*args, **kwargs)
+			move = lambda: frappe.db.set_value(ITEM, self.moved.name, "service_date", "2026-02-10")  # noqa: E731
+			in_own_connection(site, move, results=self.results).join(30)
+			return found
 
-		# Generate Now up to 31 Jan: the item moved to 10 Feb is no longer part of it
-		with patch.object(tab, "unbilled_names", side_effect=read_then_someone_re_dates):
-			invoice, _message = generation.generate_now(gen.name, "2026-01-31")
-		self.assertEqual(len(results), 1)
-		self.assertNotIsInstance(results[0], Exception)
+		return read_then_someone_re_dates
+
+	def assert_left_for_its_period(self, first: str):
+		self.assertEqual(len(self.results), 1)
+		self.assertNotIsInstance(self.results[0], Exception)
 		frappe.db.rollback()
-		item_value = lambda name, field: frappe.db.get_value("Accumulating Generator Item", name, field)  # noqa: E731
-		self.assertEqual(item_value(keep.name, "sales_invoice"), invoice)
-		self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "total_qty"), 1)
-		self.assertEqual(item_value(moved.name, "status"), "Unbilled")
-		second = run_generator(gen.name, "2026-03-01").invoices
-		self.assertEqual(item_value(moved.name, "sales_invoice"), second[0])
+		self.assertEqual(frappe.db.get_value(ITEM, self.keep.name, "sales_invoice"), first)
+		self.assertEqual(frappe.db.get_value("Sales Invoice", first, "total_qty"), 1)
+		self.assertEqual(frappe.db.get_value(ITEM, self.moved.name, "status"), "Unbilled")
+		second = run_generator(self.gen.name, "2026-03-01").invoices
+		self.assertEqual(frappe.db.get_value(ITEM, self.moved.name, "sales_invoice"), second[0])
+
+	def test_an_item_re_dated_after_the_runs_first_read_waits_for_its_own_period(self):
+		# Generate Now up to 31 Jan: the item moved to 10 Feb is no longer part of it
+		with patch.object(tab, "unbilled_names", side_effect=self.then_re_date(tab.unbilled_names)):
+			invoice, _message = generation.generate_now(self.gen.name, "2026-01-31")
+		self.assert_left_for_its_period(invoice)
 
 	def test_an_item_re_dated_after_a_scheduled_runs_read_of_its_tab_waits_for_its_own_period(self):
-		"""A scheduled run reads its candidates along with the generator (tab.along); the locked values still win."""
-		gen = make_generator(first_creation_date="2026-02-01")
-		keep = add(gen.name, self.listing, service_date="2026-01-05")
-		moved = add(gen.name, self.listing, qty=3, service_date="2026-01-06")
-		frappe.db.commit()
-		site, results = frappe.local.site, []
-		real_read = locks.lock_and_load_generator_or_skip
-
-		def read_then_someone_re_dates(*args, **kwargs):
-			doc = real_read(*args, **kwargs)
-			move = lambda: frappe.db.set_value(  # noqa: E731
-				"Accumulating Generator Item", moved.name, "service_date", "2026-02-10"
-			)
-			in_own_connection(site, move, results=results).join(30)
-			return doc
-
+		"""A scheduled run reads its candidates along with the generator (tab.along)."""
+		read = self.then_re_date(locks.lock_and_load_generator_or_skip)
 		with (
-			patch.object(locks, "lock_and_load_generator_or_skip", side_effect=read_then_someone_re_dates),
+			patch.object(locks, "lock_and_load_generator_or_skip", side_effect=read),
 			patch.object(tab, "unbilled_names", wraps=tab.unbilled_names) as plain_read,
 		):
-			first = run_generator(gen.name, "2026-02-01").invoices
+			invoices = run_generator(self.gen.name, "2026-02-01").invoices
 		self.assertEqual(plain_read.call_count, 0)  # the candidates came with the generator's read
-		self.assertEqual(len(results), 1)
-		self.assertNotIsInstance(results[0], Exception)
-		item_value = lambda name, field: frappe.db.get_value("Accumulating Generator Item", name, field)  # noqa: E731
-		self.assertEqual([item_value(keep.name, "sales_invoice")], first)
-		self.assertEqual(frappe.db.get_value("Sales Invoice", first[0], "total_qty"), 1)
-		self.assertEqual(item_value(moved.name, "status"), "Unbilled")
-		second = run_generator(gen.name, "2026-03-01").invoices
-		self.assertEqual(item_value(moved.name, "sales_invoice"), second[0])
+		self.assertEqual(len(invoices), 1)
+		self.assert_left_for_its_period(invoices[0])
 
 
 class TestTransientDatabaseErrors(GenerationTestCase):
