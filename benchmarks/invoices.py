@@ -141,9 +141,8 @@ def count_repeated(repeats: list[str], day: date) -> int:
 
 # the sides that bill through process_due or Auto Repeat: each bills on a day of its own in every block
 DATED = ("ours", "two step", "autorepeat")
-LAST_DAY = date(
-	2026, 12, 31
-)  # the blocks bill on days from 3 Mar 2025 on, in the fiscal years setup_company makes
+# the blocks bill on days from 3 Mar 2025 on, in the fiscal years setup_company makes
+LAST_DAY = date(2026, 12, 31)
 
 
 def bench_invoices(args, paths: tuple[str, ...]) -> None:

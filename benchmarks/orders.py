@@ -37,7 +37,7 @@ def block_ratios(numerator: list[float], denominator: list[float]) -> tuple[floa
 
 
 # a block bills at most this many invoices a side: the sides of a block then run seconds apart, and a burst of the
-# machine's load weighs on both; in blocks of 25 the same code measured anywhere from 0.98 to 1.08
+# machine's load weighs on both; in blocks of 25 the same code measured anywhere from 0.97 to 1.08
 BLOCK_INVOICES = 10
 
 

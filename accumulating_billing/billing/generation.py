@@ -72,12 +72,13 @@ def run_generator(
 		run_date = None
 		try:
 			generator = locks.lock_and_load_generator_or_skip(name, finisher.probes(), tab.along())
-			if generator is not None and finisher.waits(generator) and not finished_earlier:
+			waits = generator is not None and finisher.waits(generator)
+			if waits and not finished_earlier:
 				# an invoice reserved earlier waits for its submit: submitted first (unless another worker holds it)
 				frappe.db.rollback()
 				finished_earlier, generator, result.error = True, None, finisher.before_run(name)
 				continue
-			if generator is None or finisher.waits(generator):
+			if generator is None or waits:
 				frappe.db.rollback()
 				result.log.append(_("busy: another worker is billing {0}; it goes on there").format(name))
 				break
