@@ -52,6 +52,7 @@ LAYERS = [
 					"request_route",
 					"state",
 					"money",
+					"json_rows",
 					"locks",
 					"isolation",
 					"payers",

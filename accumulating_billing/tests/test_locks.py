@@ -54,6 +54,37 @@ class TestLockAndLoad(GenerationTestCase):
 			children.append([len(expected.taxes), len(expected.automations)])
 		self.assertEqual(children, [[1, 2], [0, 0]])
 
+	def test_values_of_every_kind_read_as_json_are_what_frappe_reads(self):
+		"""The row comes as one JSON value (json_rows.py): dates, datetimes, decimals, ints, NULLs and text with
+		quotes, backslashes, newlines and non-ASCII characters decode to what Frappe's own read gives."""
+		gen = make_generator(
+			first_creation_date="2026-01-06",
+			end_condition="On Date",
+			end_date="2027-03-31",
+			minimum_amount=1234567.891,
+			additional_discount_percentage=12.5,
+			internal_notes="<p>Quotes \"x\" and 'y', a back\\slash,\nlines, tabs\t, ünïcødé, 漢字 and an emoji 🧾</p>",
+			due_days=14,
+		)
+		frappe.db.set_value(GENERATOR, gen.name, {"resume_date": "2026-02-03", "last_error": None})
+		frappe.db.sql(
+			f"update `tab{GENERATOR}` set `modified` = '2026-01-02 03:04:05.000007' where `name` = %s",
+			gen.name,
+		)
+		frappe.db.commit()
+		frappe_reads = frappe.get_doc(GENERATOR, gen.name)
+		expected = frappe_reads.as_dict()
+		loaded = locks.lock_and_load_generator_or_skip(gen.name)
+		frappe.db.rollback()
+		self.assertEqual(loaded.as_dict(), expected)
+		# the same types as the document holds them, not only equal values (a date is not its text)
+		for field in frappe.db.get_table_columns(GENERATOR):
+			self.assertIs(type(loaded.get(field)), type(frappe_reads.get(field)), field)
+		self.assertEqual(str(loaded.modified), "2026-01-02 03:04:05.000007")
+		self.assertEqual(loaded.end_date, getdate("2027-03-31"))
+		self.assertEqual(loaded.resume_date, getdate("2026-02-03"))
+		self.assertIn("漢字 and an emoji 🧾", loaded.internal_notes)
+
 	def test_a_generator_another_worker_holds_is_skipped_at_once_and_a_missing_one_is_none(self):
 		gen = make_generator()
 		frappe.db.commit()
@@ -201,6 +232,41 @@ class TestUnbilledNames(GenerationTestCase):
 		self.assertEqual(len(tab.unbilled_names(gen.name, None)), 5)
 		self.assertEqual(len(tab.unbilled_names(gen.name, "2026-01-06")), 3)
 		frappe.db.rollback()
+
+
+class TestLockUnbilledItems(GenerationTestCase):
+	def test_the_locked_rows_read_as_json_are_what_a_plain_read_of_their_columns_gives(self):
+		gen = make_generator(first_creation_date="2026-01-06")
+		names = [
+			add(gen.name, self.listing, qty=3, rate=1234.56789, service_date="2026-01-02").name,
+			add(
+				gen.name,
+				self.listing,
+				qty=1,
+				rate=0,
+				service_date="2026-01-05",
+				description='A "quoted" line\\ ünïcødé 漢字',
+				discount_percentage=7.5,
+			).name,
+		]
+		frappe.db.commit()
+		columns = ", ".join(f"`{field}`" for field in tab.ITEM_FIELDS)
+		plain = {
+			row.name: row
+			for row in frappe.db.sql(
+				f"select {columns} from `tab{ITEM}` where `name` in %(names)s", {"names": names}, as_dict=True
+			)
+		}
+		locked = tab.lock_unbilled_items(gen.name, getdate("2026-01-06"))
+		frappe.db.rollback()
+		self.assertEqual([row.name for row in locked], names)
+		for row in locked:
+			expected = tab.with_net_rates([plain[row.name]])[0]
+			self.assertEqual(dict(row), dict(expected))
+			for field, value in expected.items():
+				self.assertIs(type(row[field]), type(value), field)
+		self.assertEqual(locked[0].service_date, getdate("2026-01-02"))
+		self.assertEqual(locked[0].rate, 1234.56789)
 
 
 class TestCandidatesAlong(GenerationTestCase):
