@@ -15,8 +15,10 @@ GENERATOR = "Accumulating Generator"
 
 
 def lock_generator(name: str) -> None:
-	"""Lock the generator row for this transaction, waiting for whoever holds it (a run, a cancel)."""
-	frappe.db.get_value(GENERATOR, name, "name", for_update=True)
+	"""Lock the generator row for this transaction, waiting for whoever holds it (a run, a cancel). Written out:
+	`frappe.db.get_value(..., for_update=True)` builds the same statement with frappe.qb on every call, a tenth of
+	a millisecond that two-step billing's finalize paid on every invoice."""
+	frappe.db.sql(f"select `name` from `tab{GENERATOR}` where `name` = %s for update", name)
 
 
 def lock_generator_or_skip(name: str) -> bool:

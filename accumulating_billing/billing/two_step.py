@@ -210,13 +210,14 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 		elif not locks.lock_generators_or_skip(tabs):
 			frappe.db.rollback()
 			return None
-		current = frappe.db.get_value(
-			"Sales Invoice",
+		# a person submitting or deleting it from the desk meanwhile waits, or went first
+		current = frappe.db.sql(
+			"select `docstatus`, `accumulating_finalize`, `accumulating_review`, `modified`, `creation` "
+			"from `tabSales Invoice` where `name` = %s for update",
 			invoice,
-			["docstatus", "accumulating_finalize", "accumulating_review", "modified", "creation"],
 			as_dict=True,
-			for_update=True,  # a person submitting or deleting it from the desk meanwhile waits, or went first
 		)
+		current = current[0] if current else None
 		if (
 			not current
 			or current.docstatus != 0
@@ -317,12 +318,15 @@ def submit_stored(doc) -> None:
 	read it all back, rewrote every row and kept a Version of it as built: most of what two steps cost over one.
 	In the finalize transaction, its tabs and its row locked (`submit_reserved`): a failure rolls the delete back
 	with the rest, and the draft stays reserved as it was."""
+	# written out, as frappe.db.delete's: the table names come from the DocType's meta, every value is a parameter
 	for df in doc.meta.get_table_fields():
 		if doc.get(df.fieldname):
-			frappe.db.delete(
-				df.options, {"parent": doc.name, "parenttype": doc.doctype, "parentfield": df.fieldname}
+			frappe.db.sql(
+				f"delete from `tab{df.options}` "
+				"where `parent` = %(parent)s and `parenttype` = %(parenttype)s and `parentfield` = %(field)s",
+				{"parent": doc.name, "parenttype": doc.doctype, "field": df.fieldname},
 			)
-	frappe.db.delete(doc.doctype, {"name": doc.name})
+	frappe.db.sql(f"delete from `tab{doc.doctype}` where `name` = %s", doc.name)
 	doc.set("__islocal", 1)
 	doc.flags.name_set = True  # the number the reserve took
 	doc.flags.accumulating_generated = True  # its lines are exactly the items the reserve billed on it
