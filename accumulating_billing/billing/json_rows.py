@@ -27,7 +27,16 @@ def row_object(doctype: str, columns: tuple[str, ...] | None = None) -> str:
 	column of its table (the columns `SELECT *` reads; their names from the table's schema), for a statement whose
 	FROM is `tab<doctype>`."""
 	columns = columns or frappe.db.get_table_columns(doctype)
-	return "json_object(" + ", ".join(f"'{column}', `{column}`" for column in columns) + ")"
+	# a JSON field's column MariaDB would nest as an object: read as its text, as Frappe reads it
+	nested = {df.fieldname for df in frappe.get_meta(doctype).fields if df.fieldtype == "JSON"}
+	return (
+		"json_object("
+		+ ", ".join(
+			f"'{column}', cast(`{column}` as char)" if column in nested else f"'{column}', `{column}`"
+			for column in columns
+		)
+		+ ")"
+	)
 
 
 def decoder(doctype: str):

@@ -39,7 +39,7 @@ def lock_unbilled_items(
 		candidates = unbilled_names(generator, before, upto)
 	if not candidates:
 		return []
-	# each row as one JSON value: a tab's lines parsed column by column cost more than the lock (json_rows.py)
+	# each row as one JSON value: pymysql parses one column a row instead of 18 (json_rows.py)
 	decode = decoder(ITEM)
 	locked = [
 		decode(text)

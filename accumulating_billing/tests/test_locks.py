@@ -8,7 +8,7 @@ from unittest.mock import patch
 import frappe
 from frappe.utils import getdate
 
-from accumulating_billing.billing import locks, tab
+from accumulating_billing.billing import json_rows, locks, tab
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.connections import Connection
@@ -232,6 +232,24 @@ class TestUnbilledNames(GenerationTestCase):
 		self.assertEqual(len(tab.unbilled_names(gen.name, None)), 5)
 		self.assertEqual(len(tab.unbilled_names(gen.name, "2026-01-06")), 3)
 		frappe.db.rollback()
+
+
+class TestJsonRows(GenerationTestCase):
+	def test_a_row_of_another_doctype_with_a_json_field_reads_as_select_star(self):
+		"""A JSON field's column, which MariaDB nests as an object in json_object, is read as its text, as Frappe
+		reads it; every column of a DocType that is not ours comes back as `SELECT *` gives it."""
+		name = frappe.get_all("Custom Field", filters={"fieldtype": "Link"}, pluck="name", limit=1)[0]
+		frappe.db.set_value("Custom Field", name, "link_filters", '[["Item", "disabled", "=", 0]]')
+		plain = frappe.db.sql("select * from `tabCustom Field` where `name` = %s", name, as_dict=True)[0]
+		(text,) = frappe.db.sql(
+			f"select {json_rows.row_object('Custom Field')} from `tabCustom Field` where `name` = %s", name
+		)[0]
+		row = json_rows.decoder("Custom Field")(text)
+		frappe.db.rollback()
+		self.assertEqual(dict(row), dict(plain))
+		for column, value in plain.items():
+			self.assertIs(type(row[column]), type(value), column)
+		self.assertEqual(row.link_filters, '[["Item", "disabled", "=", 0]]')
 
 
 class TestLockUnbilledItems(GenerationTestCase):
