@@ -7,6 +7,7 @@ from datetime import date
 
 import frappe
 from frappe import _
+from frappe.model.naming import make_autoname
 from frappe.utils import cint, getdate, now, nowdate
 
 GENERATOR = "Accumulating Generator"
@@ -51,7 +52,8 @@ def write_log(
 	"""One line of the log, written as a row in the caller's transaction: every value comes from this app, so
 	the document pipeline (permission, link and option checks, hooks) has nothing to add to it, nor do the
 	DocType's defaults (it has none). One statement written once: the row Frappe's `db_insert` writes, a name as
-	its *Random* naming rule makes one (tried again, once, in the unlikely case it is taken), the owner and
+	its *Random* naming rule makes one (`make_autoname("hash")`: a time prefix, so new lines land together in the
+	index; drawn again, once, in the unlikely case it is taken), the owner and
 	timestamps as `set_user_and_timestamp` sets them. Building the document and its statement on every
 	occurrence cost as much again as the insert (0.31 against 0.18 ms, measured)."""
 	stamp, user = now(), frappe.session.user
@@ -72,7 +74,7 @@ def write_log(
 		"error_key": error_key,
 	}
 	for attempt in (1, 2):
-		values["name"] = frappe.generate_hash(length=10)
+		values["name"] = make_autoname("hash", LOG)
 		try:
 			frappe.db.sql(INSERT_LOG, values)
 			return

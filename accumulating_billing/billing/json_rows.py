@@ -14,6 +14,7 @@ import json
 from pymysql.constants import FIELD_TYPE
 
 import frappe
+from frappe.model import OPTIONAL_FIELDS
 
 # the Frappe field types whose columns JSON gives as text, and the MySQL type whose converter Frappe's connection
 # applies to them (frappe.database.mariadb.database.MariaDBConnectionUtil.CONVERSION_MAP)
@@ -24,11 +25,11 @@ STANDARD_DATETIMES = ("creation", "modified")
 
 def row_object(doctype: str, columns: tuple[str, ...] | None = None) -> str:
 	"""The SQL expression of a row of `doctype` as one JSON object of `columns` (the code's own names), or of every
-	column of its table (the columns `SELECT *` reads; their names from the table's schema), for a statement whose
-	FROM is `tab<doctype>`."""
-	columns = columns or frappe.db.get_table_columns(doctype)
+	column of its table that the DocType knows (`document_columns`), for a statement whose FROM is `tab<doctype>`."""
+	meta = frappe.get_meta(doctype)
+	columns = columns or document_columns(doctype)
 	# a JSON field's column MariaDB would nest as an object: read as its text, as Frappe reads it
-	nested = {df.fieldname for df in frappe.get_meta(doctype).fields if df.fieldtype == "JSON"}
+	nested = {df.fieldname for df in meta.fields if df.fieldtype == "JSON"}
 	return (
 		"json_object("
 		+ ", ".join(
@@ -37,6 +38,17 @@ def row_object(doctype: str, columns: tuple[str, ...] | None = None) -> str:
 		)
 		+ ")"
 	)
+
+
+def document_columns(doctype: str) -> list[str]:
+	"""The columns of `doctype`'s table that its document holds: Frappe's standard and optional columns and its
+	fields' (`Meta.get_valid_columns`), each of a type the DocType declares, so `decoder` knows how to read it. A
+	column its table keeps from a deleted custom field (Frappe does not drop it) is not read: `SELECT *` would read
+	it, but no field of the document is it, and its type is not known. The names come from the table's schema
+	(Frappe's cached list of it), so a field whose column does not exist yet is not asked for."""
+	meta = frappe.get_meta(doctype)
+	known = {*meta.get_valid_columns(), *OPTIONAL_FIELDS}
+	return [column for column in frappe.db.get_table_columns(doctype) if column in known]
 
 
 def decoder(doctype: str):

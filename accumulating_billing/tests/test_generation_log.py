@@ -59,7 +59,11 @@ class TestWriteLog(GenerationTestCase):
 		self.assertLess(
 			abs((get_datetime(our_row.creation) - get_datetime(theirs_row.creation)).total_seconds()), 60
 		)
-		self.assertEqual(len(our_row.name), len(theirs_row.name))  # the Random rule's length
+		# the Random rule's name: base32hex, the job's character then the time in deciseconds (its first character
+		# changes every 102 s), the same for two lines written a moment apart
+		self.assertEqual(len(our_row.name), len(theirs_row.name))
+		self.assertTrue(set(our_row.name) <= set("0123456789abcdefghijklmnopqrstuv"), our_row.name)
+		self.assertEqual(our_row.name[:2], theirs_row.name[:2])
 		# and the DocType's own read of it
 		self.assertEqual(frappe.get_doc(LOG, ours[0]).reason, values["reason"])
 		frappe.db.rollback()
@@ -69,12 +73,12 @@ class TestWriteLog(GenerationTestCase):
 		write_log(gen.name, getdate("2026-02-01"), "Skipped", "first")
 		taken = lines_of(gen.name)[0]
 		fresh = frappe.generate_hash(length=10)
-		with patch.object(generation_log.frappe, "generate_hash", side_effect=[taken, fresh]):
+		with patch.object(generation_log, "make_autoname", side_effect=[taken, fresh]):
 			write_log(gen.name, getdate("2026-03-01"), "Skipped", "second")
 		self.assertEqual(sorted(lines_of(gen.name)), sorted([taken, fresh]))
 		self.assertEqual(row_of(fresh).reason, "second")
 		# taken twice: refused, nothing more written
-		with patch.object(generation_log.frappe, "generate_hash", side_effect=[taken, fresh]):
+		with patch.object(generation_log, "make_autoname", side_effect=[taken, fresh]):
 			with self.assertRaises(Exception) as refused:
 				write_log(gen.name, getdate("2026-04-01"), "Skipped", "third")
 		self.assertTrue(frappe.db.is_primary_key_violation(refused.exception))

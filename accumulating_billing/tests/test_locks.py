@@ -78,7 +78,7 @@ class TestLockAndLoad(GenerationTestCase):
 		frappe.db.rollback()
 		self.assertEqual(loaded.as_dict(), expected)
 		# the same types as the document holds them, not only equal values (a date is not its text)
-		for field in frappe.db.get_table_columns(GENERATOR):
+		for field in json_rows.document_columns(GENERATOR):
 			self.assertIs(type(loaded.get(field)), type(frappe_reads.get(field)), field)
 		self.assertEqual(str(loaded.modified), "2026-01-02 03:04:05.000007")
 		self.assertEqual(loaded.end_date, getdate("2027-03-31"))
@@ -250,6 +250,59 @@ class TestJsonRows(GenerationTestCase):
 		for column, value in plain.items():
 			self.assertIs(type(row[column]), type(value), column)
 		self.assertEqual(row.link_filters, '[["Item", "disabled", "=", 0]]')
+
+
+def drop_custom_fields(names: list[str]) -> None:
+	for name in names:
+		if frappe.db.exists("Custom Field", name):
+			frappe.delete_doc("Custom Field", name, ignore_permissions=True, force=True)
+	frappe.clear_cache(doctype=GENERATOR)
+	frappe.db.commit()
+
+
+class TestJsonRowsOfCustomFields(GenerationTestCase):
+	def test_custom_fields_of_every_text_typed_kind_and_a_deleted_fields_column(self):
+		"""What a site adds to the generator: a Datetime, a Time and a JSON field read as frappe.get_doc reads them;
+		the column a deleted custom field leaves in the table (Frappe does not drop it) is not read."""
+		from frappe.custom.doctype.custom_field.custom_field import create_custom_field
+
+		kinds = {
+			"ab_json_when": "Datetime",
+			"ab_json_at": "Time",
+			"ab_json_data": "JSON",
+			"ab_json_gone": "Date",
+		}
+		names = [f"{GENERATOR}-{fieldname}" for fieldname in kinds]
+		self.addCleanup(drop_custom_fields, names)
+		for fieldname, fieldtype in kinds.items():
+			create_custom_field(
+				GENERATOR, {"fieldname": fieldname, "fieldtype": fieldtype, "label": fieldname}
+			)
+		gen = make_generator()
+		frappe.db.set_value(
+			GENERATOR,
+			gen.name,
+			{
+				"ab_json_when": "2026-01-02 03:04:05.000006",
+				"ab_json_at": "07:08:09.500000",
+				"ab_json_data": '{"a": [1, 2], "b": "x"}',
+				"ab_json_gone": "2026-05-06",
+			},
+		)
+		drop_custom_fields([f"{GENERATOR}-ab_json_gone"])  # its column stays, with its value
+		self.assertIn("ab_json_gone", frappe.db.get_table_columns(GENERATOR))
+		frappe_reads = frappe.get_doc(GENERATOR, gen.name)
+		loaded = locks.lock_and_load_generator_or_skip(gen.name)
+		frappe.db.rollback()
+		self.assertEqual(loaded.as_dict(), frappe_reads.as_dict())
+		for field in ("ab_json_when", "ab_json_at", "ab_json_data"):
+			self.assertEqual(loaded.get(field), frappe_reads.get(field), field)
+			self.assertIs(type(loaded.get(field)), type(frappe_reads.get(field)), field)
+		self.assertEqual(str(loaded.ab_json_when), "2026-01-02 03:04:05.000006")
+		self.assertEqual(str(loaded.ab_json_at), "7:08:09.500000")
+		self.assertEqual(json.loads(loaded.ab_json_data), {"a": [1, 2], "b": "x"})
+		self.assertEqual(str(frappe_reads.get("ab_json_gone")), "2026-05-06")  # SELECT * reads it
+		self.assertIsNone(loaded.get("ab_json_gone"))  # not a field of the document: not read
 
 
 class TestLockUnbilledItems(GenerationTestCase):
