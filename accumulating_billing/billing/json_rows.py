@@ -1,5 +1,5 @@
-"""A DocType's row read as one JSON value, decoded to the values Frappe's own `SELECT *` gives (docs/architecture.md
-§4: the generator's row and its tab's items, as a billing run locks and reads them).
+"""A DocType's row read as one JSON value, decoded to the values Frappe's own read of its document gives
+(docs/architecture.md §4: the generator's row and its tab's items, as a billing run locks and reads them).
 
 pymysql parses every column of a result in Python: its description (six strings and a struct each) and its value.
 A generator row has 70 columns, and reading them cost about half of the statement that locks and reads it, once per
