@@ -24,9 +24,8 @@ def lock_generator(name: str) -> None:
 def lock_generator_or_skip(name: str) -> bool:
 	"""Lock the generator row for this transaction, or return False at once when another worker holds it
 	(SKIP LOCKED): two ticks that enqueue overlapping work never wait on each other or count a failure."""
-	Gen = frappe.qb.DocType(GENERATOR)
 	return bool(
-		frappe.qb.from_(Gen).select(Gen.name).where(Gen.name == name).for_update(skip_locked=True).run()
+		frappe.db.sql(f"select `name` from `tab{GENERATOR}` where `name` = %s for update skip locked", name)
 	)
 
 
