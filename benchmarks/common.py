@@ -6,9 +6,11 @@ functions), and the fixtures several benchmarks make (items, customers, generato
 `common.COMPANY` / `common.CURRENCY` (a `from benchmarks.common import COMPANY` would copy the None).
 """
 
+import gc
 import os
 import platform
 import sys
+import time
 from collections import Counter
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -325,3 +327,90 @@ def counted_queries():
 		yield counter
 	finally:
 		del db.sql  # the class's own method again
+
+
+# ------------------------------------------------------------------------------------------ a quiet server
+
+# the longest a measurement waits for the server to finish the last one's background work (quiet_server)
+QUIET_SECONDS = 20
+# the share of the buffer pool that may still be dirty when a measurement starts
+QUIET_DIRTY_SHARE = 0.1
+DB_SERVER_NAMES = ("mariadbd", "mysqld")
+
+
+def server_state() -> dict[str, int]:
+	"""InnoDB's history list (the old row versions purge has still to remove) and the buffer pool's dirty and
+	total pages."""
+	rows = frappe.db.sql(
+		"show global status where variable_name in ('Innodb_history_list_length', "
+		"'Innodb_buffer_pool_pages_dirty', 'Innodb_buffer_pool_pages_total')"
+	)
+	return {name.lower(): int(value) for name, value in rows}
+
+
+def quiet_server(longest: float = QUIET_SECONDS) -> float:
+	"""Wait, untimed, until the database server has done the background work the last measurement left it: purge
+	finished (the history list empty) and the buffer pool's dirty pages flushed down to QUIET_DIRTY_SHARE of it
+	(at most `longest` seconds); Python's garbage collected. Each side of a pair then starts from the same state.
+	Without it, on a 2-CPU machine with MariaDB's default buffer pool of 128 MB, a side ran while the server
+	still purged and flushed the writes of the side before it (a 5,000-line invoice leaves a third of the pool
+	dirty), and the pairs of the huge tab spread by ±10 %. Returns the seconds waited."""
+	frappe.db.commit()  # no snapshot of ours holds purge back
+	gc.collect()
+	start = time.perf_counter()
+	while time.perf_counter() - start < longest:
+		state = server_state()
+		dirty = state["innodb_buffer_pool_pages_dirty"]
+		if (
+			not state["innodb_history_list_length"]
+			and dirty <= QUIET_DIRTY_SHARE * state["innodb_buffer_pool_pages_total"]
+		):
+			break
+		time.sleep(0.2)
+	return time.perf_counter() - start
+
+
+def server_pid() -> int | None:
+	"""The database server's process on this machine, whose CPU time `cpu_seconds` reads; None when it runs
+	elsewhere (or /proc cannot tell)."""
+	if frappe.conf.db_host not in (None, "", "localhost", "127.0.0.1", "::1"):
+		return None
+	try:
+		for entry in os.listdir("/proc"):
+			if entry.isdigit():
+				try:
+					with open(f"/proc/{entry}/comm") as f:
+						if f.read().strip() in DB_SERVER_NAMES:
+							return int(entry)
+				except OSError:
+					continue
+	except OSError:
+		pass
+	return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+	"""The CPU time (user and system) process `pid` has used, from /proc; 0 without one."""
+	if not pid:
+		return 0.0
+	try:
+		with open(f"/proc/{pid}/stat") as f:
+			fields = f.read().rsplit(")", 1)[1].split()
+	except OSError:
+		return 0.0
+	# after the command's closing parenthesis: state is field 3, utime 14 and stime 15 (proc(5))
+	return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def measured(server: int | None):
+	"""The wall-clock seconds of the block, and the CPU seconds this process and the database server (`server`:
+	server_pid()) spent in it. Yields a dict filled in when the block ends."""
+	figures = {}
+	wall, cpu, db = time.perf_counter(), time.process_time(), cpu_seconds(server)
+	try:
+		yield figures
+	finally:
+		figures["wall"] = time.perf_counter() - wall
+		figures["cpu"] = time.process_time() - cpu
+		figures["db_cpu"] = cpu_seconds(server) - db

@@ -1,15 +1,15 @@
 """Huge tabs (issue 15): one tab of 100, 1,000 and 5,000 items (`--tab-sizes`) billed by Generate Now as an Open
 (submitted) invoice, with *Invoice Lines* One per Item and Grouped, and the same invoice (the same lines) made
 directly with the document API, inserted then submitted (what ERPNext's own flows and the app do) and inserted
-already submitted (ERPNext's validate then runs once instead of twice). Prints seconds per tab and ms per invoice
-line of each, and ours / insert-then-submit. Target: the largest tab bills in < 30 s, in both modes; and (issue 26)
-the largest One per Item tab costs <= 1.03 x the same invoice inserted submitted through the document API.
-`--tab-repeats N` bills N tabs of each size and mode per side (the times summed; the check that every item
-was billed runs after the timing).
+already submitted (ERPNext's validate then runs once instead of twice): the two sides are tab_sides.py. Prints
+seconds per tab and ms per invoice line of each, and ours / insert-then-submit. Target: the largest tab bills in
+< 30 s, in both modes. `--tab-repeats N` bills N tabs of each size and mode per side (the times summed; the check
+that every item was billed runs after the timing). `--profile hugetab` bills one more tab of the largest size, One
+per Item, under pyinstrument (not timed in the table): the heaviest functions by cumulative and own time, ours,
+and the call tree.
 
-The items use the 5 benchmark item codes at 3 rates, so Grouped makes 15 lines of any tab. `--profile hugetab`
-bills one more tab of the largest size, One per Item, under pyinstrument (not timed in the table): the heaviest
-functions by cumulative and own time, ours, and the call tree.
+Then issue 26's billing cost of the largest tab, One per Item, against the same invoice inserted submitted
+(billing_cost.py: `--cost-pairs` pairs, each side from a quiet server). Target: <= 1.03.
 
 Then starvation: `--adders` adders call api.add_item for `--add-seconds` on generators holding tabs of the largest
 size, alone, and with a biller billing such tabs with Generate Now, one after the other (enough of them to last
@@ -29,31 +29,34 @@ nothing billed twice.
 import bisect
 import os
 import time
-from collections import Counter
-from datetime import date, timedelta
 
 import frappe
 
 from accumulating_billing.tests.faults.invariants import billed_more_than_once
 from benchmarks import common
+from benchmarks.billing_cost import bench_cost
 from benchmarks.common import (
-	GENERATOR,
 	ITEM,
-	PREFIX,
 	archive_bench_generators,
 	bench_customers,
 	bench_items,
-	insert_direct,
 	report,
 	run_tag,
 	say,
 )
 from benchmarks.orders import balanced_orders
+from benchmarks.tab_sides import (
+	MODES,
+	POSTING,
+	bill,
+	check_billed,
+	direct_invoice,
+	direct_lines,
+	item_specs,
+	make_tab,
+)
 from benchmarks.workers import process_window, threaded_window
 
-MODES = ("One per Item", "Grouped")
-RATES = (10.0, 12.5, 20.0)
-POSTING = date(2025, 11, 25)  # the tabs' items are dated before it, the adders' after it
 ADDER_SERVICE = "2025-11-28"
 TARGET_SECONDS = 30
 TARGET_SHARE = 0.5
@@ -83,134 +86,12 @@ def run(args, names) -> None:
 			seconds < 30,
 			detail,
 		)
-	# issue 26: the largest One per Item tab against ERPNext's cheapest path for the same invoice
-	ours, one_pass = times[(largest, MODES[0])]["ours"], times[(largest, MODES[0])]["one_pass"]
-	lines = times[(largest, MODES[0])]["lines"]
-	report(
-		f"billing cost: huge tab of {largest:,} items, One per Item, Generate Now / document API inserted submitted",
-		ours / one_pass,
-		"<= 1.03",
-		ours / one_pass <= 1.03,
-		f"({ours:.1f} vs {one_pass:.1f} s: {1000 * ours / lines:.2f} vs {1000 * one_pass / lines:.2f} ms a line"
-		+ (f"; {repeats} tabs a side)" if repeats > 1 else ")"),
-	)
+	if args.cost_pairs > 0:
+		bench_cost(args.cost_pairs, largest, codes, tag)
 	if args.skip_starvation:
 		return
 	bench_starvation(args, largest, codes, tag, times[(largest, MODES[1])]["ours"] / repeats)
 	archive_bench_generators()
-
-
-# ------------------------------------------------------------------------------------------ one tab, two ways
-
-
-def item_specs(n: int, codes: list[str]) -> list[tuple[str, float, float]]:
-	"""(item code, qty, rate) of the tab's items: 5 codes x 3 rates, exact amounts."""
-	return [(codes[i % 5], float(1 + i % 4), RATES[(i // 5) % 3]) for i in range(n)]
-
-
-def make_tab(customer: str, mode: str, specs: list, tag: str) -> str:
-	"""An Active generator of `customer` with `specs` as Unbilled items, inserted in bulk (as a Sync does)."""
-	gen = common.bench_generator(customer, f"{PREFIX} {tag} huge tab {customer}", invoice_lines=mode)
-	now, user = frappe.utils.now_datetime(), frappe.session.user
-	fields = [
-		"name",
-		"creation",
-		"modified",
-		"owner",
-		"modified_by",
-		"generator",
-		"customer",
-		"company",
-		"currency",
-		"service_date",
-		"status",
-		"item_code",
-		"item_name",
-		"uom",
-		"qty",
-		"rate",
-		"discount_percentage",
-		"amount",
-		"added_by",
-	]
-	rows = [
-		(
-			frappe.generate_hash(length=12),
-			now,
-			now,
-			user,
-			user,
-			gen.name,
-			customer,
-			common.COMPANY,
-			gen.currency,
-			POSTING - timedelta(days=5 + i % 20),
-			"Unbilled",
-			code,
-			code,
-			"Nos",
-			qty,
-			rate,
-			0,
-			qty * rate,
-			user,
-		)
-		for i, (code, qty, rate) in enumerate(specs)
-	]
-	frappe.db.bulk_insert(ITEM, fields, rows, chunk_size=5000)
-	frappe.db.commit()
-	return gen.name
-
-
-def direct_lines(specs: list, mode: str) -> list[dict]:
-	"""The lines of the same invoice: one per item, or (Grouped) one per code and rate, qty summed."""
-	if mode != "Grouped":
-		return [
-			{"item_code": c, "qty": q, "uom": "Nos", "price_list_rate": r, "rate": r} for c, q, r in specs
-		]
-	qty = Counter()
-	for code, q, rate in specs:
-		qty[(code, rate)] += q
-	return [
-		{"item_code": c, "qty": q, "uom": "Nos", "price_list_rate": r, "rate": r} for (c, r), q in qty.items()
-	]
-
-
-def direct_invoice(customer: str, lines: list[dict], one_pass: bool = False) -> str:
-	"""The invoice with the document API: inserted, then submitted (as ERPNext's own flows and the app do), or
-	`one_pass`: inserted already submitted, so that ERPNext's validate runs once instead of twice."""
-	si = frappe.get_doc(
-		{
-			"doctype": "Sales Invoice",
-			"customer": customer,
-			"company": common.COMPANY,
-			"posting_date": POSTING,
-			"set_posting_time": 1,
-			"due_date": POSTING,
-			"selling_price_list": "Standard Selling",
-			"ignore_pricing_rule": 1,
-			"items": lines,
-		}
-	)
-	return insert_direct(si, one_pass)
-
-
-def bill(generator: str) -> str:
-	"""Generate Now of the whole tab (what is timed); returns the invoice."""
-	from accumulating_billing.billing.generation import generate_now
-
-	invoice, message = generate_now(generator, POSTING)
-	if not invoice:
-		raise RuntimeError(f"{generator}: nothing billed: {message}")
-	return invoice
-
-
-def check_billed(generator: str, n: int, invoice: str) -> int:
-	"""After the timing: every item of the tab billed on `invoice`. Returns the invoice's lines."""
-	billed = frappe.db.count(ITEM, {"generator": generator, "status": "Billed", "sales_invoice": invoice})
-	if billed != n:
-		raise RuntimeError(f"{generator}: {billed} of {n} items billed on {invoice}")
-	return frappe.db.count("Sales Invoice Item", {"parent": invoice})
 
 
 SIDES = ("ours", "direct", "one_pass")
