@@ -348,45 +348,49 @@ def server_state() -> dict[str, int]:
 	return {name.lower(): int(value) for name, value in rows}
 
 
-def quiet_server(longest: float = QUIET_SECONDS) -> float:
-	"""Wait, untimed, until the database server has done the background work the last measurement left it: purge
-	finished (the history list empty) and the buffer pool's dirty pages flushed down to QUIET_DIRTY_SHARE of it
-	(at most `longest` seconds); Python's garbage collected. Each side of a pair then starts from the same state.
-	Without it, on a 2-CPU machine with MariaDB's default buffer pool of 128 MB, a side ran while the server
-	still purged and flushed the writes of the side before it (a 5,000-line invoice leaves a third of the pool
-	dirty), and the pairs of the huge tab spread by ±10 %. Returns the seconds waited."""
+def quiet_server(longest: float = QUIET_SECONDS) -> tuple[float, bool]:
+	"""Wait until the database server has done the background work the last measurement left it: purge finished
+	(the history list empty) and the buffer pool's dirty pages flushed down to QUIET_DIRTY_SHARE of it (at most
+	`longest` seconds); Python's garbage collected. The next side then starts on a server that is not still purging
+	and flushing the writes of the side before it (a 5,000-line invoice leaves a third of MariaDB's default buffer
+	pool of 128 MB dirty). Returns the seconds waited and whether the server got quiet before `longest`."""
 	frappe.db.commit()  # no snapshot of ours holds purge back
 	gc.collect()
 	start = time.perf_counter()
+	quiet = False
 	while time.perf_counter() - start < longest:
 		state = server_state()
 		dirty = state["innodb_buffer_pool_pages_dirty"]
-		if (
+		quiet = (
 			not state["innodb_history_list_length"]
 			and dirty <= QUIET_DIRTY_SHARE * state["innodb_buffer_pool_pages_total"]
-		):
+		)
+		if quiet:
 			break
 		time.sleep(0.2)
-	return time.perf_counter() - start
+	frappe.db.commit()  # the status reads leave no transaction open: every side starts alike
+	return time.perf_counter() - start, quiet
 
 
 def server_pid() -> int | None:
 	"""The database server's process on this machine, whose CPU time `cpu_seconds` reads; None when it runs
-	elsewhere (or /proc cannot tell)."""
+	elsewhere, when /proc cannot tell, or when more than one such server runs here (which one is the site's is
+	not known)."""
 	if frappe.conf.db_host not in (None, "", "localhost", "127.0.0.1", "::1"):
 		return None
+	found = []
 	try:
 		for entry in os.listdir("/proc"):
 			if entry.isdigit():
 				try:
 					with open(f"/proc/{entry}/comm") as f:
 						if f.read().strip() in DB_SERVER_NAMES:
-							return int(entry)
+							found.append(int(entry))
 				except OSError:
 					continue
 	except OSError:
-		pass
-	return None
+		return None
+	return found[0] if len(found) == 1 else None
 
 
 def cpu_seconds(pid: int | None) -> float:
