@@ -95,4 +95,4 @@ def check_same_invoice(generator: str, size: int, ours: str, theirs: str, lines:
 def cpu_of(spent: dict) -> float:
 	"""CPU seconds of this process and the database server in one measurement, the server's background work
 	after it included."""
-	return spent["cpu"] + spent["db_cpu"] + spent.get("background_db_cpu", 0.0)
+	return spent["cpu"] + spent["db_cpu"] + spent["background_db_cpu"]

@@ -338,14 +338,22 @@ QUIET_DIRTY_SHARE = 0.1
 DB_SERVER_NAMES = ("mariadbd", "mysqld")
 
 
+def global_status(*names: str) -> dict[str, int]:
+	"""The server's status counters `names` (as SHOW GLOBAL STATUS names them), by their lowercased names; 0 for
+	one the server does not have."""
+	rows = frappe.db.sql(
+		f"show global status where variable_name in ({', '.join(['%s'] * len(names))})", names
+	)
+	found = {name.lower(): int(value) for name, value in rows}
+	return {name.lower(): found.get(name.lower(), 0) for name in names}
+
+
 def server_state() -> dict[str, int]:
 	"""InnoDB's history list (the old row versions purge has still to remove) and the buffer pool's dirty and
 	total pages."""
-	rows = frappe.db.sql(
-		"show global status where variable_name in ('Innodb_history_list_length', "
-		"'Innodb_buffer_pool_pages_dirty', 'Innodb_buffer_pool_pages_total')"
+	return global_status(
+		"Innodb_history_list_length", "Innodb_buffer_pool_pages_dirty", "Innodb_buffer_pool_pages_total"
 	)
-	return {name.lower(): int(value) for name, value in rows}
 
 
 def quiet_server(longest: float = QUIET_SECONDS) -> tuple[float, bool]:

@@ -173,12 +173,8 @@ def bench_tabs(args, sizes: list[int], codes: list[str], tag: str) -> dict:
 
 def row_lock_status() -> tuple[int, int]:
 	"""InnoDB's row lock waits and their total time (ms) since the server started."""
-	status = dict(
-		frappe.db.sql(
-			"show global status where variable_name in ('Innodb_row_lock_waits', 'Innodb_row_lock_time')"
-		)
-	)
-	return int(status.get("Innodb_row_lock_waits", 0)), int(status.get("Innodb_row_lock_time", 0))
+	status = common.global_status("Innodb_row_lock_waits", "Innodb_row_lock_time")
+	return status["innodb_row_lock_waits"], status["innodb_row_lock_time"]
 
 
 def big_tabs(size: int, count: int, codes: list[str], tag: str, mode: str, label: str) -> list[str]:
