@@ -28,6 +28,7 @@ from frappe import _
 from frappe.translate import print_language
 from frappe.utils import add_to_date, escape_html, get_url, now_datetime
 
+from accumulating_billing.billing.by_names import BY_NAMES, BY_PRIMARY_KEY, placeholders
 from accumulating_billing.billing.generation_log import people_to_alert
 from accumulating_billing.billing.item_status import NOTICE_PENDING, ON_HOLD
 
@@ -76,15 +77,13 @@ def notify(names: list[str]) -> list[str]:
 	if not names:
 		return []
 	frappe.db.commit()  # nothing of the caller is pending: the claim is this transaction's alone
-	Item = frappe.qb.DocType(ITEM)
-	rows = (
-		frappe.qb.from_(Item)
-		.select(Item.name, Item.generator, Item.item_code, Item.hold_reason, Item.status)
-		.where(Item.name.isin(names) & (Item.hold_notice == NOTICE_PENDING))
-		.orderby(Item.generator)
-		.orderby(Item.name)
-		.for_update(skip_locked=True)
-		.run(as_dict=True)
+	# by primary key, locking only the named lines (by_names.py)
+	rows = frappe.db.sql(
+		f"{BY_NAMES}select `name`, `generator`, `item_code`, `hold_reason`, `status` from `tab{ITEM}` "
+		f"{BY_PRIMARY_KEY} where `name` in ({placeholders(names)}) and `hold_notice` = %s "
+		"order by `generator`, `name` for update skip locked",
+		[*names, NOTICE_PENDING],
+		as_dict=True,
 	)
 	if not rows:
 		frappe.db.rollback()
@@ -93,11 +92,11 @@ def notify(names: list[str]) -> list[str]:
 	held = [row for row in rows if row.status == ON_HOLD]
 	if held:
 		send(key, held)
-	(
-		frappe.qb.update(Item)
-		.set(Item.hold_notice, key)
-		.where(Item.name.isin([row.name for row in rows]) & (Item.hold_notice == NOTICE_PENDING))
-	).run()
+	frappe.db.sql(
+		f"update `tab{ITEM}` {BY_PRIMARY_KEY} set `hold_notice` = %(key)s "
+		"where `name` in %(names)s and `hold_notice` = %(pending)s",
+		{"key": key, "names": tuple(row.name for row in rows), "pending": NOTICE_PENDING},
+	)
 	frappe.db.commit()
 	return [row.name for row in held]
 

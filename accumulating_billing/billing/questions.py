@@ -20,6 +20,7 @@ from frappe.translate import print_language
 from frappe.utils import format_date, getdate, now_datetime, nowdate
 
 from accumulating_billing.billing import held, held_notices, locks, plain_text, portal
+from accumulating_billing.billing.by_names import BY_PRIMARY_KEY
 from accumulating_billing.billing.generation_log import write_log
 from accumulating_billing.billing.item_status import NOTICE_PENDING, ON_HOLD, UNBILLED, update_held_count
 
@@ -195,8 +196,10 @@ def release_question(issue: str) -> list[str]:
 		done, _still = held.release(generator, names)
 		released += done
 		# the question is answered: a line ERPNext refuses stays held for that reason alone
-		Item = frappe.qb.DocType(ITEM)
-		frappe.qb.update(Item).set(Item.question_issue, None).where(Item.name.isin(names)).run()
+		frappe.db.sql(
+			f"update `tab{ITEM}` {BY_PRIMARY_KEY} set `question_issue` = null where `name` in %(names)s",
+			{"names": tuple(names)},
+		)
 	return released
 
 

@@ -13,6 +13,7 @@ from frappe.utils import flt, getdate, now_datetime
 
 from accumulating_billing import engine
 from accumulating_billing.billing import items as item_rules
+from accumulating_billing.billing.by_names import BY_NAMES, BY_PRIMARY_KEY, placeholders
 from accumulating_billing.billing.item_status import LINE_VALUES
 from accumulating_billing.billing.json_rows import decoder, row_object
 from accumulating_billing.billing.state import to_decimal
@@ -39,24 +40,27 @@ def lock_unbilled_items(
 		candidates = unbilled_names(generator, before, upto)
 	if not candidates:
 		return []
-	# each row as one JSON value: pymysql parses one column a row instead of 18 (json_rows.py)
-	decode = decoder(ITEM)
+	# each row as one JSON value: pymysql parses one column a row instead of 18 (json_rows.py); by primary key,
+	# whatever share of the table the tab is (by_names.py)
+	decode = decoder(ITEM, LOCKED_FIELDS)
 	locked = [
 		decode(text)
 		for (text,) in frappe.db.sql(
-			f"select {row_object(ITEM, LOCKED_FIELDS)} from `tab{ITEM}` "
+			f"{BY_NAMES}select {row_object(ITEM, LOCKED_FIELDS)} from `tab{ITEM}` {BY_PRIMARY_KEY} "
 			f"where `name` in ({placeholders(candidates)}) for update",
 			candidates,
 		)
 	]
-	# the latest committed values must still qualify (an item billed, or re-dated, since the plain read)
+	# the latest committed values must still qualify (an item billed, or re-dated, since the plain read); the
+	# decoder gives the service date as a date, compared with the run's dates as given (getdate)
+	before, upto = before and getdate(before), upto and getdate(upto)
 	current = {
 		row.name: row
 		for row in locked
 		if row.status == "Unbilled"
 		and row.generator == generator
-		and (not before or getdate(row.service_date) < before)
-		and (not upto or getdate(row.service_date) <= upto)
+		and (not before or row.service_date < before)
+		and (not upto or row.service_date <= upto)
 	}
 	rows = []
 	for name in candidates:  # in the plain read's order: oldest first
@@ -86,12 +90,6 @@ LOCKED_FIELDS = (*ITEM_FIELDS, "status", "generator")
 def item_fields(Item) -> tuple:
 	"""The columns of an item row that the invoice builder and the engine take."""
 	return tuple(Item[field] for field in ITEM_FIELDS)
-
-
-def placeholders(values: list) -> str:
-	"""`%s, %s, …` for a list of values passed as parameters: a tab's thousands of names in an IN list, which
-	frappe.qb would render value by value in Python (seconds for 100,000 names)."""
-	return ", ".join(["%s"] * len(values))
 
 
 def unbilled_items(generator: str, before: date | None, upto: date | None = None) -> list:
@@ -223,7 +221,8 @@ def billing_update(
 		return 0
 	group = ", `invoice_line_group` = %(group)s" if line_group is not False else ""
 	frappe.db.sql(
-		f"update `tab{ITEM}` set `status` = %(status)s, `sales_invoice` = %(invoice)s, `modified` = %(now)s"
+		f"update `tab{ITEM}` {BY_PRIMARY_KEY} set `status` = %(status)s, `sales_invoice` = %(invoice)s, "
+		"`modified` = %(now)s"
 		f"{group} where `status` = %(from_status)s and `name` in %(names)s",
 		{
 			"status": status,
