@@ -338,11 +338,13 @@ QUIET_DIRTY_SHARE = 0.1
 DB_SERVER_NAMES = ("mariadbd", "mysqld")
 
 
-def global_status(*names: str) -> dict[str, int]:
-	"""The server's status counters `names` (as SHOW GLOBAL STATUS names them), by their lowercased names; 0 for
-	one the server does not have."""
+def status_counters(*names: str, scope: str = "global") -> dict[str, int]:
+	"""The server's status counters `names` (as SHOW STATUS names them), by their lowercased names, of the whole
+	server (`scope` "global") or of this connection ("session"); 0 for one the server does not have."""
+	if scope not in ("global", "session"):
+		raise ValueError(f"no such scope of the server's status: {scope}")
 	rows = frappe.db.sql(
-		f"show global status where variable_name in ({', '.join(['%s'] * len(names))})", names
+		f"show {scope} status where variable_name in ({', '.join(['%s'] * len(names))})", names
 	)
 	found = {name.lower(): int(value) for name, value in rows}
 	return {name.lower(): found.get(name.lower(), 0) for name in names}
@@ -351,7 +353,7 @@ def global_status(*names: str) -> dict[str, int]:
 def server_state() -> dict[str, int]:
 	"""InnoDB's history list (the old row versions purge has still to remove) and the buffer pool's dirty and
 	total pages."""
-	return global_status(
+	return status_counters(
 		"Innodb_history_list_length", "Innodb_buffer_pool_pages_dirty", "Innodb_buffer_pool_pages_total"
 	)
 

@@ -35,6 +35,7 @@ import frappe
 from accumulating_billing.tests.faults.invariants import billed_more_than_once
 from benchmarks import common
 from benchmarks.billing_cost import bench_cost
+from benchmarks.billing_work import bench_work
 from benchmarks.common import (
 	ITEM,
 	archive_bench_generators,
@@ -88,6 +89,8 @@ def run(args, names) -> None:
 		)
 	if args.cost_pairs > 0:
 		bench_cost(args.cost_pairs, largest, codes, tag)
+	if args.work_lines > 0:
+		bench_work(args.work_lines, codes, tag)
 	if args.skip_starvation:
 		return
 	bench_starvation(args, largest, codes, tag, times[(largest, MODES[1])]["ours"] / repeats)
@@ -173,7 +176,7 @@ def bench_tabs(args, sizes: list[int], codes: list[str], tag: str) -> dict:
 
 def row_lock_status() -> tuple[int, int]:
 	"""InnoDB's row lock waits and their total time (ms) since the server started."""
-	status = common.global_status("Innodb_row_lock_waits", "Innodb_row_lock_time")
+	status = common.status_counters("Innodb_row_lock_waits", "Innodb_row_lock_time")
 	return status["innodb_row_lock_waits"], status["innodb_row_lock_time"]
 
 

@@ -26,6 +26,7 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 	            and Grouped, and the same invoice with the document API      target < 30 s for the largest;
 	            the largest One per Item tab / the same invoice inserted submitted, in --cost-pairs pairs, each
 	            side from a quiet server                                                target <= 1.03;
+	            the work of both sides on a tab of --work-lines items counted (calls, statements, rows)
 	            adders with a biller billing such tabs / adders alone (threads, and processes)  target >= 0.5
 	additems    api.add_items in calls of 1,000 / api.add_item, in process (>= 10,000 items/s, >= 25x) and
 	            over HTTP through one gunicorn worker (>= 5,000 items/s); --callers parallel callers: 0 lost,
@@ -49,8 +50,8 @@ row updated by every submitted invoice, and the naming-series row every new invo
 
 One module per benchmark in this folder, each with a docstring saying what it measures and its target:
 invoices.py (overhead, autorepeat: one interleaved pass), selection.py, scale_out.py, add_item.py (with
-concurrent_adders.py), huge_tab.py (with tab_sides.py, the tab and the same invoice through the API, and
-billing_cost.py), combined.py. What they share is in common.py (site, company, figures, --profile and the
+concurrent_adders.py), huge_tab.py (with tab_sides.py, the tab and the same invoice through the API,
+billing_cost.py, and billing_work.py), combined.py. What they share is in common.py (site, company, figures, --profile and the
 profiler's heaviest functions, fixtures, a quiet server and the CPU time of both processes) and workers.py (RQ
 workers and jobs; adders and a biller at once, as threads or as processes). This file only parses the options and runs the modules asked for.
 
@@ -153,6 +154,12 @@ def main() -> None:
 		default=8,
 		help="hugetab: pairs of the largest tab (One per Item) for the billing cost's verdict, each side from a "
 		"quiet server (0: not measured)",
+	)
+	parser.add_argument(
+		"--work-lines",
+		type=int,
+		default=1000,
+		help="hugetab: the items of the tab whose billing work is counted (calls, statements, rows; 0: not counted)",
 	)
 	parser.add_argument(
 		"--skip-starvation", action="store_true", help="hugetab: only the tabs, not the adders with a biller"
