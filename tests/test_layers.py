@@ -53,6 +53,7 @@ LAYERS = [
 					"state",
 					"money",
 					"json_rows",
+					"by_names",
 					"locks",
 					"isolation",
 					"payers",
