@@ -1,8 +1,9 @@
-"""The rows a billing run locks of the item table (billing/tab.py, billing/by_names.py; docs/architecture.md §6): its tab's items, by
-primary key, and no other row, whatever share of the table its tab is. An adder of a new item on another tab and a
-change to another tab's item go on at once while a run holds its tab's items, read and then marked billed.
+"""The rows a billing run locks of the item table (billing/tab.py, billing/by_names.py; docs/architecture.md §6):
+its tab's items, by primary key, and no other row, whatever share of the table its tab is. An adder of a new item
+on another tab and a change to another tab's item go on at once while a run holds its tab's items, read and then
+marked billed.
 
-A tab that is most of the table is where MariaDB's optimizer would rather scan it (BY_NAMES): a new site whose
+A tab that is most of the table is where MariaDB's optimizer would rather scan it (by_names.py): a new site whose
 first customer's tab has thousands of lines."""
 
 from datetime import date
