@@ -43,7 +43,12 @@ PAYLOADS = (
 )
 # the kickoff form's fields a guest types freely (the phone and email are checked as such by Frappe and the app)
 TEXT_FIELDS = ("company_name", "first_name", "last_name", "tax_id", "address_line1", "city", "pincode")
-JINJA_EVALUATED = ("49 " + MARK, f"{MARK}-loop{MARK}-loop")
+# what the Jinja payloads become if evaluated; 7*7 not preceded by a letter or digit: a random hash in the same value
+# ("Acme b4e649 ab25...") ends in 49 one time in 256
+JINJA_EVALUATED = (
+	re.compile(rf"(?<![0-9A-Za-z])49 {MARK}"),
+	re.compile(re.escape(f"{MARK}-loop{MARK}-loop")),
+)
 
 
 class LiveMarkup(HTMLParser):
@@ -125,7 +130,7 @@ class TestMarkup(tab_world.WorldTestCase):
 	def assert_shown_as_text(self, html: str, where: str):
 		self.assertEqual(live_markup(html), [], f"{where}: a payload is live markup")
 		for evaluated in JINJA_EVALUATED:
-			self.assertNotIn(evaluated, html, f"{where}: a template delimiter was evaluated")
+			self.assertIsNone(evaluated.search(html), f"{where}: a template delimiter was evaluated")
 
 	def test_tab_items_are_stored_as_plain_text_and_shown_escaped(self):
 		names = self.add_items()
