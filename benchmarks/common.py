@@ -17,6 +17,8 @@ from datetime import date, timedelta
 
 import frappe
 
+from accumulating_billing.billing.by_names import placeholders
+
 PREFIX = "ABBENCH"
 GENERATOR = "Accumulating Generator"
 ITEM = "Accumulating Generator Item"
@@ -343,9 +345,7 @@ def status_counters(*names: str, scope: str = "global") -> dict[str, int]:
 	server (`scope` "global") or of this connection ("session"); 0 for one the server does not have."""
 	if scope not in ("global", "session"):
 		raise ValueError(f"no such scope of the server's status: {scope}")
-	rows = frappe.db.sql(
-		f"show {scope} status where variable_name in ({', '.join(['%s'] * len(names))})", names
-	)
+	rows = frappe.db.sql(f"show {scope} status where variable_name in ({placeholders(names)})", names)
 	found = {name.lower(): int(value) for name, value in rows}
 	return {name.lower(): found.get(name.lower(), 0) for name in names}
 
