@@ -403,17 +403,29 @@ def server_pid() -> int | None:
 	return found[0] if len(found) == 1 else None
 
 
-def cpu_seconds(pid: int | None) -> float:
-	"""The CPU time (user and system) process `pid` has used, from /proc; 0 without one."""
+def cpu_seconds(pid: int | None, thread: int | None = None) -> float:
+	"""The CPU time (user and system) process `pid` has used, or only its thread `thread`, from /proc; 0 without
+	one."""
 	if not pid:
 		return 0.0
 	try:
-		with open(f"/proc/{pid}/stat") as f:
+		with open(f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat") as f:
 			fields = f.read().rsplit(")", 1)[1].split()
 	except OSError:
 		return 0.0
 	# after the command's closing parenthesis: state is field 3, utime 14 and stime 15 (proc(5))
 	return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_thread() -> int | None:
+	"""The database server's thread that serves this connection (MariaDB runs one thread per connection and names
+	it in the process list), whose CPU time `cpu_seconds(server_pid(), server_thread())` reads; None when the
+	server does not say."""
+	try:
+		found = frappe.db.sql("select tid from information_schema.processlist where id = connection_id()")
+	except Exception:
+		return None
+	return int(found[0][0]) if found and found[0][0] else None
 
 
 @contextmanager

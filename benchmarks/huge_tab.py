@@ -9,7 +9,8 @@ per Item, under pyinstrument (not timed in the table): the heaviest functions by
 and the call tree.
 
 Then issue 26's billing cost of the largest tab, One per Item, against the same invoice inserted submitted
-(billing_cost.py: `--cost-pairs` pairs, each side from a quiet server). Target: <= 1.03.
+(billing_cost.py: `--cost-pairs` pairs, each side from a quiet server), and the same with both sides at the same
+moment in two processes (billing_side_by_side.py: `--side-rounds` rounds). Target: <= 1.03.
 
 Then starvation: `--adders` adders call api.add_item for `--add-seconds` on generators holding tabs of the largest
 size, alone, and with a biller billing such tabs with Generate Now, one after the other (enough of them to last
@@ -35,6 +36,7 @@ import frappe
 from accumulating_billing.tests.faults.invariants import billed_more_than_once
 from benchmarks import common
 from benchmarks.billing_cost import bench_cost
+from benchmarks.billing_side_by_side import bench_side_by_side
 from benchmarks.billing_work import bench_work
 from benchmarks.common import (
 	ITEM,
@@ -89,6 +91,8 @@ def run(args, names) -> None:
 		)
 	if args.cost_pairs > 0:
 		bench_cost(args.cost_pairs, largest, codes, tag)
+	if args.side_rounds > 0:
+		bench_side_by_side(args.side_rounds, largest, codes, tag)
 	if args.work_lines > 0:
 		bench_work(args.work_lines, codes, tag)
 	if args.skip_starvation:

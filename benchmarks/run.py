@@ -26,6 +26,8 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 	            and Grouped, and the same invoice with the document API      target < 30 s for the largest;
 	            the largest One per Item tab / the same invoice inserted submitted, in --cost-pairs pairs, each
 	            side from a quiet server                                                target <= 1.03;
+	            the same, both sides at the same moment in two processes, --side-rounds rounds
+	                                                                                    target <= 1.03;
 	            the work of both sides on a tab of --work-lines items counted (calls, statements, rows)
 	            adders with a biller billing such tabs / adders alone (threads, and processes)  target >= 0.5
 	additems    api.add_items in calls of 1,000 / api.add_item, in process (>= 10,000 items/s, >= 25x) and
@@ -46,12 +48,12 @@ groups) when its jobs are done. RQ queues are shared by every site of the bench,
 long queue are parked while it runs and put back afterwards. `--sales-update-frequency Daily` and
 `--invoice-series 2` measure the deployment options that remove ERPNext's own serialisation points (the Company
 row updated by every submitted invoice, and the naming-series row every new invoice locks until it commits);
-`--two-step` bills in two transactions (reserve, then submit), which holds the naming-series row only for the first.
+(serialisation.py); `--two-step` bills in two transactions (reserve, then submit), which holds the naming-series row only for the first.
 
 One module per benchmark in this folder, each with a docstring saying what it measures and its target:
 invoices.py (overhead, autorepeat: one interleaved pass), selection.py, scale_out.py, add_item.py (with
 concurrent_adders.py), huge_tab.py (with tab_sides.py, the tab and the same invoice through the API,
-billing_cost.py, and billing_work.py), combined.py. What they share is in common.py (site, company, figures, --profile and the
+billing_cost.py, billing_side_by_side.py and billing_work.py), combined.py. What they share is in common.py (site, company, figures, --profile and the
 profiler's heaviest functions, fixtures, a quiet server and the CPU time of both processes) and workers.py (RQ
 workers and jobs; adders and a biller at once, as threads or as processes). This file only parses the options and runs the modules asked for.
 
@@ -154,6 +156,13 @@ def main() -> None:
 		default=8,
 		help="hugetab: pairs of the largest tab (One per Item) for the billing cost's verdict, each side from a "
 		"quiet server (0: not measured)",
+	)
+	parser.add_argument(
+		"--side-rounds",
+		type=int,
+		default=8,
+		help="hugetab: rounds of the largest tab (One per Item) billed at the same moment as the API's invoice is "
+		"inserted, in two processes (0: not measured)",
 	)
 	parser.add_argument(
 		"--work-lines",

@@ -10,7 +10,6 @@ series in one share.
 
 import os
 import time
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import frappe
@@ -29,6 +28,7 @@ from benchmarks.common import (
 	say,
 	two_step_billing,
 )
+from benchmarks.serialisation import invoice_series, sales_update_frequency
 from benchmarks.workers import long_workers, queued_jobs_parked, start_workers, stop_workers, wait_jobs
 
 
@@ -38,44 +38,6 @@ def cpu_times() -> tuple[int, int]:
 		values = [int(v) for v in f.readline().split()[1:]]
 	idle = values[3] + values[4]
 	return sum(values) - idle, sum(values)
-
-
-@contextmanager
-def sales_update_frequency(value: str | None):
-	"""ERPNext's Selling Settings > Sales Update Frequency in Company and Project, for the run."""
-	old = frappe.db.get_single_value("Selling Settings", "sales_update_frequency")
-	if value:
-		frappe.db.set_single_value("Selling Settings", "sales_update_frequency", value)
-		frappe.db.commit()
-	try:
-		yield value or old
-	finally:
-		if value:
-			frappe.db.set_single_value("Selling Settings", "sales_update_frequency", old)
-			frappe.db.commit()
-
-
-def invoice_series(count: int) -> list[str] | None:
-	"""`count` Sales Invoice naming series (the default one and ABBENCH ones added to its options, as
-	Document Naming Settings does), or None for the site's default."""
-	if count <= 1:
-		return None
-	from frappe.custom.doctype.property_setter.property_setter import make_property_setter
-
-	options = [
-		o
-		for o in (frappe.get_meta("Sales Invoice").get_field("naming_series").options or "").split("\n")
-		if o
-	]
-	wanted = [options[0]] + [f"{PREFIX}{k}-SINV-.YYYY.-" for k in range(1, count)]
-	missing = [s for s in wanted if s not in options]
-	if missing:
-		make_property_setter(
-			"Sales Invoice", "naming_series", "options", "\n".join(options + missing), "Text"
-		)
-		frappe.clear_cache(doctype="Sales Invoice")
-		frappe.db.commit()
-	return wanted
 
 
 def bench_scaleout(args) -> None:

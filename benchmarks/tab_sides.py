@@ -89,9 +89,12 @@ def direct_lines(specs: list, mode: str) -> list[dict]:
 	]
 
 
-def direct_invoice(customer: str, lines: list[dict], one_pass: bool = False) -> str:
+def direct_invoice(
+	customer: str, lines: list[dict], one_pass: bool = False, naming_series: str | None = None
+) -> str:
 	"""The invoice with the document API: inserted, then submitted (as ERPNext's own flows and the app do), or
-	`one_pass`: inserted already submitted, so that ERPNext's validate runs once instead of twice."""
+	`one_pass`: inserted already submitted, so that ERPNext's validate runs once instead of twice;
+	`naming_series`: one of Sales Invoice's series, else its default."""
 	si = frappe.get_doc(
 		{
 			"doctype": "Sales Invoice",
@@ -105,6 +108,8 @@ def direct_invoice(customer: str, lines: list[dict], one_pass: bool = False) -> 
 			"items": lines,
 		}
 	)
+	if naming_series:
+		si.naming_series = naming_series
 	return insert_direct(si, one_pass)
 
 

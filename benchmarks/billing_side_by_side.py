@@ -1,0 +1,213 @@
+"""Issue 26's billing cost of a huge tab, the two sides at the same moment: a tab of 5,000 items, One per Item,
+billed by Generate Now in one process while the same invoice is inserted submitted through the document API
+(ERPNext's cheapest path) in another, started together. Target: <= 1.03 (the median of the rounds' wall-clock
+ratios), as billing_cost.py's.
+
+Why both at once: billing_cost.py times the two sides one after the other, half a minute apart, and on the 2-CPU
+machines of this project the machine's own speed moves by 10 - 15 % from one half minute to the next (README,
+billing cost, sixth and seventh passes): the same invoice took 25.5 s and 30.1 s a minute apart, so a pair's ratio
+moves with the machine, not with the code. Here whatever slows the machine slows both sides at once.
+
+What keeps the two alike:
+
+- each side has its own process and connection, warmed by one uncounted small round of each side;
+- the two processes swap sides every round (neither process's core, memory or cache favours a side);
+- a process whose side is done keeps a CPU busy (`ballast`) until the other's is done, so that the side that runs
+  longer does not run its last seconds on an emptier machine;
+- neither side can wait for the other: the two invoices take two naming series (ERPNext locks a series' row from
+  naming to commit) and Selling Settings > Sales Update Frequency is Daily for the run (otherwise every submitted
+  invoice updates its Company's row, locked to commit): ERPNext's own deployment options (serialisation.py),
+  alike for both sides, put back afterwards;
+- every round starts from a quiet server (common.quiet_server), the tab made before.
+
+Per side: wall-clock seconds from the common start to its own end, and CPU seconds of its process and of the
+database server's thread that serves its connection (the server's background threads work for both at once and
+are counted to neither). Both invoices are checked afterwards: submitted, with the same lines."""
+
+import multiprocessing
+import os
+import time
+from contextlib import contextmanager
+from queue import Empty
+from statistics import median
+
+import frappe
+
+from benchmarks import common
+from benchmarks.billing_cost import COST_SIDES, TARGET_COST, check_same_invoice
+from benchmarks.common import PREFIX, bench_customers, report, say
+from benchmarks.orders import block_ratios
+from benchmarks.serialisation import invoice_series, sales_update_frequency
+from benchmarks.tab_sides import MODES, bill, direct_invoice, direct_lines, item_specs, make_tab
+from benchmarks.workers import connect_in_process
+
+# the uncounted rounds' tab: each process runs each side once on it before the counted rounds
+WARM_ITEMS = 200
+# the longest a round may take before the benchmark gives up on it
+ROUND_SECONDS = 900
+
+
+def bench_side_by_side(rounds: int, size: int, codes: list[str], tag: str) -> None:
+	"""`rounds` tabs of `size` items, each billed by Generate Now while the same invoice is inserted submitted
+	through the document API, at the same moment (module docstring). Prints each round, then the verdict on the
+	median of the rounds' wall-clock ratios, with the ratio of the sums and the CPU's beside it."""
+	say(
+		f"  billing cost, side by side: {rounds} rounds of a {size:,}-item tab, {MODES[0]}: Generate Now and the "
+		"API's invoice inserted submitted at the same moment, in two processes that swap sides every round"
+	)
+	customers = bench_customers(2 * (rounds + 2), f"HugeSide{tag}")
+	common.known_customers(customers)
+	with sales_update_frequency("Daily"):
+		series = invoice_series(2)
+		with side_processes(codes, series[1]) as play:
+			for k in range(2):  # warm-up: each process runs each side once
+				play(
+					k % 2,
+					make_tab(customers[2 * k], MODES[0], item_specs(WARM_ITEMS, codes), tag),
+					customers[2 * k + 1],
+					WARM_ITEMS,
+				)
+			say(
+				f"  {'round':>5} {'ours in':>7}  {'ours s':>7} {'API 1-pass s':>12} {'ratio':>6}   "
+				f"{'CPU ours s':>10} {'CPU API s':>9} {'ratio':>6}   (the wait for a quiet server, s)"
+			)
+			figures = {side: [] for side in COST_SIDES}
+			specs = item_specs(size, codes)
+			for k in range(rounds):
+				gen = make_tab(customers[2 * k + 4], MODES[0], specs, tag)
+				seconds, quiet = common.quiet_server()
+				out = play(k % 2, gen, customers[2 * k + 5], size)
+				for side in COST_SIDES:
+					figures[side].append(out[side])
+				ours, api = out["ours"], out["one_pass"]
+				say(
+					f"  {k + 1:>5} {'P' + str(k % 2):>7}  {ours['wall']:>7.2f} {api['wall']:>12.2f} "
+					f"{ours['wall'] / api['wall']:>6.3f}   {cpu_of(ours):>10.2f} {cpu_of(api):>9.2f} "
+					f"{cpu_of(ours) / cpu_of(api):>6.3f}   ({seconds:.0f}{'' if quiet else '*'})"
+				)
+	walls = {side: [spent["wall"] for spent in figures[side]] for side in COST_SIDES}
+	cpus = {side: [cpu_of(spent) for spent in figures[side]] for side in COST_SIDES}
+	ratio, of_sums = block_ratios(walls["ours"], walls["one_pass"])
+	cpu_ratio, cpu_of_sums = block_ratios(cpus["ours"], cpus["one_pass"])
+	each = [a / b for a, b in zip(walls["ours"], walls["one_pass"], strict=True)]
+	# the rounds with ours in each process: a process that runs faster than the other (its core, its neighbours)
+	# favours the side it runs, and the swap every round evens it out
+	by_process = [median(each[slot::2]) for slot in (0, 1) if each[slot::2]]
+	each.sort()
+	report(
+		f"billing cost, side by side: huge tab of {size:,} items, One per Item, Generate Now / document API "
+		f"inserted submitted at the same moment, median of {rounds} rounds",
+		ratio,
+		f"<= {TARGET_COST}",
+		ratio <= TARGET_COST,
+		f"(rounds {each[0]:.3f} - {each[-1]:.3f}, the median of those with ours in P0, P1: "
+		f"{', '.join(f'{value:.3f}' for value in by_process)}; ratio of the sums {of_sums:.3f}: {sum(walls['ours']):.1f} vs "
+		f"{sum(walls['one_pass']):.1f} s; CPU of each side's process and its server thread: median "
+		f"{cpu_ratio:.3f}, ratio of the sums {cpu_of_sums:.3f})",
+	)
+
+
+def cpu_of(spent: dict) -> float:
+	"""CPU seconds of a side's process and of the server's thread serving its connection."""
+	return spent["cpu"] + spent["db_cpu"]
+
+
+@contextmanager
+def side_processes(codes: list[str], api_series: str):
+	"""The two processes of the benchmark, started on entering and stopped on leaving. Yields `play(ours_in,
+	generator, customer, size)`, which runs one round (ours in process `ours_in`, the API's invoice of `size`
+	lines for `customer`, in series `api_series`, in the other), checks both invoices and returns {side: its
+	figures}."""
+	ctx = multiprocessing.get_context("spawn")
+	site, sites_path = frappe.local.site, os.path.abspath(frappe.local.sites_path)
+	done, tasks, results, start = (
+		[ctx.Event(), ctx.Event()],
+		[ctx.Queue(), ctx.Queue()],
+		ctx.Queue(),
+		ctx.Barrier(2),
+	)
+	procs = [
+		ctx.Process(
+			target=side_process,
+			args=(slot, site, sites_path, codes, api_series, tasks[slot], results, start, done),
+		)
+		for slot in (0, 1)
+	]
+	for proc in procs:
+		proc.start()
+
+	def play(ours_in: int, generator: str, customer: str, size: int) -> dict:
+		frappe.db.commit()  # the tab committed, and no snapshot of ours holds purge back meanwhile
+		for event in done:
+			event.clear()
+		tasks[ours_in].put(("ours", generator, size))
+		tasks[1 - ours_in].put(("one_pass", customer, size))
+		out = {}
+		deadline = time.monotonic() + ROUND_SECONDS
+		while len(out) < 2:
+			try:
+				found = results.get(timeout=1)
+			except Empty:
+				if time.monotonic() > deadline or not all(proc.is_alive() for proc in procs):
+					raise RuntimeError("a side's process stopped or took too long") from None
+				continue
+			if found.get("error"):
+				raise RuntimeError(f"{found['side']} in process P{found['slot']}: {found['error']}")
+			out[found["side"]] = found
+		ours, theirs = out["ours"]["invoice"], out["one_pass"]["invoice"]
+		if ours.startswith(PREFIX) or not theirs.startswith(PREFIX):
+			raise RuntimeError(f"the two sides must take two naming series: {ours}, {theirs}")
+		check_same_invoice(generator, size, ours, theirs, size)
+		return out
+
+	try:
+		yield play
+	finally:
+		for queue in tasks:
+			queue.put(None)
+		for proc in procs:
+			proc.join(60)
+			if proc.is_alive():
+				proc.terminate()
+				proc.join(10)
+
+
+def side_process(slot, site, sites_path, codes, api_series, tasks, results, start, done) -> None:
+	"""One of the two processes: runs the side it is given each round, from the common start (the barrier), puts
+	its figures, and keeps a CPU busy until the other process's side is done."""
+	connect_in_process(site, sites_path)
+	server, thread = common.server_pid(), common.server_thread()
+	lines = {}
+	try:
+		while (task := tasks.get()) is not None:
+			side, target, size = task
+			if size not in lines:
+				lines[size] = direct_lines(item_specs(size, codes), MODES[0])
+			out = {"slot": slot, "side": side}
+			start.wait(ROUND_SECONDS)
+			wall, cpu, db = time.perf_counter(), time.process_time(), common.cpu_seconds(server, thread)
+			try:
+				if side == "ours":
+					out["invoice"] = bill(target)
+				else:
+					out["invoice"] = direct_invoice(
+						target, lines[size], one_pass=True, naming_series=api_series
+					)
+			except Exception as e:
+				frappe.db.rollback()
+				out["error"] = f"{type(e).__name__}: {e}"
+			out["wall"] = time.perf_counter() - wall
+			out["cpu"] = time.process_time() - cpu
+			out["db_cpu"] = common.cpu_seconds(server, thread) - db
+			done[slot].set()
+			ballast(done[1 - slot])
+			results.put(out)
+	finally:
+		frappe.destroy()
+
+
+def ballast(other) -> None:
+	"""Keep this CPU busy until `other` (the other side's done event) is set."""
+	while not other.is_set():
+		for _ in range(10_000):
+			pass
