@@ -39,7 +39,7 @@ import frappe
 from benchmarks import common
 from benchmarks.billing_cost import COST_SIDES, TARGET_COST, check_same_invoice
 from benchmarks.common import PREFIX, bench_customers, report, say
-from benchmarks.orders import block_ratios
+from benchmarks.orders import block_ratios, mean_interval
 from benchmarks.serialisation import invoice_series, sales_update_frequency
 from benchmarks.tab_sides import MODES, bill, direct_invoice, direct_lines, item_specs, make_tab
 from benchmarks.workers import connect_in_process
@@ -100,6 +100,11 @@ def bench_side_by_side(rounds: int, size: int, codes: list[str], tag: str) -> No
 	# the rounds with ours in each process: a process that runs faster than the other (its core, its neighbours)
 	# favours the side it runs, and the swap every round evens it out
 	by_process = [median(each[slot::2]) for slot in (0, 1) if each[slot::2]]
+	interval = (
+		"; their mean {:.3f}, 95 % interval {:.3f} - {:.3f}".format(*mean_interval(each))
+		if rounds > 1
+		else ""
+	)
 	each.sort()
 	report(
 		f"billing cost, side by side: huge tab of {size:,} items, One per Item, Generate Now / document API "
@@ -108,7 +113,7 @@ def bench_side_by_side(rounds: int, size: int, codes: list[str], tag: str) -> No
 		f"<= {TARGET_COST}",
 		ratio <= TARGET_COST,
 		f"(rounds {each[0]:.3f} - {each[-1]:.3f}, the median of those with ours in P0, P1: "
-		f"{', '.join(f'{value:.3f}' for value in by_process)}; ratio of the sums {of_sums:.3f}: {sum(walls['ours']):.1f} vs "
+		f"{', '.join(f'{value:.3f}' for value in by_process)}{interval}; ratio of the sums {of_sums:.3f}: {sum(walls['ours']):.1f} vs "
 		f"{sum(walls['one_pass']):.1f} s; CPU of each side's process and its server thread: median "
 		f"{cpu_ratio:.3f}, ratio of the sums {cpu_of_sums:.3f}; of it the server threads': "
 		f"{sum(spent['db_cpu'] for spent in figures['ours']):.1f} vs "

@@ -1,7 +1,7 @@
 """The order in which a benchmark's sides run, block after block, and how two sides' blocks are compared (no Frappe
 here: tests/test_benchmark_orders.py checks both without a bench)."""
 
-from statistics import median
+from statistics import NormalDist, mean, median, stdev
 
 
 def balanced_orders(sides: list) -> list[list]:
@@ -34,6 +34,17 @@ def block_ratios(numerator: list[float], denominator: list[float]) -> tuple[floa
 	them is what a block costs, unmoved by a block another process on the machine slowed (a run's fsync stall,
 	a burst of I/O: one such block moves the ratio of the sums by a percent or more on a 2-CPU machine)."""
 	return median(each_block(numerator, denominator)), sum(numerator) / sum(denominator)
+
+
+def mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float, float]:
+	"""(mean, low, high) of `values` (blocks' or rounds' ratios): the mean with the interval that holds the true
+	mean at `confidence` (normal approximation, fair from some 20 values on). A verdict on a median of rounds that
+	spread by several percent says how far the figure could move; this says it in one line."""
+	if len(values) < 2:
+		raise ValueError("an interval needs at least two values")
+	centre = mean(values)
+	half = NormalDist().inv_cdf((1 + confidence) / 2) * stdev(values) / len(values) ** 0.5
+	return centre, centre - half, centre + half
 
 
 # a block bills at most this many invoices a side: the sides of a block then run seconds apart, and a burst of the

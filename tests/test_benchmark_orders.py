@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from benchmarks.orders import balanced_orders, block_ratios, blocks_for
+from benchmarks.orders import balanced_orders, block_ratios, blocks_for, mean_interval
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
@@ -58,3 +58,15 @@ def test_blocks_of_at_most_ten_invoices_in_whole_rounds_that_share_the_invoices_
 	three = balanced_orders(["ours", "one pass", "autorepeat"])  # six orders
 	assert blocks_for(three, 200) == 24
 	assert blocks_for(design, 200, most=5) == 40
+
+
+def test_the_mean_of_the_rounds_with_its_95_percent_interval():
+	centre, low, high = mean_interval([0.98, 1.02] * 50)
+	assert centre == pytest.approx(1.0)
+	# the standard deviation of the 100 values is 0.0201, its error of the mean 0.00201, times 1.96
+	assert (low, high) == (pytest.approx(1.0 - 0.003940, abs=1e-5), pytest.approx(1.0 + 0.003940, abs=1e-5))
+	wider = mean_interval([0.98, 1.02] * 50, confidence=0.99)
+	assert wider[1] < low and wider[2] > high
+	assert mean_interval([1.05, 1.05]) == (pytest.approx(1.05), pytest.approx(1.05), pytest.approx(1.05))
+	with pytest.raises(ValueError):
+		mean_interval([1.0])
