@@ -55,15 +55,10 @@ def bench_cost(pairs: int, size: int, codes: list[str], tag: str) -> None:
 		check_same_invoice(gen, size, invoice, theirs, len(lines))
 		ours, api = figures["ours"][-1], figures["one_pass"][-1]
 		say(
-			f"  {k + 1:>4}  {ours['wall']:>7.2f} {api['wall']:>12.2f} {ours['wall'] / api['wall']:>6.3f}   "
-			f"{cpu_of(ours):>10.2f} {cpu_of(api):>9.2f} {cpu_of(ours) / cpu_of(api):>6.3f}   "
+			f"  {k + 1:>4}  {side_columns(ours, api, cpu_of)}   "
 			f"({', '.join(f'{seconds:.0f}' + ('' if quiet else '*') for seconds, quiet in waits)})"
 		)
-	walls = {side: [spent["wall"] for spent in figures[side]] for side in COST_SIDES}
-	cpus = {side: [cpu_of(spent) for spent in figures[side]] for side in COST_SIDES}
-	# as the overhead benchmark's blocks: the median of the pairs' ratios, unmoved by a pair the machine slowed
-	ratio, of_sums = block_ratios(walls["ours"], walls["one_pass"])
-	cpu_ratio, cpu_of_sums = block_ratios(cpus["ours"], cpus["one_pass"])
+	walls, ratio, of_sums, cpu_ratio, cpu_of_sums = side_ratios(figures, cpu_of)
 	ours, api = sum(walls["ours"]), sum(walls["one_pass"])
 	report(
 		f"billing cost: huge tab of {size:,} items, One per Item, Generate Now / document API inserted submitted, "
@@ -76,6 +71,28 @@ def bench_cost(pairs: int, size: int, codes: list[str], tag: str) -> None:
 		f"included: median {cpu_ratio:.3f}, ratio of the sums {cpu_of_sums:.3f}"
 		+ ("" if server else ", this process only: the database server is not on this machine")
 		+ ")",
+	)
+
+
+def side_columns(ours: dict, api: dict, cpu_of) -> str:
+	"""A pair's (or a round's) figures as the tables print them: each side's wall-clock seconds and their ratio,
+	then each side's CPU seconds (`cpu_of` its figures) and theirs."""
+	return (
+		f"{ours['wall']:>7.2f} {api['wall']:>12.2f} {ours['wall'] / api['wall']:>6.3f}   "
+		f"{cpu_of(ours):>10.2f} {cpu_of(api):>9.2f} {cpu_of(ours) / cpu_of(api):>6.3f}"
+	)
+
+
+def side_ratios(figures: dict, cpu_of) -> tuple:
+	"""(each side's wall-clock seconds, the median of the pairs' wall-clock ratios, the ratio of their sums, the
+	same two of the CPU seconds: `cpu_of` its figures) of {side: [its figures, pair by pair]}. As the overhead
+	benchmark's blocks: the median is unmoved by a pair the machine slowed."""
+	walls = {side: [spent["wall"] for spent in figures[side]] for side in COST_SIDES}
+	cpus = {side: [cpu_of(spent) for spent in figures[side]] for side in COST_SIDES}
+	return (
+		walls,
+		*block_ratios(walls["ours"], walls["one_pass"]),
+		*block_ratios(cpus["ours"], cpus["one_pass"]),
 	)
 
 

@@ -37,9 +37,9 @@ from statistics import median
 import frappe
 
 from benchmarks import common
-from benchmarks.billing_cost import COST_SIDES, TARGET_COST, check_same_invoice
+from benchmarks.billing_cost import COST_SIDES, TARGET_COST, check_same_invoice, side_columns, side_ratios
 from benchmarks.common import PREFIX, bench_customers, report, say
-from benchmarks.orders import block_ratios, mean_interval
+from benchmarks.orders import mean_interval
 from benchmarks.serialisation import invoice_series, sales_update_frequency
 from benchmarks.tab_sides import MODES, bill, direct_invoice, direct_lines, item_specs, make_tab
 from benchmarks.workers import connect_in_process
@@ -87,15 +87,10 @@ def bench_side_by_side(rounds: int, size: int, codes: list[str], tag: str) -> No
 					figures[side].append(out[side])
 				ours, api = out["ours"], out["one_pass"]
 				say(
-					f"  {k + 1:>5} {'P' + str(k % 2):>7}  {ours['wall']:>7.2f} {api['wall']:>12.2f} "
-					f"{ours['wall'] / api['wall']:>6.3f}   {cpu_of(ours):>10.2f} {cpu_of(api):>9.2f} "
-					f"{cpu_of(ours) / cpu_of(api):>6.3f}   ({ours['db_cpu']:.2f}, {api['db_cpu']:.2f}; "
-					f"{seconds:.0f}{'' if quiet else '*'})"
+					f"  {k + 1:>5} {'P' + str(k % 2):>7}  {side_columns(ours, api, cpu_of)}   "
+					f"({ours['db_cpu']:.2f}, {api['db_cpu']:.2f}; {seconds:.0f}{'' if quiet else '*'})"
 				)
-	walls = {side: [spent["wall"] for spent in figures[side]] for side in COST_SIDES}
-	cpus = {side: [cpu_of(spent) for spent in figures[side]] for side in COST_SIDES}
-	ratio, of_sums = block_ratios(walls["ours"], walls["one_pass"])
-	cpu_ratio, cpu_of_sums = block_ratios(cpus["ours"], cpus["one_pass"])
+	walls, ratio, of_sums, cpu_ratio, cpu_of_sums = side_ratios(figures, cpu_of)
 	each = [a / b for a, b in zip(walls["ours"], walls["one_pass"], strict=True)]
 	# the rounds with ours in each process: a process that runs faster than the other (its core, its neighbours)
 	# favours the side it runs, and the swap every round evens it out
