@@ -27,6 +27,7 @@ Per side: wall-clock seconds from the common start to its own end, and CPU secon
 database server's thread that serves its connection (the server's background threads work for both at once and
 are counted to neither). Both invoices are checked afterwards: submitted, with the same lines."""
 
+import importlib
 import multiprocessing
 import os
 import time
@@ -64,32 +65,50 @@ def bench_side_by_side(rounds: int, size: int, codes: list[str], tag: str) -> No
 	common.known_customers(customers)
 	with sales_update_frequency("Daily"):
 		series = invoice_series(2)
-		with side_processes(codes, series[1]) as play:
+		with side_processes() as play:
 			for k in range(2):  # warm-up: each process runs each side once
-				play(
-					k % 2,
-					make_tab(customers[2 * k], MODES[0], item_specs(WARM_ITEMS, codes), tag),
-					customers[2 * k + 1],
-					WARM_ITEMS,
-				)
-			say(
-				f"  {'round':>5} {'ours in':>7}  {'ours s':>7} {'API 1-pass s':>12} {'ratio':>6}   "
-				f"{'CPU ours s':>10} {'CPU API s':>9} {'ratio':>6}   (of it the server thread's, s; the wait for a "
-				"quiet server, s)"
-			)
+				gen = make_tab(customers[2 * k], MODES[0], item_specs(WARM_ITEMS, codes), tag)
+				tab_round(play, k % 2, gen, customers[2 * k + 1], WARM_ITEMS, codes, series[1])
+			both_processes(play, "benchmarks.billing_side_by_side.api_lines", size, codes)
+			say(ROUND_HEADER)
 			figures = {side: [] for side in COST_SIDES}
 			specs = item_specs(size, codes)
 			for k in range(rounds):
 				gen = make_tab(customers[2 * k + 4], MODES[0], specs, tag)
 				seconds, quiet = common.quiet_server(QUIET_SECONDS)
-				out = play(k % 2, gen, customers[2 * k + 5], size)
-				for side in COST_SIDES:
-					figures[side].append(out[side])
-				ours, api = out["ours"], out["one_pass"]
-				say(
-					f"  {k + 1:>5} {'P' + str(k % 2):>7}  {side_columns(ours, api, cpu_of)}   "
-					f"({ours['db_cpu']:.2f}, {api['db_cpu']:.2f}; {seconds:.0f}{'' if quiet else '*'})"
-				)
+				out = tab_round(play, k % 2, gen, customers[2 * k + 5], size, codes, series[1])
+				record_round(figures, k + 1, k % 2, out, f"{seconds:.0f}{'' if quiet else '*'}")
+	report_rounds(
+		f"billing cost, side by side: huge tab of {size:,} items, One per Item, Generate Now / document API "
+		f"inserted submitted at the same moment, median of {rounds} rounds",
+		figures,
+	)
+
+
+ROUND_HEADER = (
+	f"  {'round':>5} {'ours in':>7}  {'ours s':>7} {'API 1-pass s':>12} {'ratio':>6}   "
+	f"{'CPU ours s':>10} {'CPU API s':>9} {'ratio':>6}   (of it the server thread's, s; the wait for a quiet "
+	"server, s)"
+)
+
+
+def record_round(figures: dict, number: int, ours_in: int, out: dict, wait: str) -> None:
+	"""Adds a round's figures (`out`: play's) to `figures` ({side: [its figures]}) and prints its line under
+	ROUND_HEADER."""
+	for side in COST_SIDES:
+		figures[side].append(out[side])
+	ours, api = out["ours"], out["one_pass"]
+	say(
+		f"  {number:>5} {'P' + str(ours_in):>7}  {side_columns(ours, api, cpu_of)}   "
+		f"({ours['db_cpu']:.2f}, {api['db_cpu']:.2f}; {wait})"
+	)
+
+
+def report_rounds(name: str, figures: dict, target: float = TARGET_COST) -> None:
+	"""The verdict of side-by-side rounds ({side: [its figures, round by round]}, ours in process 0 in the even
+	rounds): the median of the rounds' wall-clock ratios against `target`; beside it the rounds' spread, the
+	median of those with ours in each process, the rounds' mean with its 95 % interval, the ratio of the sums, and
+	the CPU's (each side's process and its server thread)."""
 	walls, ratio, of_sums, cpu_ratio, cpu_of_sums = side_ratios(figures, cpu_of)
 	each = [a / b for a, b in zip(walls["ours"], walls["one_pass"], strict=True)]
 	# the rounds with ours in each process: a process that runs faster than the other (its core, its neighbours)
@@ -97,20 +116,19 @@ def bench_side_by_side(rounds: int, size: int, codes: list[str], tag: str) -> No
 	by_process = [median(each[slot::2]) for slot in (0, 1) if each[slot::2]]
 	interval = (
 		"; their mean {:.3f}, 95 % interval {:.3f} - {:.3f}".format(*mean_interval(each))
-		if rounds > 1
+		if len(each) > 1
 		else ""
 	)
 	each.sort()
 	report(
-		f"billing cost, side by side: huge tab of {size:,} items, One per Item, Generate Now / document API "
-		f"inserted submitted at the same moment, median of {rounds} rounds",
+		name,
 		ratio,
-		f"<= {TARGET_COST}",
-		ratio <= TARGET_COST,
+		f"<= {target}",
+		ratio <= target,
 		f"(rounds {each[0]:.3f} - {each[-1]:.3f}, the median of those with ours in P0, P1: "
-		f"{', '.join(f'{value:.3f}' for value in by_process)}{interval}; ratio of the sums {of_sums:.3f}: {sum(walls['ours']):.1f} vs "
-		f"{sum(walls['one_pass']):.1f} s; CPU of each side's process and its server thread: median "
-		f"{cpu_ratio:.3f}, ratio of the sums {cpu_of_sums:.3f}; of it the server threads': "
+		f"{', '.join(f'{value:.3f}' for value in by_process)}{interval}; ratio of the sums {of_sums:.3f}: "
+		f"{sum(walls['ours']):.1f} vs {sum(walls['one_pass']):.1f} s; CPU of each side's process and its server "
+		f"thread: median {cpu_ratio:.3f}, ratio of the sums {cpu_of_sums:.3f}; of it the server threads': "
 		f"{sum(spent['db_cpu'] for spent in figures['ours']):.1f} vs "
 		f"{sum(spent['db_cpu'] for spent in figures['one_pass']):.1f} s)",
 	)
@@ -122,11 +140,11 @@ def cpu_of(spent: dict) -> float:
 
 
 @contextmanager
-def side_processes(codes: list[str], api_series: str):
-	"""The two processes of the benchmark, started on entering and stopped on leaving. Yields `play(ours_in,
-	generator, customer, size)`, which runs one round (ours in process `ours_in`, the API's invoice of `size`
-	lines for `customer`, in series `api_series`, in the other), checks both invoices and returns {side: its
-	figures}."""
+def side_processes():
+	"""The two processes of a side-by-side benchmark, started on entering and stopped on leaving. Yields
+	`play(runs)`: `runs` is {side: (process 0 or 1, the dotted path of a module-level function, its arguments)},
+	one side in each process; both are released together and `play` returns {side: its figures}, the function's
+	return value as "result"."""
 	ctx = multiprocessing.get_context("spawn")
 	site, sites_path = frappe.local.site, os.path.abspath(frappe.local.sites_path)
 	done, tasks, results, start = (
@@ -136,21 +154,20 @@ def side_processes(codes: list[str], api_series: str):
 		ctx.Barrier(2),
 	)
 	procs = [
-		ctx.Process(
-			target=side_process,
-			args=(slot, site, sites_path, codes, api_series, tasks[slot], results, start, done),
-		)
+		ctx.Process(target=side_process, args=(slot, site, sites_path, tasks[slot], results, start, done))
 		for slot in (0, 1)
 	]
 	for proc in procs:
 		proc.start()
 
-	def play(ours_in: int, generator: str, customer: str, size: int) -> dict:
-		frappe.db.commit()  # the tab committed, and no snapshot of ours holds purge back meanwhile
+	def play(runs: dict) -> dict:
+		if sorted(slot for slot, _path, _args in runs.values()) != [0, 1]:
+			raise ValueError("one side in each process")
+		frappe.db.commit()  # what the round needs committed, and no snapshot of ours holds purge back meanwhile
 		for event in done:
 			event.clear()
-		tasks[ours_in].put(("ours", generator, size))
-		tasks[1 - ours_in].put(("one_pass", customer, size))
+		for side, (slot, path, args) in runs.items():
+			tasks[slot].put((side, path, args))
 		out = {}
 		deadline = time.monotonic() + ROUND_SECONDS
 		while len(out) < 2:
@@ -163,10 +180,6 @@ def side_processes(codes: list[str], api_series: str):
 			if found.get("error"):
 				raise RuntimeError(f"{found['side']} in process P{found['slot']}: {found['error']}")
 			out[found["side"]] = found
-		ours, theirs = out["ours"]["invoice"], out["one_pass"]["invoice"]
-		if ours.startswith(PREFIX) or not theirs.startswith(PREFIX):
-			raise RuntimeError(f"the two sides must take two naming series: {ours}, {theirs}")
-		check_same_invoice(generator, size, ours, theirs, size)
 		return out
 
 	try:
@@ -181,27 +194,21 @@ def side_processes(codes: list[str], api_series: str):
 				proc.join(10)
 
 
-def side_process(slot, site, sites_path, codes, api_series, tasks, results, start, done) -> None:
-	"""One of the two processes: runs the side it is given each round, from the common start (the barrier), puts
-	its figures, and keeps a CPU busy until the other process's side is done."""
+def side_process(slot, site, sites_path, tasks, results, start, done) -> None:
+	"""One of the two processes: runs the function it is given each round, from the common start (the barrier),
+	puts its figures, and keeps a CPU busy until the other process's side is done."""
 	connect_in_process(site, sites_path)
 	server, thread = common.server_pid(), common.server_thread()
-	lines = {}
 	try:
 		while (task := tasks.get()) is not None:
-			side, target, size = task
-			if size not in lines:
-				lines[size] = direct_lines(item_specs(size, codes), MODES[0])
+			side, path, args = task
+			module, name = path.rsplit(".", 1)
+			function = getattr(importlib.import_module(module), name)  # frappe.get_attr takes apps' only
 			out = {"slot": slot, "side": side}
 			start.wait(ROUND_SECONDS)
 			wall, cpu, db = time.perf_counter(), time.process_time(), common.cpu_seconds(server, thread)
 			try:
-				if side == "ours":
-					out["invoice"] = bill(target)
-				else:
-					out["invoice"] = direct_invoice(
-						target, lines[size], one_pass=True, naming_series=api_series
-					)
+				out["result"] = function(*args)
 			except Exception as e:
 				frappe.db.rollback()
 				out["error"] = f"{type(e).__name__}: {e}"
@@ -213,6 +220,50 @@ def side_process(slot, site, sites_path, codes, api_series, tasks, results, star
 			results.put(out)
 	finally:
 		frappe.destroy()
+
+
+# a process's lines of the API's invoice of a tab, by its size (api_invoice): built once, outside the timing
+LINES_OF: dict[int, list[dict]] = {}
+
+
+def api_invoice(customer: str, size: int, codes: list[str], series: str) -> str:
+	"""The API's side of a round: the invoice of a `size`-item tab inserted submitted for `customer`, in `series`
+	(its lines built before the timed rounds in this process: api_lines)."""
+	api_lines(size, codes)
+	return direct_invoice(customer, LINES_OF[size], one_pass=True, naming_series=series)
+
+
+def api_lines(size: int, codes: list[str]) -> None:
+	"""This process's lines of a `size`-item tab's invoice (LINES_OF), built once."""
+	if size not in LINES_OF:
+		LINES_OF[size] = direct_lines(item_specs(size, codes), MODES[0])
+
+
+def both_processes(play, path: str, *args) -> None:
+	"""`path(*args)` in both processes at once, untimed (what each needs ready before the timed rounds)."""
+	play({"P0": (0, path, args), "P1": (1, path, args)})
+
+
+def tab_round(
+	play, ours_in: int, generator: str, customer: str, size: int, codes: list[str], series: str
+) -> dict:
+	"""One round of the huge tab: ours in process `ours_in`, the API's invoice in the other; both invoices
+	checked. Returns {side: its figures}."""
+	out = play(
+		{
+			"ours": (ours_in, "benchmarks.tab_sides.bill", (generator,)),
+			"one_pass": (
+				1 - ours_in,
+				"benchmarks.billing_side_by_side.api_invoice",
+				(customer, size, codes, series),
+			),
+		}
+	)
+	ours, theirs = out["ours"]["result"], out["one_pass"]["result"]
+	if ours.startswith(PREFIX) or not theirs.startswith(PREFIX):
+		raise RuntimeError(f"the two sides must take two naming series: {ours}, {theirs}")
+	check_same_invoice(generator, size, ours, theirs, size)
+	return out
 
 
 def ballast(other) -> None:

@@ -52,9 +52,12 @@ from benchmarks.common import (
 from benchmarks.orders import balanced_orders, block_ratios, blocks_for, each_block
 
 
-def direct_invoice(customer: str, posting: date, codes: list[str], one_pass: bool = False):
+def direct_invoice(
+	customer: str, posting: date, codes: list[str], one_pass: bool = False, naming_series: str | None = None
+):
 	"""The same invoice through the document API: insert, then submit (ERPNext validates it twice), or
-	`one_pass`: inserted submitted (validated once), as the billing run makes an Open invoice."""
+	`one_pass`: inserted submitted (validated once), as the billing run makes an Open invoice; `naming_series`:
+	one of Sales Invoice's series, else its default."""
 	si = frappe.get_doc(
 		{
 			"doctype": "Sales Invoice",
@@ -70,6 +73,8 @@ def direct_invoice(customer: str, posting: date, codes: list[str], one_pass: boo
 			],
 		}
 	)
+	if naming_series:
+		si.naming_series = naming_series
 	return insert_direct(si, one_pass)
 
 

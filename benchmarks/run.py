@@ -14,6 +14,8 @@ Benchmarks (--only takes a comma-separated list; default all, in this order):
 	            two-step billing / one-step                                             target <= 1.10
 	            (these two: the median of the blocks' ratios, the ratio of the sums beside it)
 	autorepeat  process_due / Frappe's Auto Repeat making the same N invoices            target <= 0.98
+	overheadside  process_due / the API inserting the same invoices submitted, both at the same moment in two
+	            processes, --overhead-rounds rounds of --overhead-per invoices a side     target <= 1.03
 	selection   enqueue_due (the hourly tick: probe for anything due + enqueue the billing jobs) at 100,000
 	            generators / at 10,000, 1% due; also the full selection a billing job runs, and the query
 	            plans                                                                   target <= 1.5
@@ -47,11 +49,12 @@ The scale-out benchmark starts `bench worker --queue long` processes and stops t
 groups) when its jobs are done. RQ queues are shared by every site of the bench, so jobs already waiting in the
 long queue are parked while it runs and put back afterwards. `--sales-update-frequency Daily` and
 `--invoice-series 2` measure the deployment options that remove ERPNext's own serialisation points (the Company
-row updated by every submitted invoice, and the naming-series row every new invoice locks until it commits);
-(serialisation.py); `--two-step` bills in two transactions (reserve, then submit), which holds the naming-series row only for the first.
+row updated by every submitted invoice, and the naming-series row every new invoice locks until it commits:
+serialisation.py); `--two-step` bills in two transactions (reserve, then submit), which holds the naming-series row only for the first.
 
 One module per benchmark in this folder, each with a docstring saying what it measures and its target:
-invoices.py (overhead, autorepeat: one interleaved pass), selection.py, scale_out.py, add_item.py (with
+invoices.py (overhead, autorepeat: one interleaved pass), overhead_side_by_side.py (overheadside, in the two
+processes of billing_side_by_side.py), selection.py, scale_out.py, add_item.py (with
 concurrent_adders.py), huge_tab.py (with tab_sides.py, the tab and the same invoice through the API,
 billing_cost.py, billing_side_by_side.py and billing_work.py), combined.py. What they share is in common.py (site, company, figures, --profile and the
 profiler's heaviest functions, fixtures, a quiet server and the CPU time of both processes) and workers.py (RQ
@@ -82,6 +85,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable f
 BENCHMARKS = {
 	"overhead": "invoices",
 	"autorepeat": "invoices",
+	"overheadside": "overhead_side_by_side",
 	"selection": "selection",
 	"scaleout": "scale_out",
 	"additem": "add_item",
@@ -156,6 +160,15 @@ def main() -> None:
 		default=8,
 		help="hugetab: pairs of the largest tab (One per Item) for the billing cost's verdict, each side from a "
 		"quiet server (0: not measured)",
+	)
+	parser.add_argument(
+		"--overhead-rounds",
+		type=int,
+		default=40,
+		help="overheadside: rounds of process_due and the API's one-pass insert at the same moment",
+	)
+	parser.add_argument(
+		"--overhead-per", type=int, default=10, help="overheadside: invoices of 5 items a side per round"
 	)
 	parser.add_argument(
 		"--side-rounds",
