@@ -22,12 +22,12 @@ from benchmarks.billing_cost import COST_SIDES
 from benchmarks.billing_side_by_side import (
 	QUIET_SECONDS,
 	ROUND_HEADER,
+	check_series,
 	record_round,
 	report_rounds,
 	side_processes,
 )
 from benchmarks.common import (
-	PREFIX,
 	archive_bench_generators,
 	bench_customers,
 	bench_items,
@@ -37,7 +37,6 @@ from benchmarks.common import (
 	say,
 )
 from benchmarks.invoices import archive, direct_invoice
-from benchmarks.serialisation import invoice_series, sales_update_frequency
 
 PROCESS_DUE = "accumulating_billing.billing.tasks.process_due"
 API_INVOICES = "benchmarks.overhead_side_by_side.api_invoices"
@@ -73,24 +72,21 @@ def bench_overhead(rounds: int, per: int, codes: list[str], tag: str) -> None:
 		archive(others)
 	say(ROUND_HEADER)
 	figures = {side: [] for side in COST_SIDES}
-	with sales_update_frequency("Daily"):
-		series = invoice_series(2)
-		with side_processes() as play:
-			for k in range(rounds + 2):  # the first two warm up: each process runs each side once
-				count = WARM_PER if k < 2 else per
-				mine = make_generators(ours[k][:count], days[k], codes, tag)
-				seconds, quiet = common.quiet_server(QUIET_SECONDS)
-				out = play(
-					{
-						"ours": (k % 2, PROCESS_DUE, (days[k],)),
-						"one_pass": (1 - k % 2, API_INVOICES, (theirs[k][:count], days[k], codes, series[1])),
-					}
-				)
-				archive(mine)
-				check_round(out, count)
-				if k < 2:
-					continue
-				record_round(figures, k - 1, k % 2, out, f"{seconds:.0f}{'' if quiet else '*'}")
+	with side_processes() as (play, series):
+		for k in range(rounds + 2):  # the first two warm up: each process runs each side once
+			count = WARM_PER if k < 2 else per
+			mine = make_generators(ours[k][:count], days[k], codes, tag)
+			wait = common.quiet_server(QUIET_SECONDS)
+			out = play(
+				{
+					"ours": (k % 2, PROCESS_DUE, (days[k],)),
+					"one_pass": (1 - k % 2, API_INVOICES, (theirs[k][:count], days[k], codes, series)),
+				}
+			)
+			archive(mine)
+			check_round(out, count)
+			if k >= 2:
+				record_round(figures, k - 1, k % 2, out, wait)
 	report_rounds(
 		"billing cost, side by side: process_due / document API inserting the same invoices submitted (one pass), "
 		f"{per} invoices of 5 items a side, median of {rounds} rounds",
@@ -99,15 +95,14 @@ def bench_overhead(rounds: int, per: int, codes: list[str], tag: str) -> None:
 
 
 def check_round(out: dict, count: int) -> None:
-	"""Each side made `count` invoices, submitted, ours in the default series and the API's in its own."""
+	"""Each side made `count` invoices, submitted, in its own naming series (check_series)."""
 	ours, theirs = out["ours"]["result"], out["one_pass"]["result"]
 	submitted = frappe.db.count("Sales Invoice", {"name": ("in", ours + theirs), "docstatus": 1})
 	if (len(ours), len(theirs), submitted) != (count, count, 2 * count):
 		raise RuntimeError(
 			f"{len(ours)} and {len(theirs)} invoices ({submitted} submitted), {count} each expected"
 		)
-	if any(name.startswith(PREFIX) for name in ours) or not all(name.startswith(PREFIX) for name in theirs):
-		raise RuntimeError(f"the two sides must take two naming series: {ours[:1]}, {theirs[:1]}")
+	check_series(ours, theirs)
 
 
 def api_invoices(customers: list[str], day: date, codes: list[str], series: str) -> list[str]:

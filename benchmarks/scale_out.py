@@ -16,12 +16,10 @@ import frappe
 
 from benchmarks.common import (
 	GENERATOR,
-	PREFIX,
 	archive_bench_generators,
 	archive_foreign_due,
 	bench_customers,
 	bench_items,
-	foreign_due,
 	make_generators,
 	report,
 	run_tag,
