@@ -28,6 +28,7 @@ database server's thread that serves its connection (the server's background thr
 are counted to neither). Both invoices are checked afterwards: submitted, with the same lines."""
 
 import importlib
+import math
 import multiprocessing
 import os
 import time
@@ -111,13 +112,19 @@ def record_round(figures: dict, number: int, ours_in: int, out: dict, wait: tupl
 def report_rounds(name: str, figures: dict) -> None:
 	"""The verdict of side-by-side rounds ({side: [its figures, round by round]}, ours in process 0 in the even
 	rounds): the median of the rounds' wall-clock ratios against TARGET_COST; beside it the rounds' spread, the
-	median of those with ours in each process, the rounds' mean with its 95 % interval, the ratio of the sums, and
-	the CPU's (each side's process and its server thread)."""
+	median of those with ours in each process and their geometric mean, the rounds' mean with its 95 % interval,
+	the ratio of the sums, and the CPU's (each side's process and its server thread)."""
 	walls, ratio, of_sums, cpu_ratio, cpu_of_sums = side_ratios(figures, cpu_of)
 	each = [a / b for a, b in zip(walls["ours"], walls["one_pass"], strict=True)]
 	# the rounds with ours in each process: a process that runs faster than the other (its core, its neighbours)
 	# favours the side it runs, and the swap every round evens it out
 	by_process = [median(each[slot::2]) for slot in (0, 1) if each[slot::2]]
+	# a process k times as fast as the other moves the two medians by k and 1/k: their geometric mean cancels it
+	balanced = (
+		f" (their geometric mean {math.sqrt(by_process[0] * by_process[1]):.3f})"
+		if len(by_process) == 2
+		else ""
+	)
 	interval = (
 		"; their mean {:.3f}, 95 % interval {:.3f} - {:.3f}".format(*mean_interval(each))
 		if len(each) > 1
@@ -130,7 +137,8 @@ def report_rounds(name: str, figures: dict) -> None:
 		f"<= {TARGET_COST}",
 		ratio <= TARGET_COST,
 		f"(rounds {each[0]:.3f} - {each[-1]:.3f}, the median of those with ours in P0, P1: "
-		f"{', '.join(f'{value:.3f}' for value in by_process)}{interval}; ratio of the sums {of_sums:.3f}: "
+		f"{', '.join(f'{value:.3f}' for value in by_process)}{balanced}{interval}; "
+		f"ratio of the sums {of_sums:.3f}: "
 		f"{sum(walls['ours']):.1f} vs {sum(walls['one_pass']):.1f} s; CPU of each side's process and its server "
 		f"thread: median {cpu_ratio:.3f}, ratio of the sums {cpu_of_sums:.3f}; of it the server threads': "
 		f"{sum(spent['db_cpu'] for spent in figures['ours']):.1f} vs "
