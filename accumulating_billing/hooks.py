@@ -76,6 +76,8 @@ doc_events = {
 			"accumulating_billing.billing.invoice.run_before_save_of_one_pass",
 			"accumulating_billing.billing.events.capture_timesheet_marks",
 			_HAND_BILLED + "refuse_lines_billed_on_a_tab",
+			# last: the rows as every hook before it left them
+			"accumulating_billing.billing.child_rows.write_together",
 		],
 		"before_cancel": "accumulating_billing.billing.events.lock_generator_of_invoice",
 		"on_cancel": [

@@ -36,10 +36,9 @@ from pypika.terms import Parameter
 
 import frappe
 from frappe.model.docstatus import DocStatus
-from frappe.model.naming import set_new_name
 from frappe.utils import add_to_date, now_datetime
 
-from accumulating_billing.billing import isolation, locks, owed, review
+from accumulating_billing.billing import child_rows, isolation, locks, owed, review
 from accumulating_billing.billing.app_settings import two_step_billing
 from accumulating_billing.billing.generation_log import (
 	failed_before,
@@ -55,9 +54,6 @@ GENERATOR = "Accumulating Generator"
 OPEN = ("Open", "Open and Email")
 # the sweep leaves alone what a run reserved this recently (that run submits it right after its commit)
 SWEEP_AFTER_MINUTES = 10
-# the reserve stores a draft's lines this many to a statement: a line is about 3 KB of it, far below any
-# max_allowed_packet even for a 5,000-line tab
-ROWS_PER_INSERT = 100
 
 
 # ------------------------------------------------------------------------------------------ finishers
@@ -270,45 +266,12 @@ def store_reserved(invoice) -> None:
 	invoice.set_user_and_timestamp()  # creation = modified: the mark of a draft nobody changed since
 	invoice.set_parent_in_children()
 	invoice.db_insert()
-	tables = {}
-	for child in invoice.get_all_children():
-		tables.setdefault(child.doctype, []).append(child)
-	for rows in tables.values():
-		for start in range(0, len(rows), ROWS_PER_INSERT):
-			insert_rows(rows[start : start + ROWS_PER_INSERT])
+	child_rows.store_children(invoice.get_all_children())
 	invoice.delete_key("__islocal")
 	invoice.delete_key("__unsaved")
 	saving = (invoice.doctype, invoice.name)  # as Frappe's insert leaves it once saved
 	if saving in frappe.flags.currently_saving:
 		frappe.flags.currently_saving.remove(saving)
-
-
-def insert_rows(rows: list) -> None:
-	"""`db_insert` of new rows of one child DocType, in one INSERT: the same columns and values Frappe's db_insert
-	writes for each (`get_valid_dict`), one round trip for all of an invoice's lines. A name that collides (a row
-	name is a random hash) fails the whole statement, which wrote nothing: the rows then go one by one, through
-	db_insert's own retry."""
-	for row in rows:
-		if not row.name:
-			set_new_name(row)
-	values = [row.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for row in rows]
-	columns = list(values[0])  # every row of one DocType has the same valid columns (its meta's)
-	placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-	try:
-		# the table and column names come from the DocType's meta; every value is a parameter
-		frappe.db.sql(
-			f"INSERT INTO `tab{rows[0].doctype}` ({', '.join(f'`{column}`' for column in columns)}) "
-			f"VALUES {', '.join([placeholders] * len(rows))}",
-			[row_values[column] for row_values in values for column in columns],
-		)
-	except Exception as e:
-		if not frappe.db.is_primary_key_violation(e):
-			raise
-		for row in rows:
-			row.db_insert()
-		return
-	for row in rows:
-		row.set("__islocal", False)  # stored, as db_insert leaves a row
 
 
 def submit_stored(doc) -> None:

@@ -14,7 +14,7 @@ import frappe
 from frappe.model.base_document import BaseDocument, get_controller
 
 from accumulating_billing import engine
-from accumulating_billing.billing import combined, email, generation, locks, tasks, two_step
+from accumulating_billing.billing import child_rows, combined, email, generation, locks, tasks, two_step
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.combined_utils import invoices_billing, make_payer_group
 from accumulating_billing.tests.faults import GENERATOR, ITEM, LOG
@@ -59,6 +59,7 @@ STEPS = {
 	"insert: invoice row written, lines not yet": lambda i, w: after(
 		BaseDocument, "db_insert", i, w, lambda self, *a, **k: self.doctype == "Sales Invoice"
 	),
+	"insert: lines written, one INSERT a table": lambda i, w: after(child_rows, "store_children", i, w),
 	"submit: GL entries posted": lambda i, w: after(sales_invoice_class(), "make_gl_entries", i, w),
 	"submitted, before the log": lambda i, w: before(generation, "write_log", i, w),
 	"generation log written": lambda i, w: after(generation, "write_log", i, w),

@@ -3,17 +3,16 @@ what a transaction sees, not from the session variable: the finalize runs at REA
 after it at the session's own level, whichever way the finalize ended; the switch rides on the commits the run
 makes anyway. And the reserve's draft, stored in one INSERT per child table, is the rows db_insert writes."""
 
-from decimal import Decimal
 from unittest.mock import patch
 
 import frappe
 
-from accumulating_billing.billing import isolation, two_step
+from accumulating_billing.billing import child_rows, isolation, two_step
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import TwoStepTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.two_step_utils import refused_submit
-from accumulating_billing.tests.utils import add, make_generator
+from accumulating_billing.tests.utils import add, make_generator, stored_and_built
 
 PROBE = "ToDo"
 ENDS = ("COMMIT", "ROLLBACK", "START TRANSACTION")
@@ -182,26 +181,21 @@ class TestStoredRows(TwoStepTestCase):
 			sorted({row.doctype for row in children}), ["Accumulating Invoice Tab", "Sales Invoice Item"]
 		)
 		for row in children:
-			stored = frappe.db.sql(
-				f"select * from `tab{row.doctype}` where name = %s", row.name, as_dict=True
-			)
-			expected = row.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True)
-			self.assertEqual(
-				{column: stored_as(value) for column, value in stored[0].items() if column in expected},
-				{column: stored_as(value) for column, value in expected.items()},
-				row.doctype,
-			)
+			self.assertEqual(*stored_and_built(row), row.doctype)
 		self.assertEqual(len(frappe.get_doc("Sales Invoice", name).items), 3)
 
 	def test_a_long_invoice_is_stored_a_hundred_lines_to_a_statement(self):
 		sizes = []
-		real = two_step.insert_rows
+		real = child_rows.insert_rows
 
 		def counting(batch):
 			sizes.append((batch[0].doctype, len(batch)))
 			return real(batch)
 
-		with patch.object(two_step, "insert_rows", counting), patch.object(two_step, "ROWS_PER_INSERT", 2):
+		with (
+			patch.object(child_rows, "insert_rows", counting),
+			patch.object(child_rows, "ROWS_PER_INSERT", 2),
+		):
 			name = self.reserve(lines=5)
 		self.assertEqual(
 			sizes,
@@ -213,11 +207,11 @@ class TestStoredRows(TwoStepTestCase):
 			],
 		)
 		self.assertEqual(len(frappe.get_all("Sales Invoice Item", filters={"parent": name})), 5)
-		self.assertEqual(two_step.ROWS_PER_INSERT, 100)
+		self.assertEqual(child_rows.ROWS_PER_INSERT, 100)
 
 	def test_a_row_name_that_collides_stores_the_rows_one_by_one(self):
 		rows = []
-		real = two_step.insert_rows
+		real = child_rows.insert_rows
 
 		def collide(batch):
 			if batch[0].doctype == "Sales Invoice Item":
@@ -227,7 +221,7 @@ class TestStoredRows(TwoStepTestCase):
 				batch = batch[1:]
 			return real(batch)
 
-		with patch.object(two_step, "insert_rows", collide):
+		with patch.object(child_rows, "insert_rows", collide):
 			name = self.reserve()
 		stored = frappe.get_all("Sales Invoice Item", filters={"parent": name}, pluck="name")
 		self.assertEqual(len(stored), 3)
@@ -236,10 +230,3 @@ class TestStoredRows(TwoStepTestCase):
 			two_step.finalize(frappe.get_value("Sales Invoice", name, "accumulating_generator"), name)
 		)
 		self.assertEqual(frappe.db.get_value("Sales Invoice", name, "docstatus"), 1)
-
-
-def stored_as(value):
-	"""A value as written and as read back compare alike: numbers as floats, dates and times as text."""
-	if isinstance(value, bool | int | float | Decimal):
-		return round(float(value), 9)
-	return None if value is None else str(value)

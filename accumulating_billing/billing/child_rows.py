@@ -1,0 +1,84 @@
+"""A generated invoice's child rows written a table at a time: one INSERT for up to ROWS_PER_INSERT rows of one
+child DocType, where Frappe's `Document.insert` sends one INSERT per row (docs/architecture.md §4).
+
+Two writers use it, below both of them:
+
+- the reserve of two-step billing stores its draft's rows so (`store_children`, from two_step.store_reserved);
+- an invoice a billing run inserts submitted in one pass (one-step billing, and the second step's `submit_stored`)
+  goes through Frappe's whole insert, validation and hooks included, and only the last part of it, the writing of
+  its rows, is done a table at a time (`write_together`, its before_submit): the same rows with the same values,
+  at the same moment (right after the invoice's own row), in a fifth of the round trips for a 5-line invoice and a
+  hundredth for a 5,000-line one.
+"""
+
+import frappe
+from frappe.model.naming import set_new_name
+
+# a line is about 3 KB of a statement: far below any max_allowed_packet even for a 5,000-line tab
+ROWS_PER_INSERT = 100
+# the instance attribute that stands in for a row's db_insert while its invoice is inserted (write_together)
+STAND_IN = "db_insert"
+
+
+def insert_rows(rows: list) -> None:
+	"""`db_insert` of new rows of one child DocType, in one INSERT: the same columns and values Frappe's db_insert
+	writes for each (`get_valid_dict`), one round trip for all of them. A key that refuses a row fails the whole
+	statement, which wrote nothing: the rows then go one by one, through db_insert, which answers as Frappe does. A
+	row name that collides (a random hash) is drawn again; a unique key (the occurrence key of a tab's row,
+	schema.py) is Frappe's UniqueValidationError, as a run expects it."""
+	for row in rows:
+		if not row.name:
+			set_new_name(row)
+	values = [row.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for row in rows]
+	columns = list(values[0])  # every row of one DocType has the same valid columns (its meta's)
+	placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+	try:
+		# the table and column names come from the DocType's meta; every value is a parameter
+		frappe.db.sql(
+			f"INSERT INTO `tab{rows[0].doctype}` ({', '.join(f'`{column}`' for column in columns)}) "
+			f"VALUES {', '.join([placeholders] * len(rows))}",
+			[row_values[column] for row_values in values for column in columns],
+		)
+	except Exception as e:
+		if not (frappe.db.is_primary_key_violation(e) or frappe.db.is_unique_key_violation(e)):
+			raise
+		for row in rows:
+			type(row).db_insert(row)  # the class's own, whatever stands in for it on the row
+		return
+	for row in rows:
+		row.set("__islocal", False)  # stored, as db_insert leaves a row
+
+
+def store_children(rows: list) -> None:
+	"""`rows` (child rows of one document, of any tables) written ROWS_PER_INSERT to a statement, table by table."""
+	tables: dict[str, list] = {}
+	for row in rows:
+		tables.setdefault(row.doctype, []).append(row)
+	for table_rows in tables.values():
+		for start in range(0, len(table_rows), ROWS_PER_INSERT):
+			insert_rows(table_rows[start : start + ROWS_PER_INSERT])
+
+
+def write_together(doc, method=None) -> None:
+	"""before_submit of a Sales Invoice: an invoice a billing run inserts submitted in one pass (new, and flagged
+	`accumulating_generated` by generation.save_generated or two_step.submit_stored) has its rows written a table
+	at a time. Frappe's insert writes the invoice's row, then calls each child row's `db_insert`; on each row present
+	now, a stand-in takes that call: the first one writes every row that still carries a stand-in, as the rows are
+	then (`store_children`), and each one removes itself when called, so that once the insert is done every row has
+	its class's db_insert again. A row another hook adds after this one is written by Frappe, as always. Any other
+	Sales Invoice is left to Frappe."""
+	if not (doc.is_new() and doc.flags.accumulating_generated):
+		return
+	rows = doc.get_all_children()
+	if len(rows) < 2:
+		return  # one row is one INSERT either way
+	written = []
+
+	def stand_in(row, *args, **kwargs) -> None:
+		if not written:
+			written.append(True)
+			store_children([child for child in doc.get_all_children() if STAND_IN in child.__dict__])
+		row.__dict__.pop(STAND_IN, None)
+
+	for row in rows:
+		row.__dict__[STAND_IN] = lambda *args, row=row, **kwargs: stand_in(row, *args, **kwargs)
