@@ -54,6 +54,7 @@ LAYERS = [
 					"money",
 					"json_rows",
 					"by_names",
+					"child_rows",
 					"locks",
 					"isolation",
 					"payers",
