@@ -7,8 +7,8 @@ Two writers use it, below both of them:
 - an invoice a billing run inserts submitted in one pass (one-step billing, and the second step's `submit_stored`)
   goes through Frappe's whole insert, validation and hooks included, and only the last part of it, the writing of
   its rows, is done a table at a time (`write_together`, its before_submit): the same rows with the same values,
-  at the same moment (right after the invoice's own row), in a fifth of the round trips for a 5-line invoice and a
-  hundredth for a 5,000-line one.
+  at the same moment (right after the invoice's own row): a 5-line invoice's lines in one statement instead of
+  five, a 5,000-line one's in fifty instead of 5,000.
 """
 
 import frappe
