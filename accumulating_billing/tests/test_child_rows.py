@@ -15,12 +15,12 @@ from accumulating_billing.billing.child_rows import STAND_IN
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.invoice import build_sales_invoice
 from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.child_rows_utils import batch_sizes, colliding_line_names, stored_and_built
 from accumulating_billing.tests.utils import (
 	add,
 	company,
 	make_customer,
 	make_generator,
-	stored_and_built,
 )
 
 INSERT_INTO = re.compile(r"^\s*INSERT INTO `tab([^`]+)`", re.IGNORECASE)
@@ -101,17 +101,7 @@ class TestRowsWrittenTogether(GenerationTestCase):
 		)
 
 	def test_a_long_invoice_is_written_a_hundred_rows_to_a_statement(self):
-		sizes = []
-		real = child_rows.insert_rows
-
-		def counting(batch):
-			sizes.append((batch[0].doctype, len(batch)))
-			return real(batch)
-
-		with (
-			patch.object(child_rows, "insert_rows", counting),
-			patch.object(child_rows, "ROWS_PER_INSERT", 2),
-		):
+		with batch_sizes(2) as sizes:
 			name, _built = self.bill(lines=5)
 		self.assertEqual(
 			sizes,
@@ -127,18 +117,7 @@ class TestRowsWrittenTogether(GenerationTestCase):
 		self.assertEqual(child_rows.ROWS_PER_INSERT, 100)
 
 	def test_a_row_name_that_collides_writes_the_rows_one_by_one(self):
-		rows = []
-		real = child_rows.insert_rows
-
-		def collide(batch):
-			if batch[0].doctype == "Sales Invoice Item":
-				real(batch[:1])
-				batch[1].name = batch[0].name  # a random name that happens to be taken
-				rows.extend(batch)
-				batch = batch[1:]
-			return real(batch)
-
-		with patch.object(child_rows, "insert_rows", collide):
+		with colliding_line_names() as rows:
 			name, [invoice] = self.bill(lines=3)
 		stored = frappe.get_all("Sales Invoice Item", filters={"parent": name}, pluck="name")
 		self.assertEqual(len(stored), 3)

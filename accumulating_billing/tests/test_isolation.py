@@ -10,9 +10,13 @@ import frappe
 from accumulating_billing.billing import child_rows, isolation, two_step
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import TwoStepTestCase
+from accumulating_billing.tests.child_rows_utils import batch_sizes, colliding_line_names, stored_and_built
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.two_step_utils import refused_submit
-from accumulating_billing.tests.utils import add, make_generator, stored_and_built
+from accumulating_billing.tests.utils import (
+	add,
+	make_generator,
+)
 
 PROBE = "ToDo"
 ENDS = ("COMMIT", "ROLLBACK", "START TRANSACTION")
@@ -185,17 +189,7 @@ class TestStoredRows(TwoStepTestCase):
 		self.assertEqual(len(frappe.get_doc("Sales Invoice", name).items), 3)
 
 	def test_a_long_invoice_is_stored_a_hundred_lines_to_a_statement(self):
-		sizes = []
-		real = child_rows.insert_rows
-
-		def counting(batch):
-			sizes.append((batch[0].doctype, len(batch)))
-			return real(batch)
-
-		with (
-			patch.object(child_rows, "insert_rows", counting),
-			patch.object(child_rows, "ROWS_PER_INSERT", 2),
-		):
+		with batch_sizes(2) as sizes:
 			name = self.reserve(lines=5)
 		self.assertEqual(
 			sizes,
@@ -210,18 +204,7 @@ class TestStoredRows(TwoStepTestCase):
 		self.assertEqual(child_rows.ROWS_PER_INSERT, 100)
 
 	def test_a_row_name_that_collides_stores_the_rows_one_by_one(self):
-		rows = []
-		real = child_rows.insert_rows
-
-		def collide(batch):
-			if batch[0].doctype == "Sales Invoice Item":
-				real(batch[:1])
-				batch[1].name = batch[0].name  # a random name that happens to be taken
-				rows.extend(batch)
-				batch = batch[1:]
-			return real(batch)
-
-		with patch.object(child_rows, "insert_rows", collide):
+		with colliding_line_names() as rows:
 			name = self.reserve()
 		stored = frappe.get_all("Sales Invoice Item", filters={"parent": name}, pluck="name")
 		self.assertEqual(len(stored), 3)

@@ -1,7 +1,6 @@
 """Factories for the integration tests (one place; every test module uses these)."""
 
 from datetime import date
-from decimal import Decimal
 from unittest.mock import patch
 
 import frappe
@@ -442,20 +441,3 @@ def refusal(fn, *args, **kwargs) -> tuple[type, str]:
 		frappe.clear_messages()
 		return type(e), str(e)
 	raise AssertionError(f"{getattr(fn, '__name__', fn)}{args} {kwargs} was not refused")
-
-
-def stored_as(value):
-	"""A value as written and as read back compare alike: numbers as floats, dates and times as text."""
-	if isinstance(value, bool | int | float | Decimal):
-		return round(float(value), 9)
-	return None if value is None else str(value)
-
-
-def stored_and_built(row) -> tuple[dict, dict]:
-	"""A child row as its table holds it and as Frappe's db_insert would write it (`get_valid_dict`), alike."""
-	stored = frappe.db.sql(f"select * from `tab{row.doctype}` where name = %s", row.name, as_dict=True)
-	expected = row.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True)
-	return (
-		{column: stored_as(value) for column, value in stored[0].items() if column in expected},
-		{column: stored_as(value) for column, value in expected.items()},
-	)
