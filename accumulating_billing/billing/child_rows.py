@@ -1,4 +1,4 @@
-"""A generated invoice's child rows written a table at a time: one INSERT for up to ROWS_PER_INSERT rows of one
+"""A generated invoice's rows written a table at a time: one INSERT for up to ROWS_PER_INSERT rows of one
 child DocType, where Frappe's `Document.insert` sends one INSERT per row (docs/architecture.md §4).
 
 Two writers use it, below both of them:
@@ -9,6 +9,11 @@ Two writers use it, below both of them:
   its rows, is done a table at a time (`write_together`, its before_submit): the same rows with the same values,
   at the same moment (right after the invoice's own row): a 5-line invoice's lines in one statement instead of
   five, a 5,000-line one's in fifty instead of 5,000.
+
+The second step inserts its invoice over the draft the reserve stored (`written_over`, docs/architecture.md §7):
+each row under a name the reserve stored is written over its stored row in the same one statement
+(`INSERT ... ON DUPLICATE KEY UPDATE`), the invoice's own row too, and a stored row the invoice no longer lists is
+deleted: no statement deletes the draft first.
 """
 
 import frappe
@@ -20,25 +25,34 @@ ROWS_PER_INSERT = 100
 STAND_IN = "db_insert"
 
 
-def insert_rows(rows: list) -> None:
-	"""`db_insert` of new rows of one child DocType, in one INSERT: the same columns and values Frappe's db_insert
+def insert_rows(rows: list, over: bool = False) -> None:
+	"""`db_insert` of new rows of one DocType, in one INSERT: the same columns and values Frappe's db_insert
 	writes for each (`get_valid_dict`), one round trip for all of them. A key that refuses a row fails the whole
 	statement, which wrote nothing: the rows then go one by one, through db_insert, which answers as Frappe does. A
 	row name that collides (a random hash) is drawn again; a unique key (the occurrence key of a tab's row,
-	schema.py) is Frappe's UniqueValidationError, as a run expects it."""
+	schema.py) is Frappe's UniqueValidationError, as a run expects it.
+
+	`over`: every row is stored already under its name (the reserve's draft of this invoice, whose row the caller
+	holds locked) and is written over it, every column, in the same statement. The row found is the one of that
+	name (the primary key is the first key MariaDB checks); a write that would give it a unique key another row
+	has fails, as an UPDATE would."""
 	for row in rows:
 		if not row.name:
 			set_new_name(row)
 	values = [row.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for row in rows]
 	columns = list(values[0])  # every row of one DocType has the same valid columns (its meta's)
 	placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-	try:
-		# the table and column names come from the DocType's meta; every value is a parameter
-		frappe.db.sql(
-			f"INSERT INTO `tab{rows[0].doctype}` ({', '.join(f'`{column}`' for column in columns)}) "
-			f"VALUES {', '.join([placeholders] * len(rows))}",
-			[row_values[column] for row_values in values for column in columns],
+	# the table and column names come from the DocType's meta; every value is a parameter
+	query = (
+		f"INSERT INTO `tab{rows[0].doctype}` ({', '.join(f'`{column}`' for column in columns)}) "
+		f"VALUES {', '.join([placeholders] * len(rows))}"
+	)
+	if over:
+		query += " ON DUPLICATE KEY UPDATE " + ", ".join(
+			f"`{column}` = VALUES(`{column}`)" for column in columns if column != "name"
 		)
+	try:
+		frappe.db.sql(query, [row_values[column] for row_values in values for column in columns])
 	except Exception as e:
 		if not (frappe.db.is_primary_key_violation(e) or frappe.db.is_unique_key_violation(e)):
 			raise
@@ -49,14 +63,48 @@ def insert_rows(rows: list) -> None:
 		row.set("__islocal", False)  # stored, as db_insert leaves a row
 
 
-def store_children(rows: list) -> None:
-	"""`rows` (child rows of one document, of any tables) written ROWS_PER_INSERT to a statement, table by table."""
-	tables: dict[str, list] = {}
+def store_children(rows: list, stored: dict[str, set[str]] | None = None) -> None:
+	"""`rows` (child rows of one document, of any tables) written ROWS_PER_INSERT to a statement, table by table;
+	those named in `stored` ({child DocType: names}, the rows a reserve stored) over their stored rows."""
+	stored = stored or {}
+	tables: dict[tuple[str, bool], list] = {}
 	for row in rows:
-		tables.setdefault(row.doctype, []).append(row)
-	for table_rows in tables.values():
+		tables.setdefault((row.doctype, row.name in stored.get(row.doctype, ())), []).append(row)
+	for (_doctype, over), table_rows in tables.items():
 		for start in range(0, len(table_rows), ROWS_PER_INSERT):
-			insert_rows(table_rows[start : start + ROWS_PER_INSERT])
+			insert_rows(table_rows[start : start + ROWS_PER_INSERT], over=over)
+
+
+def stored_rows(doc) -> dict[str, set[str]]:
+	"""The child rows of `doc` as its table rows hold them now, by child DocType: what `written_over` writes over."""
+	stored: dict[str, set[str]] = {}
+	for row in doc.get_all_children():
+		stored.setdefault(row.doctype, set()).add(row.name)
+	return stored
+
+
+def written_over(doc, stored: dict[str, set[str]]) -> None:
+	"""Insert `doc` (next: Frappe's insert) over the rows stored under its name: the draft the reserve stored, its
+	row locked by the caller, whose child rows are `stored` (stored_rows of the draft). Its own row is written over
+	the stored one (a stand-in for its db_insert, as `write_together` puts on its rows), and so is each child row
+	of a stored name (write_together, which writes the rows of an invoice so marked whatever their number); a stored
+	row the invoice no longer lists when its row is written (a tax row ERPNext's validation replaced) is deleted
+	then, one statement per table that lost rows."""
+	doc.flags.accumulating_stored_rows = stored
+
+	def stand_in(*args, **kwargs) -> None:
+		doc.__dict__.pop(STAND_IN, None)
+		insert_rows([doc], over=True)
+		kept = stored_rows(doc)
+		for doctype, names in stored.items():
+			gone = sorted(names - kept.get(doctype, set()))
+			if gone:
+				frappe.db.sql(
+					f"delete from `tab{doctype}` where `parent` = %(parent)s and `name` in %(names)s",
+					{"parent": doc.name, "names": gone},
+				)
+
+	doc.__dict__[STAND_IN] = stand_in
 
 
 def write_together(doc, method=None) -> None:
@@ -70,14 +118,16 @@ def write_together(doc, method=None) -> None:
 	if not (doc.is_new() and doc.flags.accumulating_generated):
 		return
 	rows = doc.get_all_children()
-	if len(rows) < 2:
+	stored = doc.flags.accumulating_stored_rows  # written over a stored draft (written_over): every row here
+	if len(rows) < 2 and not stored:
 		return  # one row is one INSERT either way
-	written = []
+	written = False
 
 	def stand_in(row, *args, **kwargs) -> None:
+		nonlocal written
 		if not written:
-			written.append(True)
-			store_children([child for child in doc.get_all_children() if STAND_IN in child.__dict__])
+			written = True
+			store_children([child for child in doc.get_all_children() if STAND_IN in child.__dict__], stored)
 		row.__dict__.pop(STAND_IN, None)
 
 	for row in rows:

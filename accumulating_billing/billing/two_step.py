@@ -10,7 +10,7 @@ whole insert and submit. In two steps:
    written, nothing run on it), log, advance the schedule, commit. The series row is locked only for this part,
    and the number is taken without a gap: the draft holds it.
 2. **finalize** (`finalize`): lock the generator again, check the draft is still reserved, submit it: a draft
-   nobody changed since the reserve is inserted submitted in one pass in place of its stored rows
+   nobody changed since the reserve is inserted submitted in one pass over its stored rows
    (`submit_stored`: ERPNext validates it and writes each row once, as in one-step billing), a draft saved since
    is submitted as it is; its on_submit (`finish_reserved`) owes what an invoice owes once it is submitted
    (owed.py: the Generated automations, the pay link, the email), in the submit's own transaction; commit.
@@ -276,20 +276,14 @@ def store_reserved(invoice) -> None:
 
 def submit_stored(doc) -> None:
 	"""Submit a reserved draft nobody changed since the reserve stored it (its `modified` still its `creation`):
-	its stored rows are deleted and it is inserted submitted under the same number, in one pass, as a one-step
-	run inserts an Open invoice: ERPNext validates it once and writes each row once. Submitting the stored draft
-	read it all back, rewrote every row and kept a Version of it as built: most of what two steps cost over one.
-	In the finalize transaction, its tabs and its row locked (`submit_reserved`): a failure rolls the delete back
-	with the rest, and the draft stays reserved as it was."""
-	# written out, as frappe.db.delete's: the table names come from the DocType's meta, every value is a parameter
-	for df in doc.meta.get_table_fields():
-		if doc.get(df.fieldname):
-			frappe.db.sql(
-				f"delete from `tab{df.options}` "
-				"where `parent` = %(parent)s and `parenttype` = %(parenttype)s and `parentfield` = %(field)s",
-				{"parent": doc.name, "parenttype": doc.doctype, "field": df.fieldname},
-			)
-	frappe.db.sql(f"delete from `tab{doc.doctype}` where `name` = %s", doc.name)
+	it is inserted submitted under the same number, in one pass, as a one-step run inserts an Open invoice: ERPNext
+	validates it once and writes each row once, over the stored draft's rows (child_rows.written_over: the
+	invoice's row and each line written over the one stored under its name, in the statement that writes it; a
+	stored row it no longer lists deleted). Submitting the stored draft read it all back, rewrote every row and kept
+	a Version of it as built: most of what two steps cost over one. In the finalize transaction, its tabs and its
+	row locked (`submit_reserved`): a failure rolls the writes back with the rest, and the draft stays reserved as
+	it was."""
+	child_rows.written_over(doc, child_rows.stored_rows(doc))
 	doc.set("__islocal", 1)
 	doc.flags.name_set = True  # the number the reserve took
 	doc.flags.accumulating_generated = True  # its lines are exactly the items the reserve billed on it

@@ -1,6 +1,8 @@
 """What the tests of a generated invoice's rows written a table at a time share (billing/child_rows.py): a stored row
-against the one Frappe's db_insert would write, the batches written, a line name that collides."""
+against the one Frappe's db_insert would write, the writes sent, the batches written, a line name that collides."""
 
+import re
+from collections import Counter
 from contextlib import contextmanager
 from decimal import Decimal
 from unittest.mock import patch
@@ -27,6 +29,30 @@ def stored_and_built(row) -> tuple[dict, dict]:
 	)
 
 
+WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+`tab([^`]+)`", re.IGNORECASE)
+
+
+@contextmanager
+def writes():
+	"""The INSERT, UPDATE and DELETE statements sent inside the block, counted by (INSERT | UPDATE | DELETE, table):
+	yields the Counter."""
+	counts: Counter = Counter()
+	db = frappe.local.db
+	sql = db.sql
+
+	def counting(query, *args, **kwargs):
+		found = WRITE.match(str(query))
+		if found:
+			counts[found.group(1).split()[0].upper(), found.group(2)] += 1
+		return sql(query, *args, **kwargs)
+
+	db.sql = counting
+	try:
+		yield counts
+	finally:
+		del db.sql  # the class's own method again
+
+
 @contextmanager
 def batch_sizes(rows_per_insert: int):
 	"""The batches child_rows writes inside the block, as (child DocType, rows), at most `rows_per_insert` rows to a
@@ -34,9 +60,9 @@ def batch_sizes(rows_per_insert: int):
 	sizes = []
 	real = child_rows.insert_rows
 
-	def counting(batch):
+	def counting(batch, *args, **kwargs):
 		sizes.append((batch[0].doctype, len(batch)))
-		return real(batch)
+		return real(batch, *args, **kwargs)
 
 	with (
 		patch.object(child_rows, "insert_rows", counting),
@@ -52,13 +78,13 @@ def colliding_line_names():
 	rows = []
 	real = child_rows.insert_rows
 
-	def collide(batch):
+	def collide(batch, *args, **kwargs):
 		if batch[0].doctype == "Sales Invoice Item" and not rows:
-			real(batch[:1])
+			real(batch[:1], *args, **kwargs)
 			batch[1].name = batch[0].name
 			rows.extend(batch)
 			batch = batch[1:]
-		return real(batch)
+		return real(batch, *args, **kwargs)
 
 	with patch.object(child_rows, "insert_rows", collide):
 		yield rows

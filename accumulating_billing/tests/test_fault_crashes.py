@@ -94,6 +94,13 @@ TWO_STEP_STEPS = {
 	"reserved, before the finalize": lambda i, w: before(two_step, "finalize", i, w),
 	"finalize: generator locked": lambda i, w: after(locks, "lock_generator", i, w),
 	"finalize: before submit": STEPS["validated, before submit"],
+	# the invoice inserted over the reserve's stored draft (child_rows.written_over): its row, then its lines
+	"finalize: invoice row written over the draft, lines not yet": lambda i, w: after(
+		child_rows, "insert_rows", i, w, lambda rows, over=False: over and rows[0].doctype == "Sales Invoice"
+	),
+	"finalize: lines written over the draft": lambda i, w: after(
+		child_rows, "store_children", i, w, lambda rows, stored=None: bool(stored)
+	),
 	"finalize: GL entries posted": STEPS["submit: GL entries posted"],
 	"finalize: owed recorded (on_submit)": lambda i, w: after(two_step, "finish_reserved", i, w),
 	"finalize: commit": lambda i, w: at_commit(i, two_step, "finish_reserved", w),

@@ -1,16 +1,15 @@
 """The isolation level of two-step billing's finalize (billing/isolation.py, docs/architecture.md §7), read from
 what a transaction sees, not from the session variable: the finalize runs at READ COMMITTED, every transaction
 after it at the session's own level, whichever way the finalize ended; the switch rides on the commits the run
-makes anyway. And the reserve's draft, stored in one INSERT per child table, is the rows db_insert writes."""
+makes anyway. (The draft the reserve stores and the finalize writes over: test_stored_draft.py.)"""
 
 from unittest.mock import patch
 
 import frappe
 
-from accumulating_billing.billing import child_rows, isolation, two_step
+from accumulating_billing.billing import isolation, two_step
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import TwoStepTestCase
-from accumulating_billing.tests.child_rows_utils import batch_sizes, colliding_line_names, stored_and_built
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.two_step_utils import refused_submit
 from accumulating_billing.tests.utils import (
@@ -153,63 +152,3 @@ class TestFinalizeIsolation(TwoStepTestCase):
 	def test_only_a_level_is_set(self):
 		with self.assertRaises(ValueError):
 			isolation.set_from_next_transaction("READ COMMITTED; DROP TABLE x")
-
-
-class TestStoredRows(TwoStepTestCase):
-	def reserve(self, lines: int = 3):
-		gen = make_generator(first_creation_date="2026-02-01")
-		for k in range(lines):
-			add(gen.name, self.listing, rate=10 + k, service_date="2026-01-10")
-		frappe.db.commit()
-		with patch.object(two_step, "finalize", return_value=None):
-			[name] = run_generator(gen.name, "2026-02-01").invoices
-		return name
-
-	def test_the_draft_stored_in_one_insert_per_table_is_the_rows_db_insert_writes(self):
-		built = []
-		real = two_step.store_reserved
-
-		def keep(invoice):
-			real(invoice)
-			built.append(invoice)
-
-		with patch.object(two_step, "store_reserved", keep):
-			name = self.reserve()
-		[invoice] = built
-		self.assertEqual(invoice.name, name)
-		children = invoice.get_all_children()
-		self.assertEqual(
-			[row.is_new() for row in children], [False] * len(children)
-		)  # as db_insert leaves them
-		self.assertEqual(
-			sorted({row.doctype for row in children}), ["Accumulating Invoice Tab", "Sales Invoice Item"]
-		)
-		for row in children:
-			self.assertEqual(*stored_and_built(row), row.doctype)
-		self.assertEqual(len(frappe.get_doc("Sales Invoice", name).items), 3)
-
-	def test_a_long_invoice_is_stored_a_hundred_lines_to_a_statement(self):
-		with batch_sizes(2) as sizes:
-			name = self.reserve(lines=5)
-		self.assertEqual(
-			sizes,
-			[
-				("Sales Invoice Item", 2),
-				("Sales Invoice Item", 2),
-				("Sales Invoice Item", 1),
-				("Accumulating Invoice Tab", 1),
-			],
-		)
-		self.assertEqual(len(frappe.get_all("Sales Invoice Item", filters={"parent": name})), 5)
-		self.assertEqual(child_rows.ROWS_PER_INSERT, 100)
-
-	def test_a_row_name_that_collides_stores_the_rows_one_by_one(self):
-		with colliding_line_names() as rows:
-			name = self.reserve()
-		stored = frappe.get_all("Sales Invoice Item", filters={"parent": name}, pluck="name")
-		self.assertEqual(len(stored), 3)
-		self.assertEqual(sorted(stored), sorted(row.name for row in rows))
-		self.assertIsNone(
-			two_step.finalize(frappe.get_value("Sales Invoice", name, "accumulating_generator"), name)
-		)
-		self.assertEqual(frappe.db.get_value("Sales Invoice", name, "docstatus"), 1)
