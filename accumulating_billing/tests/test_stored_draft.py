@@ -18,8 +18,10 @@ from accumulating_billing.tests.child_rows_utils import (
 	stored_and_built,
 	writes,
 )
+from accumulating_billing.tests.source_docs import make_timesheet, service_item
 from accumulating_billing.tests.utils import (
 	add,
+	make_customer,
 	make_generator,
 )
 
@@ -187,3 +189,38 @@ class TestStoredDraft(TwoStepTestCase):
 			sorted(row.name for row in draft_rows(name)["Sales Invoice Item"]),
 			sorted(row.name for row in stored["Sales Invoice Item"]),
 		)
+
+	def test_a_timesheet_tab_in_two_steps_bills_its_time_logs_once(self):
+		"""ERPNext's own rows of an invoice (its timesheet rows) and its Timesheet's billing, through a reserve and
+		a finalize that writes over the stored draft."""
+		customer = make_customer()
+		gen = make_generator(
+			customer,
+			first_creation_date="2026-02-01",
+			accumulate_timesheets=1,
+			timesheet_item=service_item(),
+		)
+		sheet = make_timesheet(
+			[{"start": "2026-01-05 09:00", "hours": 2}, {"start": "2026-01-20 09:00", "hours": 1}],
+			customer=customer,
+		)
+		frappe.db.commit()
+		with patch.object(two_step, "submit_stored", wraps=two_step.submit_stored) as finalized:
+			[name] = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual(finalized.call_count, 1)  # reserved, then written over the stored draft
+		self.assertEqual(frappe.db.get_value("Sales Invoice", name, ["docstatus", "grand_total"]), (1, 150))
+		logs = sorted(row.name for row in sheet.time_logs)
+		self.assertEqual(
+			sorted(
+				frappe.get_all("Sales Invoice Timesheet", filters={"parent": name}, pluck="timesheet_detail")
+			),
+			logs,
+		)
+		self.assertEqual(
+			frappe.get_all("Timesheet Detail", filters={"name": ("in", logs)}, pluck="sales_invoice"),
+			[name, name],
+		)
+		self.assertEqual(
+			frappe.db.get_value("Timesheet", sheet.name, ["status", "per_billed"]), ("Billed", 100)
+		)
+		self.assertEqual(two_step.reserved_invoices(gen.name), [])
