@@ -94,9 +94,7 @@ def bench_side_by_side(rounds: int, size: int, codes: list[str], tag: str) -> No
 				replays += 1
 				if replays > REPLAYS:
 					raise
-				# ERPNext's submit of an invoice reads its lines back with a locking read; on a site whose
-				# Sales Invoice Item table is small next to a 5,000-line invoice, that read scans the table, and
-				# the two invoices' submits at the same moment can each wait for the other's lines
+				# ERPNext's own deadlock of the two submits (module docstring, "neither can wait")
 				say(f"  {k + 1:>5} deadlock, played again on a fresh tab: {e}")
 				continue
 			record_round(figures, k + 1, k % 2, out, wait)

@@ -76,21 +76,21 @@ def store_children(rows: list, stored: dict[str, set[str]] | None = None) -> Non
 
 
 def stored_rows(doc) -> dict[str, set[str]]:
-	"""The child rows of `doc` as its table rows hold them now, by child DocType: what `written_over` writes over."""
+	"""The names of `doc`'s child rows, by child DocType."""
 	stored: dict[str, set[str]] = {}
 	for row in doc.get_all_children():
 		stored.setdefault(row.doctype, set()).add(row.name)
 	return stored
 
 
-def written_over(doc, stored: dict[str, set[str]]) -> None:
-	"""Insert `doc` (next: Frappe's insert) over the rows stored under its name: the draft the reserve stored, its
-	row locked by the caller, whose child rows are `stored` (stored_rows of the draft). Its own row is written over
+def written_over(doc) -> None:
+	"""Insert `doc` (next: Frappe's insert) over the rows stored under its name: the draft the reserve stored, as
+	`doc` is now (its row locked by the caller; its child rows `stored_rows(doc)`). Its own row is written over
 	the stored one (a stand-in for its db_insert, as `write_together` puts on its rows), and so is each child row
 	of a stored name (write_together, which writes the rows of an invoice so marked whatever their number); a stored
 	row the invoice no longer lists when its row is written (a tax row ERPNext's validation replaced) is deleted
 	then, one statement per table that lost rows."""
-	doc.flags.accumulating_stored_rows = stored
+	stored = doc.flags.accumulating_stored_rows = stored_rows(doc)
 
 	def stand_in(*args, **kwargs) -> None:
 		doc.__dict__.pop(STAND_IN, None)

@@ -283,7 +283,7 @@ def submit_stored(doc) -> None:
 	a Version of it as built: most of what two steps cost over one. In the finalize transaction, its tabs and its
 	row locked (`submit_reserved`): a failure rolls the writes back with the rest, and the draft stays reserved as
 	it was."""
-	child_rows.written_over(doc, child_rows.stored_rows(doc))
+	child_rows.written_over(doc)
 	doc.set("__islocal", 1)
 	doc.flags.name_set = True  # the number the reserve took
 	doc.flags.accumulating_generated = True  # its lines are exactly the items the reserve billed on it

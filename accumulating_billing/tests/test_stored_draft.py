@@ -152,8 +152,8 @@ class TestStoredDraft(TwoStepTestCase):
 		frappe.db.commit()
 		real = child_rows.written_over
 
-		def dropping(doc, stored):
-			real(doc, stored)
+		def dropping(doc):
+			real(doc)
 			doc.set("taxes", [])
 
 		with patch.object(child_rows, "written_over", dropping), writes() as counts:
