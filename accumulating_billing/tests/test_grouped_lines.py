@@ -18,7 +18,7 @@ from accumulating_billing.tests.source_docs import (
 	service_item,
 	stock_item,
 )
-from accumulating_billing.tests.two_step_utils import set_two_step
+from accumulating_billing.tests.two_step_utils import set_two_step, stopped_after_reserve
 from accumulating_billing.tests.utils import (
 	add,
 	make_customer,
@@ -351,7 +351,7 @@ class TestLifecycle(GroupedTestCase):
 		frappe.db.commit()
 		set_two_step(True)
 		try:
-			with patch.object(two_step, "finalize", return_value=None):  # the process died after the reserve
+			with stopped_after_reserve():  # the process died after the reserve
 				invoice = self.bill(gen.name, "2026-02-01")
 			self.assertEqual(frappe.db.get_value("Sales Invoice", invoice, "docstatus"), 0)
 			self.assertIsNone(two_step.finalize(gen.name, invoice))

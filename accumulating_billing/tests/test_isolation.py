@@ -11,7 +11,7 @@ from accumulating_billing.billing import isolation, two_step
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import TwoStepTestCase
 from accumulating_billing.tests.faults.connections import Connection
-from accumulating_billing.tests.two_step_utils import refused_submit
+from accumulating_billing.tests.two_step_utils import refused_submit, stopped_after_reserve
 from accumulating_billing.tests.utils import (
 	add,
 	make_generator,
@@ -112,7 +112,7 @@ class TestFinalizeIsolation(TwoStepTestCase):
 
 	def test_a_finalize_that_did_not_run_or_was_refused_leaves_the_session_at_its_level(self):
 		gen = self.bill_one()
-		with patch.object(two_step, "finalize", return_value=None):  # the run stopped after its commit
+		with stopped_after_reserve():  # the run stopped after its commit
 			run_generator(gen.name, "2026-02-01")
 		self.assertEqual(self.level_seen(), "REPEATABLE READ")
 		frappe.db.rollback()

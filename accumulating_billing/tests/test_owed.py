@@ -19,7 +19,7 @@ from accumulating_billing.tests.base import GatewayTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.crashes import Injector, Kill, at_commit
 from accumulating_billing.tests.ledger import make_notification
-from accumulating_billing.tests.two_step_utils import set_two_step
+from accumulating_billing.tests.two_step_utils import set_two_step, stopped_after_reserve
 from accumulating_billing.tests.utils import (
 	add,
 	make_billing_contact,
@@ -127,7 +127,7 @@ class TestOwedInTheInvoicesTransaction(OwedTestCase):
 		frappe.db.commit()
 		set_two_step(True)
 		try:
-			with patch.object(two_step, "finalize", return_value=None):  # the process died after the reserve
+			with stopped_after_reserve():  # the process died after the reserve
 				[reserved] = run_generator(gen, "2026-02-01").invoices
 			self.assertEqual(frappe.db.get_value(INVOICE, reserved, "docstatus"), 0)
 			self.assertIsNone(owes_request(reserved))

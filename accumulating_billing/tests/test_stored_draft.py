@@ -19,6 +19,7 @@ from accumulating_billing.tests.child_rows_utils import (
 	writes,
 )
 from accumulating_billing.tests.source_docs import make_timesheet, service_item
+from accumulating_billing.tests.two_step_utils import stopped_after_reserve
 from accumulating_billing.tests.utils import (
 	add,
 	make_customer,
@@ -47,7 +48,7 @@ class TestStoredDraft(TwoStepTestCase):
 		for k in range(lines):
 			add(gen.name, self.listing, rate=10 + k, service_date="2026-01-10")
 		frappe.db.commit()
-		with patch.object(two_step, "finalize", return_value=None):
+		with stopped_after_reserve():
 			[name] = run_generator(gen.name, "2026-02-01").invoices
 		return name
 

@@ -11,7 +11,13 @@ from accumulating_billing.billing import email, generation_log, locks, tasks, tw
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import TwoStepTestCase
 from accumulating_billing.tests.faults.connections import Connection
-from accumulating_billing.tests.two_step_utils import billed_on, failing_submit, listened, refused_submit
+from accumulating_billing.tests.two_step_utils import (
+	billed_on,
+	failing_submit,
+	listened,
+	refused_submit,
+	stopped_after_reserve,
+)
 from accumulating_billing.tests.utils import (
 	add,
 	company,
@@ -103,7 +109,7 @@ class TestTwoStepRun(TwoStepTestCase):
 		gen = make_generator(first_creation_date="2026-02-01")
 		add(gen.name, self.listing, service_date="2026-01-10")
 		frappe.db.commit()
-		with patch.object(two_step, "finalize", return_value=None):  # the run stopped after its reserve
+		with stopped_after_reserve():  # the run stopped after its reserve
 			run_generator(gen.name, "2026-02-01")
 		[reserved] = two_step.reserved_invoices(gen.name)
 		add(gen.name, self.listing, service_date="2026-02-10")
@@ -138,7 +144,7 @@ class TestTwoStepRun(TwoStepTestCase):
 			return doc.flags.probed, two_step.TWO_STEPS.waits(doc)
 
 		self.assertEqual(probed(), ({"reserved": False}, False))
-		with patch.object(two_step, "finalize", return_value=None):
+		with stopped_after_reserve():
 			run_generator(gen.name, "2026-02-01")
 		[reserved] = two_step.reserved_invoices(gen.name)
 		self.assertEqual(probed(), ({"reserved": True}, True))
@@ -160,7 +166,7 @@ class TestTwoStepRun(TwoStepTestCase):
 		gen = make_generator(first_creation_date="2026-02-01")
 		add(gen.name, self.listing, service_date="2026-01-10")
 		frappe.db.commit()
-		with patch.object(two_step, "finalize", return_value=None):
+		with stopped_after_reserve():
 			run_generator(gen.name, "2026-02-01")
 		[reserved] = two_step.reserved_invoices(gen.name)
 		other = Connection(frappe.local.site, "probe-other")
@@ -274,7 +280,7 @@ class TestTwoStepRun(TwoStepTestCase):
 
 	def test_the_sweep_submits_what_a_crash_left_reserved(self):
 		gen = listened(make_emailing_generator(self.listing))
-		with patch.object(two_step, "finalize", return_value=None):  # the process died after the reserve
+		with stopped_after_reserve():  # the process died after the reserve
 			run_generator(gen.name, "2026-02-01")
 		[reserved] = invoices_of(gen.name)
 		self.assertEqual(reserved.docstatus, 0)
@@ -299,7 +305,7 @@ class TestTwoStepRun(TwoStepTestCase):
 		gen = listened(make_generator(first_creation_date="2026-02-01"))
 		add(gen.name, self.listing, service_date="2026-01-10")
 		frappe.db.commit()
-		with patch.object(two_step, "finalize", return_value=None):
+		with stopped_after_reserve():
 			run_generator(gen.name, "2026-02-01")
 		[reserved] = invoices_of(gen.name)
 		doc = frappe.get_doc("Sales Invoice", reserved.name)
@@ -313,7 +319,7 @@ class TestTwoStepRun(TwoStepTestCase):
 		gen = make_generator(first_creation_date="2026-02-01")
 		item = add(gen.name, self.listing, service_date="2026-01-10").name
 		frappe.db.commit()
-		with patch.object(two_step, "finalize", return_value=None):
+		with stopped_after_reserve():
 			run_generator(gen.name, "2026-02-01")
 		[reserved] = invoices_of(gen.name)
 		frappe.delete_doc("Sales Invoice", reserved.name, ignore_permissions=True)

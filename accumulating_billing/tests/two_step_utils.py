@@ -6,6 +6,7 @@ from unittest.mock import patch
 import frappe
 from frappe.model.base_document import get_controller
 
+from accumulating_billing.billing import two_step
 from accumulating_billing.tests.ledger import make_notification
 
 SETTINGS = "Accumulating Billing Settings"
@@ -18,6 +19,12 @@ def set_two_step(on: bool) -> None:
 	frappe.db.set_single_value(SETTINGS, "two_step_billing", 1 if on else 0)
 	frappe.clear_document_cache(SETTINGS, SETTINGS)
 	frappe.db.commit()
+
+
+def stopped_after_reserve():
+	"""A billing run that stops after its reserve's commit (the process died, or the run ended there): the reserved
+	draft waits for its submit, by the next run or the hourly sweep (two_step.finalize not called)."""
+	return patch.object(two_step, "finalize", return_value=None)
 
 
 def billed_on(generator: str) -> list[tuple]:
