@@ -55,6 +55,7 @@ from benchmarks.tab_sides import (
 	check_billed,
 	direct_invoice,
 	direct_lines,
+	generate,
 	item_specs,
 	make_tab,
 )
@@ -274,9 +275,9 @@ def starvation_run(
 	gens = big_tabs(size, tabs, codes, tag, mode or MODES[0], label)
 	waits0, lock0 = row_lock_status()
 	if runner == "threads":
-		out = threaded_window(args, gens, codes, ADDER_SERVICE, run_tag_, bill_quietly if mode else None)
+		out = threaded_window(args, gens, codes, ADDER_SERVICE, run_tag_, generate if mode else None)
 	else:
-		out = process_window(args, gens, codes, ADDER_SERVICE, run_tag_, bill_quietly if mode else None)
+		out = process_window(args, gens, codes, ADDER_SERVICE, run_tag_, generate if mode else None)
 	frappe.db.rollback()
 	waits1, lock1 = row_lock_status()
 	out["lock_waits"], out["lock_ms"] = waits1 - waits0, lock1 - lock0
@@ -294,12 +295,6 @@ def starvation_run(
 	for error in out["errors"][:5]:
 		say(f"    error: {error}")
 	return out
-
-
-def bill_quietly(generator: str):
-	from accumulating_billing.billing.generation import generate_now
-
-	return generate_now(generator, POSTING)
 
 
 def check_window(out: dict, gens: list[str], size: int) -> None:
