@@ -25,10 +25,8 @@ from accumulating_billing.billing import (
 )
 from accumulating_billing.billing.item_status import ON_HOLD, UNBILLED
 from accumulating_billing.billing.permissions import permitted_generator, permitted_item
+from accumulating_billing.doctypes import GENERATOR, ITEM, TEMPLATE
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
-TEMPLATE = "Accumulating Generator Template"
 MANAGERS = frozenset(("Accounts Manager", "System Manager"))
 # questions from one address per hour (Frappe's rate_limit, as the kickoff form's submissions)
 QUESTIONS_PER_HOUR = 20

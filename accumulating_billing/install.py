@@ -6,8 +6,7 @@ from frappe import _
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 
 from accumulating_billing.billing import schema
-
-CONTRIBUTOR_ROLE = "Accumulating Billing Contributor"
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE
 
 
 def get_custom_fields() -> dict[str, list[dict]]:

@@ -18,10 +18,9 @@ from datetime import date, timedelta
 import frappe
 
 from accumulating_billing.billing.by_names import placeholders
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
 PREFIX = "ABBENCH"
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 LINES = [(1, 40.0), (3, 15.0), (2, 12.5), (1, 99.0), (5, 4.2)]  # qty, rate of the 5 lines of every invoice
 RESULTS: list[tuple] = []
 

@@ -43,6 +43,7 @@ LAYERS = [
 		"what every concern shares; imports only the engine",
 		[
 			"",  # the app package itself
+			"doctypes",  # the app's DocType names and its Role: imports nothing
 			"i18n",
 			"billing",
 			*(

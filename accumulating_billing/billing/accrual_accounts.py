@@ -5,7 +5,8 @@ account disabled or moved since is a clear error, and nothing is posted)."""
 import frappe
 from frappe import _
 
-SETTINGS = "Accumulating Billing Settings"
+from accumulating_billing.doctypes import SETTINGS
+
 # accounts that ERPNext books with a party, a bank or stock: an accrual of unbilled revenue belongs on none of them
 REFUSED_ACCOUNT_TYPES = ("Receivable", "Payable", "Bank", "Cash", "Stock")
 

@@ -5,7 +5,8 @@ down: docs/architecture.md §1)."""
 import frappe
 from frappe.utils import cint
 
-SETTINGS = "Accumulating Billing Settings"
+from accumulating_billing.doctypes import SETTINGS
+
 # *Parallel Billing Jobs per Tick*: one billing job per long-queue worker by default
 DEFAULT_JOBS_PER_TICK = 4
 MAX_JOBS_PER_TICK = 64

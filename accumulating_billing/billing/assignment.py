@@ -15,10 +15,8 @@ from frappe.utils import cint, getdate, nowdate
 from accumulating_billing import engine
 from accumulating_billing.billing.permissions import permitted_generator
 from accumulating_billing.billing.state import schedule_of
+from accumulating_billing.doctypes import GENERATOR, TEMPLATE
 from accumulating_billing.i18n import engine_message
-
-GENERATOR = "Accumulating Generator"
-TEMPLATE = "Accumulating Generator Template"
 
 # what a generator holds that is its own, never copied from a template or another generator
 OWN_FIELDS = frozenset(

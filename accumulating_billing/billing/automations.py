@@ -31,10 +31,8 @@ from frappe.utils import flt, now_datetime
 from accumulating_billing.billing import notifications, payments
 from accumulating_billing.billing.jobs import enqueue_once
 from accumulating_billing.billing.payers import invoice_tabs
+from accumulating_billing.doctypes import GENERATOR, LOG, RUN
 
-GENERATOR = "Accumulating Generator"
-RUN = "Accumulating Automation Run"
-LOG = "Accumulating Generation Log"
 INVOICE_EVENTS = ("Generated", "Paid")
 TAB_REACHES = "Tab Reaches"
 EVENTS = (*INVOICE_EVENTS, TAB_REACHES)

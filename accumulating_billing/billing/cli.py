@@ -11,6 +11,7 @@ from accumulating_billing import engine
 from accumulating_billing.billing.accrual import accrue_month
 from accumulating_billing.billing.state import state_of
 from accumulating_billing.billing.tasks import due_generators, process_due
+from accumulating_billing.doctypes import GENERATOR
 from accumulating_billing.i18n import engine_message
 
 PROGRESS_FROM = 20
@@ -23,7 +24,7 @@ def run(as_of: str | None, dry_run: bool, echo: Callable[[str], None]) -> list[s
 		echo(_("Nothing due as of {0}.").format(as_of))
 	if dry_run:
 		for name in names:
-			doc = frappe.get_doc("Accumulating Generator", name)
+			doc = frappe.get_doc(GENERATOR, name)
 			runs = engine.due_runs(state_of(doc), as_of) if doc.status == "Active" else []
 			dates = ", ".join(str(d) for d in runs) or _("resume on {0}").format(doc.resume_date)
 			echo(_("would run {0} ({1}): {2}").format(name, doc.customer, dates))

@@ -12,8 +12,7 @@ from frappe.translate import print_language
 from accumulating_billing.billing.contacts import billing_email
 from accumulating_billing.billing.payers import default_print_format
 from accumulating_billing.billing.payments import make_owed_request, pay_link
-
-LOG = "Accumulating Generation Log"
+from accumulating_billing.doctypes import GENERATOR, LOG
 
 
 def send_invoice_email(invoice: str) -> str | None:
@@ -32,7 +31,7 @@ def send_invoice_email(invoice: str) -> str | None:
 		return None
 	recipient = billing_email(si.customer)
 	if not recipient:
-		frappe.get_doc("Accumulating Generator", si.accumulating_generator).add_comment(
+		frappe.get_doc(GENERATOR, si.accumulating_generator).add_comment(
 			"Comment",
 			_("Invoice {0} was not emailed: customer {1} has no billing contact email.").format(
 				invoice, si.customer
@@ -41,7 +40,7 @@ def send_invoice_email(invoice: str) -> str | None:
 		set_email_status(invoice, "No Recipient")
 		frappe.db.commit()
 		return None
-	generator = frappe.get_doc("Accumulating Generator", si.accumulating_generator)
+	generator = frappe.get_doc(GENERATOR, si.accumulating_generator)
 	subject, message = compose(si, generator)
 	# a combined invoice prints each tab's lines under its title (payers.COMBINED_PRINT_FORMAT)
 	print_format = generator.print_format or default_print_format(si)

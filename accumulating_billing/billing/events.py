@@ -11,8 +11,7 @@ from accumulating_billing.billing.generation_log import write_log
 from accumulating_billing.billing.locks import lock_generators
 from accumulating_billing.billing.payers import TABS_FIELD, invoice_tabs
 from accumulating_billing.billing.tab import set_item_billing
-
-ITEM = "Accumulating Generator Item"
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
 
 def release_items_of_invoice(doc, method=None) -> None:
@@ -33,7 +32,7 @@ def release_items_of_invoice(doc, method=None) -> None:
 	for row in billed:
 		by_tab[row.generator] += 1
 	for tab, count in sorted(by_tab.items()):
-		generator = frappe.get_doc("Accumulating Generator", tab)
+		generator = frappe.get_doc(GENERATOR, tab)
 		note = _("Sales Invoice {0} was {1}: {2} item(s) are unbilled again.").format(doc.name, action, count)
 		if generator.status == "Completed":
 			note += " " + _("The generator is Completed: use Generate Now to bill them.")
@@ -178,7 +177,7 @@ def release_removed_lines(doc, method=None) -> None:
 		note = _("{0} item(s) whose line was removed from Sales Invoice {1} are unbilled again.").format(
 			count, doc.name
 		)
-		frappe.get_doc("Accumulating Generator", tab).add_comment("Info", note)
+		frappe.get_doc(GENERATOR, tab).add_comment("Info", note)
 		write_log(
 			tab,
 			doc.get("accumulating_occurrence") or doc.posting_date,

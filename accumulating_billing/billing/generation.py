@@ -36,8 +36,7 @@ from accumulating_billing.billing.tab import (
 	tab_items,
 	vouch_for_links,
 )
-
-GENERATOR = "Accumulating Generator"
+from accumulating_billing.doctypes import GENERATOR
 
 
 @dataclass

@@ -11,8 +11,8 @@ from frappe import _
 from frappe.model.naming import make_autoname
 from frappe.utils import cint, getdate, now, nowdate
 
-GENERATOR = "Accumulating Generator"
-LOG = "Accumulating Generation Log"
+from accumulating_billing.doctypes import GENERATOR, LOG
+
 FAILING_AFTER = 5
 
 

@@ -28,9 +28,8 @@ from accumulating_billing.billing import line_check, watch
 from accumulating_billing.billing.generation_log import write_log
 from accumulating_billing.billing.item_status import NOTICE_PENDING, ON_HOLD, UNBILLED, update_held_count
 from accumulating_billing.billing.tab import item_fields, with_net_rates
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 HOLD = "Hold the Line and Bill the Rest"
 STOP = "Stop the Invoice"
 

@@ -31,9 +31,8 @@ from frappe.utils import add_to_date, escape_html, get_url, now_datetime
 from accumulating_billing.billing.by_names import BY_NAMES, BY_PRIMARY_KEY, placeholders
 from accumulating_billing.billing.generation_log import people_to_alert
 from accumulating_billing.billing.item_status import NOTICE_PENDING, ON_HOLD
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 # the hourly sweep leaves alone what is owed for less than this: a billing job may still be running and send it
 SWEEP_AFTER_MINUTES = 60
 # a message lists this many lines; the link lists them all

@@ -39,8 +39,8 @@ from accumulating_billing.billing import items as item_rules
 from accumulating_billing.billing import rules
 from accumulating_billing.billing.item_status import LINE_VALUES, UNBILLED
 from accumulating_billing.billing.permissions import permitted_generator
+from accumulating_billing.doctypes import ITEM
 
-ITEM = "Accumulating Generator Item"
 MAX_ITEMS = 1000
 SAVEPOINT = "accumulating_add_items"
 INSERT_ATTEMPTS = 4

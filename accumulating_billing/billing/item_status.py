@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 import frappe
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
+from accumulating_billing.doctypes import GENERATOR, ITEM
+
 UNBILLED = "Unbilled"
 ON_HOLD = "On Hold"
 BILLED = "Billed"

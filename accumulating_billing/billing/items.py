@@ -26,9 +26,9 @@ from accumulating_billing.billing.item_status import BILLED, ON_HOLD, UNBILLED, 
 from accumulating_billing.billing.money import amount_precision, rate_precision, rounding
 from accumulating_billing.billing.plain_text import plain_text
 from accumulating_billing.billing.state import to_decimal
+from accumulating_billing.doctypes import GENERATOR
 
 OPEN_STATUSES = ("Draft", "Active", "Paused")
-GENERATOR = "Accumulating Generator"
 # the columns' sizes (Data: varchar(140) characters; Small Text: text, 65,535 bytes)
 CLIENT_REF_LENGTH = 140
 DESCRIPTION_BYTES = 65535
@@ -47,7 +47,7 @@ GENERATOR_FIELDS = (
 
 def generator_values(generator: str) -> frappe._dict | None:
 	"""What an item takes from its generator (None when the generator does not exist)."""
-	return frappe.db.get_value("Accumulating Generator", generator, list(GENERATOR_FIELDS), as_dict=True)
+	return frappe.db.get_value(GENERATOR, generator, list(GENERATOR_FIELDS), as_dict=True)
 
 
 class Lookups:

@@ -15,9 +15,8 @@ from frappe.utils import cint, validate_email_address
 
 from accumulating_billing.billing import assignment
 from accumulating_billing.billing.plain_text import plain_text
+from accumulating_billing.doctypes import SETTINGS, TEMPLATE
 
-TEMPLATE = "Accumulating Generator Template"
-SETTINGS = "Accumulating Billing Settings"
 TEXT_FIELDS = (
 	"company_name",
 	"tax_id",

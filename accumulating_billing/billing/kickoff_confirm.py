@@ -23,9 +23,8 @@ from frappe.rate_limiter import rate_limit
 from frappe.utils import add_to_date, cint, get_datetime, get_url, now_datetime
 
 from accumulating_billing.billing import kickoff
+from accumulating_billing.doctypes import REQUEST, SETTINGS
 
-REQUEST = "Accumulating Kickoff Request"
-SETTINGS = "Accumulating Billing Settings"
 AWAITING = "Awaiting Confirmation"
 EXPIRED = "Expired"
 COMPLETED = "Completed"

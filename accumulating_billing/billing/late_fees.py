@@ -21,9 +21,8 @@ from accumulating_billing.billing.item_status import NOT_BILLED, update_held_cou
 from accumulating_billing.billing.locks import lock_generator
 from accumulating_billing.billing.money import amount_precision
 from accumulating_billing.billing.payments import outstanding_in_invoice_currency
+from accumulating_billing.doctypes import GENERATOR, ITEM, LOG
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 SALES_INVOICE = "Sales Invoice"
 CLAIMED = "claimed"
 
@@ -105,7 +104,7 @@ def charge(invoice: str, day: date) -> str | None:
 	frappe.db.set_value(SALES_INVOICE, invoice, "accumulating_late_fee", name, update_modified=False)
 	frappe.get_doc(
 		{
-			"doctype": "Accumulating Generation Log",
+			"doctype": LOG,
 			"generator": generator.name,
 			"occurrence_date": day,
 			"outcome": "Late Fee",

@@ -12,8 +12,7 @@ from frappe.utils import cint, getdate, nowdate
 from accumulating_billing import engine
 from accumulating_billing.billing.generation_log import write_log
 from accumulating_billing.billing.state import state_of
-
-GENERATOR = "Accumulating Generator"
+from accumulating_billing.doctypes import GENERATOR
 
 
 def resume_if_due(name: str, as_of: date) -> None:

@@ -10,8 +10,7 @@ import frappe
 from frappe.utils import now
 
 from accumulating_billing.billing.json_rows import decoder, row_object
-
-GENERATOR = "Accumulating Generator"
+from accumulating_billing.doctypes import GENERATOR
 
 
 def lock_generator(name: str) -> None:

@@ -21,10 +21,9 @@ from frappe import _
 from frappe.utils import cint, flt, getdate
 
 from accumulating_billing import engine
+from accumulating_billing.doctypes import GENERATOR, INVOICE_TAB
 
-GENERATOR = "Accumulating Generator"
 INVOICE = "Sales Invoice"
-INVOICE_TAB = "Accumulating Invoice Tab"
 TABS_FIELD = "accumulating_tabs"
 # the print format the app ships for combined invoices: each tab's lines under its title (and its customer)
 COMBINED_PRINT_FORMAT = "Accumulating Combined Invoice"

@@ -15,8 +15,8 @@ from frappe.query_builder.functions import Sum
 from frappe.utils import cint, flt
 
 from accumulating_billing.billing.jobs import enqueue_once
+from accumulating_billing.doctypes import GENERATOR
 
-GENERATOR = "Accumulating Generator"
 INVOICE = "Sales Invoice"
 # Sales Invoice field: the Payment Gateway Account of the request the invoice still owes (empty once settled)
 OWED_FIELD = "accumulating_pay_request"

@@ -25,9 +25,8 @@ import frappe
 import frappe.permissions
 from frappe import _
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
-CONTRIBUTOR = "Accumulating Billing Contributor"
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, GENERATOR, ITEM
+
 BILLING_ROLES = frozenset(("System Manager", "Accounts Manager", "Accounts User"))
 # the User Permissions that grant a tab (others only narrow what these grant)
 GRANTING_DOCTYPES = ("Customer", GENERATOR)
@@ -38,7 +37,7 @@ def is_contributor_only(user: str | None = None) -> bool:
 	if user == "Administrator":
 		return False
 	roles = set(frappe.get_roles(user))
-	return CONTRIBUTOR in roles and not roles & BILLING_ROLES
+	return CONTRIBUTOR_ROLE in roles and not roles & BILLING_ROLES
 
 
 def is_billing_staff(user: str | None = None) -> bool:
@@ -172,9 +171,6 @@ def refuse(doctype: str, name) -> None:
 		_("{0} {1} does not exist or you are not permitted to use it.").format(_(doctype), name),
 		frappe.PermissionError,
 	)
-
-
-ITEM = "Accumulating Generator Item"
 
 
 def permitted_item(name: str | None, ptype: str) -> str:

@@ -11,9 +11,8 @@ from frappe.utils import cint, flt, getdate, nowdate
 from accumulating_billing.billing import watch
 from accumulating_billing.billing.item_status import ON_HOLD, UNBILLED
 from accumulating_billing.billing.payments import advance_balances
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 VISIBLE_STATUSES = ("Active", "Paused", "Completed")
 PAGE_LENGTH = 50  # items of one tab per page of /running-tab
 

@@ -26,9 +26,8 @@ from accumulating_billing.billing.invoice import GROUPED, group_key, invoice_tot
 from accumulating_billing.billing.items import net_rate
 from accumulating_billing.billing.state import state_of, to_decimal
 from accumulating_billing.billing.tab import item_fields, unbilled_items, unbilled_query, with_net_rates
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
-ITEM = "Accumulating Generator Item"
-GENERATOR = "Accumulating Generator"
 DELIVERY_NOTE = "Delivery Note"
 # above this many lines the preview is summed by the database (a preview of n lines costs ERPNext n lines)
 EXACT_LINES = 500

@@ -23,9 +23,8 @@ from accumulating_billing.billing import held, held_notices, locks, plain_text, 
 from accumulating_billing.billing.by_names import BY_PRIMARY_KEY
 from accumulating_billing.billing.generation_log import write_log
 from accumulating_billing.billing.item_status import NOTICE_PENDING, ON_HOLD, UNBILLED, update_held_count
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 ISSUE = "Issue"
 ANSWERED = ("Resolved", "Closed")
 MAX_MESSAGE = 2000

@@ -20,8 +20,8 @@ from frappe.utils import flt, strip_html
 from accumulating_billing.billing import locks
 from accumulating_billing.billing.generation_log import alert, people_to_alert
 from accumulating_billing.billing.payers import invoice_tabs
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
-GENERATOR = "Accumulating Generator"
 INVOICE = "Sales Invoice"
 OPEN = ("Open", "Open and Email")
 KEPT = "Kept for Review"
@@ -137,7 +137,7 @@ def keep(generator: str, invoice, occurrence, reason: str, tabs: list[str] | Non
 	)
 	for tab in tabs or [generator]:
 		count = frappe.db.count(
-			"Accumulating Generator Item",
+			ITEM,
 			{"sales_invoice": invoice.name, "status": "Billed", "generator": tab},
 		)
 		write_log(tab, occurrence, KEPT, line, invoice.name, count)

@@ -9,7 +9,8 @@ savepoint, written to the Error Log and noted on the document.
 import frappe
 from frappe import _
 
-RULE = "Accumulating Assignment Rule"
+from accumulating_billing.doctypes import RULE
+
 CACHE_KEY = "accumulating_assignment_rules"
 
 # document method -> rule event, as Notifications map them

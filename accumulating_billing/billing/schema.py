@@ -13,10 +13,10 @@ all name them (docs/architecture.md §3):
 
 import frappe
 
+from accumulating_billing.doctypes import GENERATOR, INVOICE_TAB
+
 OCCURRENCE_KEY = "accumulating_occurrence_key"
 TAB_OCCURRENCE_KEY = "accumulating_tab_occurrence_key"
-GENERATOR = "Accumulating Generator"
-INVOICE_TAB = "Accumulating Invoice Tab"
 
 
 def add_occurrence_key() -> None:

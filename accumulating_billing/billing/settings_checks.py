@@ -7,6 +7,7 @@ from frappe.utils import cint, flt
 from accumulating_billing import engine
 from accumulating_billing.billing.automations import EVENTS, TAB_REACHES
 from accumulating_billing.billing.state import to_decimal
+from accumulating_billing.doctypes import GENERATOR
 from accumulating_billing.i18n import engine_message
 
 
@@ -148,7 +149,7 @@ def validate_automations(doc) -> None:
 		tab_alert = row.event == TAB_REACHES
 		if tab_alert:
 			validate_tab_alert(row)
-		document = "Accumulating Generator" if tab_alert else "Sales Invoice"
+		document = GENERATOR if tab_alert else "Sales Invoice"
 		for doctype, fieldname, doctype_field in (
 			("Notification", "notification", "document_type"),
 			("Webhook", "webhook", "webhook_doctype"),

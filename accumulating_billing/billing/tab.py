@@ -17,9 +17,8 @@ from accumulating_billing.billing.by_names import BY_NAMES, BY_PRIMARY_KEY, plac
 from accumulating_billing.billing.item_status import LINE_VALUES
 from accumulating_billing.billing.json_rows import decoder, row_object
 from accumulating_billing.billing.state import to_decimal
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
-ITEM = "Accumulating Generator Item"
-GENERATOR = "Accumulating Generator"
 # a tab's candidates ride in the generator's read up to this many (tab.candidates_along); a bigger tab reads them
 # on their own, one statement among thousands of lines
 CANDIDATES_ALONG = 1000

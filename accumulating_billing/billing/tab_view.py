@@ -6,8 +6,8 @@ from frappe.query_builder.functions import Coalesce, Count, Sum
 from frappe.utils import cint
 
 from accumulating_billing.billing.item_status import ON_HOLD, SHOWN_FIELDS, UNBILLED
+from accumulating_billing.doctypes import ITEM
 
-ITEM = "Accumulating Generator Item"
 PAGE_LENGTH = 100
 MAX_PAGE_LENGTH = 500
 PAGED_STATUSES = (UNBILLED, ON_HOLD)

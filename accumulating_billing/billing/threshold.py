@@ -29,8 +29,8 @@ from accumulating_billing import engine
 from accumulating_billing.billing import automations, generation, watch
 from accumulating_billing.billing.generation_log import failure_recorded, record_failure, write_log
 from accumulating_billing.billing.state import state_of, to_decimal
+from accumulating_billing.doctypes import GENERATOR
 
-GENERATOR = "Accumulating Generator"
 # a job bills the tab again while new lines keep it at the threshold, at most this often (then the next add, or
 # the hourly sweep, goes on)
 MAX_ROUNDS = 5

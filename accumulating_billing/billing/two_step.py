@@ -49,8 +49,8 @@ from accumulating_billing.billing.generation_log import (
 )
 from accumulating_billing.billing.invoice import forget_stale_item_defaults
 from accumulating_billing.billing.payers import billing_tab, invoice_tabs, lead_first
+from accumulating_billing.doctypes import GENERATOR
 
-GENERATOR = "Accumulating Generator"
 OPEN = ("Open", "Open and Email")
 # the sweep leaves alone what a run reserved this recently (that run submits it right after its commit)
 SWEEP_AFTER_MINUTES = 10

@@ -22,9 +22,8 @@ from frappe.utils import flt, formatdate, getdate
 from accumulating_billing import engine
 from accumulating_billing.billing.money import amount_precision, rounding
 from accumulating_billing.billing.state import to_decimal
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
-ITEM = "Accumulating Generator Item"
-GENERATOR = "Accumulating Generator"
 INVOICE = "Sales Invoice"
 # Sales Invoice's conversion_rate is stored with 9 decimals
 RATE_PRECISION = 9

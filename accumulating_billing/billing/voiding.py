@@ -33,10 +33,8 @@ from accumulating_billing.billing.item_status import (
 	update_held_count,
 )
 from accumulating_billing.billing.permissions import is_billing_staff
+from accumulating_billing.doctypes import GENERATOR, ITEM, SETTINGS
 
-ITEM = "Accumulating Generator Item"
-GENERATOR = "Accumulating Generator"
-SETTINGS = "Accumulating Billing Settings"
 DEFAULT_CONTRIBUTOR_HOURS = 24
 SAVEPOINT = "accumulating_amend"
 # what a replacement takes from the item it replaces, unless the amendment changes it

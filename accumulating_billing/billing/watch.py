@@ -25,11 +25,8 @@ from frappe.utils import getdate, nowdate
 from accumulating_billing import engine
 from accumulating_billing.billing.item_status import UNBILLED
 from accumulating_billing.billing.state import to_decimal
+from accumulating_billing.doctypes import AUTOMATION, GENERATOR, ITEM, RUN
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
-AUTOMATION = "Accumulating Automation"
-RUN = "Accumulating Automation Run"
 TAB_REACHES = "Tab Reaches"
 # the tabs whose alerts fire are the live ones (engine.LIVE_STATUSES); billing early needs Active
 JOB = "accumulating_billing.billing.threshold.watch_tab"

@@ -6,8 +6,7 @@ from unittest.mock import patch
 import frappe
 
 from accumulating_billing.billing import automations
-
-RUN = "Accumulating Automation Run"
+from accumulating_billing.doctypes import RUN
 
 
 def runs_of(invoice: str, event: str | None = None) -> list:

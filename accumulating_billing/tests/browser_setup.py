@@ -14,6 +14,7 @@ from frappe.utils.password import update_password
 from accumulating_billing import api
 from accumulating_billing.billing import generation
 from accumulating_billing.billing.payments import make_owed_request, payments_installed
+from accumulating_billing.doctypes import GENERATOR, SETTINGS
 from accumulating_billing.tests.ledger import stripe_gateway_account
 from accumulating_billing.tests.utils import (
 	add,
@@ -27,8 +28,6 @@ from accumulating_billing.tests.utils import (
 )
 
 PORTAL_PASSWORD = "Ab-Browser-Portal-2026!"
-SETTINGS = "Accumulating Billing Settings"
-GENERATOR = "Accumulating Generator"
 
 
 def prepare() -> dict:

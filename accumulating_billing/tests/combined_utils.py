@@ -3,9 +3,8 @@ and what the invoices that bill them hold."""
 
 import frappe
 
+from accumulating_billing.doctypes import ITEM
 from accumulating_billing.tests.utils import add, make_customer, make_generator
-
-ITEM = "Accumulating Generator Item"
 
 
 def make_payer_group(item_code: str, children: int = 2, own: bool = True, items: int = 1, **settings):

@@ -20,6 +20,7 @@ from frappe.utils import get_test_client
 
 from accumulating_billing.billing import lifecycle
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, GENERATOR, ITEM, SETTINGS
 from accumulating_billing.tests.utils import (
 	add,
 	ensure_fiscal_years,
@@ -34,10 +35,7 @@ from accumulating_billing.tests.utils import (
 	retire_created_generators,
 )
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 INVOICE = "Sales Invoice"
-CONTRIBUTOR = "Accumulating Billing Contributor"
 SECRET = "AB-INTERNAL-SECRET"
 B_WORK = "AB customer B private work"
 CALLERS = (
@@ -121,7 +119,7 @@ def fresh_generator(w, status: str) -> str:
 
 def contributor(customer: str, applicable_for: str | None) -> str:
 	"""A contributor whose one User Permission is `customer`, for all DocTypes or only `applicable_for`."""
-	user = make_user([CONTRIBUTOR])
+	user = make_user([CONTRIBUTOR_ROLE])
 	frappe.get_doc(
 		{
 			"doctype": "User Permission",
@@ -228,7 +226,6 @@ WATCHED = (
 )
 # columns a request writes by itself whoever calls what: a session's bookkeeping on its User
 BOOKKEEPING = {"User": ("last_active", "last_login", "last_ip", "last_known_versions")}
-SETTINGS = "Accumulating Billing Settings"
 
 
 def app_doctypes() -> set[str]:

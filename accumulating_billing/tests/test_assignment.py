@@ -7,6 +7,7 @@ from frappe.utils import getdate
 
 from accumulating_billing import api
 from accumulating_billing.billing import assignment, rules
+from accumulating_billing.doctypes import GENERATOR
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	company,
@@ -19,8 +20,6 @@ from accumulating_billing.tests.utils import (
 	retire_created_generators,
 	track,
 )
-
-GENERATOR = "Accumulating Generator"
 
 
 class TestTemplateValidation(GenerationTestCase):

@@ -7,11 +7,10 @@ from unittest.mock import patch
 import frappe
 
 from accumulating_billing.billing import automations
+from accumulating_billing.doctypes import LOG
 from accumulating_billing.tests.automation_utils import disable_notification, runs_of
 from accumulating_billing.tests.base import AutomationTestCase
 from accumulating_billing.tests.ledger import make_notification
-
-LOG = "Accumulating Generation Log"
 
 
 class Crash(Exception):

@@ -11,6 +11,7 @@ from frappe.utils import get_test_client
 
 from accumulating_billing import api
 from accumulating_billing.billing import intake
+from accumulating_billing.doctypes import ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	contributor_for,
@@ -21,8 +22,6 @@ from accumulating_billing.tests.utils import (
 	make_user,
 	refusal,
 )
-
-ITEM = "Accumulating Generator Item"
 
 
 def add_item_refusal(**arguments) -> str:

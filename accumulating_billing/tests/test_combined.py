@@ -5,12 +5,10 @@ cancel) still holds per tab."""
 import frappe
 
 from accumulating_billing.billing import combined, payers, tasks
+from accumulating_billing.doctypes import GENERATOR, LOG
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.combined_utils import invoices_billing, item_states, make_payer_group
 from accumulating_billing.tests.utils import add, make_customer, make_generator, unbilled
-
-GENERATOR = "Accumulating Generator"
-LOG = "Accumulating Generation Log"
 
 
 class TestOneInvoicePerPayer(GenerationTestCase):

@@ -7,6 +7,7 @@ import frappe
 
 from accumulating_billing import api
 from accumulating_billing.billing import dashboards, payers, portal, tasks
+from accumulating_billing.doctypes import GENERATOR
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.combined_utils import make_payer_group
 from accumulating_billing.tests.utils import (
@@ -18,7 +19,6 @@ from accumulating_billing.tests.utils import (
 	portal_user_for,
 )
 
-GENERATOR = "Accumulating Generator"
 FORMAT = payers.COMBINED_PRINT_FORMAT
 
 

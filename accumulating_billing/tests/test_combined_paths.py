@@ -6,6 +6,7 @@ ERPNext's credit limit of the payer keeps it for review."""
 import frappe
 
 from accumulating_billing.billing import tasks, two_step
+from accumulating_billing.doctypes import GENERATOR, LOG
 from accumulating_billing.tests.automation_utils import disable_notification, fire_owed, runs_of
 from accumulating_billing.tests.base import AutomationTestCase, GenerationTestCase, TwoStepTestCase
 from accumulating_billing.tests.combined_utils import invoices_billing, item_states, make_payer_group
@@ -17,9 +18,6 @@ from accumulating_billing.tests.utils import (
 	make_template,
 	make_user,
 )
-
-GENERATOR = "Accumulating Generator"
-LOG = "Accumulating Generation Log"
 
 
 class TestCombinedAutomations(AutomationTestCase):

@@ -13,6 +13,7 @@ import frappe
 
 from accumulating_billing import api
 from accumulating_billing.billing import assignment, bulk_create
+from accumulating_billing.doctypes import GENERATOR
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	generators_of,
@@ -23,7 +24,6 @@ from accumulating_billing.tests.utils import (
 	track,
 )
 
-GENERATOR = "Accumulating Generator"
 JOB_ARGS = ("job", "customers", "template", "generator", "assignment_date")
 
 

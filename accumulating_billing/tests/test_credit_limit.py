@@ -9,6 +9,7 @@ import frappe
 
 from accumulating_billing.billing import two_step
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.doctypes import ITEM, LOG, RUN
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.two_step_utils import failing_submit, listened, refused_submit, set_two_step
 from accumulating_billing.tests.utils import (
@@ -21,9 +22,6 @@ from accumulating_billing.tests.utils import (
 	unbilled,
 )
 
-ITEM = "Accumulating Generator Item"
-LOG = "Accumulating Generation Log"
-RUN = "Accumulating Automation Run"
 SI = "Sales Invoice"
 
 

@@ -11,14 +11,13 @@ from frappe.tests.utils import FrappeTestCase
 from accumulating_billing.billing import demo
 from accumulating_billing.billing.demo import build
 from accumulating_billing.billing.demo.records import TAG
+from accumulating_billing.doctypes import GENERATOR, ITEM
 from accumulating_billing.tests.utils import make_template
 
 TODAY = date(2026, 3, 18)
 # the clock of the site during the demo: today, ticking (a frozen time without microseconds trips Frappe's
 # "document modified" check between two saves of one document)
 NOW = datetime(2026, 3, 18, 10, 0, 0, 123456)
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 # what the demo makes or what its actions leave behind: counted before, after each run and after --remove
 COUNTED = (
 	"Customer",

@@ -7,10 +7,9 @@ import frappe
 
 from accumulating_billing.billing import generation, generation_log, locks, tab
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.doctypes import ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import add, invoices_of, make_generator, make_item, unbilled
-
-ITEM = "Accumulating Generator Item"
 
 
 def in_own_connection(site: str, fn, *args, results: list, barrier: threading.Barrier | None = None):

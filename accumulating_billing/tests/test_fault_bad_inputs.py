@@ -13,6 +13,7 @@ from frappe.utils import set_request, strip_html
 
 from accumulating_billing import api
 from accumulating_billing.billing import cli, generation, lifecycle
+from accumulating_billing.doctypes import REQUEST, SETTINGS
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults import GENERATOR, ITEM
 from accumulating_billing.tests.faults.calls import as_user, cli_command
@@ -31,9 +32,6 @@ from accumulating_billing.tests.utils import (
 	make_uom,
 	make_user,
 )
-
-KICKOFF = "Accumulating Kickoff Request"
-SETTINGS = "Accumulating Billing Settings"
 
 
 def as_guest_submit_kickoff(data: dict):

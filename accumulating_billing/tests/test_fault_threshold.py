@@ -12,6 +12,7 @@ from frappe.utils import add_days, flt, getdate, nowdate
 
 from accumulating_billing.billing import threshold, watch
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.doctypes import ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.invariants import check_invariants
@@ -22,8 +23,6 @@ from accumulating_billing.tests.utils import (
 	make_customer,
 	make_generator,
 )
-
-ITEM = "Accumulating Generator Item"
 
 
 class TestThresholdUnderConcurrency(GenerationTestCase):

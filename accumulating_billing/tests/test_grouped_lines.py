@@ -11,6 +11,7 @@ from accumulating_billing import api
 from accumulating_billing.billing import two_step
 from accumulating_billing.billing.assignment import assign
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.doctypes import ITEM, LOG
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.source_docs import (
 	make_delivery_note,
@@ -30,8 +31,6 @@ from accumulating_billing.tests.utils import (
 	unbilled,
 )
 
-ITEM = "Accumulating Generator Item"
-LOG = "Accumulating Generation Log"
 PACK = "_AB Pack"
 
 

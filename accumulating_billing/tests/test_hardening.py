@@ -8,6 +8,7 @@ import frappe
 from accumulating_billing import api
 from accumulating_billing.billing import cli, email
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.doctypes import LOG
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
@@ -20,8 +21,6 @@ from accumulating_billing.tests.utils import (
 	tax_account,
 	unbilled,
 )
-
-LOG = "Accumulating Generation Log"
 
 
 class TestOwedEmails(GenerationTestCase):

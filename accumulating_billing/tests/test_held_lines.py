@@ -12,6 +12,7 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import held
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.doctypes import GENERATOR, ITEM, LOG
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.source_docs import stock_item, warehouse
@@ -26,10 +27,6 @@ from accumulating_billing.tests.utils import (
 	set_item,
 	unbilled,
 )
-
-ITEM = "Accumulating Generator Item"
-LOG = "Accumulating Generation Log"
-GENERATOR = "Accumulating Generator"
 
 
 def item_state(name: str) -> tuple:

@@ -11,11 +11,9 @@ from urllib.parse import parse_qs, urlparse
 import frappe
 
 from accumulating_billing.billing import generation, held_notices, tasks
+from accumulating_billing.doctypes import GENERATOR, ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import add, make_generator, make_item, make_user, set_item
-
-ITEM = "Accumulating Generator Item"
-GENERATOR = "Accumulating Generator"
 
 
 def notices_of(user: str) -> list:

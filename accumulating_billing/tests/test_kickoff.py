@@ -12,6 +12,7 @@ from accumulating_billing.accumulating_billing.web_form.client_kickoff.client_ki
 	PAGE_LIMIT_PER_MINUTE,
 )
 from accumulating_billing.billing import kickoff_confirm
+from accumulating_billing.doctypes import REQUEST, SETTINGS
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
 	confirmation_key,
@@ -26,8 +27,6 @@ from accumulating_billing.tests.utils import (
 from accumulating_billing.www.client_kickoff_confirm import PAGE_LIMIT_PER_MINUTE as CONFIRM_PAGE_LIMIT
 
 ACCEPT = "frappe.website.doctype.web_form.web_form.accept"
-SETTINGS = "Accumulating Billing Settings"
-REQUEST = "Accumulating Kickoff Request"
 
 
 class TestClientKickoff(FrappeAPITestCase):

@@ -11,6 +11,7 @@ from accumulating_billing import api
 from accumulating_billing.billing import preview
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.portal import running_tabs
+from accumulating_billing.doctypes import ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
@@ -23,8 +24,6 @@ from accumulating_billing.tests.utils import (
 	portal_user_for,
 	tax_account,
 )
-
-ITEM = "Accumulating Generator Item"
 
 
 @contextmanager

@@ -5,12 +5,11 @@ import frappe
 
 from accumulating_billing.billing import tasks
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.doctypes import ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.ledger import credit_in_full, pay_with_payment_entry
 from accumulating_billing.tests.utils import add, company, make_customer, make_generator, make_item
-
-ITEM = "Accumulating Generator Item"
 
 
 def fees_of(invoice: str) -> list:

@@ -10,13 +10,11 @@ from frappe.utils import getdate
 
 from accumulating_billing.billing import json_rows, locks, tab
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.doctypes import GENERATOR, ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.ledger import make_notification
 from accumulating_billing.tests.utils import CREATED_GENERATORS, add, make_generator, tax_account
-
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 
 
 def with_children(**values):

@@ -15,6 +15,7 @@ from erpnext.accounts.doctype.payment_request.payment_request import PaymentRequ
 
 from accumulating_billing.billing import automations, email, generation, locks, owed, payments, two_step
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.doctypes import LOG, RUN
 from accumulating_billing.tests.base import GatewayTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.crashes import Injector, Kill, at_commit
@@ -27,8 +28,6 @@ from accumulating_billing.tests.utils import (
 	make_generator,
 )
 
-RUN = "Accumulating Automation Run"
-LOG = "Accumulating Generation Log"
 INVOICE = "Sales Invoice"
 
 

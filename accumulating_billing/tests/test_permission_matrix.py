@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 import frappe
 
 from accumulating_billing.billing import onboarding
+from accumulating_billing.doctypes import SETTINGS
 from accumulating_billing.tests import tab_world
 from accumulating_billing.tests.permission_matrix import (
 	ALL_TARGETS,
@@ -48,7 +49,6 @@ from accumulating_billing.tests.tab_world import (
 )
 from accumulating_billing.tests.utils import add, company, make_template
 
-SETTINGS = "Accumulating Billing Settings"
 UNKNOWN = "_AB-MATRIX-NO-SUCH-GENERATOR"
 STAFF = CALLERS[-1]
 

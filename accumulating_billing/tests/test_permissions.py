@@ -6,6 +6,7 @@ from frappe.utils import get_test_client
 from accumulating_billing import api
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.portal import running_tabs
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, GENERATOR, ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
@@ -18,17 +19,13 @@ from accumulating_billing.tests.utils import (
 	portal_user_for,
 )
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
-CONTRIBUTOR = "Accumulating Billing Contributor"
-
 
 class TestContributor(GenerationTestCase):
 	def setUp(self):
 		self.allowed = make_generator(internal_notes="<p>AB-SECRET-NOTE</p>")
 		self.other = make_generator()
 		add(self.other.name, self.listing, service_date="2026-01-05", description="AB other customer work")
-		self.contributor = make_user([CONTRIBUTOR])
+		self.contributor = make_user([CONTRIBUTOR_ROLE])
 		frappe.get_doc(
 			{
 				"doctype": "User Permission",
@@ -37,7 +34,7 @@ class TestContributor(GenerationTestCase):
 				"for_value": self.allowed.customer,
 			}
 		).insert(ignore_permissions=True)
-		self.unscoped = make_user([CONTRIBUTOR])
+		self.unscoped = make_user([CONTRIBUTOR_ROLE])
 		frappe.db.commit()
 
 	def test_contributor_reaches_only_their_tabs(self):

@@ -10,6 +10,7 @@ import frappe
 from accumulating_billing import api
 from accumulating_billing.billing import questions
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.doctypes import GENERATOR, ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.utils import (
@@ -23,8 +24,6 @@ from accumulating_billing.tests.utils import (
 	unbilled,
 )
 
-ITEM = "Accumulating Generator Item"
-GENERATOR = "Accumulating Generator"
 METHOD = "/api/method/accumulating_billing.api.question_line"
 MARKUP = '<script>alert("x")</script><b>Why</b> is this <a href="https://evil.example">here</a>?'
 

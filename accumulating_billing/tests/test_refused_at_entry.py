@@ -13,6 +13,7 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import late_fees, line_check
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.doctypes import GENERATOR, ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.source_docs import (
 	comments_on,
@@ -32,9 +33,6 @@ from accumulating_billing.tests.utils import (
 	make_template_item,
 	make_uom,
 )
-
-ITEM = "Accumulating Generator Item"
-GENERATOR = "Accumulating Generator"
 
 
 def tab(generator: str) -> list:

@@ -7,6 +7,7 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import sources
 from accumulating_billing.billing.generation import generate_now, run_generator
+from accumulating_billing.doctypes import ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.source_docs import (
 	comments_on,
@@ -18,8 +19,6 @@ from accumulating_billing.tests.source_docs import (
 	stock_item,
 )
 from accumulating_billing.tests.utils import add, company, make_customer, make_generator, unbilled
-
-ITEM = "Accumulating Generator Item"
 
 BOB_LOGS = [
 	{"start": "2026-01-05 09:00", "hours": 2, "rate": 50, "description": "Backups"},

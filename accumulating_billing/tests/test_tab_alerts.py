@@ -8,14 +8,13 @@ import frappe
 
 from accumulating_billing.billing import automations, threshold, watch
 from accumulating_billing.billing.generation import generate_now
+from accumulating_billing.doctypes import GENERATOR, RUN
 from accumulating_billing.tests.automation_utils import fire_owed
 from accumulating_billing.tests.base import AutomationTestCase, WatchedTabs
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.ledger import make_notification, make_webhook
 from accumulating_billing.tests.utils import make_customer, make_generator, make_template
 
-RUN = "Accumulating Automation Run"
-GENERATOR = "Accumulating Generator"
 TODAY = "2026-03-10 11:00:00"
 DAY = "2026-03-10"
 

@@ -12,11 +12,11 @@ import frappe
 
 from accumulating_billing.billing import tab
 from accumulating_billing.billing.by_names import BY_NAMES, BY_PRIMARY_KEY
+from accumulating_billing.doctypes import ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.utils import add, make_generator
 
-ITEM = "Accumulating Generator Item"
 # the big tab is at least this many items and at least this many times the rest of the table
 SMALLEST_BIG_TAB = 3000
 SHARE = 2

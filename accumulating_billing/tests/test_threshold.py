@@ -11,6 +11,7 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import cli, generation, held, late_fees, threshold, watch
 from accumulating_billing.billing.generation import generate_now
+from accumulating_billing.doctypes import GENERATOR, ITEM, LOG
 from accumulating_billing.tests.automation_utils import disable_test_webhooks
 from accumulating_billing.tests.base import GenerationTestCase, WatchedTabs
 from accumulating_billing.tests.faults.invariants import check_invariants
@@ -34,9 +35,6 @@ from accumulating_billing.tests.utils import (
 	unbilled,
 )
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
-LOG = "Accumulating Generation Log"
 TODAY = "2026-03-10 11:00:00"
 DAY = "2026-03-10"
 

@@ -10,6 +10,7 @@ from frappe.utils import add_months, get_first_day, getdate, nowdate
 
 from accumulating_billing import api
 from accumulating_billing.billing import watch
+from accumulating_billing.doctypes import GENERATOR, ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.faults.invariants import check_invariants
@@ -22,8 +23,6 @@ from accumulating_billing.tests.utils import (
 	make_generator,
 )
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
 WITHIN_SECONDS = 60
 
 

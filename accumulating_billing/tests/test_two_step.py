@@ -9,6 +9,7 @@ import frappe
 
 from accumulating_billing.billing import email, generation_log, locks, tasks, two_step
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.doctypes import LOG, RUN
 from accumulating_billing.tests.base import TwoStepTestCase
 from accumulating_billing.tests.faults.connections import Connection
 from accumulating_billing.tests.two_step_utils import (
@@ -27,9 +28,6 @@ from accumulating_billing.tests.utils import (
 	make_user,
 	unbilled,
 )
-
-RUN = "Accumulating Automation Run"
-LOG = "Accumulating Generation Log"
 
 
 class TestTwoStepRun(TwoStepTestCase):

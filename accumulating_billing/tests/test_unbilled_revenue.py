@@ -10,6 +10,7 @@ from frappe.utils import getdate
 
 from accumulating_billing.billing.generation import generate_now, run_generator
 from accumulating_billing.billing.unbilled import exchange_rate
+from accumulating_billing.doctypes import ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.ledger import euro_customer
 from accumulating_billing.tests.source_docs import (
@@ -41,7 +42,6 @@ from accumulating_billing.tests.utils import (
 	portal_user_for,
 )
 
-ITEM = "Accumulating Generator Item"
 BUCKETS = ("age_0_30", "age_31_60", "age_61_90", "age_over_90")
 
 

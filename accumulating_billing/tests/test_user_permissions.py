@@ -10,12 +10,9 @@ import frappe.permissions
 
 from accumulating_billing import api
 from accumulating_billing.billing import permissions
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, GENERATOR, ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import add, company, make_customer, make_generator, make_user
-
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
-CONTRIBUTOR = "Accumulating Billing Contributor"
 
 
 class TestUserPermissions(GenerationTestCase):
@@ -48,7 +45,7 @@ class TestUserPermissions(GenerationTestCase):
 
 	def contributor(self, *grants) -> str:
 		"""A contributor with these User Permissions: (allow, for_value, applicable_for or None for all)."""
-		user = make_user([CONTRIBUTOR])
+		user = make_user([CONTRIBUTOR_ROLE])
 		for allow, value, applicable_for in grants:
 			frappe.get_doc(
 				{

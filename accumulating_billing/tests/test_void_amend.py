@@ -11,6 +11,7 @@ from frappe.utils import now_datetime
 from accumulating_billing import api
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.billing.portal import running_tabs
+from accumulating_billing.doctypes import GENERATOR, ITEM, SETTINGS
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.source_docs import make_timesheet, service_item
@@ -23,10 +24,6 @@ from accumulating_billing.tests.utils import (
 	portal_user_for,
 	refusal,
 )
-
-ITEM = "Accumulating Generator Item"
-GENERATOR = "Accumulating Generator"
-SETTINGS = "Accumulating Billing Settings"
 
 
 def state(name: str) -> frappe._dict:

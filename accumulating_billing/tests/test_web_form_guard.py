@@ -15,6 +15,7 @@ from accumulating_billing.billing.web_form_guard import (
 	inner_accept,
 	is_effective,
 )
+from accumulating_billing.doctypes import REQUEST, SETTINGS
 from accumulating_billing.tests.tab_world import WATCHED, app_doctypes
 from accumulating_billing.tests.utils import (
 	CREATED_GENERATORS,
@@ -26,8 +27,6 @@ from accumulating_billing.tests.utils import (
 	retire_created_generators,
 )
 
-REQUEST = "Accumulating Kickoff Request"
-SETTINGS = "Accumulating Billing Settings"
 FORM = "Client Kickoff"
 # what an attacker would like the public form to create instead
 INJECTED = ["Contact", "Lead", "Address", "Customer", "User", "ToDo"]

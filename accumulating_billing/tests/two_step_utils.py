@@ -7,12 +7,8 @@ import frappe
 from frappe.model.base_document import get_controller
 
 from accumulating_billing.billing import two_step
+from accumulating_billing.doctypes import ITEM, LOG, RUN, SETTINGS
 from accumulating_billing.tests.ledger import make_notification
-
-SETTINGS = "Accumulating Billing Settings"
-RUN = "Accumulating Automation Run"
-ITEM = "Accumulating Generator Item"
-LOG = "Accumulating Generation Log"
 
 
 def set_two_step(on: bool) -> None:

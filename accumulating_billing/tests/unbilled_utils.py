@@ -8,11 +8,10 @@ import frappe
 from frappe.utils import getdate
 
 from accumulating_billing.billing.accrual import ACCRUAL_FOR
+from accumulating_billing.doctypes import ITEM, SETTINGS
 from accumulating_billing.tests.utils import ensure_fiscal_years
 
 REPORT = "Unbilled Revenue"
-SETTINGS = "Accumulating Billing Settings"
-ITEM = "Accumulating Generator Item"
 ACCRUAL_COMPANY = "_AB Accrual Company"
 ACCRUAL_ABBR = "ABAC"
 YEARS = (2030, 2031, 2032)

@@ -20,9 +20,8 @@ from accumulating_billing.billing.demo import build
 from accumulating_billing.billing.demo import setup as demo_setup
 from accumulating_billing.billing.demo.records import TAG, tagged
 from accumulating_billing.billing.demo.remove import remove as remove  # the command calls demo.remove
+from accumulating_billing.doctypes import GENERATOR, ITEM, LOG
 
-GENERATOR = "Accumulating Generator"
-LOG = "Accumulating Generation Log"
 DEMO_LIKE = '["like","Demo %"]'  # a list filter on the customer name: the demo's invoices
 BILLED_DOCTYPES = (GENERATOR, "Accumulating Generator Template", "Accumulating Assignment Rule")
 
@@ -176,9 +175,7 @@ def summary(demo: build.Demo) -> dict:
 		"invoices": [i.name for i in invoices],
 		"draft_invoices": [i.name for i in invoices if i.docstatus == 0],
 		"skipped": skipped,
-		"unbilled_items": frappe.db.count(
-			"Accumulating Generator Item", {"generator": ("in", gens), "status": "Unbilled"}
-		),
+		"unbilled_items": frappe.db.count(ITEM, {"generator": ("in", gens), "status": "Unbilled"}),
 		"contributor": build.CONTRIBUTOR,
 		"client": build.CLIENT,
 		"client_password": demo.client_password,

@@ -15,11 +15,8 @@ from frappe import _
 from frappe.utils import add_days, add_months, add_years, get_first_day, getdate
 
 from accumulating_billing.billing.demo.records import PREFIX, ensure, find_own, is_tagged, tag, tagged
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, GENERATOR, ITEM, RULE, TEMPLATE
 
-GENERATOR = "Accumulating Generator"
-TEMPLATE = "Accumulating Generator Template"
-RULE = "Accumulating Assignment Rule"
-CONTRIBUTOR_ROLE = "Accumulating Billing Contributor"
 CONTRIBUTOR = "accumulating-demo-contributor@example.com"
 CLIENT = "accumulating-demo-client@example.com"
 
@@ -376,9 +373,7 @@ def add_tab_items(demo: Demo, progress=None) -> int:
 		for done, (gen_key, item_key, back, qty, rate, description) in enumerate(rows):
 			generator = demo.generators[gen_key]
 			client_ref = f"demo-{gen_key}-{item_key}-{back}"
-			if not frappe.db.exists(
-				"Accumulating Generator Item", {"generator": generator, "client_ref": client_ref}
-			):
+			if not frappe.db.exists(ITEM, {"generator": generator, "client_ref": client_ref}):
 				api.add_item(
 					generator,
 					demo.items[item_key],

@@ -7,8 +7,7 @@ import frappe
 from frappe import _
 
 from accumulating_billing.billing.demo.records import TAG, tagged
-
-GENERATOR = "Accumulating Generator"
+from accumulating_billing.doctypes import GENERATOR
 
 # the order of deletion: what links to a record goes before it
 ORDER = (

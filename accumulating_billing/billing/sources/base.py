@@ -6,8 +6,8 @@ from datetime import date
 
 import frappe
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
+from accumulating_billing.doctypes import GENERATOR, ITEM
+
 TIMESHEET = "Timesheet"
 DELIVERY_NOTE = "Delivery Note"
 SOURCE_DOCTYPES = (TIMESHEET, DELIVERY_NOTE)

@@ -25,8 +25,7 @@ This package holds what they share, one module per concern, and has no tests of 
 - calls: calling as another user or through the bench command (`as_user`, `cli_command`).
 """
 
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
-LOG = "Accumulating Generation Log"
+from accumulating_billing.doctypes import GENERATOR, ITEM, LOG
+
 EMAIL_JOB = "accumulating_billing.billing.email.send_invoice_email"
 SEED = 20260701

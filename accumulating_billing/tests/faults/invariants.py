@@ -5,9 +5,8 @@ item it bills."""
 
 import frappe
 
+from accumulating_billing.doctypes import INVOICE_TAB
 from accumulating_billing.tests.faults import GENERATOR, ITEM
-
-INVOICE_TAB = "Accumulating Invoice Tab"
 
 
 def billing_any(SI, generators: list[str]):

@@ -9,6 +9,7 @@ from frappe.utils import cint, getdate
 from accumulating_billing import engine
 from accumulating_billing.billing import payers, schema, settings_checks, sources, watch
 from accumulating_billing.billing.state import schedule_of, state_of, to_decimal
+from accumulating_billing.doctypes import ITEM, LOG
 from accumulating_billing.i18n import engine_message
 
 USER_STATUSES = ("Draft", "Active")
@@ -140,8 +141,8 @@ class AccumulatingGenerator(Document):
 				).format(self.name),
 				title=_("Cannot delete"),
 			)
-		frappe.db.delete("Accumulating Generator Item", {"generator": self.name})
-		frappe.db.delete("Accumulating Generation Log", {"generator": self.name})
+		frappe.db.delete(ITEM, {"generator": self.name})
+		frappe.db.delete(LOG, {"generator": self.name})
 
 	# ---------------------------------------------------------------- steps
 

@@ -12,9 +12,9 @@ from frappe.utils import flt, getdate, nowdate
 
 from accumulating_billing import engine
 from accumulating_billing.billing import unbilled
+from accumulating_billing.doctypes import GENERATOR
 from accumulating_billing.i18n import engine_message
 
-GENERATOR = "Accumulating Generator"
 BY_GENERATOR, BY_CUSTOMER, BY_LINE = "Generator", "Customer", "Tab Line"
 
 

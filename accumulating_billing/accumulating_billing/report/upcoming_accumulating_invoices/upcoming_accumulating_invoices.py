@@ -9,9 +9,7 @@ from frappe.utils import add_days, getdate, nowdate
 from accumulating_billing import engine
 from accumulating_billing.billing import onboarding
 from accumulating_billing.billing.state import to_decimal
-
-GENERATOR = "Accumulating Generator"
-ITEM = "Accumulating Generator Item"
+from accumulating_billing.doctypes import GENERATOR, ITEM
 
 
 def execute(filters=None):
