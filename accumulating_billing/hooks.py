@@ -56,6 +56,7 @@ doc_events = {
 	},
 	"Sales Invoice": {
 		"before_insert": [
+			"accumulating_billing.billing.events.number_generated_invoice",
 			"accumulating_billing.billing.events.forget_foreign_tabs",
 			"accumulating_billing.billing.events.prepare_amendment",
 		],

@@ -10,7 +10,7 @@ from frappe.utils import flt
 from accumulating_billing.billing.generation_log import write_log
 from accumulating_billing.billing.locks import lock_generators
 from accumulating_billing.billing.payers import TABS_FIELD, invoice_tabs
-from accumulating_billing.billing.tab import set_item_billing
+from accumulating_billing.billing.tab import number_and_bill, set_item_billing
 from accumulating_billing.doctypes import GENERATOR, ITEM
 
 
@@ -53,6 +53,13 @@ def lock_generator_of_invoice(doc, method=None) -> None:
 	items."""
 	if doc.get("accumulating_generator"):
 		lock_generators(invoice_tabs(doc))
+
+
+def number_generated_invoice(doc, method=None) -> None:
+	"""before_insert, first of the app's: an invoice a billing run makes takes its number and bills its items
+	(tab.number_and_bill), Frappe's defaults given, before its checks run. Any other invoice: nothing."""
+	if doc.flags.accumulating_billed is not None:
+		number_and_bill(doc)
 
 
 def forget_foreign_tabs(doc, method=None) -> None:

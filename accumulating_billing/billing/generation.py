@@ -32,7 +32,7 @@ from accumulating_billing.billing.tab import (
 	ITEM,
 	candidates_along,
 	lock_unbilled_items,
-	mark_billed,
+	number_and_bill,
 	tab_items,
 	vouch_for_links,
 )
@@ -444,21 +444,22 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 	# its lines are exactly the swept items: the draft-edit checks of events.py have nothing to do
 	invoice.flags.accumulating_generated = True
 	invoice.accumulating_finalize = 1 if reserve else 0
-	# the number first (ERPNext's naming series), so the items are billed on it before any check of the
-	# invoice runs: its own checks see its lines' items as billed on it
-	invoice.set_new_name()
-	mark_billed([r.name for r in rows], invoice.name, invoice.flags.accumulating_line_groups)
+	# its number first, then its items billed on it, before any check of the invoice runs (tab.number_and_bill)
+	invoice.flags.accumulating_billed = [r.name for r in rows]
 	if generator.generate_as in ("Open", "Open and Email") and not reserve:
 		invoice.docstatus = 1
 	# its lines' items and its tabs are locked here: Frappe's link check need not read them back (tab.py)
 	vouch_for_links(ITEM, [r.name for r in rows])
 	vouch_for_links(GENERATOR, [row.generator for row in invoice.get(TABS_FIELD) or []])
 	if reserve:
-		# stored as built, its number and lines held; ERPNext validates, computes and submits it once, in the
-		# second transaction (two_step.py): doing any of it here would double the work and hold the series longer
+		# stored as built, with Frappe's defaults as its insert would give them, its number and lines held;
+		# ERPNext validates, computes and submits it once, in the second transaction (two_step.py): doing any of
+		# it here would double the work and hold the series longer
+		invoice.update_if_missing(frappe.new_doc(invoice.doctype, as_dict=True))
+		number_and_bill(invoice)
 		two_step.store_reserved(invoice)
 	else:
-		invoice.insert()
+		invoice.insert()  # its before_insert numbers it and bills its items (events.number_generated_invoice)
 	forget_stale_item_defaults(invoice)
 	if invoice.docstatus == 1 and not flt(invoice.grand_total):
 		# ERPNext sets a new document's status only after it is saved: the Payment Ledger does that for an invoice

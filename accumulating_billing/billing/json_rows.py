@@ -23,9 +23,29 @@ TEXT_TYPED = {"Date": FIELD_TYPE.DATE, "Datetime": FIELD_TYPE.DATETIME, "Time": 
 STANDARD_DATETIMES = ("creation", "modified")
 
 
+# what per_meta made, by its key: (the DocType's meta it was made from, the value)
+MADE: dict = {}
+
+
+def per_meta(doctype: str, key: tuple, make):
+	"""`make()`, made once for as long as Frappe holds the same meta of `doctype` (a statement's text, a decoder):
+	a billing run made them again on every occurrence (a tenth of a millisecond). Frappe loads a DocType's meta
+	anew when it changes (a custom field added, `clear_cache`), and per site and per job: a new meta is a new
+	object, so the value is made again from it. The meta is held with the value, so it is never another's."""
+	meta = frappe.get_meta(doctype)
+	made = MADE.get((doctype, key))
+	if made is None or made[0] is not meta:
+		made = MADE[(doctype, key)] = (meta, make())
+	return made[1]
+
+
 def row_object(doctype: str, columns: tuple[str, ...] | None = None) -> str:
 	"""The SQL expression of a row of `doctype` as one JSON object of `columns` (the code's own names), or of every
 	column of its table that the DocType knows (`document_columns`), for a statement whose FROM is `tab<doctype>`."""
+	return per_meta(doctype, ("row_object", columns), lambda: make_row_object(doctype, columns))
+
+
+def make_row_object(doctype: str, columns: tuple[str, ...] | None) -> str:
 	meta = frappe.get_meta(doctype)
 	columns = columns or document_columns(doctype)
 	# a JSON field's column MariaDB would nest as an object: read as its text, as Frappe reads it
@@ -56,6 +76,10 @@ def decoder(doctype: str, columns: tuple[str, ...] | None = None):
 	same columns (`columns`, as given to row_object; all of the document's when None). Made once for the rows of
 	one statement: which of the columns need a converter is decided once, so a row costs the conversions of its
 	own text-typed columns only (a tab's item: its service date, among the 18 columns billing reads)."""
+	return per_meta(doctype, ("decoder", columns), lambda: make_decoder(doctype, columns))
+
+
+def make_decoder(doctype: str, columns: tuple[str, ...] | None):
 	conversions = frappe.db.CONVERSION_MAP
 	typed = [(column, conversions[FIELD_TYPE.DATETIME]) for column in STANDARD_DATETIMES] + [
 		(df.fieldname, conversions[TEXT_TYPED[df.fieldtype]])

@@ -9,7 +9,7 @@ Note cancel and a release all take it before they touch the tab's items, in that
 import frappe
 from frappe.utils import now
 
-from accumulating_billing.billing.json_rows import decoder, row_object
+from accumulating_billing.billing.json_rows import decoder, per_meta, row_object
 from accumulating_billing.doctypes import GENERATOR
 
 
@@ -76,26 +76,14 @@ def read_generator(
 	database gives them, are in the document's `flags.along`."""
 	tables = frappe.get_meta(GENERATOR).get_table_fields()
 	probes, along = probes or {}, along or {}
-	# the child tables' names come from the DocType's meta, the probes' text from the caller's code (frappe.qb),
-	# every value is a parameter
-	subqueries = "".join(
-		f", (select 1 from `tab{df.options}` where `parent` = %(name)s and `parenttype` = %(doctype)s "
-		f"and `parentfield` = %(field_{k})s limit 1) as `{PROBE}{k}`"
-		for k, df in enumerate(tables)
-	)
-	subqueries += "".join(f", exists({query}) as `{PROBED}{asked}`" for asked, query in probes.items())
-	subqueries += "".join(f", ({query}) as `{ALONG}{asked}`" for asked, query in along.items())
+	asked = (lock, tuple(probes.items()), tuple(along.items()))
+	statement = per_meta(GENERATOR, ("read_generator", asked), lambda: read_statement(lock, probes, along))
 	values = {
 		"name": name,
 		"doctype": GENERATOR,
 		**{f"field_{k}": df.fieldname for k, df in enumerate(tables)},
 	}
-	row = frappe.db.sql(
-		f"select {row_object(GENERATOR)} as `{ROW}`{subqueries} from `tab{GENERATOR}` where `name` = %(name)s"
-		+ (" for update skip locked" if lock else ""),
-		values,
-		as_dict=True,
-	)
+	row = frappe.db.sql(statement, values, as_dict=True)
 	if not row:
 		return None
 	doc = {"doctype": GENERATOR, **decoder(GENERATOR)(row[0].pop(ROW)), **row[0]}
@@ -118,6 +106,23 @@ def read_generator(
 	doc.flags.probed = probed
 	doc.flags.along = read_along
 	return doc
+
+
+def read_statement(lock: bool, probes: dict[str, str], along: dict[str, str]) -> str:
+	"""read_generator's statement (made once per meta of the generator: json_rows.per_meta). The child tables'
+	names come from the DocType's meta, the probes' text from the caller's code (frappe.qb), every value is a
+	parameter."""
+	subqueries = "".join(
+		f", (select 1 from `tab{df.options}` where `parent` = %(name)s and `parenttype` = %(doctype)s "
+		f"and `parentfield` = %(field_{k})s limit 1) as `{PROBE}{k}`"
+		for k, df in enumerate(frappe.get_meta(GENERATOR).get_table_fields())
+	)
+	subqueries += "".join(f", exists({query}) as `{PROBED}{asked}`" for asked, query in probes.items())
+	subqueries += "".join(f", ({query}) as `{ALONG}{asked}`" for asked, query in along.items())
+	return (
+		f"select {row_object(GENERATOR)} as `{ROW}`{subqueries} from `tab{GENERATOR}` where `name` = %(name)s"
+		+ (" for update skip locked" if lock else "")
+	)
 
 
 def update_locked_generator(name: str, values: dict) -> None:

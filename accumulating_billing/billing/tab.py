@@ -253,6 +253,21 @@ def vouch_for_links(doctype: str, names) -> None:
 		cache[(doctype, name, "name")] = ((name,),)
 
 
+def number_and_bill(invoice) -> None:
+	"""A billing run's invoice takes its number (ERPNext's naming series, on the invoice as Frappe's defaults left
+	it), then the items it bills (`invoice.flags.accumulating_billed`, their names, set by
+	generation.save_generated) are marked Billed on it, before any check of the invoice runs: its own checks see
+	its lines' items billed on it. From the invoice's before_insert (events.number_generated_invoice), where
+	Frappe has given it its defaults and named nothing yet; a reserved invoice, stored without an insert, before
+	it is stored. Once: the flag is cleared."""
+	names = invoice.flags.accumulating_billed
+	if names is None:
+		return
+	invoice.flags.accumulating_billed = None
+	invoice.set_new_name()
+	mark_billed(names, invoice.name, invoice.flags.accumulating_line_groups)
+
+
 def mark_billed(names: list[str], invoice: str, line_groups: dict[str, list[str]] | None = None) -> None:
 	"""Mark exactly `names` Billed on `invoice`; the items of a grouped invoice line also take its key
 	(`line_groups`: key -> item names). Refuses (and so rolls the run back) when any of them was no longer

@@ -260,9 +260,9 @@ def submit_reserved(generator: str, invoice: str, doc, retry: bool, wait: bool) 
 
 def store_reserved(invoice) -> None:
 	"""The reserve's draft, stored as built (docs/architecture.md §7): its number, its lines and tabs written as
-	they are (built from frappe.new_doc, with Frappe's defaults), and nothing run on it (no hook, link check or
-	computation: ERPNext's one pass at the submit runs them once, `submit_stored`). The invoice's series row is
-	held for these few writes only."""
+	they are (with Frappe's defaults, as generation.save_generated gives them), and nothing run on it (no hook,
+	link check or computation: ERPNext's one pass at the submit runs them once, `submit_stored`). The invoice's
+	series row is held for these few writes only."""
 	invoice.set_user_and_timestamp()  # creation = modified: the mark of a draft nobody changed since
 	invoice.set_parent_in_children()
 	invoice.db_insert()

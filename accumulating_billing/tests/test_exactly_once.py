@@ -234,7 +234,7 @@ class TestCrashAndFailure(GenerationTestCase):
 		gen = make_generator(first_creation_date="2026-02-01")
 		items = [add(gen.name, self.listing, service_date=d).name for d in ("2026-01-05", "2026-01-06")]
 		frappe.db.commit()
-		with patch.object(generation, "mark_billed", side_effect=RuntimeError("power cut")):
+		with patch.object(tab, "mark_billed", side_effect=RuntimeError("power cut")):
 			result = run_generator(gen.name, "2026-02-01")
 		self.assertEqual(result.invoices, [])
 		self.assertIn("power cut", result.error)

@@ -15,6 +15,7 @@ from frappe.model.base_document import BaseDocument, get_controller
 
 from accumulating_billing import engine
 from accumulating_billing.billing import child_rows, combined, email, generation, locks, tasks, two_step
+from accumulating_billing.billing import tab as tab_module
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.combined_utils import invoices_billing, make_payer_group
 from accumulating_billing.tests.faults import GENERATOR, ITEM, LOG
@@ -51,8 +52,8 @@ STEPS = {
 	"lock and read the unbilled items": lambda i, w: after(generation, "lock_unbilled_items", i, w),
 	"engine decides the run": lambda i, w: after(engine, "decide_run", i, w),
 	"build the Sales Invoice": lambda i, w: after(generation, "build_sales_invoice", i, w),
-	"number taken, before marking items": lambda i, w: before(generation, "mark_billed", i, w),
-	"items marked Billed": lambda i, w: after(generation, "mark_billed", i, w),
+	"number taken, before marking items": lambda i, w: before(tab_module, "mark_billed", i, w),
+	"items marked Billed": lambda i, w: after(tab_module, "mark_billed", i, w),
 	"validated, before submit": lambda i, w: before(
 		sales_invoice_class(), "run_method", i, w, lambda self, method, *a, **k: method == "before_submit"
 	),

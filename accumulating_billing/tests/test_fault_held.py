@@ -18,7 +18,7 @@ from contextlib import ExitStack
 import frappe
 
 from accumulating_billing import api
-from accumulating_billing.billing import generation, held_notices, tasks
+from accumulating_billing.billing import generation, held_notices, tab, tasks
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults import GENERATOR, ITEM, LOG, SEED
 from accumulating_billing.tests.faults.connections import Connection
@@ -31,8 +31,8 @@ RUN_DATE = "2026-02-01"
 STEPS = {
 	"line held, before the invoice is built": lambda i, w: after(generation, "hold_refused", i, w),
 	"invoice built": lambda i, w: after(generation, "build_sales_invoice", i, w),
-	"number taken, before marking items": lambda i, w: before(generation, "mark_billed", i, w),
-	"items marked Billed": lambda i, w: after(generation, "mark_billed", i, w),
+	"number taken, before marking items": lambda i, w: before(tab, "mark_billed", i, w),
+	"items marked Billed": lambda i, w: after(tab, "mark_billed", i, w),
 	"log written": lambda i, w: after(generation, "write_log", i, w),
 	"commit": lambda i, w: at_commit(i),
 	# after the run (held_notices.py): the messages written, before their commit; then stamped and committed

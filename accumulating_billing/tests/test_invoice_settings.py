@@ -4,11 +4,13 @@ series, discounts and taxes cleared unless kept, the email sent once after the c
 from unittest.mock import patch
 
 import frappe
+from frappe.custom.doctype.property_setter.property_setter import make_property_setter
 from frappe.utils import getdate
 
 from accumulating_billing.billing import email
 from accumulating_billing.billing.generation import run_generator
 from accumulating_billing.tests.base import GenerationTestCase
+from accumulating_billing.tests.two_step_utils import set_two_step
 from accumulating_billing.tests.utils import (
 	add,
 	invoices_of,
@@ -38,6 +40,53 @@ class TestInvoiceSettings(GenerationTestCase):
 		self.assertEqual(getdate(si.due_date), getdate("2026-02-15"))
 		self.assertEqual(si.naming_series, series)
 		self.assertEqual(si.set_posting_time, 1)
+
+	def test_the_sites_default_series_and_naming_rules_name_it_as_any_invoice(self):
+		"""The invoice takes its number where Frappe has given it its defaults (tab.number_and_bill): the series
+		Customize Form made the default (not the first option), and a Document Naming Rule on a field it only has
+		from Frappe's defaults, name it as they name an invoice made by hand; in one step and in two."""
+		series = "AB-DEFAULT-.YYYY.-"
+		options = frappe.get_meta("Sales Invoice").get_field("naming_series").options
+		setters = [
+			make_property_setter("Sales Invoice", "naming_series", prop, value, "Text")
+			for prop, value in (("options", f"{options}\n{series}"), ("default", series))
+		]
+		self.addCleanup(forget_naming, setters, [])
+		frappe.clear_cache(doctype="Sales Invoice")
+		frappe.db.commit()
+		for two_steps in (False, True):
+			set_two_step(two_steps)
+			self.addCleanup(set_two_step, False)
+			name = self.bill_one()
+			self.assertTrue(name.startswith("AB-DEFAULT-2026-"), (two_steps, name))
+			self.assertEqual(frappe.db.get_value("Sales Invoice", name, "naming_series"), series)
+		rule = frappe.get_doc(
+			{
+				"doctype": "Document Naming Rule",
+				"document_type": "Sales Invoice",
+				"prefix": "AB-RULE-",
+				"prefix_digits": 5,
+				"priority": 10,
+				# is_return is 0 on an invoice only once Frappe's defaults are given
+				"conditions": [{"field": "is_return", "condition": "=", "value": "0"}],
+			}
+		).insert(ignore_permissions=True)
+		self.addCleanup(forget_naming, [], [rule.name])
+		frappe.db.commit()
+		for two_steps in (False, True):
+			set_two_step(two_steps)
+			name = self.bill_one()
+			self.assertTrue(name.startswith("AB-RULE-"), (two_steps, name))
+			self.assertEqual(frappe.db.get_value("Sales Invoice", name, "docstatus"), 1)
+
+	def bill_one(self) -> str:
+		gen = make_generator()
+		add(gen.name, self.listing, service_date="2026-01-05")
+		frappe.db.commit()
+		[name] = run_generator(gen.name, "2026-02-01").invoices
+		self.assertEqual([row.name for row in invoices_of(gen.name)], [name])
+		self.assertEqual(unbilled(gen.name), [])
+		return name
 
 	def test_discount_and_taxes_cleared_unless_kept(self):
 		account = tax_account()
@@ -134,3 +183,12 @@ class TestInvoiceSettings(GenerationTestCase):
 		si = frappe.get_doc("Sales Invoice", run_generator(gen.name, "2026-02-01").invoices[0])
 		self.assertEqual(str(si.due_date), "2026-02-08")
 		self.assertFalse(si.payment_terms_template)
+
+
+def forget_naming(setters: list, rules: list[str]) -> None:
+	for setter in setters:
+		frappe.delete_doc("Property Setter", setter.name, ignore_permissions=True, force=True)
+	for rule in rules:
+		frappe.delete_doc("Document Naming Rule", rule, ignore_permissions=True, force=True)
+	frappe.clear_cache(doctype="Sales Invoice")
+	frappe.db.commit()
