@@ -14,7 +14,7 @@ from frappe.utils.password import update_password
 from accumulating_billing import api
 from accumulating_billing.billing import generation
 from accumulating_billing.billing.payments import make_owed_request, payments_installed
-from accumulating_billing.doctypes import GENERATOR, SETTINGS
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, GENERATOR, SETTINGS
 from accumulating_billing.tests.ledger import stripe_gateway_account
 from accumulating_billing.tests.utils import (
 	add,
@@ -170,7 +170,7 @@ def markup(run: str, item: str, today) -> dict:
 	doc.append("portal_users", {"user": user})
 	doc.save(ignore_permissions=True)
 	gen = make_generator(customer, first_creation_date=today, generate_as="Open and Email")
-	contributor = make_user(["Accumulating Billing Contributor"])
+	contributor = make_user([CONTRIBUTOR_ROLE])
 	frappe.get_doc(
 		{"doctype": "User Permission", "user": contributor, "allow": "Customer", "for_value": customer}
 	).insert(ignore_permissions=True)

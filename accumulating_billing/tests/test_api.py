@@ -5,6 +5,7 @@ import frappe
 
 from accumulating_billing import api
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	add,
@@ -60,7 +61,7 @@ class TestAddItemApi(GenerationTestCase):
 		user = frappe.get_doc(
 			{"doctype": "User", "email": email, "first_name": "Contributor", "send_welcome_email": 0}
 		).insert(ignore_permissions=True)
-		user.add_roles("Accumulating Billing Contributor")
+		user.add_roles(CONTRIBUTOR_ROLE)
 		frappe.get_doc(
 			{"doctype": "User Permission", "user": email, "allow": "Customer", "for_value": allowed.customer}
 		).insert(ignore_permissions=True)

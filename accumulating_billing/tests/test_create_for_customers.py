@@ -13,7 +13,7 @@ import frappe
 
 from accumulating_billing import api
 from accumulating_billing.billing import assignment, bulk_create
-from accumulating_billing.doctypes import GENERATOR
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, GENERATOR
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.utils import (
 	generators_of,
@@ -148,7 +148,7 @@ class TestCreateForSeveralCustomers(GenerationTestCase):
 			started = api.create_for_customers([make_customer()], template=make_template().name)
 		for user, error in (
 			(make_user(["Accounts Manager"]), frappe.DoesNotExistError),
-			(make_user(["Accumulating Billing Contributor"]), frappe.PermissionError),
+			(make_user([CONTRIBUTOR_ROLE]), frappe.PermissionError),
 		):
 			with self.subTest(user=user):
 				frappe.set_user(user)

@@ -13,7 +13,7 @@ from frappe.utils import set_request, strip_html
 
 from accumulating_billing import api
 from accumulating_billing.billing import cli, generation, lifecycle
-from accumulating_billing.doctypes import REQUEST, SETTINGS
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, REQUEST, SETTINGS
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults import GENERATOR, ITEM
 from accumulating_billing.tests.faults.calls import as_user, cli_command
@@ -83,7 +83,7 @@ class TestBadInputs(GenerationTestCase):
 		CREATED_GENERATORS.append(api.assign_template(f.template, f.assigned_customer))
 		f.offered = make_template(title="Fault plan", offered_at_kickoff=1).name
 		f.hidden = make_template(title="Fault hidden plan", offered_at_kickoff=0).name
-		f.contributor = make_user(["Accumulating Billing Contributor"])
+		f.contributor = make_user([CONTRIBUTOR_ROLE])
 		billed = add(f.gen, f.priced, service_date="2026-01-05")
 		f.billed_item = billed.name
 		f.stock_item = make_item(f"_AB Fault Stock {frappe.generate_hash(length=5)}", is_stock_item=1)

@@ -12,7 +12,7 @@ from frappe.utils import getdate
 from accumulating_billing import api
 from accumulating_billing.billing import held
 from accumulating_billing.billing.generation import generate_now, run_generator
-from accumulating_billing.doctypes import GENERATOR, ITEM, LOG
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, GENERATOR, ITEM, LOG
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.source_docs import stock_item, warehouse
@@ -390,7 +390,7 @@ class TestWhoMayRelease(HeldLinesTestCase):
 		run_generator(gen.name, "2026-02-01")
 		set_item(doomed, disabled=0)
 		portal = portal_user_for(customer)
-		reader = make_user(["Accumulating Billing Contributor"])
+		reader = make_user([CONTRIBUTOR_ROLE])
 		frappe.db.commit()
 
 		def refusal(user, generator, items=None):

@@ -10,7 +10,7 @@ import frappe
 from accumulating_billing import api
 from accumulating_billing.billing import questions
 from accumulating_billing.billing.generation import generate_now, run_generator
-from accumulating_billing.doctypes import GENERATOR, ITEM
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, GENERATOR, ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.faults.invariants import check_invariants
 from accumulating_billing.tests.utils import (
@@ -41,7 +41,7 @@ class TestQuestions(GenerationTestCase):
 		cls.portal_user = portal_user_for(cls.customer)
 		cls.other_user = portal_user_for(make_customer())
 		cls.manager = make_user(["Accounts Manager", "Accounts User"])
-		cls.contributor = make_user(["Accumulating Billing Contributor"])
+		cls.contributor = make_user([CONTRIBUTOR_ROLE])
 		frappe.get_doc(
 			{
 				"doctype": "User Permission",

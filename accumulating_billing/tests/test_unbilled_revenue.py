@@ -10,7 +10,7 @@ from frappe.utils import getdate
 
 from accumulating_billing.billing.generation import generate_now, run_generator
 from accumulating_billing.billing.unbilled import exchange_rate
-from accumulating_billing.doctypes import ITEM
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE, ITEM
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.ledger import euro_customer
 from accumulating_billing.tests.source_docs import (
@@ -364,7 +364,7 @@ class TestWhoMayRunIt(UnbilledTestCase):
 		add(gen.name, self.listing, qty=1, rate=10, service_date="2031-01-10")
 		callers = {
 			"Accounts User": make_user(["Accounts User"]),
-			"contributor": make_user(["Accumulating Billing Contributor"]),
+			"contributor": make_user([CONTRIBUTOR_ROLE]),
 			"portal user": portal_user_for(customer),
 		}
 		frappe.get_doc(

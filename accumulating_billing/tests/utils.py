@@ -8,6 +8,8 @@ from frappe.tests.test_api import make_request
 from frappe.utils import get_test_client, getdate
 from frappe.utils.password import update_password
 
+from accumulating_billing.doctypes import CONTRIBUTOR_ROLE
+
 CREATED_GENERATORS: list[str] = []
 
 
@@ -424,7 +426,7 @@ def confirmation_key(request: str) -> str:
 
 def contributor_for(customer: str) -> str:
 	"""An Accumulating Billing Contributor granted `customer` (a User Permission)."""
-	user = make_user(["Accumulating Billing Contributor"])
+	user = make_user([CONTRIBUTOR_ROLE])
 	frappe.get_doc(
 		{"doctype": "User Permission", "user": user, "allow": "Customer", "for_value": customer}
 	).insert(ignore_permissions=True)
