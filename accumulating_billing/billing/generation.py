@@ -444,7 +444,7 @@ def save_generated(generator, invoice, rows: list, reserve: bool = False):
 	# its lines are exactly the swept items: the draft-edit checks of events.py have nothing to do
 	invoice.flags.accumulating_generated = True
 	invoice.accumulating_finalize = 1 if reserve else 0
-	# its number first, then its items billed on it, before any check of the invoice runs (tab.number_and_bill)
+	# its number first, then its items billed on it, before its validation runs (tab.number_and_bill)
 	invoice.flags.accumulating_billed = [r.name for r in rows]
 	if generator.generate_as in ("Open", "Open and Email") and not reserve:
 		invoice.docstatus = 1

@@ -37,9 +37,14 @@ def build_sales_invoice(
 	posting_date = getdate(posting_date)
 	tabs = tabs or [(generator, items)]
 	items = [item for _tab, rows in tabs for item in rows]
-	# an invoice that is saved takes Frappe's defaults in its insert (or, reserved, where it is stored:
-	# tab.number_and_bill): giving them here too was a fifth of our bookkeeping on an invoice
-	si = frappe.new_doc("Sales Invoice") if fill_missing else frappe.get_doc({"doctype": "Sales Invoice"})
+	# an invoice that is saved takes Frappe's defaults in its insert (or, reserved, before it is stored:
+	# generation.save_generated): giving them here too was a fifth of our bookkeeping on an invoice. New, as
+	# new_doc makes it: ERPNext's set_taxes fills a template's rows only into a new invoice
+	si = (
+		frappe.new_doc("Sales Invoice")
+		if fill_missing
+		else frappe.get_doc({"doctype": "Sales Invoice", "__islocal": 1})
+	)
 	si.update(
 		{
 			"customer": payer_of(generator),

@@ -9,10 +9,12 @@ from frappe.utils import getdate
 
 from accumulating_billing.billing import email
 from accumulating_billing.billing.generation import run_generator
+from accumulating_billing.billing.preview import next_invoice
 from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.two_step_utils import set_two_step
 from accumulating_billing.tests.utils import (
 	add,
+	company,
 	invoices_of,
 	make_customer,
 	make_emailing_generator,
@@ -58,13 +60,15 @@ class TestInvoiceSettings(GenerationTestCase):
 			set_two_step(two_steps)
 			self.addCleanup(set_two_step, False)
 			name = self.bill_one()
-			self.assertTrue(name.startswith("AB-DEFAULT-2026-"), (two_steps, name))
+			self.assertTrue(name.startswith("AB-DEFAULT-"), (two_steps, name))
 			self.assertEqual(frappe.db.get_value("Sales Invoice", name, "naming_series"), series)
+		# a prefix of its own: a rule's counter starts again with the rule, and earlier runs' numbers are taken
+		prefix = f"AB-RULE-{frappe.generate_hash(length=6).upper()}-"
 		rule = frappe.get_doc(
 			{
 				"doctype": "Document Naming Rule",
 				"document_type": "Sales Invoice",
-				"prefix": "AB-RULE-",
+				"prefix": prefix,
 				"prefix_digits": 5,
 				"priority": 10,
 				# is_return is 0 on an invoice only once Frappe's defaults are given
@@ -76,11 +80,34 @@ class TestInvoiceSettings(GenerationTestCase):
 		for two_steps in (False, True):
 			set_two_step(two_steps)
 			name = self.bill_one()
-			self.assertTrue(name.startswith("AB-RULE-"), (two_steps, name))
+			self.assertTrue(name.startswith(prefix), (two_steps, name))
 			self.assertEqual(frappe.db.get_value("Sales Invoice", name, "docstatus"), 1)
 
-	def bill_one(self) -> str:
-		gen = make_generator()
+	def test_a_tax_template_without_rows_on_the_generator_taxes_the_invoice(self):
+		"""The generator names a Sales Taxes and Charges Template and keeps no rows of its own (the form does not
+		copy them): ERPNext fills the template's rows into the new invoice, in one step and in two, and the preview
+		says the same total."""
+		template = tax_template(10)
+		for two_steps in (False, True):
+			set_two_step(two_steps)
+			self.addCleanup(set_two_step, False)
+			gen = make_generator(taxes_and_charges=template, keep_taxes=1)
+			self.assertEqual(gen.get("taxes"), [])
+			add(gen.name, self.listing, service_date="2026-01-05", rate=100)
+			frappe.db.commit()
+			preview = next_invoice(gen)
+			self.assertEqual((preview["taxes"], preview["grand_total"]), (10, 110), two_steps)
+			[name] = run_generator(gen.name, "2026-02-01").invoices
+			si = frappe.get_doc("Sales Invoice", name)
+			self.assertEqual(
+				(si.docstatus, si.taxes_and_charges, [(t.rate, t.tax_amount) for t in si.taxes]),
+				(1, template, [(10, 10)]),
+				two_steps,
+			)
+			self.assertEqual((si.net_total, si.grand_total), (100, 110), two_steps)
+
+	def bill_one(self, **values) -> str:
+		gen = make_generator(**values)
 		add(gen.name, self.listing, service_date="2026-01-05")
 		frappe.db.commit()
 		[name] = run_generator(gen.name, "2026-02-01").invoices
@@ -192,3 +219,30 @@ def forget_naming(setters: list, rules: list[str]) -> None:
 		frappe.delete_doc("Document Naming Rule", rule, ignore_permissions=True, force=True)
 	frappe.clear_cache(doctype="Sales Invoice")
 	frappe.db.commit()
+
+
+def tax_template(rate: float) -> str:
+	"""A Sales Taxes and Charges Template of the test company: one row, `rate` % on the net total."""
+	title = f"_AB Sales Tax {rate}"
+	name = frappe.db.get_value("Sales Taxes and Charges Template", {"title": title, "company": company()})
+	if name:
+		return name
+	return (
+		frappe.get_doc(
+			{
+				"doctype": "Sales Taxes and Charges Template",
+				"title": title,
+				"company": company(),
+				"taxes": [
+					{
+						"charge_type": "On Net Total",
+						"account_head": tax_account(),
+						"description": title,
+						"rate": rate,
+					}
+				],
+			}
+		)
+		.insert(ignore_permissions=True)
+		.name
+	)
