@@ -257,9 +257,9 @@ def number_and_bill(invoice) -> None:
 	"""A billing run's invoice takes its number (ERPNext's naming series, on the invoice as Frappe's defaults left
 	it), then the items it bills (`invoice.flags.accumulating_billed`, their names, set by
 	generation.save_generated) are marked Billed on it, before its validation runs (Frappe's link check, which
-	runs before, is answered by `vouch_for_links`): its validation sees its lines' items billed on it. From the invoice's before_insert (events.number_generated_invoice), where
-	Frappe has given it its defaults and named nothing yet; a reserved invoice, stored without an insert, before
-	it is stored. Once: the flag is cleared."""
+	runs before, is answered by `vouch_for_links`): its validation sees its lines' items billed on it. From the
+	invoice's before_insert (events.number_generated_invoice), where Frappe has given it its defaults and named
+	nothing yet; a reserved invoice, stored without an insert, before it is stored. Once: the flag is cleared."""
 	names = invoice.flags.accumulating_billed
 	if names is None:
 		return
