@@ -58,8 +58,7 @@ def lock_generator_of_invoice(doc, method=None) -> None:
 def number_generated_invoice(doc, method=None) -> None:
 	"""before_insert, first of the app's: an invoice a billing run makes takes its number and bills its items
 	(tab.number_and_bill), Frappe's defaults given, before its validation runs. Any other invoice: nothing."""
-	if doc.flags.accumulating_billed is not None:
-		number_and_bill(doc)
+	number_and_bill(doc)  # nothing unless save_generated flagged it
 
 
 def forget_foreign_tabs(doc, method=None) -> None:

@@ -14,12 +14,12 @@ from accumulating_billing.tests.base import GenerationTestCase
 from accumulating_billing.tests.two_step_utils import set_two_step
 from accumulating_billing.tests.utils import (
 	add,
-	company,
 	invoices_of,
 	make_customer,
 	make_emailing_generator,
 	make_generator,
 	tax_account,
+	tax_template,
 	unbilled,
 )
 
@@ -219,30 +219,3 @@ def forget_naming(setters: list, rules: list[str]) -> None:
 		frappe.delete_doc("Document Naming Rule", rule, ignore_permissions=True, force=True)
 	frappe.clear_cache(doctype="Sales Invoice")
 	frappe.db.commit()
-
-
-def tax_template(rate: float) -> str:
-	"""A Sales Taxes and Charges Template of the test company: one row, `rate` % on the net total."""
-	title = f"_AB Sales Tax {rate}"
-	name = frappe.db.get_value("Sales Taxes and Charges Template", {"title": title, "company": company()})
-	if name:
-		return name
-	return (
-		frappe.get_doc(
-			{
-				"doctype": "Sales Taxes and Charges Template",
-				"title": title,
-				"company": company(),
-				"taxes": [
-					{
-						"charge_type": "On Net Total",
-						"account_head": tax_account(),
-						"description": title,
-						"rate": rate,
-					}
-				],
-			}
-		)
-		.insert(ignore_permissions=True)
-		.name
-	)

@@ -323,6 +323,33 @@ def tax_account() -> str:
 	)
 
 
+def tax_template(rate: float) -> str:
+	"""A Sales Taxes and Charges Template of the test company: one row, `rate` % on the net total."""
+	title = f"_AB Sales Tax {rate}"
+	name = frappe.db.get_value("Sales Taxes and Charges Template", {"title": title, "company": company()})
+	if name:
+		return name
+	return (
+		frappe.get_doc(
+			{
+				"doctype": "Sales Taxes and Charges Template",
+				"title": title,
+				"company": company(),
+				"taxes": [
+					{
+						"charge_type": "On Net Total",
+						"account_head": tax_account(),
+						"description": title,
+						"rate": rate,
+					}
+				],
+			}
+		)
+		.insert(ignore_permissions=True)
+		.name
+	)
+
+
 def make_emailing_generator(item_code: str, service_date: str = "2026-01-05"):
 	"""An Open and Email generator whose customer has a billing contact, with one item; committed."""
 	ensure_outgoing_email_account()
